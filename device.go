@@ -1,0 +1,68 @@
+package kessel
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/paulmach/orb"
+)
+
+// Visibility says who may see a device and its readings.
+type Visibility string
+
+const (
+	// Public devices and their readings are open data.
+	Public Visibility = "public"
+	// Internal devices are visible only to keys with the data:internal scope.
+	Internal Visibility = "internal"
+)
+
+// ParseVisibility turns "public" or "internal" into a Visibility; the empty
+// string means Public. Other values return an EINVALID error.
+func ParseVisibility(s string) (Visibility, error) {
+	switch s {
+	case "", string(Public):
+		return Public, nil
+	case string(Internal):
+		return Internal, nil
+	}
+	return "", Errorf(EINVALID, "visibility must be public or internal, not %q", s)
+}
+
+// Device is a sensor or gateway known to Kessel.
+type Device struct {
+	ID         string            `json:"id"`
+	Kind       string            `json:"kind"`
+	Name       string            `json:"name,omitempty"`
+	Location   *orb.Point        `json:"location,omitempty"`
+	District   string            `json:"district,omitempty"`
+	Department string            `json:"department,omitempty"`
+	Visibility Visibility        `json:"visibility"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+	LastSeen   time.Time         `json:"last_seen,omitzero"`
+}
+
+// Validate checks the fields a device must have; it returns an EINVALID
+// error naming the first bad field.
+func (d Device) Validate() error {
+	if !ValidDeviceID(d.ID) {
+		return Errorf(EINVALID, "device id %q: use 1-128 letters, digits, '.', '_', ':' or '-'", d.ID)
+	}
+	if d.Kind != "" && !ValidFieldName(d.Kind) {
+		return Errorf(EINVALID, "device %s: kind %q: use 1-64 lower-case letters, digits or '_'", d.ID, d.Kind)
+	}
+	if _, err := ParseVisibility(string(d.Visibility)); err != nil {
+		return fmt.Errorf("device %s: %w", d.ID, err)
+	}
+	if p := d.Location; p != nil && !ValidLonLat(p[0], p[1]) {
+		return Errorf(EINVALID, "device %s: location %v is not a WGS84 lon,lat", d.ID, *p)
+	}
+	return nil
+}
+
+// ValidLonLat reports whether lon and lat are WGS84 degrees.
+func ValidLonLat(lon, lat float64) bool {
+	return lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90
+}

@@ -1,0 +1,209 @@
+// Package influx stores Kessel's readings and dead letters in InfluxDB and
+// reads them back. It is the only importer of influxdb-client-go.
+//
+// Writes use the v2 write API (/api/v2/write) and reads use Flux
+// (/api/v2/query), which both InfluxDB 1.8 (with flux-enabled) and InfluxDB
+// 2.x/Cloud serve. On a 1.x server the database named by the bucket
+// ("db/rp") is created on start.
+package influx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	"github.com/influxdata/influxdb-client-go/v2/api"
+	influxhttp "github.com/influxdata/influxdb-client-go/v2/api/http"
+
+	"github.com/kessel-city/kessel"
+)
+
+// DeadLetterMeasurement is the measurement that holds dead letters.
+const DeadLetterMeasurement = "kessel_deadletters"
+
+// Options configures a Client. Zero values take the defaults noted.
+type Options struct {
+	URL    string // default http://127.0.0.1:8086
+	Org    string // default "kessel"; ignored by InfluxDB 1.8
+	Bucket string // default "kessel/autogen"
+	Token  string // InfluxDB 2.x token, or "user:password" for 1.8; empty for an open 1.8
+	// Timeout bounds each HTTP request; default 30s.
+	Timeout time.Duration
+	Logger  *slog.Logger
+}
+
+func (o *Options) ensureDefaults() {
+	if o.URL == "" {
+		o.URL = "http://127.0.0.1:8086"
+	}
+	if o.Org == "" {
+		o.Org = "kessel"
+	}
+	if o.Bucket == "" {
+		o.Bucket = "kessel/autogen"
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Client writes and reads Kessel data. It is safe for concurrent use.
+type Client struct {
+	opts   Options
+	client influxdb2.Client
+	write  api.WriteAPIBlocking
+	query  api.QueryAPI
+	http   *http.Client
+}
+
+// New returns a Client for the server at opts.URL. It does not contact the
+// server; call Prepare before the first write.
+func New(opts Options) (*Client, error) {
+	opts.ensureDefaults()
+	u, err := url.Parse(opts.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, kessel.Errorf(kessel.EINVALID, "influx url %q: want http://host:port or https://host:port", opts.URL)
+	}
+	if strings.Count(opts.Bucket, "/") > 1 || strings.HasPrefix(opts.Bucket, "/") || strings.HasSuffix(opts.Bucket, "/") {
+		return nil, kessel.Errorf(kessel.EINVALID, "influx bucket %q: want a bucket name or database/retention-policy", opts.Bucket)
+	}
+	o := influxdb2.DefaultOptions().
+		SetHTTPRequestTimeout(uint(opts.Timeout / time.Second)).
+		SetPrecision(time.Nanosecond)
+	c := influxdb2.NewClientWithOptions(strings.TrimRight(opts.URL, "/"), opts.Token, o)
+	return &Client{
+		opts:   opts,
+		client: c,
+		write:  c.WriteAPIBlocking(opts.Org, opts.Bucket),
+		query:  c.QueryAPI(opts.Org),
+		http:   &http.Client{Timeout: opts.Timeout},
+	}, nil
+}
+
+// Bucket returns the bucket (or database/retention-policy) written to.
+func (c *Client) Bucket() string { return c.opts.Bucket }
+
+// Close releases the client's connections.
+func (c *Client) Close() { c.client.Close() }
+
+// Ping checks that the server answers; it returns an EUNAVAILABLE error if not.
+// It returns the server's version as reported in X-Influxdb-Version.
+func (c *Client) Ping(ctx context.Context) (version string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.opts.URL, "/")+"/ping", nil)
+	if err != nil {
+		return "", fmt.Errorf("influx: ping: %w", err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("influx: ping: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB is not reachable"})
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return "", fmt.Errorf("influx: ping: status %d: %w", resp.StatusCode, &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB is not ready"})
+	}
+	return resp.Header.Get("X-Influxdb-Version"), nil
+}
+
+// Prepare waits until the server answers (retrying until ctx ends) and, on an
+// InfluxDB 1.x server, creates the database named by the bucket's first part.
+// On 2.x the bucket must already exist.
+func (c *Client) Prepare(ctx context.Context) error {
+	var version string
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		v, err := c.Ping(ctx)
+		if err == nil {
+			version = v
+			break
+		}
+		c.opts.Logger.Warn("waiting for InfluxDB", "url", c.opts.URL, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("influx: prepare: %w", err)
+		case <-time.After(delay):
+		}
+	}
+	if !isV1(version) {
+		c.opts.Logger.Info("InfluxDB ready", "version", version, "bucket", c.opts.Bucket)
+		return nil
+	}
+	db, _, _ := strings.Cut(c.opts.Bucket, "/")
+	form := url.Values{"q": {fmt.Sprintf("CREATE DATABASE %q", db)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.opts.URL, "/")+"/query", strings.NewReader(form.Encode()))
+	if err != nil {
+		return fmt.Errorf("influx: create database: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if u, p, ok := strings.Cut(c.opts.Token, ":"); ok {
+		req.SetBasicAuth(u, p)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("influx: create database %s: %w", db, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 || strings.Contains(string(body), `"error"`) {
+		return fmt.Errorf("influx: create database %s: status %d: %s", db, resp.StatusCode, body)
+	}
+	c.opts.Logger.Info("InfluxDB ready", "version", version, "database", db)
+	return nil
+}
+
+// writeLines sends line protocol to the server. Errors are EINVALID when the
+// server rejected the data (it will never accept it) and EUNAVAILABLE when
+// the write may succeed if retried.
+func (c *Client) writeLines(ctx context.Context, lines string) error {
+	if lines == "" {
+		return nil
+	}
+	err := c.write.WriteRecord(ctx, lines)
+	if err == nil {
+		return nil
+	}
+	var he *influxhttp.Error
+	if errors.As(err, &he) && he.StatusCode >= 400 && he.StatusCode < 500 && he.StatusCode != http.StatusTooManyRequests && he.StatusCode != http.StatusRequestTimeout {
+		return fmt.Errorf("influx: write: %w", &kessel.Error{Code: kessel.EINVALID, Message: "InfluxDB rejected the data: " + he.Error()})
+	}
+	return fmt.Errorf("influx: write: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB write failed"}, err)
+}
+
+// WriteReadings stores readings: measurement = kind, tags device, district,
+// department and source, fields = values (plus lat and lon when a reading has
+// a location). A reading with the same device, kind, tags and time overwrites
+// the earlier one, so redelivery never duplicates data.
+func (c *Client) WriteReadings(ctx context.Context, rs []kessel.Reading) error {
+	var b []byte
+	for i := range rs {
+		b = appendReading(b, &rs[i])
+	}
+	return c.writeLines(ctx, string(b))
+}
+
+// WriteDeadLetters stores dead letters in DeadLetterMeasurement with the
+// reason as the only tag.
+func (c *Client) WriteDeadLetters(ctx context.Context, dls []kessel.DeadLetter) error {
+	var b []byte
+	for i := range dls {
+		b = appendDeadLetter(b, &dls[i])
+	}
+	return c.writeLines(ctx, string(b))
+}
+
+// isV1 reports whether a /ping version header comes from InfluxDB 1.x. A
+// 1.x server built from source reports "unknown"; 2.x and Cloud report
+// "v2.…"/"2.…" or later.
+func isV1(version string) bool {
+	v := strings.TrimPrefix(version, "v")
+	return !(len(v) > 0 && v[0] >= '2' && v[0] <= '9')
+}

@@ -1,0 +1,233 @@
+package influx
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/kessel-city/kessel"
+)
+
+// HistoryQuery selects one device's readings. Fields empty means all fields.
+// Every > 0 aggregates into windows of that length with Fn
+// (mean, min, max, sum, count, last).
+type HistoryQuery struct {
+	Device   string
+	From, To time.Time
+	Fields   []string
+	Every    time.Duration
+	Fn       string
+	Limit    int // at most this many readings; 0 = no limit
+}
+
+// Aggregates lists the Fn values History accepts.
+var Aggregates = []string{"mean", "min", "max", "sum", "count", "last"}
+
+// tag and bookkeeping columns of a pivoted Flux table, which are not values.
+var reservedColumns = map[string]bool{
+	"result": true, "table": true, "_start": true, "_stop": true, "_time": true,
+	"_measurement": true, "device": true, "district": true, "department": true, "source": true,
+}
+
+// History returns the device's readings in [From, To), oldest first, one
+// Reading per timestamp. It returns EINVALID for a bad query and
+// EUNAVAILABLE when InfluxDB cannot answer.
+func (c *Client) History(ctx context.Context, q HistoryQuery) ([]kessel.Reading, error) {
+	if !kessel.ValidDeviceID(q.Device) {
+		return nil, kessel.Errorf(kessel.EINVALID, "invalid device id %q", q.Device)
+	}
+	if !q.From.Before(q.To) {
+		return nil, kessel.Errorf(kessel.EINVALID, "from must be before to")
+	}
+	var f strings.Builder
+	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
+	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano))
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement != %q and r.device == %s)\n", DeadLetterMeasurement, strconv.Quote(q.Device))
+	if len(q.Fields) > 0 {
+		conds := make([]string, len(q.Fields))
+		for i, name := range q.Fields {
+			if !kessel.ValidFieldName(name) {
+				return nil, kessel.Errorf(kessel.EINVALID, "invalid field name %q", name)
+			}
+			conds[i] = "r._field == " + strconv.Quote(name)
+		}
+		fmt.Fprintf(&f, "  |> filter(fn: (r) => %s)\n", strings.Join(conds, " or "))
+	}
+	if q.Every > 0 {
+		fn := q.Fn
+		if fn == "" {
+			fn = "mean"
+		}
+		ok := false
+		for _, a := range Aggregates {
+			ok = ok || a == fn
+		}
+		if !ok {
+			return nil, kessel.Errorf(kessel.EINVALID, "unknown aggregate fn %q; use one of %s", fn, strings.Join(Aggregates, ", "))
+		}
+		// Merge series that differ only in tags (a device that changed district) before aggregating.
+		fmt.Fprintf(&f, "  |> group(columns: [\"_field\"])\n")
+		fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: %s, createEmpty: false)\n", fluxDuration(q.Every), fn)
+		fmt.Fprintf(&f, "  |> toFloat()\n")
+	}
+	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
+	f.WriteString("  |> group()\n  |> sort(columns: [\"_time\"])\n")
+	if q.Limit > 0 {
+		fmt.Fprintf(&f, "  |> limit(n: %d)\n", q.Limit)
+	}
+	return c.readings(ctx, f.String(), "history")
+}
+
+// Latest returns the most recent reading of every device written in
+// [from, to), one per device. It is used to fill the live state on start.
+func (c *Client) Latest(ctx context.Context, from, to time.Time) ([]kessel.Reading, error) {
+	var f strings.Builder
+	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
+	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement != %q)\n", DeadLetterMeasurement)
+	f.WriteString("  |> last()\n")
+	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
+	rows, err := c.readings(ctx, f.String(), "latest")
+	if err != nil {
+		return nil, err
+	}
+	// Keep the newest row per device; merge in fields whose last value is older.
+	byDevice := map[string]*kessel.Reading{}
+	var order []string
+	for i := range rows {
+		r := &rows[i]
+		cur, ok := byDevice[r.Device]
+		if !ok {
+			byDevice[r.Device] = r
+			order = append(order, r.Device)
+			continue
+		}
+		newer, older := r, cur
+		if cur.Time.After(r.Time) {
+			newer, older = cur, r
+		}
+		for k, v := range older.Values {
+			if _, ok := newer.Values[k]; !ok {
+				newer.Values[k] = v
+			}
+		}
+		byDevice[r.Device] = newer
+	}
+	out := make([]kessel.Reading, 0, len(order))
+	for _, d := range order {
+		out = append(out, *byDevice[d])
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Device < out[j].Device })
+	return out, nil
+}
+
+func (c *Client) readings(ctx context.Context, flux, what string) ([]kessel.Reading, error) {
+	res, err := c.query.Query(ctx, flux)
+	if err != nil {
+		return nil, fmt.Errorf("influx: %s: %w: %w", what, &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	defer res.Close()
+	var out []kessel.Reading
+	for res.Next() {
+		rec := res.Record()
+		vals := rec.Values()
+		r := kessel.Reading{Time: rec.Time(), Values: map[string]float64{}}
+		r.Kind, _ = vals["_measurement"].(string)
+		r.Device, _ = vals["device"].(string)
+		r.District, _ = vals["district"].(string)
+		r.Department, _ = vals["department"].(string)
+		r.Source, _ = vals["source"].(string)
+		var lat, lon *float64
+		for k, v := range vals {
+			if reservedColumns[k] {
+				continue
+			}
+			var x float64
+			switch v := v.(type) {
+			case float64:
+				x = v
+			case int64:
+				x = float64(v)
+			case bool:
+				if v {
+					x = 1
+				}
+			default:
+				continue // nil (field absent in this row) or text
+			}
+			switch k {
+			case "lat":
+				lat = &x
+			case "lon":
+				lon = &x
+			case "empty":
+			default:
+				r.Values[k] = x
+			}
+		}
+		if lat != nil && lon != nil {
+			r.Location = &orb.Point{*lon, *lat}
+		}
+		out = append(out, r)
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("influx: %s: %w: %w", what, &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	return out, nil
+}
+
+// fluxDuration renders d as a Flux duration literal such as 1h30m or 90s.
+func fluxDuration(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
+}
+
+// DeadLetterQuery selects dead letters; Reason empty means all reasons.
+type DeadLetterQuery struct {
+	From, To time.Time
+	Reason   string
+	Limit    int // 0 = 1000
+}
+
+// DeadLetters returns dead letters in [From, To), newest first.
+func (c *Client) DeadLetters(ctx context.Context, q DeadLetterQuery) ([]kessel.DeadLetter, error) {
+	if q.Limit <= 0 {
+		q.Limit = 1000
+	}
+	var f strings.Builder
+	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
+	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano))
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %q)\n", DeadLetterMeasurement)
+	if q.Reason != "" {
+		fmt.Fprintf(&f, "  |> filter(fn: (r) => r.reason == %s)\n", strconv.Quote(q.Reason))
+	}
+	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
+	fmt.Fprintf(&f, "  |> group()\n  |> sort(columns: [\"_time\"], desc: true)\n  |> limit(n: %d)\n", q.Limit)
+	res, err := c.query.Query(ctx, f.String())
+	if err != nil {
+		return nil, fmt.Errorf("influx: dead letters: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	defer res.Close()
+	var out []kessel.DeadLetter
+	for res.Next() {
+		v := res.Record().Values()
+		d := kessel.DeadLetter{Time: res.Record().Time()}
+		d.Reason, _ = v["reason"].(string)
+		d.Topic, _ = v["topic"].(string)
+		d.Device, _ = v["device"].(string)
+		d.Detail, _ = v["detail"].(string)
+		d.Payload, _ = v["payload"].(string)
+		out = append(out, d)
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("influx: dead letters: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	return out, nil
+}

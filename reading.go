@@ -1,0 +1,39 @@
+package kessel
+
+import (
+	"time"
+
+	"github.com/paulmach/orb"
+)
+
+// Reading is the set of values one device measured at one instant.
+//
+// Values are finite numbers keyed by field name (see ValidFieldName).
+// Location is set only for mobile sensors that report where they were.
+// Kind, District and Department are filled from the device registry on ingest.
+type Reading struct {
+	Device     string             `json:"device"`
+	Kind       string             `json:"kind,omitempty"`
+	Time       time.Time          `json:"time"`
+	Values     map[string]float64 `json:"values"`
+	Location   *orb.Point         `json:"location,omitempty"`
+	District   string             `json:"district,omitempty"`
+	Department string             `json:"department,omitempty"`
+	// Source names the wire format the reading arrived in
+	// (native, senml, tts, airrohr).
+	Source string `json:"source,omitempty"`
+}
+
+// DeadLetter is a message Kessel could not accept, kept with the reason so
+// that nothing is ever dropped silently.
+type DeadLetter struct {
+	Time    time.Time `json:"time"`
+	Reason  string    `json:"reason"`
+	Topic   string    `json:"topic"`
+	Device  string    `json:"device,omitempty"`
+	Detail  string    `json:"detail"`
+	Payload string    `json:"payload"` // at most the first KiB
+}
+
+// DeadLetterPayloadLimit is how many bytes of a rejected payload a DeadLetter keeps.
+const DeadLetterPayloadLimit = 1024
