@@ -1,0 +1,89 @@
+// Package broker runs Kessel's embedded MQTT broker (mochi-mqtt), so that a
+// small installation needs no separate broker. It is the only importer of
+// mochi-mqtt.
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+)
+
+// Options configures the embedded broker.
+type Options struct {
+	// Addr is the TCP address to listen on; default 127.0.0.1:1883.
+	// Use port 0 for a free port and read it back with Addr().
+	Addr string
+	// MaxPacket is the largest packet accepted, in bytes; default 1 MiB.
+	MaxPacket uint32
+	// MaxPending is how many outbound messages a client may have queued
+	// before the broker drops them for that client; default 65536, so a
+	// burst to a slow subscriber is held, not lost.
+	MaxPending int32
+	Logger     *slog.Logger
+}
+
+// Broker is an embedded MQTT 3.1.1/5 broker.
+type Broker struct {
+	srv *mqtt.Server
+	ln  net.Listener
+}
+
+// Start listens on opts.Addr and serves MQTT until Close. Every client may
+// connect (development mode); device credentials are enforced by hooks added
+// later in the device registry work.
+func Start(opts Options) (*Broker, error) {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:1883"
+	}
+	if opts.MaxPacket == 0 {
+		opts.MaxPacket = 1 << 20
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 1 << 16
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumPacketSize = opts.MaxPacket
+	caps.MaximumClientWritesPending = opts.MaxPending
+	caps.MaximumInflight = 65535
+	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: opts.Logger.With("component", "broker"), InlineClient: false})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		return nil, fmt.Errorf("broker: auth hook: %w", err)
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("broker: listen %s: %w", opts.Addr, err)
+	}
+	if err := srv.AddListener(listeners.NewNet("tcp", ln)); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("broker: listener: %w", err)
+	}
+	if err := srv.Serve(); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("broker: serve: %w", err)
+	}
+	return &Broker{srv: srv, ln: ln}, nil
+}
+
+// Addr returns the address the broker listens on.
+func (b *Broker) Addr() string { return b.ln.Addr().String() }
+
+// URL returns the broker's address as an MQTT URL for clients.
+func (b *Broker) URL() string { return "tcp://" + b.Addr() }
+
+// Close disconnects every client and stops listening.
+func (b *Broker) Close() error {
+	err := b.srv.Close()
+	if cerr := b.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {
+		err = cerr
+	}
+	return err
+}

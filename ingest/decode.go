@@ -1,0 +1,315 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/kessel-city/kessel"
+)
+
+// Reasons a message is rejected. Each is a label value of the rejected
+// counter and the reason of the dead letter that keeps the message.
+const (
+	ReasonTooLarge        = "too_large"
+	ReasonMalformedJSON   = "malformed_json"
+	ReasonBadDeviceID     = "bad_device_id"
+	ReasonEmptyValues     = "empty_values"
+	ReasonNonNumeric      = "non_numeric"
+	ReasonNonFinite       = "non_finite"
+	ReasonBadFieldName    = "bad_field_name"
+	ReasonTooManyFields   = "too_many_fields"
+	ReasonBadTimestamp    = "bad_timestamp"
+	ReasonFutureTimestamp = "future_timestamp"
+	ReasonTooOld          = "too_old"
+	ReasonBadLocation     = "bad_location"
+	ReasonBadMeta         = "bad_meta"
+	ReasonUnknownTopic    = "unknown_topic"
+	ReasonUnknownDevice   = "unknown_device"
+	ReasonStoreRejected   = "store_rejected"
+)
+
+// Rejection is why a message cannot be accepted. Its Reason is one of the
+// Reason constants; Detail says exactly what was wrong, for the sender.
+type Rejection struct {
+	Reason string
+	Detail string
+	Device string
+}
+
+func (r *Rejection) Error() string { return r.Reason + ": " + r.Detail }
+
+func reject(reason, device, format string, args ...any) *Rejection {
+	return &Rejection{Reason: reason, Device: device, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Limits bound what a single message may contain.
+type Limits struct {
+	MaxPayload int           // bytes; default 64 KiB
+	MaxFields  int           // values per reading; default 64
+	MaxFuture  time.Duration // how far ahead of the receiving clock a timestamp may be; default 5m
+	MaxAge     time.Duration // how old a timestamp may be; 0 = no limit (retention unlimited)
+}
+
+func (l *Limits) ensureDefaults() {
+	if l.MaxPayload <= 0 {
+		l.MaxPayload = 64 << 10
+	}
+	if l.MaxFields <= 0 {
+		l.MaxFields = 64
+	}
+	if l.MaxFuture <= 0 {
+		l.MaxFuture = 5 * time.Minute
+	}
+}
+
+// Decoded is what one message carries: readings, or a device's description.
+type Decoded struct {
+	Readings []kessel.Reading
+	Meta     *kessel.Device
+}
+
+// Decode turns a message received on topic at time now into readings or a
+// device description. It returns a *Rejection for anything it cannot accept.
+// It is a pure function and safe for concurrent use.
+func Decode(topic string, payload []byte, now time.Time, lim Limits) (Decoded, error) {
+	lim.ensureDefaults()
+	device, kind, ok := parseTopic(topic)
+	if !ok {
+		return Decoded{}, reject(ReasonUnknownTopic, "", "topic %q is not one Kessel reads", topic)
+	}
+	if !kessel.ValidDeviceID(device) {
+		return Decoded{}, reject(ReasonBadDeviceID, "", "device id %q: use 1-128 letters, digits, '.', '_', ':' or '-'", device)
+	}
+	if len(payload) > lim.MaxPayload {
+		return Decoded{}, reject(ReasonTooLarge, device, "payload is %d bytes; the limit is %d", len(payload), lim.MaxPayload)
+	}
+	switch kind {
+	case topicMeta:
+		d, err := decodeMeta(device, payload)
+		if err != nil {
+			return Decoded{}, err
+		}
+		return Decoded{Meta: d}, nil
+	default:
+		r, err := decodeNative(device, payload, now, lim)
+		if err != nil {
+			return Decoded{}, err
+		}
+		return Decoded{Readings: []kessel.Reading{r}}, nil
+	}
+}
+
+const (
+	topicReadings = "readings"
+	topicMeta     = "meta"
+)
+
+// parseTopic splits kessel/devices/{id}/{readings|meta}.
+func parseTopic(topic string) (device, kind string, ok bool) {
+	rest, ok := strings.CutPrefix(topic, "kessel/devices/")
+	if !ok {
+		return "", "", false
+	}
+	device, kind, ok = strings.Cut(rest, "/")
+	if !ok || (kind != topicReadings && kind != topicMeta) {
+		return "", "", false
+	}
+	return device, kind, true
+}
+
+type nativeLocation struct {
+	Lon *float64 `json:"lon"`
+	Lat *float64 `json:"lat"`
+}
+
+type nativeReading struct {
+	TS       json.RawMessage            `json:"ts"`
+	Kind     string                     `json:"kind"`
+	Values   map[string]json.RawMessage `json:"values"`
+	Location *nativeLocation            `json:"location"`
+}
+
+func decodeNative(device string, payload []byte, now time.Time, lim Limits) (kessel.Reading, error) {
+	var n nativeReading
+	if err := json.Unmarshal(payload, &n); err != nil {
+		return kessel.Reading{}, jsonRejection(device, payload, err)
+	}
+	r := kessel.Reading{Device: device, Source: "native", Kind: n.Kind}
+	if n.Kind != "" && !kessel.ValidFieldName(n.Kind) {
+		return r, reject(ReasonBadFieldName, device, "kind %q: use 1-64 lower-case letters, digits or '_'", n.Kind)
+	}
+	ts, err := parseTime(n.TS, now)
+	if err != nil {
+		return r, reject(ReasonBadTimestamp, device, "ts: %v", err)
+	}
+	if err := checkTime(ts, now, lim); err != nil {
+		err.Device = device
+		return r, err
+	}
+	r.Time = ts
+	if len(n.Values) == 0 {
+		return r, reject(ReasonEmptyValues, device, "values is missing or empty")
+	}
+	if len(n.Values) > lim.MaxFields {
+		return r, reject(ReasonTooManyFields, device, "%d values; the limit is %d", len(n.Values), lim.MaxFields)
+	}
+	r.Values = make(map[string]float64, len(n.Values))
+	for k, raw := range n.Values {
+		name := NormalizeField(k)
+		if !kessel.ValidFieldName(name) || name == "lat" || name == "lon" {
+			return r, reject(ReasonBadFieldName, device, "field %q: use 1-64 letters, digits or '_' (lat and lon are reserved)", k)
+		}
+		v, rej := parseValue(device, k, raw)
+		if rej != nil {
+			return r, rej
+		}
+		r.Values[name] = v
+	}
+	if n.Location != nil {
+		if n.Location.Lon == nil || n.Location.Lat == nil || !kessel.ValidLonLat(*n.Location.Lon, *n.Location.Lat) {
+			return r, reject(ReasonBadLocation, device, "location needs lon in [-180,180] and lat in [-90,90]")
+		}
+		r.Location = &orb.Point{*n.Location.Lon, *n.Location.Lat}
+	}
+	return r, nil
+}
+
+// NormalizeField lower-cases a field name and turns '-', '.', ' ' and '/'
+// into '_', so "PM2.5" becomes "pm2_5".
+func NormalizeField(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			return r + ('a' - 'A')
+		case r == '-' || r == '.' || r == ' ' || r == '/':
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+func parseValue(device, field string, raw json.RawMessage) (float64, *Rejection) {
+	s := string(bytes.TrimSpace(raw))
+	switch {
+	case s == "true":
+		return 1, nil
+	case s == "false":
+		return 0, nil
+	case s == "null" || s == "":
+		return 0, reject(ReasonNonNumeric, device, "value of %q is null", field)
+	case s[0] == '"':
+		var str string
+		_ = json.Unmarshal(raw, &str)
+		if f, err := strconv.ParseFloat(strings.TrimSpace(str), 64); err == nil || errors.Is(err, strconv.ErrRange) {
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return 0, reject(ReasonNonFinite, device, "value of %q is %q; only finite numbers are stored", field, str)
+			}
+		}
+		return 0, reject(ReasonNonNumeric, device, "value of %q is the string %q; send a JSON number", field, str)
+	case s[0] == '{' || s[0] == '[':
+		return 0, reject(ReasonNonNumeric, device, "value of %q is an object or array; send a JSON number", field)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, reject(ReasonNonFinite, device, "value of %q overflows a 64-bit float", field)
+	}
+	if err != nil {
+		return 0, reject(ReasonNonNumeric, device, "value of %q: %q is not a number", field, s)
+	}
+	return f, nil
+}
+
+// parseTime accepts an RFC 3339 string or a number of Unix seconds; absent
+// or null means now.
+func parseTime(raw json.RawMessage, now time.Time) (time.Time, error) {
+	s := string(bytes.TrimSpace(raw))
+	if s == "" || s == "null" {
+		return now, nil
+	}
+	if s[0] == '"' {
+		var str string
+		if err := json.Unmarshal(raw, &str); err != nil {
+			return time.Time{}, err
+		}
+		t, err := time.Parse(time.RFC3339Nano, str)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time such as 2026-11-23T08:00:00Z", str)
+		}
+		return t, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
+		return time.Time{}, fmt.Errorf("%s is neither an RFC 3339 string nor Unix seconds", s)
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+}
+
+func checkTime(ts, now time.Time, lim Limits) *Rejection {
+	if ts.After(now.Add(lim.MaxFuture)) {
+		return reject(ReasonFutureTimestamp, "", "ts %s is more than %s ahead of the server clock (%s)", ts.Format(time.RFC3339), lim.MaxFuture, now.UTC().Format(time.RFC3339))
+	}
+	if lim.MaxAge > 0 && ts.Before(now.Add(-lim.MaxAge)) {
+		return reject(ReasonTooOld, "", "ts %s is older than the retention window of %s", ts.Format(time.RFC3339), lim.MaxAge)
+	}
+	return nil
+}
+
+// jsonRejection tells bare NaN/Infinity (which some firmware writes) apart
+// from other malformed JSON.
+func jsonRejection(device string, payload []byte, err error) *Rejection {
+	if json.Valid(payload) {
+		// Valid JSON of the wrong shape, e.g. values is not an object.
+		return reject(ReasonMalformedJSON, device, "unexpected JSON shape: %v", err)
+	}
+	for _, tok := range [][]byte{[]byte("NaN"), []byte("Infinity")} {
+		if bytes.Contains(payload, tok) {
+			return reject(ReasonNonFinite, device, "payload contains %s, which is not JSON; only finite numbers are stored", tok)
+		}
+	}
+	return reject(ReasonMalformedJSON, device, "not valid JSON: %v", err)
+}
+
+type metaMessage struct {
+	Kind       string            `json:"kind"`
+	Name       string            `json:"name"`
+	Location   *nativeLocation   `json:"location"`
+	Department string            `json:"department"`
+	Visibility string            `json:"visibility"`
+	Labels     map[string]string `json:"labels"`
+}
+
+// decodeMeta reads a device self-description. An empty payload (clearing
+// the retained message) yields a nil device and no error.
+func decodeMeta(device string, payload []byte) (*kessel.Device, error) {
+	if len(bytes.TrimSpace(payload)) == 0 {
+		return nil, nil
+	}
+	var m metaMessage
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return nil, jsonRejection(device, payload, err)
+	}
+	vis, err := kessel.ParseVisibility(m.Visibility)
+	if err != nil {
+		return nil, reject(ReasonBadMeta, device, "%s", kessel.ErrorMessage(err))
+	}
+	d := &kessel.Device{ID: device, Kind: m.Kind, Name: m.Name, Department: m.Department, Visibility: vis, Labels: m.Labels}
+	if m.Location != nil {
+		if m.Location.Lon == nil || m.Location.Lat == nil {
+			return nil, reject(ReasonBadLocation, device, "location needs lon and lat")
+		}
+		d.Location = &orb.Point{*m.Location.Lon, *m.Location.Lat}
+	}
+	if err := d.Validate(); err != nil {
+		return nil, reject(ReasonBadMeta, device, "%s", kessel.ErrorMessage(err))
+	}
+	return d, nil
+}

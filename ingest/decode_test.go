@@ -1,0 +1,124 @@
+package ingest
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecodeNative(t *testing.T) {
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	const topic = "kessel/devices/air-1/readings"
+	cases := []struct {
+		name    string
+		topic   string
+		payload string
+		reason  string // "" = accepted
+		check   func(t *testing.T, d Decoded)
+	}{
+		{name: "full", payload: `{"ts":"2026-11-23T07:59:00.123Z","values":{"pm10":23.1,"PM2.5":11,"wet":true},"location":{"lon":9.18,"lat":48.7784}}`,
+			check: func(t *testing.T, d Decoded) {
+				r := d.Readings[0]
+				if r.Device != "air-1" || r.Values["pm10"] != 23.1 || r.Values["pm2_5"] != 11 || r.Values["wet"] != 1 {
+					t.Errorf("values: %+v", r)
+				}
+				if !r.Time.Equal(time.Date(2026, 11, 23, 7, 59, 0, 123e6, time.UTC)) || r.Location == nil || r.Location[0] != 9.18 {
+					t.Errorf("time/location: %+v", r)
+				}
+			}},
+		{name: "no ts means now", payload: `{"values":{"x":1}}`, check: func(t *testing.T, d Decoded) {
+			if !d.Readings[0].Time.Equal(now) {
+				t.Errorf("time = %v", d.Readings[0].Time)
+			}
+		}},
+		{name: "unix seconds", payload: `{"ts":1795420800.5,"values":{"x":1}}`, check: func(t *testing.T, d Decoded) {
+			if d.Readings[0].Time.UnixMilli() != 1795420800500 {
+				t.Errorf("time = %v", d.Readings[0].Time)
+			}
+		}},
+		{name: "meta", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","name":"Neckartor","location":{"lon":9.19,"lat":48.79},"visibility":"public"}`,
+			check: func(t *testing.T, d Decoded) {
+				if d.Meta == nil || d.Meta.Kind != "air_quality" || d.Meta.Location == nil {
+					t.Errorf("meta: %+v", d.Meta)
+				}
+			}},
+		{name: "malformed", payload: `{"values":{"x":1}`, reason: ReasonMalformedJSON},
+		{name: "values not an object", payload: `{"values":[1,2]}`, reason: ReasonMalformedJSON},
+		{name: "string value", payload: `{"values":{"x":"12"}}`, reason: ReasonNonNumeric},
+		{name: "null value", payload: `{"values":{"x":null}}`, reason: ReasonNonNumeric},
+		{name: "object value", payload: `{"values":{"x":{"a":1}}}`, reason: ReasonNonNumeric},
+		{name: "bare NaN", payload: `{"values":{"x":NaN}}`, reason: ReasonNonFinite},
+		{name: "bare Infinity", payload: `{"values":{"x":-Infinity}}`, reason: ReasonNonFinite},
+		{name: "string NaN", payload: `{"values":{"x":"NaN"}}`, reason: ReasonNonFinite},
+		{name: "overflow", payload: `{"values":{"x":1e999}}`, reason: ReasonNonFinite},
+		{name: "empty values", payload: `{"values":{}}`, reason: ReasonEmptyValues},
+		{name: "no values", payload: `{"ts":"2026-11-23T07:59:00Z"}`, reason: ReasonEmptyValues},
+		{name: "bad field", payload: `{"values":{"x;drop":1}}`, reason: ReasonBadFieldName},
+		{name: "reserved field", payload: `{"values":{"lat":1}}`, reason: ReasonBadFieldName},
+		{name: "too many fields", payload: `{"values":{` + manyFields(65) + `}}`, reason: ReasonTooManyFields},
+		{name: "bad ts", payload: `{"ts":"yesterday","values":{"x":1}}`, reason: ReasonBadTimestamp},
+		{name: "future ts", payload: `{"ts":"2026-11-23T08:06:00Z","values":{"x":1}}`, reason: ReasonFutureTimestamp},
+		{name: "bad location", payload: `{"values":{"x":1},"location":{"lon":200,"lat":48}}`, reason: ReasonBadLocation},
+		{name: "bad device id", topic: "kessel/devices/a b/readings", payload: `{"values":{"x":1}}`, reason: ReasonBadDeviceID},
+		{name: "wildcard device id", topic: "kessel/devices/+/readings", payload: `{"values":{"x":1}}`, reason: ReasonBadDeviceID},
+		{name: "unknown topic", topic: "kessel/other", payload: `{}`, reason: ReasonUnknownTopic},
+		{name: "too large", payload: `{"values":{"x":1},"pad":"` + strings.Repeat("a", 70000) + `"}`, reason: ReasonTooLarge},
+		{name: "bad meta visibility", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","visibility":"secret"}`, reason: ReasonBadMeta},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.topic == "" {
+				tc.topic = topic
+			}
+			d, err := Decode(tc.topic, []byte(tc.payload), now, Limits{})
+			if tc.reason == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				tc.check(t, d)
+				return
+			}
+			var rej *Rejection
+			if !errors.As(err, &rej) || rej.Reason != tc.reason {
+				t.Fatalf("got %v, want reason %s", err, tc.reason)
+			}
+			if rej.Detail == "" {
+				t.Error("rejection without detail")
+			}
+		})
+	}
+}
+
+func manyFields(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"f` + strings.Repeat("x", i%3) + string(rune('a'+i%26)) + string(rune('a'+i/26)) + `":1`)
+	}
+	return b.String()
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add("kessel/devices/a/readings", []byte(`{"ts":"2026-11-23T08:00:00Z","values":{"pm10":1}}`))
+	f.Add("kessel/devices/a/meta", []byte(`{"kind":"noise","location":{"lon":9,"lat":48}}`))
+	f.Add("kessel/devices/a/readings", []byte(`{"values":{"x":NaN}}`))
+	now := time.Now()
+	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
+		d, err := Decode(topic, payload, now, Limits{})
+		if err != nil {
+			var rej *Rejection
+			if !errors.As(err, &rej) || rej.Reason == "" {
+				t.Fatalf("error is not a Rejection: %v", err)
+			}
+			return
+		}
+		for _, r := range d.Readings {
+			if len(r.Values) == 0 {
+				t.Fatal("accepted a reading without values")
+			}
+		}
+	})
+}

@@ -1,0 +1,423 @@
+// Package ingest receives sensor messages over MQTT (and HTTP push), decodes
+// and validates them, enriches them from the device registry and stores them,
+// at least once: an MQTT message is acknowledged only after the store has
+// confirmed the write of its readings, or of its dead letter when it was bad.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kessel-city/kessel"
+)
+
+// Store is where readings and dead letters go. Errors with code EINVALID are
+// permanent (the data will never be accepted); any other error is retried.
+type Store interface {
+	WriteReadings(ctx context.Context, rs []kessel.Reading) error
+	WriteDeadLetters(ctx context.Context, dls []kessel.DeadLetter) error
+}
+
+// Devices is what ingest needs of the device registry.
+type Devices interface {
+	// Describe applies a device's self-description from its meta topic.
+	Describe(d kessel.Device) error
+	// Enrich fills a reading's kind, district and department from the
+	// registry, registering an unknown device if the policy allows; it
+	// returns an error when the device must be rejected.
+	Enrich(r *kessel.Reading) error
+	// Observe records stored readings as their devices' latest.
+	Observe(rs []kessel.Reading)
+}
+
+// Options configures an Ingester. Zero values take the defaults noted.
+type Options struct {
+	// Broker is the MQTT URL, e.g. tcp://127.0.0.1:1883. Required.
+	Broker   string
+	ClientID string // required: the persistent session's stable id
+	Username string
+	Password string
+	// SharedGroup, when set, subscribes to readings through $share/<group>/
+	// so that several ingesters split one stream.
+	SharedGroup string
+	// MaxInflight bounds messages received but not yet acknowledged; default 20000.
+	MaxInflight int
+	// BatchSize is the most messages written in one store call; default 5000.
+	BatchSize int
+	Limits    Limits
+	Logger    *slog.Logger
+	// Registerer receives the ingest metrics; nil means none are exported.
+	Registerer prometheus.Registerer
+	Now        func() time.Time
+}
+
+// Topics Kessel subscribes to.
+const (
+	TopicReadings = "kessel/devices/+/readings"
+	TopicMeta     = "kessel/devices/+/meta"
+)
+
+type message struct {
+	topic    string
+	payload  []byte
+	received time.Time
+	ack      func()
+	result   chan error // for synchronous submissions
+}
+
+// Ingester consumes MQTT messages and stores them. Create it with New and
+// run it with Run.
+type Ingester struct {
+	store   Store
+	devices Devices
+	opts    Options
+	log     *slog.Logger
+	m       *metrics
+
+	in        chan message
+	client    mqtt.Client
+	closing   atomic.Bool
+	storeOK   atomic.Bool
+	connected atomic.Bool
+	seq       atomic.Uint64
+}
+
+// New checks opts and returns an Ingester; it does not connect yet.
+func New(store Store, devices Devices, opts Options) (*Ingester, error) {
+	if store == nil || devices == nil {
+		return nil, errors.New("ingest: store and devices are required")
+	}
+	if opts.Broker == "" {
+		return nil, kessel.Errorf(kessel.EINVALID, "ingest: an MQTT broker URL is required")
+	}
+	if opts.ClientID == "" {
+		return nil, kessel.Errorf(kessel.EINVALID, "ingest: an MQTT client id is required for the persistent session")
+	}
+	if strings.ContainsAny(opts.SharedGroup, "/+#") {
+		return nil, kessel.Errorf(kessel.EINVALID, "ingest: shared group %q must not contain '/', '+' or '#'", opts.SharedGroup)
+	}
+	if opts.MaxInflight <= 0 {
+		opts.MaxInflight = 20000
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 5000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Limits.ensureDefaults()
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: metrics: %w", err)
+	}
+	in := &Ingester{
+		store:   store,
+		devices: devices,
+		opts:    opts,
+		log:     opts.Logger.With("component", "ingest"),
+		m:       m,
+		in:      make(chan message, opts.MaxInflight),
+	}
+	in.storeOK.Store(true)
+	return in, nil
+}
+
+// Ready reports an EUNAVAILABLE error while the ingester is not connected to
+// its broker or cannot write to the store.
+func (in *Ingester) Ready(context.Context) error {
+	if !in.connected.Load() {
+		return &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "not connected to the MQTT broker"}
+	}
+	if !in.storeOK.Load() {
+		return &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "store writes are failing; messages are held unacknowledged"}
+	}
+	return nil
+}
+
+func (in *Ingester) subscriptions() map[string]byte {
+	readings := TopicReadings
+	if g := in.opts.SharedGroup; g != "" {
+		readings = "$share/" + g + "/" + readings
+	}
+	// Every ingester needs every device description, so meta is never shared.
+	return map[string]byte{readings: 1, TopicMeta: 1}
+}
+
+// Run connects to the broker, subscribes (again on every reconnect) and
+// stores messages until ctx ends. It then stops taking messages, stores and
+// acknowledges those it already holds (within drainTimeout) and disconnects;
+// messages it did not store stay unacknowledged, so the broker redelivers them.
+func (in *Ingester) Run(ctx context.Context) error {
+	o := mqtt.NewClientOptions().
+		AddBroker(in.opts.Broker).
+		SetClientID(in.opts.ClientID).
+		SetUsername(in.opts.Username).
+		SetPassword(in.opts.Password).
+		SetCleanSession(false).
+		SetAutoAckDisabled(true).
+		SetOrderMatters(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(10 * time.Second).
+		SetKeepAlive(30 * time.Second).
+		SetMessageChannelDepth(uint(in.opts.MaxInflight)).
+		SetDefaultPublishHandler(in.onMessage).
+		SetOnConnectHandler(func(c mqtt.Client) {
+			t := c.SubscribeMultiple(in.subscriptions(), in.onMessage)
+			if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
+				in.log.Error("subscribe failed; reconnecting", "err", t.Error())
+				in.connected.Store(false)
+				return
+			}
+			in.connected.Store(true)
+			in.log.Info("connected and subscribed", "broker", in.opts.Broker, "client_id", in.opts.ClientID, "topics", in.subscriptions())
+		}).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			in.connected.Store(false)
+			in.log.Warn("connection to broker lost; reconnecting", "err", err)
+		})
+	in.client = mqtt.NewClient(o)
+	in.client.Connect() // with ConnectRetry the token completes only once connected; Run does not wait on it
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	processCtx, stopProcessing := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		defer wg.Done()
+		in.loop(ctx, processCtx)
+	}()
+	<-ctx.Done()
+	in.closing.Store(true)
+	// Give the loop time to store and acknowledge what it holds, then stop retrying.
+	drained := make(chan struct{})
+	go func() { wg.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(drainTimeout):
+		in.log.Warn("drain timed out; unstored messages stay unacknowledged for redelivery")
+		stopProcessing()
+		<-drained
+	}
+	stopProcessing()
+	in.client.Disconnect(250)
+	in.connected.Store(false)
+	return nil
+}
+
+const drainTimeout = 10 * time.Second
+
+// onMessage runs on paho's router goroutine; it hands the message to the
+// loop, blocking while MaxInflight messages are unacknowledged.
+func (in *Ingester) onMessage(_ mqtt.Client, m mqtt.Message) {
+	if in.closing.Load() {
+		return // not acknowledged: the broker redelivers it to the next session
+	}
+	in.m.inflight.Inc()
+	in.in <- message{topic: m.Topic(), payload: m.Payload(), received: in.opts.Now(), ack: m.Ack}
+}
+
+// Submit stores one message synchronously, as HTTP push does. It returns the
+// *Rejection when the message was bad (it is then kept as a dead letter), a
+// store error, or nil when the readings were stored.
+func (in *Ingester) Submit(ctx context.Context, topic string, payload []byte) error {
+	msg := message{topic: topic, payload: payload, received: in.opts.Now(), result: make(chan error, 1)}
+	in.m.inflight.Inc()
+	if !in.process(ctx, []message{msg}) {
+		in.m.inflight.Dec()
+		return fmt.Errorf("ingest: submit: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "the store is not accepting writes; retry later"})
+	}
+	return <-msg.result
+}
+
+// loop batches whatever messages are waiting (up to BatchSize) and
+// processes them; it returns once ctx is done and the queue is empty.
+func (in *Ingester) loop(ctx, processCtx context.Context) {
+	batch := make([]message, 0, in.opts.BatchSize)
+	for {
+		select {
+		case msg := <-in.in:
+			batch = append(batch[:0], msg)
+		case <-ctx.Done():
+			select {
+			case msg := <-in.in:
+				batch = append(batch[:0], msg)
+			default:
+				return
+			}
+		}
+	fill:
+		for len(batch) < in.opts.BatchSize {
+			select {
+			case msg := <-in.in:
+				batch = append(batch, msg)
+			default:
+				break fill
+			}
+		}
+		if !in.process(processCtx, batch) {
+			return
+		}
+	}
+}
+
+// process decodes, stores and acknowledges a batch. It returns false when
+// ctx ended before the store accepted the batch; nothing was acknowledged then.
+func (in *Ingester) process(ctx context.Context, batch []message) bool {
+	var (
+		readings []kessel.Reading
+		dead     []kessel.DeadLetter
+		owner    []int // index into batch of each reading
+		rejects  = make([]error, len(batch))
+	)
+	for i, msg := range batch {
+		format := formatOf(msg.topic, msg.payload)
+		in.m.received.WithLabelValues(format).Inc()
+		dec, err := Decode(msg.topic, msg.payload, msg.received, in.opts.Limits)
+		if err == nil && dec.Meta != nil {
+			err = in.devices.Describe(*dec.Meta)
+		}
+		for j := range dec.Readings {
+			if err != nil {
+				break
+			}
+			err = in.devices.Enrich(&dec.Readings[j])
+		}
+		if err != nil {
+			rejects[i] = err
+			dead = append(dead, in.deadLetter(msg, err))
+			continue
+		}
+		in.m.decoded.WithLabelValues(format).Inc()
+		for range dec.Readings {
+			owner = append(owner, i)
+		}
+		readings = append(readings, dec.Readings...)
+	}
+
+	if len(readings) > 0 {
+		start := time.Now()
+		err := in.retry(ctx, func(ctx context.Context) error { return in.store.WriteReadings(ctx, readings) })
+		if kessel.ErrorCode(err) == kessel.EINVALID {
+			// The store refused the batch: find the readings it refuses one by one.
+			var kept []kessel.Reading
+			for j, r := range readings {
+				err := in.retry(ctx, func(ctx context.Context) error { return in.store.WriteReadings(ctx, []kessel.Reading{r}) })
+				if kessel.ErrorCode(err) == kessel.EINVALID {
+					rej := reject(ReasonStoreRejected, r.Device, "%s", kessel.ErrorMessage(err))
+					rejects[owner[j]] = rej
+					dead = append(dead, in.deadLetter(batch[owner[j]], rej))
+					continue
+				} else if err != nil {
+					return false
+				}
+				kept = append(kept, r)
+			}
+			readings = kept
+		} else if err != nil {
+			return false
+		}
+		in.m.writeSeconds.Observe(time.Since(start).Seconds())
+		in.m.batchSize.Observe(float64(len(readings)))
+		in.m.written.Add(float64(len(readings)))
+		in.devices.Observe(readings)
+	}
+	if len(dead) > 0 {
+		if err := in.retry(ctx, func(ctx context.Context) error { return in.store.WriteDeadLetters(ctx, dead) }); err != nil {
+			if kessel.ErrorCode(err) != kessel.EINVALID {
+				return false
+			}
+			in.log.Error("store refused dead letters; acknowledging anyway", "count", len(dead), "err", err)
+		}
+		in.m.deadLettered.Add(float64(len(dead)))
+	}
+	for i, msg := range batch {
+		if msg.ack != nil {
+			msg.ack()
+			in.m.acked.Inc()
+		}
+		if msg.result != nil {
+			msg.result <- rejects[i]
+		}
+		in.m.inflight.Dec()
+	}
+	return true
+}
+
+func (in *Ingester) deadLetter(msg message, err error) kessel.DeadLetter {
+	var rej *Rejection
+	if !errors.As(err, &rej) {
+		code := ReasonUnknownDevice
+		if kessel.ErrorCode(err) != kessel.EFORBIDDEN && kessel.ErrorCode(err) != kessel.ENOTFOUND {
+			code = ReasonBadMeta
+		}
+		rej = &Rejection{Reason: code, Detail: kessel.ErrorMessage(err)}
+	}
+	if rej.Device == "" {
+		rej.Device, _, _ = parseTopic(msg.topic)
+	}
+	in.m.rejected.WithLabelValues(rej.Reason).Inc()
+	in.log.Warn("message rejected", "reason", rej.Reason, "topic", msg.topic, "device", rej.Device, "detail", rej.Detail)
+	p := msg.payload
+	if len(p) > kessel.DeadLetterPayloadLimit {
+		p = p[:kessel.DeadLetterPayloadLimit]
+	}
+	// A distinct nanosecond per dead letter, so two never overwrite each other.
+	t := msg.received.Truncate(time.Millisecond).Add(time.Duration(in.seq.Add(1) % 1_000_000))
+	return kessel.DeadLetter{Time: t, Reason: rej.Reason, Topic: msg.topic, Device: rej.Device, Detail: rej.Detail, Payload: string(p)}
+}
+
+// retry calls write until it succeeds, fails permanently (EINVALID) or ctx
+// ends, backing off from 100ms to 5s; readiness is false while it fails.
+func (in *Ingester) retry(ctx context.Context, write func(context.Context) error) error {
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		err := write(ctx)
+		if err == nil {
+			if !in.storeOK.Swap(true) {
+				in.log.Info("store writes recovered")
+			}
+			return nil
+		}
+		if kessel.ErrorCode(err) == kessel.EINVALID {
+			return err
+		}
+		in.m.writeErrors.Inc()
+		if in.storeOK.Swap(false) {
+			in.log.Error("store write failed; holding messages unacknowledged and retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+	}
+}
+
+// formatOf names a message's wire format for metrics.
+func formatOf(topic string, payload []byte) string {
+	if strings.HasSuffix(topic, "/meta") {
+		return "meta"
+	}
+	for _, c := range payload {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '[':
+			return "senml"
+		}
+		break
+	}
+	return "native"
+}

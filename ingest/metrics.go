@@ -1,0 +1,34 @@
+package ingest
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	received, decoded, rejected               *prometheus.CounterVec
+	written, acked, deadLettered, writeErrors prometheus.Counter
+	inflight                                  prometheus.Gauge
+	batchSize, writeSeconds                   prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		received:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_ingest_received_total", Help: "Messages received, by wire format."}, []string{"format"}),
+		decoded:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_ingest_decoded_total", Help: "Messages decoded and accepted, by wire format."}, []string{"format"}),
+		rejected:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_ingest_rejected_total", Help: "Messages rejected, by reason; each is kept as a dead letter."}, []string{"reason"}),
+		written:      prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_written_total", Help: "Readings the store confirmed."}),
+		acked:        prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_acknowledged_total", Help: "MQTT messages acknowledged after their write."}),
+		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_deadlettered_total", Help: "Dead letters the store confirmed."}),
+		writeErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_write_errors_total", Help: "Store writes that failed and were retried."}),
+		inflight:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "kessel_ingest_inflight", Help: "Messages received and not yet acknowledged."}),
+		batchSize:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kessel_ingest_batch_size", Help: "Readings per store write.", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}),
+		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kessel_ingest_write_seconds", Help: "Store write latency.", Buckets: prometheus.DefBuckets}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.received, m.decoded, m.rejected, m.written, m.acked, m.deadLettered, m.writeErrors, m.inflight, m.batchSize, m.writeSeconds} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

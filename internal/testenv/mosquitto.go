@@ -1,0 +1,79 @@
+package testenv
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Mosquitto is a running mosquitto broker.
+type Mosquitto struct {
+	URL  string
+	Addr string
+	conf string
+	cmd  *exec.Cmd
+	bin  string
+}
+
+// StartMosquitto runs mosquitto on a free loopback port with the limits
+// Kessel's deploy/mosquitto/mosquitto.conf ships (no queue limit that loses
+// a burst), and stops it when the test ends.
+func StartMosquitto(t testing.TB) *Mosquitto {
+	t.Helper()
+	bin := Program(t, "mosquitto", "KESSEL_MOSQUITTO")
+	dir := t.TempDir()
+	addr := FreePort(t)
+	_, port, _ := net.SplitHostPort(addr)
+	conf := filepath.Join(dir, "mosquitto.conf")
+	body := fmt.Sprintf(`listener %s 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location %s/
+max_queued_messages 0
+max_inflight_messages 0
+max_packet_size 1048576
+log_dest stderr
+log_type error
+log_type warning
+`, port, dir)
+	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := &Mosquitto{URL: "tcp://" + addr, Addr: addr, conf: conf, bin: bin}
+	m.Start(t)
+	t.Cleanup(m.Stop)
+	return m
+}
+
+// Start (re)starts the broker and waits until it accepts connections.
+func (m *Mosquitto) Start(t testing.TB) {
+	t.Helper()
+	cmd := exec.Command(m.bin, "-c", m.conf)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start mosquitto: %v", err)
+	}
+	m.cmd = cmd
+	Eventually(t, 10*time.Second, func() bool {
+		c, err := net.Dial("tcp", m.Addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, "mosquitto did not listen on %s", m.Addr)
+}
+
+// Stop terminates the broker (saving its persistence) and waits for it.
+func (m *Mosquitto) Stop() {
+	if m.cmd == nil {
+		return
+	}
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	_ = m.cmd.Wait()
+	m.cmd = nil
+}

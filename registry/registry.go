@@ -1,0 +1,259 @@
+// Package registry keeps the devices Kessel knows and the latest reading of
+// each, in memory. It is fed by configuration, device self-descriptions and
+// the readings stream, and answers the API's device questions without a
+// database query.
+package registry
+
+import (
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/kessel-city/kessel"
+)
+
+// UnknownPolicy says what happens to a reading from a device nobody registered.
+type UnknownPolicy string
+
+const (
+	// AutoRegister registers the device as internal, with the reading's kind and location.
+	AutoRegister UnknownPolicy = "auto-register"
+	// Reject refuses the reading (it becomes a dead letter).
+	Reject UnknownPolicy = "reject"
+)
+
+// Locator names the district a point lies in, or "" when it lies in none.
+type Locator interface {
+	District(p orb.Point) string
+}
+
+// Options configures a Registry.
+type Options struct {
+	Unknown UnknownPolicy // default AutoRegister
+	Locator Locator       // nil: no districts
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Registry is safe for concurrent use.
+type Registry struct {
+	opts Options
+	mu   sync.RWMutex
+	devs map[string]*entry
+}
+
+type entry struct {
+	dev        kessel.Device
+	latest     *kessel.Reading
+	byOperator bool // set by config or API: a self-description must not override it
+}
+
+// New returns an empty Registry.
+func New(opts Options) (*Registry, error) {
+	switch opts.Unknown {
+	case "":
+		opts.Unknown = AutoRegister
+	case AutoRegister, Reject:
+	default:
+		return nil, kessel.Errorf(kessel.EINVALID, "unknown-device policy %q: use auto-register or reject", opts.Unknown)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Registry{opts: opts, devs: map[string]*entry{}}, nil
+}
+
+func (r *Registry) district(p *orb.Point) string {
+	if p == nil || r.opts.Locator == nil {
+		return ""
+	}
+	return r.opts.Locator.District(*p)
+}
+
+// Put registers or replaces a device on an operator's word (config or API).
+// It returns an EINVALID error for a bad device.
+func (r *Registry) Put(d kessel.Device) error {
+	if d.Visibility == "" {
+		d.Visibility = kessel.Public
+	}
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.upsert(d, true)
+	return nil
+}
+
+// Describe applies a device's self-description. Fields an operator set are
+// kept: an operator's word beats a device's.
+func (r *Registry) Describe(d kessel.Device) error {
+	if d.Visibility == "" {
+		d.Visibility = kessel.Public
+	}
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.devs[d.ID]; ok && e.byOperator {
+		return nil
+	}
+	r.upsert(d, false)
+	return nil
+}
+
+func (r *Registry) upsert(d kessel.Device, byOperator bool) {
+	now := r.opts.Now()
+	e, ok := r.devs[d.ID]
+	if !ok {
+		e = &entry{}
+		r.devs[d.ID] = e
+		d.CreatedAt = now
+	} else {
+		d.CreatedAt = e.dev.CreatedAt
+		d.LastSeen = e.dev.LastSeen
+	}
+	d.UpdatedAt = now
+	d.District = r.district(d.Location)
+	e.dev = d
+	e.byOperator = e.byOperator || byOperator
+}
+
+// Enrich fills the reading's kind, district and department from its device.
+// A reading from an unknown device registers it (AutoRegister) or returns an
+// ENOTFOUND error (Reject).
+func (r *Registry) Enrich(rd *kessel.Reading) error {
+	r.mu.RLock()
+	e, ok := r.devs[rd.Device]
+	var d kessel.Device
+	if ok {
+		d = e.dev
+	}
+	r.mu.RUnlock()
+	if !ok {
+		if r.opts.Unknown == Reject {
+			return kessel.Errorf(kessel.ENOTFOUND, "device %q is not registered and the policy is to reject unknown devices", rd.Device)
+		}
+		kind := rd.Kind
+		if kind == "" {
+			kind = "unknown"
+		}
+		d = kessel.Device{ID: rd.Device, Kind: kind, Visibility: kessel.Internal, Location: rd.Location}
+		r.mu.Lock()
+		if _, exists := r.devs[rd.Device]; !exists {
+			r.upsert(d, false)
+			r.opts.Logger.Info("auto-registered unknown device as internal", "device", rd.Device, "kind", kind)
+		}
+		d = r.devs[rd.Device].dev
+		r.mu.Unlock()
+	}
+	if d.Kind != "" && d.Kind != "unknown" {
+		rd.Kind = d.Kind
+	}
+	if rd.Kind == "" {
+		rd.Kind = "unknown"
+	}
+	rd.Department = d.Department
+	if rd.Location != nil {
+		rd.District = r.district(rd.Location)
+	} else {
+		rd.District = d.District
+	}
+	return nil
+}
+
+// Observe records readings as their devices' latest (the newest by time
+// wins) and moves mobile devices to where they reported from.
+func (r *Registry) Observe(rs []kessel.Reading) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range rs {
+		rd := rs[i]
+		e, ok := r.devs[rd.Device]
+		if !ok {
+			e = &entry{dev: kessel.Device{ID: rd.Device, Kind: rd.Kind, Visibility: kessel.Internal, CreatedAt: rd.Time, UpdatedAt: rd.Time}}
+			r.devs[rd.Device] = e
+		}
+		if e.latest != nil && e.latest.Time.After(rd.Time) {
+			continue
+		}
+		rd.Values = maps.Clone(rd.Values)
+		e.latest = &rd
+		if rd.Time.After(e.dev.LastSeen) {
+			e.dev.LastSeen = rd.Time
+		}
+		if rd.Location != nil {
+			p := *rd.Location
+			e.dev.Location = &p
+			e.dev.District = rd.District
+		}
+	}
+}
+
+// Filter selects devices. Zero fields match everything; Internal devices
+// are included only when IncludeInternal is set.
+type Filter struct {
+	Kind            string
+	District        string
+	IncludeInternal bool
+}
+
+func (f Filter) match(d *kessel.Device) bool {
+	return (f.Kind == "" || f.Kind == d.Kind) &&
+		(f.District == "" || f.District == d.District) &&
+		(f.IncludeInternal || d.Visibility != kessel.Internal)
+}
+
+// List returns the matching devices sorted by id.
+func (r *Registry) List(f Filter) []kessel.Device {
+	r.mu.RLock()
+	out := make([]kessel.Device, 0, len(r.devs))
+	for _, e := range r.devs {
+		if f.match(&e.dev) {
+			out = append(out, e.dev)
+		}
+	}
+	r.mu.RUnlock()
+	slices.SortFunc(out, func(a, b kessel.Device) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Get returns a device and its latest reading (nil if none yet).
+func (r *Registry) Get(id string) (kessel.Device, *kessel.Reading, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.devs[id]
+	if !ok {
+		return kessel.Device{}, nil, false
+	}
+	var latest *kessel.Reading
+	if e.latest != nil {
+		l := *e.latest
+		l.Values = maps.Clone(l.Values)
+		latest = &l
+	}
+	return e.dev, latest, true
+}
+
+// Len returns the number of devices.
+func (r *Registry) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.devs)
+}
