@@ -66,3 +66,38 @@ func (d Device) Validate() error {
 func ValidLonLat(lon, lat float64) bool {
 	return lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90
 }
+
+// DeviceQuery selects devices. Zero fields match everything. Internal
+// devices are included only with IncludeInternal. At most one spatial
+// selector applies, in this order: Near with K (the K nearest, optionally
+// within Radius), Near with Radius, BBox, Within.
+type DeviceQuery struct {
+	Kind            string
+	District        string
+	Department      string
+	IncludeInternal bool
+
+	Near   *orb.Point
+	Radius float64 // metres, with Near
+	K      int     // with Near: the K nearest
+	BBox   *orb.Bound
+	Within orb.Geometry // orb.Polygon or orb.MultiPolygon
+}
+
+// Spatial reports whether the query selects by place.
+func (q DeviceQuery) Spatial() bool { return q.Near != nil || q.BBox != nil || q.Within != nil }
+
+// DeviceState is a device with its latest reading and, for queries around a
+// point, its geodesic distance from that point in metres.
+type DeviceState struct {
+	Device   Device
+	Latest   *Reading
+	Distance *float64
+}
+
+// District is a named area devices and readings are assigned to.
+type District struct {
+	ID       string
+	Name     string
+	Geometry orb.Geometry // orb.Polygon or orb.MultiPolygon, WGS84
+}

@@ -37,3 +37,28 @@ type DeadLetter struct {
 
 // DeadLetterPayloadLimit is how many bytes of a rejected payload a DeadLetter keeps.
 const DeadLetterPayloadLimit = 1024
+
+// HistoryQuery selects one device's stored readings in [From, To).
+// Fields empty means all fields. Every > 0 aggregates into windows of that
+// length with Fn, one of Aggregates. Limit > 0 caps the readings returned.
+type HistoryQuery struct {
+	Device   string
+	From, To time.Time
+	Fields   []string
+	Every    time.Duration
+	Fn       string
+	Limit    int
+}
+
+// Aggregates lists the aggregate functions a HistoryQuery may use.
+var Aggregates = []string{"mean", "min", "max", "sum", "count", "last"}
+
+// ValidAggregate reports whether fn is one of Aggregates.
+func ValidAggregate(fn string) bool {
+	for _, a := range Aggregates {
+		if a == fn {
+			return true
+		}
+	}
+	return false
+}

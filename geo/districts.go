@@ -204,3 +204,21 @@ func (ds *Districts) All() []District {
 	}
 	return ds.list
 }
+
+// List returns the districts in file order as domain values.
+func (ds *Districts) List() []kessel.District {
+	out := make([]kessel.District, 0, len(ds.All()))
+	for _, d := range ds.All() {
+		out = append(out, kessel.District{ID: d.ID, Name: d.Name, Geometry: d.Geometry})
+	}
+	return out
+}
+
+// Get finds a district by id, name or slug, as a domain value.
+func (ds *Districts) Get(key string) (kessel.District, bool) {
+	d, ok := ds.Lookup(key)
+	if !ok {
+		return kessel.District{}, false
+	}
+	return kessel.District{ID: d.ID, Name: d.Name, Geometry: d.Geometry}, true
+}

@@ -64,7 +64,7 @@ func TestWriteAndReadBack(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got, err := c.History(ctx, influx.HistoryQuery{Device: "air-1", From: base, To: base.Add(time.Hour)})
+	got, err := c.History(ctx, kessel.HistoryQuery{Device: "air-1", From: base, To: base.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestWriteAndReadBack(t *testing.T) {
 		t.Errorf("tags not read back: %+v", got[0])
 	}
 
-	fields, err := c.History(ctx, influx.HistoryQuery{Device: "air-1", From: base, To: base.Add(time.Hour), Fields: []string{"pm25"}})
+	fields, err := c.History(ctx, kessel.HistoryQuery{Device: "air-1", From: base, To: base.Add(time.Hour), Fields: []string{"pm25"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,14 +86,14 @@ func TestWriteAndReadBack(t *testing.T) {
 		t.Errorf("fields filter: %+v", fields[0])
 	}
 
-	agg, err := c.History(ctx, influx.HistoryQuery{Device: "air-1", From: base, To: base.Add(time.Hour), Every: 5 * time.Minute, Fn: "mean"})
+	agg, err := c.History(ctx, kessel.HistoryQuery{Device: "air-1", From: base, To: base.Add(time.Hour), Every: 5 * time.Minute, Fn: "mean"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(agg) != 2 || agg[0].Values["pm10"] != 2 || agg[1].Values["pm10"] != 7 {
 		t.Errorf("5m mean: %+v", agg)
 	}
-	cnt, err := c.History(ctx, influx.HistoryQuery{Device: "air-1", From: base, To: base.Add(time.Hour), Every: time.Hour, Fn: "count"})
+	cnt, err := c.History(ctx, kessel.HistoryQuery{Device: "air-1", From: base, To: base.Add(time.Hour), Every: time.Hour, Fn: "count"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestWriteAndReadBack(t *testing.T) {
 		t.Errorf("count: %+v", cnt)
 	}
 
-	m, err := c.History(ctx, influx.HistoryQuery{Device: "tram 7,a=b", From: base, To: base.Add(time.Hour)})
+	m, err := c.History(ctx, kessel.HistoryQuery{Device: "tram 7,a=b", From: base, To: base.Add(time.Hour)})
 	if err == nil {
 		t.Fatalf("device id with space accepted: %+v", m)
 	}
@@ -135,12 +135,12 @@ func TestHistoryRejectsBadQueries(t *testing.T) {
 	now := time.Now()
 	for _, tc := range []struct {
 		name string
-		q    influx.HistoryQuery
+		q    kessel.HistoryQuery
 	}{
-		{"bad device", influx.HistoryQuery{Device: "a b", From: now, To: now.Add(time.Hour)}},
-		{"from after to", influx.HistoryQuery{Device: "a", From: now, To: now.Add(-time.Hour)}},
-		{"bad field", influx.HistoryQuery{Device: "a", From: now, To: now.Add(time.Hour), Fields: []string{"PM10\""}}},
-		{"bad fn", influx.HistoryQuery{Device: "a", From: now, To: now.Add(time.Hour), Every: time.Minute, Fn: "median); drop("}},
+		{"bad device", kessel.HistoryQuery{Device: "a b", From: now, To: now.Add(time.Hour)}},
+		{"from after to", kessel.HistoryQuery{Device: "a", From: now, To: now.Add(-time.Hour)}},
+		{"bad field", kessel.HistoryQuery{Device: "a", From: now, To: now.Add(time.Hour), Fields: []string{"PM10\""}}},
+		{"bad fn", kessel.HistoryQuery{Device: "a", From: now, To: now.Add(time.Hour), Every: time.Minute, Fn: "median); drop("}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := c.History(context.Background(), tc.q); kessel.ErrorCode(err) != kessel.EINVALID {

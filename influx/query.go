@@ -13,21 +13,6 @@ import (
 	"github.com/kessel-city/kessel"
 )
 
-// HistoryQuery selects one device's readings. Fields empty means all fields.
-// Every > 0 aggregates into windows of that length with Fn
-// (mean, min, max, sum, count, last).
-type HistoryQuery struct {
-	Device   string
-	From, To time.Time
-	Fields   []string
-	Every    time.Duration
-	Fn       string
-	Limit    int // at most this many readings; 0 = no limit
-}
-
-// Aggregates lists the Fn values History accepts.
-var Aggregates = []string{"mean", "min", "max", "sum", "count", "last"}
-
 // tag and bookkeeping columns of a pivoted Flux table, which are not values.
 var reservedColumns = map[string]bool{
 	"result": true, "table": true, "_start": true, "_stop": true, "_time": true,
@@ -37,7 +22,7 @@ var reservedColumns = map[string]bool{
 // History returns the device's readings in [From, To), oldest first, one
 // Reading per timestamp. It returns EINVALID for a bad query and
 // EUNAVAILABLE when InfluxDB cannot answer.
-func (c *Client) History(ctx context.Context, q HistoryQuery) ([]kessel.Reading, error) {
+func (c *Client) History(ctx context.Context, q kessel.HistoryQuery) ([]kessel.Reading, error) {
 	if !kessel.ValidDeviceID(q.Device) {
 		return nil, kessel.Errorf(kessel.EINVALID, "invalid device id %q", q.Device)
 	}
@@ -63,12 +48,8 @@ func (c *Client) History(ctx context.Context, q HistoryQuery) ([]kessel.Reading,
 		if fn == "" {
 			fn = "mean"
 		}
-		ok := false
-		for _, a := range Aggregates {
-			ok = ok || a == fn
-		}
-		if !ok {
-			return nil, kessel.Errorf(kessel.EINVALID, "unknown aggregate fn %q; use one of %s", fn, strings.Join(Aggregates, ", "))
+		if !kessel.ValidAggregate(fn) {
+			return nil, kessel.Errorf(kessel.EINVALID, "unknown aggregate fn %q; use one of %s", fn, strings.Join(kessel.Aggregates, ", "))
 		}
 		// Merge series that differ only in tags (a device that changed district) before aggregating.
 		fmt.Fprintf(&f, "  |> group(columns: [\"_field\"])\n")

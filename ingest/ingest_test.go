@@ -12,6 +12,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/broker"
 	"github.com/kessel-city/kessel/influx"
 	"github.com/kessel-city/kessel/influx/influxtest"
@@ -124,10 +125,10 @@ func TestGoodAndBadInterleaved(t *testing.T) {
 
 			ctx := context.Background()
 			testenv.Eventually(t, 20*time.Second, func() bool {
-				rs, err := r.store.History(ctx, influx.HistoryQuery{Device: "air-1", From: base.Add(-time.Minute), To: base.Add(time.Hour)})
+				rs, err := r.store.History(ctx, kessel.HistoryQuery{Device: "air-1", From: base.Add(-time.Minute), To: base.Add(time.Hour)})
 				return err == nil && len(rs) == good
 			}, "not all %d good readings stored", good)
-			rs, _ := r.store.History(ctx, influx.HistoryQuery{Device: "air-1", From: base.Add(-time.Minute), To: base.Add(time.Hour)})
+			rs, _ := r.store.History(ctx, kessel.HistoryQuery{Device: "air-1", From: base.Add(-time.Minute), To: base.Add(time.Hour)})
 			for i, rd := range rs {
 				if rd.Values["pm10"] != float64(i) || rd.Kind != "air_quality" {
 					t.Fatalf("reading %d = %+v", i, rd)

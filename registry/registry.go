@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
 
 	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/geo"
 )
 
 // UnknownPolicy says what happens to a reading from a device nobody registered.
@@ -39,11 +41,13 @@ type Options struct {
 	Now     func() time.Time
 }
 
-// Registry is safe for concurrent use.
+// Registry is safe for concurrent use. It keeps a geo.Index of every
+// device with a location for spatial queries.
 type Registry struct {
-	opts Options
-	mu   sync.RWMutex
-	devs map[string]*entry
+	opts  Options
+	mu    sync.RWMutex
+	devs  map[string]*entry
+	index *geo.Index
 }
 
 type entry struct {
@@ -67,7 +71,7 @@ func New(opts Options) (*Registry, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Registry{opts: opts, devs: map[string]*entry{}}, nil
+	return &Registry{opts: opts, devs: map[string]*entry{}, index: geo.NewIndex()}, nil
 }
 
 func (r *Registry) district(p *orb.Point) string {
@@ -125,6 +129,27 @@ func (r *Registry) upsert(d kessel.Device, byOperator bool) {
 	d.District = r.district(d.Location)
 	e.dev = d
 	e.byOperator = e.byOperator || byOperator
+	r.reindex(&e.dev)
+}
+
+// reindex puts d into the spatial index, or takes it out when it has no
+// usable location. The caller holds the write lock.
+func (r *Registry) reindex(d *kessel.Device) {
+	if d.Location == nil || r.index.Upsert(geo.Entry{ID: d.ID, Location: *d.Location, Kind: d.Kind, Department: d.Department, Visibility: d.Visibility}) != nil {
+		r.index.Remove(d.ID)
+	}
+}
+
+// Remove deletes a device; it reports whether it existed.
+func (r *Registry) Remove(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.devs[id]; !ok {
+		return false
+	}
+	delete(r.devs, id)
+	r.index.Remove(id)
+	return true
 }
 
 // Enrich fills the reading's kind, district and department from its device.
@@ -194,44 +219,69 @@ func (r *Registry) Observe(rs []kessel.Reading) {
 			p := *rd.Location
 			e.dev.Location = &p
 			e.dev.District = rd.District
+			r.reindex(&e.dev)
 		}
 	}
 }
 
-// Filter selects devices. Zero fields match everything; Internal devices
-// are included only when IncludeInternal is set.
-type Filter struct {
-	Kind            string
-	District        string
-	IncludeInternal bool
+func match(q *kessel.DeviceQuery, d *kessel.Device) bool {
+	return (q.Kind == "" || q.Kind == d.Kind) &&
+		(q.District == "" || q.District == d.District) &&
+		(q.Department == "" || q.Department == d.Department) &&
+		(q.IncludeInternal || d.Visibility != kessel.Internal)
 }
 
-func (f Filter) match(d *kessel.Device) bool {
-	return (f.Kind == "" || f.Kind == d.Kind) &&
-		(f.District == "" || f.District == d.District) &&
-		(f.IncludeInternal || d.Visibility != kessel.Internal)
-}
-
-// List returns the matching devices sorted by id.
-func (r *Registry) List(f Filter) []kessel.Device {
+// Query returns the devices matching q with their latest readings: sorted
+// by distance for queries around a point, by id otherwise.
+func (r *Registry) Query(q kessel.DeviceQuery) []kessel.DeviceState {
+	m := geo.Match{Kind: q.Kind, Department: q.Department, IncludeInternal: q.IncludeInternal}
+	var hits []geo.Hit
+	spatial := true
+	switch {
+	case q.Near != nil && q.K > 0:
+		hits = r.index.Nearest(*q.Near, q.K, q.Radius, m)
+	case q.Near != nil:
+		hits = r.index.Radius(*q.Near, q.Radius, m)
+	case q.BBox != nil:
+		hits = r.index.Bound(*q.BBox, m)
+	case q.Within != nil:
+		hits = r.index.Polygon(q.Within, m)
+	default:
+		spatial = false
+	}
 	r.mu.RLock()
-	out := make([]kessel.Device, 0, len(r.devs))
+	defer r.mu.RUnlock()
+	var out []kessel.DeviceState
+	if spatial {
+		out = make([]kessel.DeviceState, 0, len(hits))
+		for _, h := range hits {
+			e, ok := r.devs[h.ID]
+			if !ok || !match(&q, &e.dev) {
+				continue
+			}
+			st := e.state()
+			if q.Near != nil {
+				d := h.Distance
+				st.Distance = &d
+			}
+			out = append(out, st)
+		}
+		return out
+	}
+	out = make([]kessel.DeviceState, 0, len(r.devs))
 	for _, e := range r.devs {
-		if f.match(&e.dev) {
-			out = append(out, e.dev)
+		if match(&q, &e.dev) {
+			out = append(out, e.state())
 		}
 	}
-	r.mu.RUnlock()
-	slices.SortFunc(out, func(a, b kessel.Device) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b kessel.DeviceState) int { return strings.Compare(a.Device.ID, b.Device.ID) })
 	return out
+}
+
+// state returns a copy that callers may keep. Latest values are shared
+// read-only: Observe replaces the map instead of changing it.
+func (e *entry) state() kessel.DeviceState {
+	return kessel.DeviceState{Device: e.dev, Latest: e.latest}
 }
 
 // Get returns a device and its latest reading (nil if none yet).

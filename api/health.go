@@ -1,0 +1,58 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kessel-city/kessel"
+)
+
+func (s *server) handleHealth() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+}
+
+// handleReady runs every readiness check; 503 names those that fail.
+func (s *server) handleReady() http.Handler {
+	type result struct {
+		Status string            `json:"status"`
+		Checks map[string]string `json:"checks"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		res := result{Status: "ready", Checks: map[string]string{}}
+		var failed []string
+		for _, c := range s.opts.Ready {
+			if err := c.Check(ctx); err != nil {
+				res.Checks[c.Name] = kessel.ErrorMessage(err)
+				failed = append(failed, c.Name)
+			} else {
+				res.Checks[c.Name] = "ok"
+			}
+		}
+		if len(failed) > 0 {
+			msg := "not ready:"
+			for _, f := range failed {
+				msg += " " + f + " (" + res.Checks[f] + ")"
+			}
+			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAVAILABLE, "%s", msg))
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		s.respondJSON(w, r, res, "no-store")
+	})
+}
+
+func (s *server) handleMetrics() http.Handler {
+	if s.opts.Gatherer == nil {
+		return s.handleNotFound()
+	}
+	return promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{ErrorLog: nil})
+}

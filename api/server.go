@@ -1,0 +1,87 @@
+// Package api serves Kessel's REST API (gorilla/mux): open data for
+// citizens and app developers, management for city departments, and the
+// operational endpoints. routes.go is the map of the API.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kessel-city/kessel"
+)
+
+// Devices is the device registry as the API needs it.
+type Devices interface {
+	Get(id string) (kessel.Device, *kessel.Reading, bool)
+	Query(q kessel.DeviceQuery) []kessel.DeviceState
+}
+
+// Districts are the areas devices are assigned to.
+type Districts interface {
+	List() []kessel.District
+	Get(key string) (kessel.District, bool)
+}
+
+// ReadingQuerier reads stored readings (InfluxDB).
+type ReadingQuerier interface {
+	History(ctx context.Context, q kessel.HistoryQuery) ([]kessel.Reading, error)
+}
+
+// Check is a readiness check: nil when the dependency it names is usable.
+type Check struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Options configures the server. Zero values take the defaults noted.
+type Options struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	// Gatherer serves /metrics; nil means /metrics answers 404.
+	Gatherer prometheus.Gatherer
+	Now      func() time.Time
+	// Ready lists the checks /readyz runs.
+	Ready []Check
+	// MaxPoints bounds the readings one history request may return; default 10000.
+	MaxPoints int
+}
+
+type server struct {
+	devices   Devices
+	districts Districts
+	readings  ReadingQuerier
+	opts      Options
+	log       *slog.Logger
+	router    *mux.Router
+	m         *metrics
+}
+
+// NewServer returns the HTTP handler of the whole API. districts may be nil
+// when no district file is configured.
+func NewServer(devices Devices, districts Districts, readings ReadingQuerier, opts Options) (http.Handler, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxPoints <= 0 {
+		opts.MaxPoints = 10000
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{devices: devices, districts: districts, readings: readings, opts: opts, log: opts.Logger.With("component", "api"), router: mux.NewRouter(), m: m}
+	s.routes()
+	return s, nil
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.router.ServeHTTP(w, r)
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"github.com/paulmach/orb"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kessel-city/kessel"
+)
+
+// fileConfig is the YAML config file (--config). deploy/config/kessel.example.yaml
+// documents every key.
+type fileConfig struct {
+	UnknownDevices string         `yaml:"unknown_devices"`
+	Devices        []deviceConfig `yaml:"devices"`
+}
+
+type deviceConfig struct {
+	ID         string                      `yaml:"id"`
+	Kind       string                      `yaml:"kind"`
+	Name       string                      `yaml:"name"`
+	Location   *struct{ Lon, Lat float64 } `yaml:"location"`
+	Department string                      `yaml:"department"`
+	Visibility string                      `yaml:"visibility"`
+	Labels     map[string]string           `yaml:"labels"`
+}
+
+// loadConfig reads and validates the YAML file at path; unknown keys are
+// errors, so a typo never passes silently.
+func loadConfig(path string) (fileConfig, []kessel.Device, error) {
+	var cfg fileConfig
+	if path == "" {
+		return cfg, nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, nil, fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	var devs []kessel.Device
+	seen := map[string]bool{}
+	for i, dc := range cfg.Devices {
+		vis, err := kessel.ParseVisibility(dc.Visibility)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("config %s: devices[%d] (%s): %s", path, i, dc.ID, kessel.ErrorMessage(err))
+		}
+		d := kessel.Device{ID: dc.ID, Kind: dc.Kind, Name: dc.Name, Department: dc.Department, Visibility: vis, Labels: dc.Labels}
+		if dc.Location != nil {
+			d.Location = &orb.Point{dc.Location.Lon, dc.Location.Lat}
+		}
+		if d.Kind == "" {
+			return cfg, nil, fmt.Errorf("config %s: devices[%d] (%s): kind is required", path, i, dc.ID)
+		}
+		if err := d.Validate(); err != nil {
+			return cfg, nil, fmt.Errorf("config %s: devices[%d]: %s", path, i, kessel.ErrorMessage(err))
+		}
+		if seen[d.ID] {
+			return cfg, nil, fmt.Errorf("config %s: devices[%d]: id %q appears twice", path, i, d.ID)
+		}
+		seen[d.ID] = true
+		devs = append(devs, d)
+	}
+	return cfg, devs, nil
+}

@@ -1,0 +1,381 @@
+// Command kessel is the Kessel hub. `kessel serve` runs every role in one
+// process: MQTT ingest (with an optional embedded broker), the REST API and
+// the operational endpoints. Run `kessel serve -h` for its flags; each flag
+// can also be set as KESSEL_<FLAG_IN_CAPS>.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kessel-city/kessel/api"
+	"github.com/kessel-city/kessel/broker"
+	"github.com/kessel-city/kessel/geo"
+	"github.com/kessel-city/kessel/influx"
+	"github.com/kessel-city/kessel/ingest"
+	"github.com/kessel-city/kessel/registry"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "kessel:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+const usage = `usage: kessel <command> [flags]
+
+commands:
+  serve     run the hub (ingest, API, embedded broker)
+  version   print the version
+`
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("a command is required")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "kessel", version)
+		return nil
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// serveConfig holds the flags of `kessel serve`.
+type serveConfig struct {
+	HTTP            string
+	Broker          string
+	MQTTListen      string
+	ClientID        string
+	SharedGroup     string
+	MQTTUser        string
+	MQTTPassword    string
+	InfluxURL       string
+	InfluxOrg       string
+	InfluxBucket    string
+	InfluxToken     string
+	InfluxTokenFile string
+	Districts       string
+	DistrictProp    string
+	Config          string
+	Roles           string
+	UnknownDevices  string
+	LogLevel        string
+	LogFormat       string
+	MaxPayload      int
+	RestoreWindow   time.Duration
+}
+
+// envFlags registers flags whose defaults come from KESSEL_<NAME>.
+type envFlags struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	errs   []error
+}
+
+func envName(name string) string {
+	return "KESSEL_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+func (e *envFlags) str(p *string, name, def, help string) {
+	if v := e.getenv(envName(name)); v != "" {
+		def = v
+	}
+	e.fs.StringVar(p, name, def, help+" ($"+envName(name)+")")
+}
+
+func (e *envFlags) int(p *int, name string, def int, help string) {
+	if v := e.getenv(envName(name)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Errorf("$%s: %q is not a whole number", envName(name), v))
+		}
+		def = n
+	}
+	e.fs.IntVar(p, name, def, help+" ($"+envName(name)+")")
+}
+
+func (e *envFlags) dur(p *time.Duration, name string, def time.Duration, help string) {
+	if v := e.getenv(envName(name)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Errorf("$%s: %q is not a duration", envName(name), v))
+		}
+		def = d
+	}
+	e.fs.DurationVar(p, name, def, help+" ($"+envName(name)+")")
+}
+
+func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("kessel serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	host, _ := os.Hostname()
+	e := &envFlags{fs: fs, getenv: getenv}
+	e.str(&c.HTTP, "http", "127.0.0.1:8080", "HTTP listen address")
+	e.str(&c.Broker, "mqtt-broker", "embedded", "MQTT broker: embedded, or tcp://host:port, ssl://…, ws://…")
+	e.str(&c.MQTTListen, "mqtt-listen", "127.0.0.1:1883", "listen address of the embedded broker")
+	e.str(&c.ClientID, "mqtt-client-id", "kessel-"+sanitizeID(host), "stable MQTT client id of the persistent ingest session")
+	e.str(&c.SharedGroup, "mqtt-shared-group", "", "join $share/<group>/ so several ingesters split the readings")
+	e.str(&c.MQTTUser, "mqtt-username", "", "MQTT username of the ingester")
+	e.str(&c.MQTTPassword, "mqtt-password", "", "MQTT password of the ingester (prefer the environment)")
+	e.str(&c.InfluxURL, "influx-url", "http://127.0.0.1:8086", "InfluxDB URL")
+	e.str(&c.InfluxOrg, "influx-org", "kessel", "InfluxDB organisation (ignored by 1.8)")
+	e.str(&c.InfluxBucket, "influx-bucket", "kessel/autogen", "InfluxDB bucket, or database/retention-policy on 1.8")
+	e.str(&c.InfluxToken, "influx-token", "", "InfluxDB token, or user:password on 1.8 (prefer the environment)")
+	e.str(&c.InfluxTokenFile, "influx-token-file", "", "file holding the InfluxDB token")
+	e.str(&c.Districts, "districts", "", "GeoJSON FeatureCollection of district polygons")
+	e.str(&c.DistrictProp, "district-name-prop", "name", "feature property that names a district")
+	e.str(&c.Config, "config", "", "YAML config file (devices, policies); see deploy/config/kessel.example.yaml")
+	e.str(&c.Roles, "roles", "ingest,alerts,api", "comma-separated roles to run: ingest, alerts, api")
+	e.str(&c.UnknownDevices, "unknown-devices", "", "readings from unregistered devices: auto-register (as internal) or reject")
+	e.str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	e.str(&c.LogFormat, "log-format", "text", "text or json")
+	e.int(&c.MaxPayload, "max-payload", 64<<10, "largest accepted message payload in bytes")
+	e.dur(&c.RestoreWindow, "restore-window", 30*24*time.Hour, "how far back to look for each device's latest reading on start")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if len(e.errs) > 0 {
+		return c, errors.Join(e.errs...)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	for _, r := range strings.Split(c.Roles, ",") {
+		if !slices.Contains([]string{"ingest", "alerts", "api"}, strings.TrimSpace(r)) {
+			return c, fmt.Errorf("--roles: unknown role %q (use ingest, alerts, api)", r)
+		}
+	}
+	if c.InfluxTokenFile != "" {
+		b, err := os.ReadFile(c.InfluxTokenFile)
+		if err != nil {
+			return c, fmt.Errorf("--influx-token-file: %w", err)
+		}
+		c.InfluxToken = strings.TrimSpace(string(b))
+	}
+	return c, nil
+}
+
+func sanitizeID(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '-'
+	}, s)
+}
+
+func (c serveConfig) has(role string) bool {
+	for _, r := range strings.Split(c.Roles, ",") {
+		if strings.TrimSpace(r) == role {
+			return true
+		}
+	}
+	return false
+}
+
+func newLogger(c serveConfig, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	o := &slog.HandlerOptions{Level: level}
+	switch c.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", c.LogFormat)
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parseServe(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(c, stderr)
+	if err != nil {
+		return err
+	}
+	fileCfg, devices, err := loadConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	if c.UnknownDevices == "" {
+		c.UnknownDevices = fileCfg.UnknownDevices
+	}
+
+	prom := prometheus.NewRegistry()
+	prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	var districts *geo.Districts
+	if c.Districts != "" {
+		if districts, err = geo.LoadDistrictsFile(c.Districts, c.DistrictProp, log); err != nil {
+			return err
+		}
+		log.Info("districts loaded", "file", c.Districts, "count", len(districts.All()))
+	}
+
+	store, err := influx.New(influx.Options{URL: c.InfluxURL, Org: c.InfluxOrg, Bucket: c.InfluxBucket, Token: c.InfluxToken, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Prepare(ctx); err != nil {
+		return err
+	}
+
+	regOpts := registry.Options{Unknown: registry.UnknownPolicy(c.UnknownDevices), Logger: log}
+	if districts != nil {
+		regOpts.Locator = districts
+	}
+	reg, err := registry.New(regOpts)
+	if err != nil {
+		return err
+	}
+	for _, d := range devices {
+		if err := reg.Put(d); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+	}
+	restoreCtx, cancelRestore := context.WithTimeout(ctx, 30*time.Second)
+	now := time.Now()
+	latest, err := store.Latest(restoreCtx, now.Add(-c.RestoreWindow), now.Add(time.Hour))
+	cancelRestore()
+	if err != nil {
+		log.Warn("could not restore latest readings; starting with an empty live state", "err", err)
+	} else {
+		reg.Observe(latest)
+		log.Info("live state restored", "devices", len(latest))
+	}
+
+	// Long-lived parts, started in order and stopped in reverse.
+	var (
+		wg         sync.WaitGroup
+		errc       = make(chan error, 4)
+		emb        *broker.Broker
+		ingester   *ingest.Ingester
+		stopIngest context.CancelFunc = func() {}
+	)
+	brokerURL := c.Broker
+	if c.Broker == "embedded" {
+		emb, err = broker.Start(broker.Options{Addr: c.MQTTListen, MaxPacket: uint32(c.MaxPayload + 4096), Logger: log})
+		if err != nil {
+			return err
+		}
+		defer emb.Close()
+		brokerURL = emb.URL()
+		log.Info("embedded MQTT broker listening", "addr", emb.Addr())
+	}
+
+	ready := []api.Check{{Name: "influxdb", Check: func(ctx context.Context) error { _, err := store.Ping(ctx); return err }}}
+	if c.has("ingest") {
+		ingester, err = ingest.New(store, reg, ingest.Options{
+			Broker: brokerURL, ClientID: c.ClientID, Username: c.MQTTUser, Password: c.MQTTPassword, SharedGroup: c.SharedGroup,
+			Limits: ingest.Limits{MaxPayload: c.MaxPayload}, Logger: log, Registerer: prom,
+		})
+		if err != nil {
+			return err
+		}
+		ingestCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		stopIngest = cancel
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ingester.Run(ingestCtx); err != nil {
+				errc <- fmt.Errorf("ingest: %w", err)
+			}
+		}()
+		ready = append(ready, api.Check{Name: "mqtt", Check: ingester.Ready})
+	}
+
+	var httpSrv *http.Server
+	if c.has("api") {
+		handler, err := api.NewServer(reg, districtsOrNil(districts), store, api.Options{Logger: log, Registerer: prom, Gatherer: prom, Ready: ready})
+		if err != nil {
+			stopIngest()
+			wg.Wait()
+			return err
+		}
+		ln, err := net.Listen("tcp", c.HTTP)
+		if err != nil {
+			stopIngest()
+			wg.Wait()
+			return fmt.Errorf("http: %w", err)
+		}
+		httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http: %w", err)
+			}
+		}()
+		fmt.Fprintf(stdout, "kessel %s serving: API http://%s/api/v1/devices  metrics http://%s/metrics  MQTT %s\n", version, ln.Addr(), ln.Addr(), brokerURL)
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case runErr = <-errc:
+		log.Error("stopping after failure", "err", runErr)
+	}
+
+	// Reverse order, each with a fresh timeout: HTTP, then ingest (drain and
+	// acknowledge what was written), then the broker and the store (deferred).
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if httpSrv != nil {
+		if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+			log.Warn("http shutdown", "err", err)
+		}
+	}
+	stopIngest()
+	wg.Wait()
+	log.Info("stopped")
+	return runErr
+}
+
+// districtsOrNil keeps a nil *geo.Districts from becoming a non-nil interface.
+func districtsOrNil(d *geo.Districts) api.Districts {
+	if d == nil {
+		return nil
+	}
+	return d
+}
+
