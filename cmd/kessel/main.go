@@ -378,4 +378,3 @@ func districtsOrNil(d *geo.Districts) api.Districts {
 	}
 	return d
 }
-

@@ -1,0 +1,160 @@
+// Command kessel-sim publishes a simulated city sensor fleet to an MQTT
+// broker, so that Kessel can be run, tested and benchmarked without
+// hardware. Progress goes to stderr; at the end one line of JSON on stdout
+// summarises what was sent. Every flag can also be set as KESSEL_<FLAG>.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kessel-city/kessel/geo"
+	"github.com/kessel-city/kessel/simulators"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "kessel-sim:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+type config struct {
+	Broker, ClientID, Username, Password string
+	Devices                              int
+	Kinds, Formats, Scenario             string
+	Interval                             time.Duration
+	Rate                                 float64
+	Count                                int
+	Seed                                 uint64
+	Faults                               float64
+	Districts, DistrictProp              string
+	Quiet                                bool
+}
+
+func envName(name string) string {
+	return "KESSEL_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("kessel-sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var errs []error
+	env := func(name, def string) string {
+		if v := getenv(envName(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	str := func(p *string, name, def, help string) {
+		fs.StringVar(p, name, env(name, def), help+" ($"+envName(name)+")")
+	}
+	num := func(name, def, help string) *string {
+		s := new(string)
+		fs.StringVar(s, name, env(name, def), help+" ($"+envName(name)+")")
+		return s
+	}
+	str(&c.Broker, "broker", "tcp://127.0.0.1:1883", "MQTT broker URL")
+	str(&c.ClientID, "client-id", fmt.Sprintf("kessel-sim-%d", os.Getpid()), "MQTT client id")
+	str(&c.Username, "username", "", "MQTT username")
+	str(&c.Password, "password", "", "MQTT password (prefer the environment)")
+	devices := num("devices", "20", "fleet size")
+	str(&c.Kinds, "kinds", strings.Join(simulators.Kinds, ","), "comma-separated device kinds")
+	str(&c.Formats, "formats", "native", "wire formats to use (native)")
+	interval := num("interval", "10s", "how often each device sends; 0 = as fast as --rate allows")
+	rate := num("rate", "0", "cap on messages per second over the fleet; 0 = no cap")
+	count := num("count", "0", "stop after this many readings; 0 = run until stopped")
+	seed := num("seed", "1", "random seed: same seed, same fleet and values")
+	faults := num("faults", "0", "share of bad messages (0..1)")
+	str(&c.Scenario, "scenario", "", "scenario to play")
+	str(&c.Districts, "districts", "", "GeoJSON of districts to place devices in")
+	str(&c.DistrictProp, "district-name-prop", "name", "feature property naming a district")
+	fs.BoolVar(&c.Quiet, "quiet", false, "no progress lines on stderr")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var err error
+	if c.Devices, err = strconv.Atoi(*devices); err != nil || c.Devices < 1 {
+		errs = append(errs, fmt.Errorf("--devices must be a whole number ≥ 1, got %q", *devices))
+	}
+	if c.Interval, err = time.ParseDuration(*interval); err != nil || c.Interval < 0 {
+		errs = append(errs, fmt.Errorf("--interval must be a duration such as 10s, got %q", *interval))
+	}
+	if c.Rate, err = strconv.ParseFloat(*rate, 64); err != nil || c.Rate < 0 {
+		errs = append(errs, fmt.Errorf("--rate must be ≥ 0, got %q", *rate))
+	}
+	if c.Count, err = strconv.Atoi(*count); err != nil || c.Count < 0 {
+		errs = append(errs, fmt.Errorf("--count must be a whole number ≥ 0, got %q", *count))
+	}
+	if c.Seed, err = strconv.ParseUint(*seed, 10, 64); err != nil {
+		errs = append(errs, fmt.Errorf("--seed must be a whole number, got %q", *seed))
+	}
+	if c.Faults, err = strconv.ParseFloat(*faults, 64); err != nil || c.Faults < 0 || c.Faults > 1 {
+		errs = append(errs, fmt.Errorf("--faults must be in [0,1], got %q", *faults))
+	}
+	for _, f := range strings.Split(c.Formats, ",") {
+		if f != "native" {
+			errs = append(errs, fmt.Errorf("--formats: %q is not supported yet (supported: native)", f))
+		}
+	}
+	if c.Scenario != "" {
+		errs = append(errs, fmt.Errorf("--scenario %q: no scenarios are implemented yet", c.Scenario))
+	}
+	if c.Faults > 0 {
+		errs = append(errs, errors.New("--faults: fault injection is not implemented yet"))
+	}
+	return c, errors.Join(errs...)
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parse(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	fo := simulators.FleetOptions{Devices: c.Devices, Kinds: strings.Split(c.Kinds, ","), Seed: c.Seed}
+	if c.Districts != "" {
+		ds, err := geo.LoadDistrictsFile(c.Districts, c.DistrictProp, nil)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds.List() {
+			fo.Areas = append(fo.Areas, simulators.Area{Name: d.Name, Geometry: d.Geometry})
+		}
+	}
+	fleet, err := simulators.NewFleet(fo)
+	if err != nil {
+		return err
+	}
+	pub, err := simulators.DialMQTT(ctx, c.Broker, c.ClientID, c.Username, c.Password)
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	ro := simulators.RunOptions{Interval: c.Interval, Rate: c.Rate, Count: c.Count}
+	if !c.Quiet {
+		ro.Progress = stderr
+		fmt.Fprintf(stderr, "kessel-sim: %d devices publishing to %s\n", len(fleet), c.Broker)
+	}
+	sum, runErr := simulators.Run(ctx, fleet, pub, ro)
+	line, err := json.Marshal(sum)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, string(line))
+	return runErr
+}

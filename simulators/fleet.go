@@ -1,0 +1,211 @@
+// Package simulators models a city's sensor fleet: devices of every kind
+// Kessel knows, placed in a city, producing plausible values over time, and
+// the wire formats those devices speak. cmd/kessel-sim publishes them.
+package simulators
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
+)
+
+// Device is one simulated sensor. Its value stream is deterministic for a
+// given fleet seed.
+type Device struct {
+	ID       string
+	Kind     string
+	Location orb.Point
+	District string
+
+	rng      *rand.Rand
+	capacity float64 // parking places, or bin litres
+	offset   float64 // per-device bias
+	fill     float64 // waste bin
+	lastTS   time.Time
+}
+
+// Kinds lists every kind the simulator models, in a stable order.
+var Kinds = []string{"air_quality", "noise", "traffic", "parking", "weather", "water_level", "road_surface", "waste_bin", "wildfire"}
+
+var prefixes = map[string]string{
+	"air_quality": "air", "noise": "noise", "traffic": "traffic", "parking": "parking", "weather": "weather",
+	"water_level": "gauge", "road_surface": "road", "waste_bin": "bin", "wildfire": "fire",
+}
+
+// Area is where devices are placed: a named polygon (a district).
+type Area struct {
+	Name     string
+	Geometry orb.Geometry // orb.Polygon or orb.MultiPolygon
+}
+
+// FleetOptions describes a fleet.
+type FleetOptions struct {
+	Devices int
+	Kinds   []string // default: all Kinds
+	Seed    uint64
+	// Areas, when given, are where devices are placed (uniformly inside the
+	// polygons); otherwise inside Bound.
+	Areas []Area
+	Bound orb.Bound // default: Stuttgart's basin
+}
+
+// Stuttgart is the default placement box, the Stuttgart basin and its hills.
+var Stuttgart = orb.Bound{Min: orb.Point{9.05, 48.70}, Max: orb.Point{9.30, 48.85}}
+
+// NewFleet creates the devices, kinds assigned round-robin. It returns an
+// error for an unknown kind or a fleet of less than one device.
+func NewFleet(o FleetOptions) ([]*Device, error) {
+	if o.Devices < 1 {
+		return nil, fmt.Errorf("simulators: a fleet needs at least one device, got %d", o.Devices)
+	}
+	if len(o.Kinds) == 0 {
+		o.Kinds = Kinds
+	}
+	for _, k := range o.Kinds {
+		if !slices.Contains(Kinds, k) {
+			return nil, fmt.Errorf("simulators: unknown kind %q (known: %s)", k, strings.Join(Kinds, ", "))
+		}
+	}
+	if o.Bound.IsZero() {
+		o.Bound = Stuttgart
+	}
+	place := rand.New(rand.NewPCG(o.Seed, 0x5157))
+	devs := make([]*Device, o.Devices)
+	counts := map[string]int{}
+	for i := range devs {
+		kind := o.Kinds[i%len(o.Kinds)]
+		counts[kind]++
+		d := &Device{
+			ID:   fmt.Sprintf("%s-%04d", prefixes[kind], counts[kind]),
+			Kind: kind,
+			rng:  rand.New(rand.NewPCG(o.Seed, uint64(i)+1)),
+		}
+		d.Location, d.District = placeIn(place, o)
+		d.offset = d.rng.NormFloat64()
+		switch kind {
+		case "parking":
+			d.capacity = float64(50 + d.rng.IntN(350))
+		case "waste_bin":
+			d.capacity = 1100
+			d.fill = d.rng.Float64() * 60
+		}
+		devs[i] = d
+	}
+	return devs, nil
+}
+
+func placeIn(rng *rand.Rand, o FleetOptions) (orb.Point, string) {
+	if len(o.Areas) == 0 {
+		b := o.Bound
+		return round(orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])}), ""
+	}
+	a := o.Areas[rng.IntN(len(o.Areas))]
+	b := a.Geometry.Bound()
+	for range 1000 {
+		p := orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])}
+		in := false
+		switch g := a.Geometry.(type) {
+		case orb.Polygon:
+			in = planar.PolygonContains(g, p)
+		case orb.MultiPolygon:
+			in = planar.MultiPolygonContains(g, p)
+		}
+		if in {
+			return round(p), a.Name
+		}
+	}
+	return round(b.Center()), a.Name
+}
+
+func round(p orb.Point) orb.Point {
+	return orb.Point{math.Round(p[0]*1e6) / 1e6, math.Round(p[1]*1e6) / 1e6}
+}
+
+// Timestamp returns a time for the device's next reading at now: never
+// earlier than, nor equal to, its previous one (millisecond resolution), so
+// no two readings of one device share a timestamp.
+func (d *Device) Timestamp(now time.Time) time.Time {
+	t := now.UTC().Truncate(time.Millisecond)
+	if !t.After(d.lastTS) {
+		t = d.lastTS.Add(time.Millisecond)
+	}
+	d.lastTS = t
+	return t
+}
+
+// hour of day in Stuttgart's local time (CET, ignoring summer time).
+func localHour(t time.Time) float64 {
+	u := t.UTC()
+	return math.Mod(float64(u.Hour())+float64(u.Minute())/60+1, 24)
+}
+
+// rush is 0..1, peaking at 8:00 and 17:30 on weekdays.
+func rush(t time.Time) float64 {
+	h := localHour(t)
+	r := math.Exp(-math.Pow(h-8, 2)/2) + math.Exp(-math.Pow(h-17.5, 2)/3)
+	if wd := t.UTC().Weekday(); wd == time.Saturday || wd == time.Sunday {
+		r *= 0.4
+	}
+	return math.Min(1, r)
+}
+
+// daylight is 0 at night and 1 at midday.
+func daylight(t time.Time) float64 {
+	return math.Max(0, math.Sin((localHour(t)-6)/12*math.Pi))
+}
+
+// airTemperature is a November day in Stuttgart: 2..9 °C.
+func airTemperature(t time.Time) float64 {
+	return 5.5 + 3.5*math.Sin((localHour(t)-9)/24*2*math.Pi)
+}
+
+func r1(x float64) float64 { return math.Round(x*10) / 10 }
+func r2(x float64) float64 { return math.Round(x*100) / 100 }
+
+// Values returns the device's measurements at time t.
+func (d *Device) Values(t time.Time) map[string]float64 {
+	n := d.rng.NormFloat64
+	temp := airTemperature(t) + 0.5*d.offset
+	switch d.Kind {
+	case "air_quality":
+		pm10 := math.Max(1, 18+4*d.offset+14*rush(t)+3*n())
+		return map[string]float64{
+			"pm10": r1(pm10), "pm25": r1(pm10 * (0.55 + 0.05*n())), "no2": r1(math.Max(2, 25+35*rush(t)+5*n())),
+			"temperature": r1(temp + 0.3*n()), "humidity": r1(math.Min(100, math.Max(20, 82-15*daylight(t)+3*n()))),
+		}
+	case "noise":
+		laeq := 48 + 3*d.offset + 18*rush(t) + 6*daylight(t) + 2*n()
+		return map[string]float64{"laeq": r1(laeq), "lamax": r1(laeq + 12 + 4*math.Abs(n()))}
+	case "traffic":
+		v := math.Max(0, math.Round(6+140*rush(t)+30*daylight(t)+8*n()))
+		return map[string]float64{"vehicles": v, "speed": r1(math.Max(5, 52-25*rush(t)+4*n()))}
+	case "parking":
+		occ := math.Round(math.Min(d.capacity, math.Max(0, d.capacity*(0.15+0.75*daylight(t))+3*n())))
+		return map[string]float64{"occupied": occ, "free": d.capacity - occ}
+	case "weather":
+		return map[string]float64{
+			"temperature": r1(temp + 0.2*n()), "humidity": r1(math.Min(100, 85-20*daylight(t)+2*n())),
+			"pressure": r1(1016 + 3*d.offset + 0.5*n()), "wind": r1(math.Abs(2.5 + 1.5*n())), "rain": r1(math.Max(0, 0.2*n())),
+		}
+	case "water_level":
+		return map[string]float64{"level": r1(95 + 10*d.offset + 0.8*n())}
+	case "road_surface":
+		surface := temp - 1.5 - 2*(1-daylight(t)) + 0.3*n()
+		return map[string]float64{"surface_temperature": r1(surface), "freezing_point": r1(-1.5 - 2*math.Abs(d.offset)), "wetness": r2(math.Min(1, math.Max(0, 0.5+0.2*n())))}
+	case "waste_bin":
+		d.fill += 0.4 + 0.2*math.Abs(n())
+		if d.fill >= 100 {
+			d.fill = d.rng.Float64() * 5
+		}
+		return map[string]float64{"fill": r1(d.fill)}
+	case "wildfire":
+		return map[string]float64{"smoke": r2(math.Max(0, 0.2+0.1*n())), "temperature": r1(temp + 0.2*n()), "humidity": r1(math.Min(100, 80+2*n())), "battery": r2(3.6 - 0.01*math.Abs(n()))}
+	}
+	return map[string]float64{}
+}

@@ -1,0 +1,49 @@
+package simulators
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Message is one thing a device sends: an MQTT topic and payload.
+type Message struct {
+	Topic    string
+	Payload  []byte
+	Retained bool
+	Kind     string
+	Format   string
+}
+
+type nativeLocation struct {
+	Lon float64 `json:"lon"`
+	Lat float64 `json:"lat"`
+}
+
+// NativeReading encodes a reading in Kessel's native JSON, as PRODUCT.md
+// specifies: {"ts": RFC 3339 with milliseconds, "values": {...}}.
+func NativeReading(d *Device, ts time.Time, values map[string]float64) Message {
+	p, _ := json.Marshal(struct {
+		TS     string             `json:"ts"`
+		Values map[string]float64 `json:"values"`
+	}{ts.UTC().Format("2006-01-02T15:04:05.000Z07:00"), values})
+	return Message{Topic: "kessel/devices/" + d.ID + "/readings", Payload: p, Kind: d.Kind, Format: "native"}
+}
+
+// Meta encodes the device's retained self-description.
+func Meta(d *Device) Message {
+	p, _ := json.Marshal(struct {
+		Kind       string         `json:"kind"`
+		Name       string         `json:"name"`
+		Location   nativeLocation `json:"location"`
+		Department string         `json:"department"`
+		Visibility string         `json:"visibility"`
+	}{d.Kind, "Simulated " + d.Kind + " " + d.ID, nativeLocation{d.Location[0], d.Location[1]}, departments[d.Kind], "public"})
+	return Message{Topic: "kessel/devices/" + d.ID + "/meta", Payload: p, Retained: true, Kind: d.Kind, Format: "meta"}
+}
+
+// departments that own each kind in a typical German city administration.
+var departments = map[string]string{
+	"air_quality": "umweltschutz", "noise": "umweltschutz", "traffic": "tiefbau", "parking": "tiefbau",
+	"weather": "umweltschutz", "water_level": "tiefbau", "road_surface": "abfallwirtschaft-winterdienst",
+	"waste_bin": "abfallwirtschaft-winterdienst", "wildfire": "feuerwehr",
+}

@@ -1,0 +1,160 @@
+package simulators
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Publisher sends messages; Publish may return before delivery, and Flush
+// waits until every message published so far was delivered (or failed).
+type Publisher interface {
+	Publish(ctx context.Context, m Message) error
+	Flush(ctx context.Context) error
+	// Failed counts messages whose delivery failed.
+	Failed() int
+}
+
+// RunOptions controls a simulation run.
+type RunOptions struct {
+	// Interval is how often each device sends; 0 sends as fast as Rate allows.
+	Interval time.Duration
+	// Rate caps messages per second over the whole fleet; 0 = no cap.
+	Rate float64
+	// Count stops after this many readings; 0 runs until ctx ends.
+	Count int
+	// Progress receives a line per second while running; nil for none.
+	Progress io.Writer
+	Now      func() time.Time
+}
+
+// Summary is what a run sent, printed as one JSON line at the end.
+type Summary struct {
+	Sent            int            `json:"sent"`
+	Meta            int            `json:"meta"`
+	Errors          int            `json:"errors"`
+	Devices         int            `json:"devices"`
+	DurationSeconds float64        `json:"duration_s"`
+	RatePerSecond   float64        `json:"rate_per_s"`
+	ByKind          map[string]int `json:"by_kind"`
+	ByFormat        map[string]int `json:"by_format"`
+	Faults          map[string]int `json:"faults"`
+}
+
+// Run publishes each device's meta, then readings round-robin over the
+// fleet until Count readings were sent or ctx ends. It returns the summary
+// of what was sent; an error only when publishing itself broke down.
+func Run(ctx context.Context, devs []*Device, pub Publisher, o RunOptions) (Summary, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := Summary{Devices: len(devs), ByKind: map[string]int{}, ByFormat: map[string]int{}, Faults: map[string]int{}}
+	start := o.Now()
+	var mu sync.Mutex
+	stopProgress := progress(o.Progress, &mu, &s, start, o.Now)
+	defer stopProgress()
+
+	for _, d := range devs {
+		if err := pub.Publish(ctx, Meta(d)); err != nil {
+			return s, fmt.Errorf("publish meta: %w", err)
+		}
+		mu.Lock()
+		s.Meta++
+		mu.Unlock()
+	}
+	var gap time.Duration
+	if o.Rate > 0 {
+		gap = time.Duration(float64(time.Second) / o.Rate)
+	}
+	next := o.Now()
+	round := 0
+loop:
+	for {
+		roundStart := o.Now()
+		for _, d := range devs {
+			if o.Count > 0 && s.Sent >= o.Count {
+				break loop
+			}
+			if gap > 0 {
+				next = next.Add(gap)
+				if wait := next.Sub(o.Now()); wait > 0 {
+					select {
+					case <-ctx.Done():
+						break loop
+					case <-time.After(wait):
+					}
+				} else if wait < -time.Second {
+					next = o.Now() // fell behind: do not burst to catch up
+				}
+			}
+			if ctx.Err() != nil {
+				break loop
+			}
+			now := o.Now()
+			m := NativeReading(d, d.Timestamp(now), d.Values(now))
+			if err := pub.Publish(ctx, m); err != nil {
+				if ctx.Err() != nil {
+					break loop
+				}
+				return s, fmt.Errorf("publish: %w", err)
+			}
+			mu.Lock()
+			s.Sent++
+			s.ByKind[m.Kind]++
+			s.ByFormat[m.Format]++
+			mu.Unlock()
+		}
+		round++
+		if o.Interval > 0 {
+			select {
+			case <-ctx.Done():
+				break loop
+			case <-time.After(time.Until(roundStart.Add(o.Interval))):
+			}
+		}
+	}
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	err := pub.Flush(flushCtx)
+	mu.Lock()
+	defer mu.Unlock()
+	s.Errors = pub.Failed()
+	s.DurationSeconds = o.Now().Sub(start).Seconds()
+	if s.DurationSeconds > 0 {
+		s.RatePerSecond = float64(s.Sent) / s.DurationSeconds
+	}
+	if err != nil {
+		return s, fmt.Errorf("flush: %w", err)
+	}
+	return s, nil
+}
+
+func progress(w io.Writer, mu *sync.Mutex, s *Summary, start time.Time, now func() time.Time) (stop func()) {
+	if w == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		last := 0
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				mu.Lock()
+				sent := s.Sent
+				mu.Unlock()
+				fmt.Fprintf(w, "kessel-sim: %d readings sent (%d/s), %.0fs elapsed\n", sent, sent-last, now().Sub(start).Seconds())
+				last = sent
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
