@@ -1,0 +1,36 @@
+# Kessel: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+
+.PHONY: run test deps deps-test build vet bench bench-geo clean
+
+## run: install what is missing, start InfluxDB, the hub and a simulated fleet
+run: deps build
+	deploy/scripts/run.sh
+
+## test: install what is missing and run every test (unit, integration, end to end)
+test: deps-test vet
+	KESSEL_REQUIRE_INTEGRATION=1 $(GO) test -count=1 -timeout 20m ./...
+
+deps:
+	deploy/scripts/install-deps.sh
+
+deps-test:
+	deploy/scripts/install-deps.sh --mosquitto
+
+build:
+	$(GO) build -o bin/kessel ./cmd/kessel
+	$(GO) build -o bin/kessel-sim ./cmd/kessel-sim
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+## bench: print the benchmark figures
+bench: bench-geo
+
+bench-geo:
+	$(GO) test -run '^$$' -bench . -benchmem ./geo/
+
+clean:
+	rm -rf bin var

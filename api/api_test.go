@@ -1,0 +1,348 @@
+package api_test
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/api"
+	"github.com/kessel-city/kessel/geo"
+	"github.com/kessel-city/kessel/influx"
+	"github.com/kessel-city/kessel/influx/influxtest"
+	"github.com/kessel-city/kessel/registry"
+)
+
+var (
+	_ api.Devices        = (*registry.Registry)(nil)
+	_ api.Districts      = (*geo.Districts)(nil)
+	_ api.ReadingQuerier = (*influx.Client)(nil)
+)
+
+const twoDistricts = `{"type":"FeatureCollection","features":[
+ {"type":"Feature","id":"mitte","properties":{"name":"Mitte"},"geometry":{"type":"Polygon","coordinates":[[[9.17,48.77],[9.19,48.77],[9.19,48.79],[9.17,48.79],[9.17,48.77]]]}},
+ {"type":"Feature","id":"ost","properties":{"name":"Ost"},"geometry":{"type":"Polygon","coordinates":[[[9.19,48.77],[9.23,48.77],[9.23,48.79],[9.19,48.79],[9.19,48.77]]]}}]}`
+
+type fixture struct {
+	srv   *httptest.Server
+	reg   *registry.Registry
+	store *influx.Client
+	now   time.Time
+}
+
+// newFixture serves the API over a real registry and districts. With a
+// store URL it reads history from that InfluxDB; otherwise from a closed port.
+func newFixture(t *testing.T, storeURL string, ready ...api.Check) *fixture {
+	t.Helper()
+	ds, err := geo.LoadDistricts(strings.NewReader(twoDistricts), "name", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := registry.New(registry.Options{Locator: ds})
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	put := func(id, kind string, lon, lat float64, vis kessel.Visibility) {
+		if err := reg.Put(kessel.Device{ID: id, Kind: kind, Location: &orb.Point{lon, lat}, Visibility: vis}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("air-1", "air_quality", 9.18, 48.78, kessel.Public)
+	put("air-2", "air_quality", 9.20, 48.78, kessel.Public)
+	put("noise-1", "noise", 9.181, 48.781, kessel.Public)
+	put("secret-1", "air_quality", 9.1801, 48.7801, kessel.Internal)
+	reg.Observe([]kessel.Reading{
+		{Device: "air-1", Kind: "air_quality", Time: now, Values: map[string]float64{"pm10": 20}},
+		{Device: "air-2", Kind: "air_quality", Time: now, Values: map[string]float64{"pm10": 40, "pm25": 10}},
+		{Device: "secret-1", Kind: "air_quality", Time: now, Values: map[string]float64{"pm10": 99}},
+	})
+	if storeURL == "" {
+		storeURL = "http://127.0.0.1:1"
+	}
+	store, err := influx.New(influx.Options{URL: storeURL, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := prometheus.NewRegistry()
+	h, err := api.NewServer(reg, ds, store, api.Options{Registerer: prom, Gatherer: prom, Now: func() time.Time { return now }, Ready: ready})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &fixture{srv: srv, reg: reg, store: store, now: now}
+}
+
+func (f *fixture) get(t *testing.T, path string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return resp, []byte(b.String())
+}
+
+// TestBadParameters: every bad parameter of every endpoint is a 400 (or
+// 404) problem document with a specific detail, never a 500.
+func TestBadParameters(t *testing.T) {
+	f := newFixture(t, "")
+	cases := []struct {
+		name, path string
+		status     int
+		detail     string
+	}{
+		{"bbox three numbers", "/api/v1/devices?bbox=1,2,3", 400, "bbox must be 4"},
+		{"bbox not numbers", "/api/v1/devices?bbox=a,b,c,d", 400, "not a number"},
+		{"bbox inverted", "/api/v1/devices?bbox=9.3,48.7,9.1,48.8", 400, "must not exceed"},
+		{"bbox out of range", "/api/v1/devices?bbox=9,48,200,49", 400, "WGS84"},
+		{"radius without near", "/api/v1/devices?radius=100", 400, "radius needs near"},
+		{"near without radius", "/api/v1/devices?near=9.18,48.78", 400, "near needs radius"},
+		{"radius zero", "/api/v1/devices?near=9.18,48.78&radius=0", 400, "radius must be"},
+		{"radius negative", "/api/v1/devices?near=9.18,48.78&radius=-5", 400, "radius must be"},
+		{"radius too large", "/api/v1/devices?near=9.18,48.78&radius=1e9", 400, "radius must be"},
+		{"near lat out of range", "/api/v1/devices?near=9.18,98&radius=10", 400, "lon first"},
+		{"unknown district", "/api/v1/devices?district=Atlantis", 400, "Atlantis"},
+		{"bad kind", "/api/v1/latest?kind=Air%20Quality", 400, "kind"},
+		{"unknown format", "/api/v1/devices?format=xml", 400, "format \"xml\""},
+		{"limit zero", "/api/v1/devices?limit=0", 400, "limit"},
+		{"limit too big", "/api/v1/devices?limit=100001", 400, "limit"},
+		{"bad cursor", "/api/v1/devices?cursor=%21%21", 400, "cursor"},
+		{"nearest without lat", "/api/v1/nearest?lon=9.1", 400, "lon and lat"},
+		{"nearest k zero", "/api/v1/nearest?lon=9.1&lat=48.7&k=0", 400, "k must be"},
+		{"nearest bad max_distance", "/api/v1/nearest?lon=9.1&lat=48.7&max_distance=-1", 400, "max_distance"},
+		{"unknown device", "/api/v1/devices/nope", 404, "not found"},
+		{"internal device hidden", "/api/v1/devices/secret-1", 404, "not found"},
+		{"bad device id", "/api/v1/devices/a%20b", 400, "device id"},
+		{"readings unknown fn", "/api/v1/devices/air-1/readings?every=1h&fn=median", 400, "fn \"median\""},
+		{"readings fn without every", "/api/v1/devices/air-1/readings?fn=mean", 400, "fn needs every"},
+		{"readings from after to", "/api/v1/devices/air-1/readings?from=2026-11-23T09:00:00Z&to=2026-11-23T08:00:00Z", 400, "must be before"},
+		{"readings bad from", "/api/v1/devices/air-1/readings?from=yesterday", 400, "from"},
+		{"readings bad to", "/api/v1/devices/air-1/readings?to=-3x", 400, "to"},
+		{"readings every too small", "/api/v1/devices/air-1/readings?every=10s", 400, "every must be"},
+		{"readings too many points", "/api/v1/devices/air-1/readings?from=-365d&every=1m", 400, "use every="},
+		{"readings bad field", "/api/v1/devices/air-1/readings?fields=PM10", 400, "fields"},
+		{"readings of internal device", "/api/v1/devices/secret-1/readings", 404, "not found"},
+		{"unknown district id", "/api/v1/districts/atlantis", 404, "atlantis"},
+		{"unknown path", "/api/v1/nothing", 404, "no resource"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := f.get(t, tc.path)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Fatalf("Content-Type %q", ct)
+			}
+			var p struct {
+				Type, Title, Detail string
+				Status              int
+			}
+			if err := json.Unmarshal(body, &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.Status != tc.status || !strings.HasPrefix(p.Type, api.ProblemTypeBase) || !strings.Contains(p.Detail, tc.detail) {
+				t.Errorf("problem = %+v, want detail containing %q", p, tc.detail)
+			}
+		})
+	}
+	resp, _ := f.get(t, "/api/v1/devices")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Error("no CORS header on a public endpoint")
+	}
+}
+
+func TestDevicesQueries(t *testing.T) {
+	f := newFixture(t, "")
+	type list struct {
+		Items []struct {
+			ID       string
+			District string
+			Distance *float64 `json:"distance_m"`
+			Latest   *struct{ Values map[string]float64 }
+		}
+		Total      int
+		NextCursor string `json:"next_cursor"`
+	}
+	ids := func(l list) string {
+		var s []string
+		for _, it := range l.Items {
+			s = append(s, it.ID)
+		}
+		return strings.Join(s, ",")
+	}
+	for _, tc := range []struct{ name, path, want string }{
+		{"all public", "/api/v1/devices", "air-1,air-2,noise-1"},
+		{"by kind", "/api/v1/devices?kind=noise", "noise-1"},
+		{"by district name", "/api/v1/devices?district=Ost", "air-2"},
+		{"by district id", "/api/v1/devices?district=mitte", "air-1,noise-1"},
+		{"bbox", "/api/v1/devices?bbox=9.175,48.775,9.185,48.785", "air-1,noise-1"},
+		{"radius", "/api/v1/devices?near=9.18,48.78&radius=200", "air-1,noise-1"},
+		{"within district", "/api/v1/devices?within=Ost", "air-2"},
+		{"latest only with readings", "/api/v1/latest", "air-1,air-2"},
+		{"latest in district", "/api/v1/latest?district=Ost", "air-2"},
+		{"nearest", "/api/v1/nearest?lon=9.199&lat=48.78&k=2", "air-2,noise-1"},
+		{"page 1", "/api/v1/devices?limit=2", "air-1,air-2"},
+		{"page 2", "/api/v1/devices?limit=2&cursor=bzI", "noise-1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := f.get(t, tc.path)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			var l list
+			if err := json.Unmarshal(body, &l); err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(l); got != tc.want {
+				t.Errorf("ids = %s, want %s", got, tc.want)
+			}
+		})
+	}
+	_, body := f.get(t, "/api/v1/nearest?lon=9.18&lat=48.78&k=1")
+	var l list
+	_ = json.Unmarshal(body, &l)
+	if len(l.Items) != 1 || l.Items[0].Distance == nil || *l.Items[0].Distance != 0 {
+		t.Errorf("nearest distance: %s", body)
+	}
+}
+
+func TestFormatsAndCaching(t *testing.T) {
+	f := newFixture(t, "")
+	resp, body := f.get(t, "/api/v1/latest?format=geojson")
+	if resp.Header.Get("Content-Type") != "application/geo+json" {
+		t.Fatalf("Content-Type %q", resp.Header.Get("Content-Type"))
+	}
+	var fc struct {
+		Type     string
+		Features []struct {
+			Geometry struct {
+				Type        string
+				Coordinates []float64
+			}
+			Properties map[string]any
+		}
+	}
+	if err := json.Unmarshal(body, &fc); err != nil || fc.Type != "FeatureCollection" || len(fc.Features) != 2 {
+		t.Fatalf("geojson: %v %s", err, body)
+	}
+	if c := fc.Features[0].Geometry.Coordinates; fc.Features[0].Geometry.Type != "Point" || c[0] != 9.18 || c[1] != 48.78 {
+		t.Errorf("geometry not lon,lat: %+v", fc.Features[0].Geometry)
+	}
+
+	resp, body = f.get(t, "/api/v1/latest", "Accept", "text/csv")
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("Content-Type %q", resp.Header.Get("Content-Type"))
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("csv: %v %q", err, body)
+	}
+	if strings.Join(rows[0], ",") != "id,kind,name,lon,lat,district,department,visibility,last_seen,time,pm10,pm25" || rows[1][10] != "20" || rows[1][11] != "" || rows[2][11] != "10" {
+		t.Errorf("csv rows: %q", rows)
+	}
+
+	resp, _ = f.get(t, "/api/v1/devices/air-1")
+	etag := resp.Header.Get("ETag")
+	if etag == "" || resp.Header.Get("Cache-Control") == "" {
+		t.Fatal("no ETag or Cache-Control")
+	}
+	resp, _ = f.get(t, "/api/v1/devices/air-1", "If-None-Match", etag)
+	if resp.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match: status %d, want 304", resp.StatusCode)
+	}
+	f.reg.Observe([]kessel.Reading{{Device: "air-1", Kind: "air_quality", Time: f.now.Add(time.Minute), Values: map[string]float64{"pm10": 21}}})
+	resp, _ = f.get(t, "/api/v1/devices/air-1", "If-None-Match", etag)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("after a new reading: status %d, want 200", resp.StatusCode)
+	}
+
+	_, body = f.get(t, "/api/v1/districts/Ost")
+	var district struct {
+		Properties struct {
+			Current map[string]map[string]struct {
+				Mean, Min, Max float64
+				Count          int
+			}
+		}
+	}
+	_ = json.Unmarshal(body, &district)
+	if st := district.Properties.Current["air_quality"]["pm10"]; st.Count != 1 || st.Mean != 40 {
+		t.Errorf("district aggregates: %s", body)
+	}
+}
+
+func TestReadinessAndHistoryUnavailable(t *testing.T) {
+	f := newFixture(t, "", api.Check{Name: "mqtt", Check: func(context.Context) error {
+		return &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "not connected"}
+	}}, api.Check{Name: "boom", Check: func(context.Context) error { return errors.New("secret internals") }})
+	resp, body := f.get(t, "/readyz")
+	if resp.StatusCode != 503 || !strings.Contains(string(body), "not connected") || strings.Contains(string(body), "secret internals") {
+		t.Errorf("readyz: %d %s", resp.StatusCode, body)
+	}
+	resp, body = f.get(t, "/api/v1/devices/air-1/readings")
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("history with store down: %d %s", resp.StatusCode, body)
+	}
+	resp, _ = f.get(t, "/healthz")
+	if resp.StatusCode != 200 {
+		t.Errorf("healthz: %d", resp.StatusCode)
+	}
+	resp, body = f.get(t, "/metrics")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `kessel_http_problems_total{code="unavailable"}`) {
+		t.Errorf("metrics: %d", resp.StatusCode)
+	}
+}
+
+func TestHistoryFromInfluxDB(t *testing.T) {
+	db := influxtest.Start(t)
+	f := newFixture(t, db.URL)
+	if err := f.store.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var rs []kessel.Reading
+	for i := range 120 {
+		rs = append(rs, kessel.Reading{Device: "air-1", Kind: "air_quality", Time: f.now.Add(-2*time.Hour + time.Duration(i)*time.Minute), Values: map[string]float64{"pm10": float64(i)}})
+	}
+	if err := f.store.WriteReadings(context.Background(), rs); err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Count int
+		Items []struct{ Values map[string]float64 }
+	}
+	_, body := f.get(t, "/api/v1/devices/air-1/readings?from=-2h")
+	if err := json.Unmarshal(body, &h); err != nil || h.Count != 120 {
+		t.Fatalf("raw history: %v %s", err, body)
+	}
+	_, body = f.get(t, "/api/v1/devices/air-1/readings?from=-2h&to=now&every=1h&fn=max")
+	_ = json.Unmarshal(body, &h)
+	if h.Count != 2 || h.Items[0].Values["pm10"] != 59 || h.Items[1].Values["pm10"] != 119 {
+		t.Errorf("hourly max: %s", body)
+	}
+	resp, body := f.get(t, "/api/v1/devices/air-1/readings?from=-2h&format=csv&fields=pm10")
+	if !strings.HasPrefix(string(body), "time,pm10\n") || strings.Count(string(body), "\n") != 121 {
+		t.Errorf("csv history: %d %.200s", resp.StatusCode, body)
+	}
+}

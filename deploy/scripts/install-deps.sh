@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what Kessel's make targets need and this machine lacks:
+#   - influxd 1.8.10 (built from source with `go install`) into ./bin
+#   - mosquitto (Debian package; needs root) for the external-broker tests
+#   - chromium + chromium-driver (Debian packages; needs root) with --browser
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+bin="$root/bin"
+mkdir -p "$bin"
+
+want_mosquitto=0
+want_browser=0
+for arg in "$@"; do
+  case "$arg" in
+    --mosquitto) want_mosquitto=1 ;;
+    --browser) want_browser=1 ;;
+    *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+if [ ! -x "$bin/influxd" ]; then
+  echo "install-deps: building influxd 1.8.10 into $bin (about 2 minutes, once)"
+  GOBIN="$bin" GOFLAGS=-buildvcs=false go install -ldflags "-X main.version=1.8.10" github.com/influxdata/influxdb/cmd/influxd@v1.8.10
+fi
+
+apt_pkgs=()
+if [ "$want_mosquitto" = 1 ] && ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
+  apt_pkgs+=(mosquitto)
+fi
+if [ "$want_browser" = 1 ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
+  apt_pkgs+=(chromium chromium-driver)
+fi
+if [ ${#apt_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: please install ${apt_pkgs[*]} (sudo apt-get install ${apt_pkgs[*]}), or run as root" >&2
+    exit 1
+  fi
+  echo "install-deps: apt-get install ${apt_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${apt_pkgs[@]}" >/dev/null
+  # The package starts a system mosquitto on port 1883, which would collide
+  # with Kessel's embedded broker under `make run`; the tests start their own.
+  if [[ " ${apt_pkgs[*]} " == *" mosquitto "* ]]; then
+    (systemctl stop mosquitto 2>/dev/null || service mosquitto stop 2>/dev/null || pkill -x mosquitto 2>/dev/null || true)
+  fi
+fi
+exit 0
