@@ -94,4 +94,9 @@ MSG
 
 # Wait until a child dies or Ctrl-C; then the trap stops the rest.
 wait -n "${pids[@]}" || true
-echo "run: a process exited; see $var/log/" >&2
+for pid in "${pids[@]}"; do
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "run: process $pid exited; see $var/log/ for why" >&2
+    break
+  fi
+done
