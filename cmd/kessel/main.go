@@ -293,7 +293,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	)
 	brokerURL := c.Broker
 	if c.Broker == "embedded" {
-		emb, err = broker.Start(broker.Options{Addr: c.MQTTListen, MaxPacket: uint32(c.MaxPayload + 4096), Logger: log})
+		// The broker accepts larger packets than ingest does, so an oversized
+		// payload reaches ingest and becomes a counted dead letter instead of a
+		// silent disconnect.
+		emb, err = broker.Start(broker.Options{Addr: c.MQTTListen, MaxPacket: uint32(max(1<<20, 2*c.MaxPayload)), Logger: log})
 		if err != nil {
 			return err
 		}
