@@ -22,6 +22,8 @@ type Reading struct {
 	// Source names the wire format the reading arrived in
 	// (native, senml, tts, airrohr).
 	Source string `json:"source,omitempty"`
+	// Units maps field names to their units where the sender said (SenML).
+	Units map[string]string `json:"units,omitempty"`
 }
 
 // DeadLetter is a message Kessel could not accept, kept with the reason so

@@ -74,43 +74,80 @@ func (l *Limits) ensureDefaults() {
 type Decoded struct {
 	Readings []kessel.Reading
 	Meta     *kessel.Device
+	// FCnt is the LoRaWAN frame counter of a The Things Stack uplink.
+	FCnt *uint32
+	// Format names the wire format: native, senml, meta, tts or airrohr.
+	Format string
 }
 
-// Decode turns a message received on topic at time now into readings or a
-// device description. It returns a *Rejection for anything it cannot accept.
-// It is a pure function and safe for concurrent use.
-func Decode(topic string, payload []byte, now time.Time, lim Limits) (Decoded, error) {
-	lim.ensureDefaults()
-	device, kind, ok := parseTopic(topic)
-	if !ok {
-		return Decoded{}, reject(ReasonUnknownTopic, "", "topic %q is not one Kessel reads", topic)
-	}
-	if !kessel.ValidDeviceID(device) {
-		return Decoded{}, reject(ReasonBadDeviceID, "", "device id %q: use 1-128 letters, digits, '.', '_', ':' or '-'", device)
-	}
-	if len(payload) > lim.MaxPayload {
-		return Decoded{}, reject(ReasonTooLarge, device, "payload is %d bytes; the limit is %d", len(payload), lim.MaxPayload)
-	}
-	switch kind {
-	case topicMeta:
-		d, err := decodeMeta(device, payload)
-		if err != nil {
-			return Decoded{}, err
-		}
-		return Decoded{Meta: d}, nil
-	default:
-		r, err := decodeNative(device, payload, now, lim)
-		if err != nil {
-			return Decoded{}, err
-		}
-		return Decoded{Readings: []kessel.Reading{r}}, nil
-	}
-}
-
+// Topics (and pseudo-topics for HTTP push) Decode understands.
 const (
 	topicReadings = "readings"
 	topicMeta     = "meta"
+	// PushAirrohrTopic prefixes the X-Sensor header of an airrohr HTTP push.
+	PushAirrohrTopic = "push/airrohr/"
 )
+
+// Decode turns a message received on topic at time now into readings or a
+// device description. Topics: kessel/devices/{id}/readings (native JSON, or
+// a SenML pack when the payload is a JSON array), kessel/devices/{id}/meta,
+// v3/{app}[@{tenant}]/devices/{id}/up (The Things Stack v3), and
+// PushAirrohrTopic+{X-Sensor} for airrohr HTTP pushes. It returns a
+// *Rejection for anything it cannot accept. It is pure and safe for
+// concurrent use.
+func Decode(topic string, payload []byte, now time.Time, lim Limits) (Decoded, error) {
+	lim.ensureDefaults()
+	if header, ok := strings.CutPrefix(topic, PushAirrohrTopic); ok {
+		if len(payload) > lim.MaxPayload {
+			return Decoded{Format: "airrohr"}, reject(ReasonTooLarge, header, "payload is %d bytes; the limit is %d", len(payload), lim.MaxPayload)
+		}
+		r, rej := decodeAirrohr(header, payload, now, lim)
+		if rej != nil {
+			return Decoded{Format: "airrohr"}, rej
+		}
+		return Decoded{Readings: []kessel.Reading{r}, Format: "airrohr"}, nil
+	}
+	var device, kind, format string
+	if _, dev, ok := parseTTSTopic(topic); ok {
+		device, kind, format = dev, "tts", "tts"
+	} else if device, kind, ok = parseTopic(topic); ok {
+		format = formatOf(topic, payload)
+	} else {
+		return Decoded{Format: "unknown"}, reject(ReasonUnknownTopic, "", "topic %q is not one Kessel reads", topic)
+	}
+	if !kessel.ValidDeviceID(device) {
+		return Decoded{Format: format}, reject(ReasonBadDeviceID, "", "device id %q: use 1-128 letters, digits, '.', '_', ':' or '-'", device)
+	}
+	if len(payload) > lim.MaxPayload {
+		return Decoded{Format: format}, reject(ReasonTooLarge, device, "payload is %d bytes; the limit is %d", len(payload), lim.MaxPayload)
+	}
+	switch {
+	case kind == "tts":
+		up, rej := decodeTTS(device, payload, now, lim)
+		if rej != nil {
+			return Decoded{Format: format}, rej
+		}
+		return Decoded{Readings: []kessel.Reading{up.Reading}, FCnt: up.FCnt, Format: format}, nil
+	case kind == topicMeta:
+		d, err := decodeMeta(device, payload)
+		if err != nil {
+			return Decoded{Format: format}, err
+		}
+		return Decoded{Meta: d, Format: format}, nil
+	case format == "senml":
+		rs, rej := decodeSenML(device, payload, now, lim)
+		if rej != nil {
+			return Decoded{Format: format}, rej
+		}
+		return Decoded{Readings: rs, Format: format}, nil
+	default:
+		r, err := decodeNative(device, payload, now, lim)
+		if err != nil {
+			return Decoded{Format: format}, err
+		}
+		return Decoded{Readings: []kessel.Reading{r}, Format: format}, nil
+	}
+}
 
 // parseTopic splits kessel/devices/{id}/{readings|meta}.
 func parseTopic(topic string) (device, kind string, ok bool) {

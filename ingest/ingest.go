@@ -64,6 +64,7 @@ type Options struct {
 const (
 	TopicReadings = "kessel/devices/+/readings"
 	TopicMeta     = "kessel/devices/+/meta"
+	TopicTTS      = "v3/+/devices/+/up"
 )
 
 type message struct {
@@ -89,6 +90,9 @@ type Ingester struct {
 	storeOK   atomic.Bool
 	connected atomic.Bool
 	seq       atomic.Uint64
+
+	fcntMu sync.Mutex
+	fcnt   map[string]uint32 // last LoRaWAN frame counter per device
 }
 
 // New checks opts and returns an Ingester; it does not connect yet.
@@ -129,6 +133,7 @@ func New(store Store, devices Devices, opts Options) (*Ingester, error) {
 		log:     opts.Logger.With("component", "ingest"),
 		m:       m,
 		in:      make(chan message, opts.MaxInflight),
+		fcnt:    map[string]uint32{},
 	}
 	in.storeOK.Store(true)
 	return in, nil
@@ -147,12 +152,13 @@ func (in *Ingester) Ready(context.Context) error {
 }
 
 func (in *Ingester) subscriptions() map[string]byte {
-	readings := TopicReadings
+	readings, tts := TopicReadings, TopicTTS
 	if g := in.opts.SharedGroup; g != "" {
 		readings = "$share/" + g + "/" + readings
+		tts = "$share/" + g + "/" + tts
 	}
 	// Every ingester needs every device description, so meta is never shared.
-	return map[string]byte{readings: 1, TopicMeta: 1}
+	return map[string]byte{readings: 1, tts: 1, TopicMeta: 1}
 }
 
 // Run connects to the broker, subscribes (again on every reconnect) and
@@ -283,9 +289,12 @@ func (in *Ingester) process(ctx context.Context, batch []message) bool {
 		rejects  = make([]error, len(batch))
 	)
 	for i, msg := range batch {
-		format := formatOf(msg.topic, msg.payload)
-		in.m.received.WithLabelValues(format).Inc()
 		dec, err := Decode(msg.topic, msg.payload, msg.received, in.opts.Limits)
+		format := dec.Format
+		in.m.received.WithLabelValues(format).Inc()
+		if err == nil && dec.FCnt != nil && len(dec.Readings) == 1 {
+			in.trackFCnt(&dec.Readings[0], *dec.FCnt)
+		}
 		if err == nil && dec.Meta != nil {
 			err = in.devices.Describe(*dec.Meta)
 		}
@@ -356,6 +365,22 @@ func (in *Ingester) process(ctx context.Context, batch []message) bool {
 	return true
 }
 
+// trackFCnt records a LoRaWAN frame counter: a jump of more than one counts
+// the frames in between as lost (metric and the reading's f_cnt_gap field);
+// a lower counter is a device reset, not a loss.
+func (in *Ingester) trackFCnt(r *kessel.Reading, fcnt uint32) {
+	r.Values["f_cnt"] = float64(fcnt)
+	in.fcntMu.Lock()
+	last, seen := in.fcnt[r.Device]
+	in.fcnt[r.Device] = fcnt
+	in.fcntMu.Unlock()
+	if seen && fcnt > last+1 {
+		gap := fcnt - last - 1
+		r.Values["f_cnt_gap"] = float64(gap)
+		in.m.fcntGaps.Add(float64(gap))
+	}
+}
+
 func (in *Ingester) deadLetter(msg message, err error) kessel.DeadLetter {
 	var rej *Rejection
 	if !errors.As(err, &rej) {
@@ -367,6 +392,9 @@ func (in *Ingester) deadLetter(msg message, err error) kessel.DeadLetter {
 	}
 	if rej.Device == "" {
 		rej.Device, _, _ = parseTopic(msg.topic)
+	}
+	if rej.Device == "" {
+		_, rej.Device, _ = parseTTSTopic(msg.topic)
 	}
 	in.m.rejected.WithLabelValues(rej.Reason).Inc()
 	in.log.Warn("message rejected", "reason", rej.Reason, "topic", msg.topic, "device", rej.Device, "detail", rej.Detail)

@@ -30,7 +30,10 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 	addr := FreePort(t)
 	_, port, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(dir, "mosquitto.conf")
-	body := fmt.Sprintf(`listener %s 127.0.0.1
+	// As root, mosquitto drops to the mosquitto user unless told otherwise,
+	// and could then not write its persistence file in our temp dir.
+	body := fmt.Sprintf(`user root
+listener %s 127.0.0.1
 allow_anonymous true
 persistence true
 persistence_location %s/
