@@ -22,4 +22,7 @@ func (s *server) routes() {
 	v1.Handle("/nearest", s.instrument("nearest", s.handleNearest())).Methods(http.MethodGet)
 	v1.Handle("/districts", s.instrument("districts", s.handleDistricts())).Methods(http.MethodGet)
 	v1.Handle("/districts/{id}", s.instrument("district", s.handleDistrict())).Methods(http.MethodGet)
+
+	// Device push over HTTP, for devices that cannot speak MQTT.
+	v1.Handle("/push/airrohr", s.instrument("push_airrohr", s.handlePushAirrohr())).Methods(http.MethodPost)
 }

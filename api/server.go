@@ -49,6 +49,8 @@ type Options struct {
 	Ready []Check
 	// MaxPoints bounds the readings one history request may return; default 10000.
 	MaxPoints int
+	// Pusher takes HTTP device pushes; nil answers them 503.
+	Pusher Pusher
 }
 
 type server struct {
@@ -59,6 +61,7 @@ type server struct {
 	log       *slog.Logger
 	router    *mux.Router
 	m         *metrics
+	pusher    Pusher
 }
 
 // NewServer returns the HTTP handler of the whole API. districts may be nil
@@ -77,7 +80,7 @@ func NewServer(devices Devices, districts Districts, readings ReadingQuerier, op
 	if err != nil {
 		return nil, err
 	}
-	s := &server{devices: devices, districts: districts, readings: readings, opts: opts, log: opts.Logger.With("component", "api"), router: mux.NewRouter(), m: m}
+	s := &server{devices: devices, districts: districts, readings: readings, opts: opts, log: opts.Logger.With("component", "api"), router: mux.NewRouter(), m: m, pusher: opts.Pusher}
 	s.routes()
 	return s, nil
 }

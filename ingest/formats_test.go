@@ -81,9 +81,11 @@ func TestSenMLExamplesResolve(t *testing.T) {
 	}
 }
 
-func eqPtr(a, b *float64) bool { return (a == nil) == (b == nil) && (a == nil || math.Abs(*a-*b) < 1e-9) }
-func eqStr(a, b *string) bool  { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
-func eqBool(a, b *bool) bool   { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+func eqPtr(a, b *float64) bool {
+	return (a == nil) == (b == nil) && (a == nil || math.Abs(*a-*b) < 1e-9)
+}
+func eqStr(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+func eqBool(a, b *bool) bool  { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 func TestSenMLReadings(t *testing.T) {
 	now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)

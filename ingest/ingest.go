@@ -235,9 +235,10 @@ func (in *Ingester) onMessage(_ mqtt.Client, m mqtt.Message) {
 	in.in <- message{topic: m.Topic(), payload: m.Payload(), received: in.opts.Now(), ack: m.Ack}
 }
 
-// Submit stores one message synchronously, as HTTP push does. It returns the
-// *Rejection when the message was bad (it is then kept as a dead letter), a
-// store error, or nil when the readings were stored.
+// Submit stores one message synchronously, as HTTP push does. It returns
+// nil when the readings were stored; an EINVALID error whose message starts
+// with the rejection reason when the message was bad (it is then kept as a
+// dead letter); EUNAVAILABLE when the store did not accept it before ctx ended.
 func (in *Ingester) Submit(ctx context.Context, topic string, payload []byte) error {
 	msg := message{topic: topic, payload: payload, received: in.opts.Now(), result: make(chan error, 1)}
 	in.m.inflight.Inc()
@@ -245,7 +246,12 @@ func (in *Ingester) Submit(ctx context.Context, topic string, payload []byte) er
 		in.m.inflight.Dec()
 		return fmt.Errorf("ingest: submit: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "the store is not accepting writes; retry later"})
 	}
-	return <-msg.result
+	err := <-msg.result
+	var rej *Rejection
+	if errors.As(err, &rej) {
+		return &kessel.Error{Code: kessel.EINVALID, Message: rej.Reason + ": " + rej.Detail}
+	}
+	return err
 }
 
 // loop batches whatever messages are waiting (up to BatchSize) and

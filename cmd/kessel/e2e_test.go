@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -66,7 +67,15 @@ func TestEndToEnd(t *testing.T) {
 
 	var logs bytes.Buffer
 	var logMu sync.Mutex
-	serve := exec.Command(kesselBin, "serve", "--http", httpAddr, "--mqtt-listen", mqttAddr, "--influx-url", db.URL, "--mqtt-client-id", "e2e", "--log-level", "warn")
+	cfg := filepath.Join(t.TempDir(), "kessel.yaml")
+	if err := os.WriteFile(cfg, []byte(`devices:
+  - {id: esp8266-3394227, kind: air_quality, visibility: public, location: {lon: 9.18, lat: 48.78}}
+  - {id: lora-noise-1, kind: noise, visibility: public}
+  - {id: senml-1, kind: weather, visibility: public}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	serve := exec.Command(kesselBin, "serve", "--http", httpAddr, "--mqtt-listen", mqttAddr, "--influx-url", db.URL, "--mqtt-client-id", "e2e", "--log-level", "warn", "--config", cfg)
 	serve.Stdout = io.Discard
 	serve.Stderr = &lockedWriter{w: &logs, mu: &logMu}
 	if err := serve.Start(); err != nil {
@@ -105,6 +114,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	const devices, count = 20, 2000
+	const configured = 3
 	start := time.Now().Add(-time.Minute)
 	sim := exec.Command(simBin, "--broker", "tcp://"+mqttAddr, "--devices", fmt.Sprint(devices), "--count", fmt.Sprint(count), "--interval", "0", "--seed", "7", "--quiet")
 	out, err := sim.Output()
@@ -129,8 +139,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 	testenv.Eventually(t, 30*time.Second, func() bool {
 		getJSON(t, base+"/api/v1/devices", &list)
-		return list.Total == devices
-	}, "devices listed: %d, want %d", list.Total, devices)
+		return list.Total == devices+configured
+	}, "devices listed: %d, want %d", list.Total, devices+configured)
 
 	stored := func() int {
 		n := 0
@@ -153,6 +163,9 @@ func TestEndToEnd(t *testing.T) {
 		var got device
 		getJSON(t, base+"/api/v1/devices/"+d.ID, &got)
 		want := last[d.ID]
+		if want == nil {
+			continue // a configured device the simulator does not play
+		}
 		if got.Latest == nil || fmt.Sprint(got.Latest.Values) != fmt.Sprint(want) {
 			t.Errorf("%s latest = %+v, want the last values sent %v", d.ID, got.Latest, want)
 		}
@@ -179,6 +192,40 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return false
 	}, "malformed message not counted on /metrics")
+
+	// Every other wire format, end to end.
+	airrohr := `{"esp8266id": "3394227", "software_version": "NRZ-2017-090", "sensordatavalues":[{"value_type":"SDS_P1","value":"4.30"},{"value_type":"SDS_P2","value":"3.53"},{"value_type":"signal","value":"-82 dBm"}]}`
+	resp, err := http.Post(base+"/api/v1/push/airrohr", "application/json", strings.NewReader(airrohr))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("airrohr push: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/push/airrohr", strings.NewReader(`{"sensordatavalues":[{"value_type":"SDS_P1","value":"n/a"}]}`))
+	req.Header.Set("X-Sensor", "esp8266-3394227")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("bad airrohr push: %v %+v", err, resp)
+	}
+	resp.Body.Close()
+	pub2 := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("e2e-formats"))
+	if tok := pub2.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	pub2.Publish("v3/city-noise@ttn/devices/lora-noise-1/up", 1, false, `{"end_device_ids":{"device_id":"lora-noise-1"},"received_at":"`+now+`","uplink_message":{"f_cnt":7,"decoded_payload":{"la":{"avg":51.5}},"rx_metadata":[{"rssi":-100,"snr":7.5}]}}`).Wait()
+	pub2.Publish("kessel/devices/senml-1/readings", 1, false, `[{"bn":"senml-1:","n":"temperature","u":"Cel","v":4.5},{"n":"humidity","u":"%RH","v":81}]`).Wait()
+	pub2.Disconnect(100)
+	for id, want := range map[string]map[string]float64{
+		"esp8266-3394227": {"pm10": 4.3, "pm25": 3.53, "signal": -82},
+		"lora-noise-1":    {"la_avg": 51.5, "rssi": -100, "snr": 7.5, "gateways": 1, "f_cnt": 7},
+		"senml-1":         {"temperature": 4.5, "humidity": 81},
+	} {
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			var got device
+			getJSON(t, base+"/api/v1/devices/"+id, &got)
+			return got.Latest != nil && fmt.Sprint(got.Latest.Values) == fmt.Sprint(want)
+		}, "%s: latest values not %v", id, want)
+	}
 
 	// Graceful shutdown on SIGTERM.
 	_ = serve.Process.Signal(syscall.SIGTERM)

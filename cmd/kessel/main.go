@@ -328,7 +328,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	var httpSrv *http.Server
 	if c.has("api") {
-		handler, err := api.NewServer(reg, districtsOrNil(districts), store, api.Options{Logger: log, Registerer: prom, Gatherer: prom, Ready: ready})
+		apiOpts := api.Options{Logger: log, Registerer: prom, Gatherer: prom, Ready: ready}
+		if ingester != nil {
+			apiOpts.Pusher = ingester
+		}
+		handler, err := api.NewServer(reg, districtsOrNil(districts), store, apiOpts)
 		if err != nil {
 			stopIngest()
 			wg.Wait()

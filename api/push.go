@@ -1,0 +1,70 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/kessel-city/kessel"
+)
+
+// Pusher stores a message that arrived over HTTP as if it came on topic.
+// It returns nil once stored, EINVALID for a bad message, EUNAVAILABLE when
+// the store cannot take it now.
+type Pusher interface {
+	Submit(ctx context.Context, topic string, payload []byte) error
+}
+
+// AirrohrTopic is the pseudo-topic prefix under which airrohr pushes are
+// submitted, followed by the X-Sensor header.
+const AirrohrTopic = "push/airrohr/"
+
+// MaxPushBody is the largest accepted push body.
+const MaxPushBody = 64 << 10
+
+// readBody reads at most MaxPushBody bytes, answering 413 beyond.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPushBody+1))
+	if err != nil {
+		return nil, invalid("could not read the body: %v", err)
+	}
+	if len(body) > MaxPushBody {
+		return nil, errTooLarge
+	}
+	return body, nil
+}
+
+var errTooLarge = errors.New("body too large")
+
+// handlePushAirrohr takes the Sensor.Community/airrohr firmware's "custom
+// API" POST: JSON with string values, device in X-Sensor.
+func (s *server) handlePushAirrohr() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.pusher == nil {
+			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAVAILABLE, "this instance does not run the ingest role"))
+			return
+		}
+		body, err := readBody(r)
+		if errors.Is(err, errTooLarge) {
+			s.tooLarge(w, r)
+			return
+		} else if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
+		if err := s.pusher.Submit(r.Context(), AirrohrTopic+r.Header.Get("X-Sensor"), body); err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		s.respondJSON(w, r, map[string]string{"status": "stored"}, "no-store")
+	})
+}
+
+func (s *server) tooLarge(w http.ResponseWriter, r *http.Request) {
+	s.m.problems.WithLabelValues("too_large").Inc()
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	_, _ = w.Write([]byte(`{"type":"` + ProblemTypeBase + `too_large","title":"Content Too Large","status":413,"detail":"the body is larger than 65536 bytes","instance":"` + r.URL.Path + `"}` + "\n"))
+}
