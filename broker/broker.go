@@ -12,6 +12,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // Options configures the embedded broker.
@@ -26,6 +27,14 @@ type Options struct {
 	// burst to a slow subscriber is held, not lost.
 	MaxPending int32
 	Logger     *slog.Logger
+	// Deliver, when set, receives every message published on a topic that
+	// Match accepts, synchronously, before the broker acknowledges it to
+	// the publisher: a slow Deliver slows that publisher down instead of
+	// queueing without bound. A Deliver error is logged; the message is
+	// still acknowledged (it is the receiver's job to keep bad messages).
+	Deliver func(topic string, payload []byte) error
+	// Match selects the topics for Deliver.
+	Match func(topic string) bool
 }
 
 // Broker is an embedded MQTT 3.1.1/5 broker.
@@ -58,6 +67,15 @@ func Start(opts Options) (*Broker, error) {
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		return nil, fmt.Errorf("broker: auth hook: %w", err)
 	}
+	if opts.Deliver != nil {
+		if opts.Match == nil {
+			return nil, errors.New("broker: Deliver needs Match")
+		}
+		h := &deliverHook{deliver: opts.Deliver, match: opts.Match, log: opts.Logger}
+		if err := srv.AddHook(h, nil); err != nil {
+			return nil, fmt.Errorf("broker: deliver hook: %w", err)
+		}
+	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("broker: listen %s: %w", opts.Addr, err)
@@ -86,4 +104,26 @@ func (b *Broker) Close() error {
 		err = cerr
 	}
 	return err
+}
+
+// deliverHook hands matching publishes to Deliver inside the publisher's
+// read loop, so back-pressure reaches the publisher.
+type deliverHook struct {
+	mqtt.HookBase
+	deliver func(topic string, payload []byte) error
+	match   func(topic string) bool
+	log     *slog.Logger
+}
+
+func (h *deliverHook) ID() string { return "kessel-deliver" }
+
+func (h *deliverHook) Provides(b byte) bool { return b == mqtt.OnPublish }
+
+func (h *deliverHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if h.match(pk.TopicName) {
+		if err := h.deliver(pk.TopicName, pk.Payload); err != nil {
+			h.log.Warn("delivering a message to ingest failed", "topic", pk.TopicName, "client", cl.ID, "err", err)
+		}
+	}
+	return pk, nil
 }

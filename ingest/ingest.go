@@ -41,7 +41,9 @@ type Devices interface {
 
 // Options configures an Ingester. Zero values take the defaults noted.
 type Options struct {
-	// Broker is the MQTT URL, e.g. tcp://127.0.0.1:1883. Required.
+	// Broker is the MQTT URL of an external broker, e.g. tcp://127.0.0.1:1883.
+	// Empty means no MQTT client: messages arrive through Enqueue (from the
+	// embedded broker) and Submit (HTTP push).
 	Broker   string
 	ClientID string // required: the persistent session's stable id
 	Username string
@@ -100,10 +102,7 @@ func New(store Store, devices Devices, opts Options) (*Ingester, error) {
 	if store == nil || devices == nil {
 		return nil, errors.New("ingest: store and devices are required")
 	}
-	if opts.Broker == "" {
-		return nil, kessel.Errorf(kessel.EINVALID, "ingest: an MQTT broker URL is required")
-	}
-	if opts.ClientID == "" {
+	if opts.Broker != "" && opts.ClientID == "" {
 		return nil, kessel.Errorf(kessel.EINVALID, "ingest: an MQTT client id is required for the persistent session")
 	}
 	if strings.ContainsAny(opts.SharedGroup, "/+#") {
@@ -161,11 +160,21 @@ func (in *Ingester) subscriptions() map[string]byte {
 	return map[string]byte{readings: 1, tts: 1, TopicMeta: 1}
 }
 
-// Run connects to the broker, subscribes (again on every reconnect) and
-// stores messages until ctx ends. It then stops taking messages, stores and
+// Run stores messages until ctx ends. With a Broker it connects,
+// subscribes (again on every reconnect) and consumes; without one it stores
+// what Enqueue hands it. When ctx ends it stops taking messages, stores and
 // acknowledges those it already holds (within drainTimeout) and disconnects;
-// messages it did not store stay unacknowledged, so the broker redelivers them.
+// MQTT messages it did not store stay unacknowledged, so the broker
+// redelivers them.
 func (in *Ingester) Run(ctx context.Context) error {
+	if in.opts.Broker == "" {
+		in.connected.Store(true)
+		stop := context.AfterFunc(ctx, func() { in.closing.Store(true) })
+		defer stop()
+		in.loop(ctx, context.WithoutCancel(ctx))
+		in.connected.Store(false)
+		return nil
+	}
 	o := mqtt.NewClientOptions().
 		AddBroker(in.opts.Broker).
 		SetClientID(in.opts.ClientID).
@@ -233,6 +242,34 @@ func (in *Ingester) onMessage(_ mqtt.Client, m mqtt.Message) {
 	}
 	in.m.inflight.Inc()
 	in.in <- message{topic: m.Topic(), payload: m.Payload(), received: in.opts.Now(), ack: m.Ack}
+}
+
+// Enqueue hands a message to the store loop, waiting while MaxInflight
+// messages are queued (back-pressure) or until ctx ends. It returns once the
+// message is queued, not stored; an EUNAVAILABLE error when the ingester is
+// shutting down. It is how the embedded broker delivers.
+func (in *Ingester) Enqueue(ctx context.Context, topic string, payload []byte) error {
+	if in.closing.Load() {
+		return &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "ingest is shutting down"}
+	}
+	in.m.inflight.Inc()
+	select {
+	case in.in <- message{topic: topic, payload: payload, received: in.opts.Now()}:
+		return nil
+	case <-ctx.Done():
+		in.m.inflight.Dec()
+		return fmt.Errorf("ingest: enqueue: %w", ctx.Err())
+	}
+}
+
+// Match reports whether topic is one the ingester reads, for a broker
+// that delivers through Enqueue.
+func Match(topic string) bool {
+	if _, _, ok := parseTTSTopic(topic); ok {
+		return true
+	}
+	_, _, ok := parseTopic(topic)
+	return ok
 }
 
 // Submit stores one message synchronously, as HTTP push does. It returns

@@ -283,38 +283,32 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("live state restored", "devices", len(latest))
 	}
 
-	// Long-lived parts, started in order and stopped in reverse.
+	// Long-lived parts, started in order and stopped in reverse:
+	// ingest, then the embedded broker that feeds it, then HTTP.
 	var (
 		wg         sync.WaitGroup
 		errc       = make(chan error, 4)
 		emb        *broker.Broker
 		ingester   *ingest.Ingester
 		stopIngest context.CancelFunc = func() {}
+		ingestCtx                     = context.WithoutCancel(ctx)
 	)
-	brokerURL := c.Broker
-	if c.Broker == "embedded" {
-		// The broker accepts larger packets than ingest does, so an oversized
-		// payload reaches ingest and becomes a counted dead letter instead of a
-		// silent disconnect.
-		emb, err = broker.Start(broker.Options{Addr: c.MQTTListen, MaxPacket: uint32(max(1<<20, 2*c.MaxPayload)), Logger: log})
-		if err != nil {
-			return err
-		}
-		defer emb.Close()
-		brokerURL = emb.URL()
-		log.Info("embedded MQTT broker listening", "addr", emb.Addr())
-	}
-
+	embedded := c.Broker == "embedded"
 	ready := []api.Check{{Name: "influxdb", Check: func(ctx context.Context) error { _, err := store.Ping(ctx); return err }}}
 	if c.has("ingest") {
-		ingester, err = ingest.New(store, reg, ingest.Options{
-			Broker: brokerURL, ClientID: c.ClientID, Username: c.MQTTUser, Password: c.MQTTPassword, SharedGroup: c.SharedGroup,
+		io := ingest.Options{
+			ClientID: c.ClientID, Username: c.MQTTUser, Password: c.MQTTPassword, SharedGroup: c.SharedGroup,
 			Limits: ingest.Limits{MaxPayload: c.MaxPayload}, Logger: log, Registerer: prom,
-		})
+		}
+		if !embedded {
+			io.Broker = c.Broker // with the embedded broker, messages arrive through its hook
+		}
+		ingester, err = ingest.New(store, reg, io)
 		if err != nil {
 			return err
 		}
-		ingestCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		var cancel context.CancelFunc
+		ingestCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
 		stopIngest = cancel
 		wg.Add(1)
 		go func() {
@@ -325,6 +319,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}()
 		ready = append(ready, api.Check{Name: "mqtt", Check: ingester.Ready})
 	}
+	brokerURL := c.Broker
+	if embedded {
+		bo := broker.Options{Addr: c.MQTTListen, Logger: log,
+			// Larger than the ingest limit, so an oversized payload reaches
+			// ingest and becomes a counted dead letter, not a disconnect.
+			MaxPacket: uint32(max(1<<20, 2*c.MaxPayload)),
+		}
+		if ingester != nil {
+			bo.Match = ingest.Match
+			bo.Deliver = func(topic string, payload []byte) error { return ingester.Enqueue(ingestCtx, topic, payload) }
+		}
+		emb, err = broker.Start(bo)
+		if err != nil {
+			stopIngest()
+			wg.Wait()
+			return err
+		}
+		brokerURL = emb.URL()
+		log.Info("embedded MQTT broker listening", "addr", emb.Addr())
+	}
 
 	var httpSrv *http.Server
 	if c.has("api") {
@@ -334,12 +348,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		handler, err := api.NewServer(reg, districtsOrNil(districts), store, apiOpts)
 		if err != nil {
+			closeBroker(emb)
 			stopIngest()
 			wg.Wait()
 			return err
 		}
 		ln, err := net.Listen("tcp", c.HTTP)
 		if err != nil {
+			closeBroker(emb)
 			stopIngest()
 			wg.Wait()
 			return fmt.Errorf("http: %w", err)
@@ -372,10 +388,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Warn("http shutdown", "err", err)
 		}
 	}
+	if emb != nil {
+		if err := emb.Close(); err != nil {
+			log.Warn("broker shutdown", "err", err)
+		}
+	}
 	stopIngest()
 	wg.Wait()
 	log.Info("stopped")
 	return runErr
+}
+
+func closeBroker(b *broker.Broker) {
+	if b != nil {
+		_ = b.Close()
+	}
 }
 
 // districtsOrNil keeps a nil *geo.Districts from becoming a non-nil interface.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -30,21 +31,7 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 	addr := FreePort(t)
 	_, port, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(dir, "mosquitto.conf")
-	// As root, mosquitto drops to the mosquitto user unless told otherwise,
-	// and could then not write its persistence file in our temp dir.
-	body := fmt.Sprintf(`user root
-listener %s 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location %s/
-max_queued_messages 0
-max_inflight_messages 0
-max_packet_size 1048576
-log_dest stderr
-log_type error
-log_type warning
-`, port, dir)
-	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(MosquittoConfig(t, port, dir)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	m := &Mosquitto{URL: "tcp://" + addr, Addr: addr, conf: conf, bin: bin}
@@ -79,4 +66,32 @@ func (m *Mosquitto) Stop() {
 	_ = m.cmd.Process.Signal(syscall.SIGTERM)
 	_ = m.cmd.Wait()
 	m.cmd = nil
+}
+
+// MosquittoConfig returns the configuration Kessel ships in
+// deploy/mosquitto/mosquitto.conf, with the listener, files and
+// authentication replaced for a test on 127.0.0.1:port with data in dir, so
+// tests exercise the shipped limits.
+func MosquittoConfig(t testing.TB, port, dir string) string {
+	t.Helper()
+	shipped, err := os.ReadFile(filepath.Join(ModuleRoot(), "deploy", "mosquitto", "mosquitto.conf"))
+	if err != nil {
+		t.Fatalf("shipped mosquitto.conf: %v", err)
+	}
+	var b strings.Builder
+	// As root, mosquitto drops to the mosquitto user unless told otherwise,
+	// and could then not write its persistence file in our temp dir.
+	fmt.Fprintf(&b, "user root\nlistener %s 127.0.0.1\nallow_anonymous true\npersistence_location %s/\nlog_dest stderr\n", port, dir)
+	for _, line := range strings.Split(string(shipped), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		switch f[0] {
+		case "listener", "allow_anonymous", "password_file", "acl_file", "persistence_location", "log_dest", "user":
+			continue
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
 }
