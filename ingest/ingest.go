@@ -93,6 +93,8 @@ type Ingester struct {
 	connected atomic.Bool
 	seq       atomic.Uint64
 
+	logLimit logLimiter
+
 	fcntMu sync.Mutex
 	fcnt   map[string]uint32 // last LoRaWAN frame counter per device
 }
@@ -440,7 +442,9 @@ func (in *Ingester) deadLetter(msg message, err error) kessel.DeadLetter {
 		_, rej.Device, _ = parseTTSTopic(msg.topic)
 	}
 	in.m.rejected.WithLabelValues(rej.Reason).Inc()
-	in.log.Warn("message rejected", "reason", rej.Reason, "topic", msg.topic, "device", rej.Device, "detail", rej.Detail)
+	if n, ok := in.logLimit.allow(rej.Reason, msg.received); ok {
+		in.log.Warn("message rejected", "reason", rej.Reason, "topic", msg.topic, "device", rej.Device, "detail", rej.Detail, "suppressed_since_last", n)
+	}
 	p := msg.payload
 	if len(p) > kessel.DeadLetterPayloadLimit {
 		p = p[:kessel.DeadLetterPayloadLimit]
@@ -491,4 +495,30 @@ func formatOf(topic string, payload []byte) string {
 		break
 	}
 	return "native"
+}
+
+// logLimiter lets one log line per key through per interval, counting
+// those it held back, so a flood of bad messages cannot flood the log.
+type logLimiter struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+	held map[string]int
+}
+
+const logInterval = 10 * time.Second
+
+func (l *logLimiter) allow(key string, now time.Time) (suppressed int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last, l.held = map[string]time.Time{}, map[string]int{}
+	}
+	if t, seen := l.last[key]; seen && now.Sub(t) < logInterval {
+		l.held[key]++
+		return 0, false
+	}
+	l.last[key] = now
+	n := l.held[key]
+	l.held[key] = 0
+	return n, true
 }

@@ -81,14 +81,14 @@ func MosquittoConfig(t testing.TB, port, dir string) string {
 	var b strings.Builder
 	// As root, mosquitto drops to the mosquitto user unless told otherwise,
 	// and could then not write its persistence file in our temp dir.
-	fmt.Fprintf(&b, "user root\nlistener %s 127.0.0.1\nallow_anonymous true\npersistence_location %s/\nlog_dest stderr\n", port, dir)
+	fmt.Fprintf(&b, "user root\nlistener %s 127.0.0.1\nallow_anonymous true\npersistence_location %s/\nlog_dest stderr\nlog_type error\nlog_type warning\n", port, dir)
 	for _, line := range strings.Split(string(shipped), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
 			continue
 		}
 		switch f[0] {
-		case "listener", "allow_anonymous", "password_file", "acl_file", "persistence_location", "log_dest", "user":
+		case "listener", "allow_anonymous", "password_file", "acl_file", "persistence_location", "log_dest", "log_type", "user":
 			continue
 		}
 		b.WriteString(line + "\n")
