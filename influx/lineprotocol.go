@@ -23,14 +23,15 @@ func appendReading(b []byte, r *kessel.Reading) []byte {
 	if kind == "" {
 		kind = UnknownKind
 	}
-	b = append(b, measurementEscaper.Replace(kind)...)
+	b = appendEscaped(b, kind, measurementEscaper, ", \n")
 	// Tags in key order, as InfluxDB prefers.
 	b = appendTag(b, "department", r.Department)
 	b = appendTag(b, "device", r.Device)
 	b = appendTag(b, "district", r.District)
 	b = appendTag(b, "source", r.Source)
 	b = append(b, ' ')
-	keys := make([]string, 0, len(r.Values))
+	var stack [16]string
+	keys := stack[:0]
 	for k, v := range r.Values {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			continue
@@ -44,7 +45,7 @@ func appendReading(b []byte, r *kessel.Reading) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = append(b, keyEscaper.Replace(k)...)
+		b = appendEscaped(b, k, keyEscaper, keySpecial)
 		b = append(b, '=')
 		b = strconv.AppendFloat(b, r.Values[k], 'g', -1, 64)
 	}
@@ -73,7 +74,17 @@ func appendTag(b []byte, k, v string) []byte {
 	b = append(b, ',')
 	b = append(b, k...)
 	b = append(b, '=')
-	return append(b, keyEscaper.Replace(v)...)
+	return appendEscaped(b, v, keyEscaper, keySpecial)
+}
+
+const keySpecial = ",= \n"
+
+// appendEscaped appends s, escaped only when it holds a special character.
+func appendEscaped(b []byte, s string, r *strings.Replacer, special string) []byte {
+	if !strings.ContainsAny(s, special) {
+		return append(b, s...)
+	}
+	return append(b, r.Replace(s)...)
 }
 
 func appendDeadLetter(b []byte, d *kessel.DeadLetter) []byte {

@@ -141,6 +141,9 @@ func Decode(topic string, payload []byte, now time.Time, lim Limits) (Decoded, e
 		}
 		return Decoded{Readings: rs, Format: format}, nil
 	default:
+		if r, ok := fastNative(device, payload, now, lim); ok {
+			return Decoded{Readings: []kessel.Reading{r}, Format: format}, nil
+		}
 		r, err := decodeNative(device, payload, now, lim)
 		if err != nil {
 			return Decoded{Format: format}, err

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,32 @@ func FuzzDecode(f *testing.F) {
 			if len(r.Values) == 0 {
 				t.Fatal("accepted a reading without values")
 			}
+		}
+	})
+}
+
+// FuzzFastNative is a differential test: whatever the reflection-free
+// decoder accepts, encoding/json must accept with the same result.
+func FuzzFastNative(f *testing.F) {
+	for _, s := range []string{
+		`{"ts":"2026-11-23T07:59:00.123Z","values":{"pm10":23.1,"PM2.5":11,"wet":true},"location":{"lon":9.18,"lat":48.7784}}`,
+		`{"values":{"x":-0.5e-3}}`, `{"ts":1795420800.5,"kind":"noise","values":{"laeq":55}}`, `{"ts":null,"values":{"a":1,"a":2}}`,
+		`{"values":{"x":01}}`, `{"values":{"x":1.}}`, `{"values":{"x":"1"}}`, ` {"values" : {"x" : 1} } `,
+	} {
+		f.Add([]byte(s))
+	}
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, p []byte) {
+		fast, ok := fastNative("d", p, now, Limits{MaxFields: 64, MaxFuture: 5 * time.Minute, MaxPayload: 1 << 16})
+		if !ok {
+			return
+		}
+		ref, err := decodeNative("d", p, now, Limits{MaxFields: 64, MaxFuture: 5 * time.Minute, MaxPayload: 1 << 16})
+		if err != nil {
+			t.Fatalf("fast path accepted %q, reference rejected it: %v", p, err)
+		}
+		if !fast.Time.Equal(ref.Time) || fast.Kind != ref.Kind || fmt.Sprint(fast.Values) != fmt.Sprint(ref.Values) || fmt.Sprint(fast.Location) != fmt.Sprint(ref.Location) {
+			t.Fatalf("fast %+v != reference %+v for %q", fast, ref, p)
 		}
 	})
 }

@@ -55,8 +55,12 @@ type Options struct {
 	MaxInflight int
 	// BatchSize is the most messages written in one store call; default 5000.
 	BatchSize int
-	Limits    Limits
-	Logger    *slog.Logger
+	// FlushInterval is how long the loop waits for a batch to fill once it
+	// holds a message; default 100ms. Larger batches cost less per message;
+	// the wait adds to the time before a message is acknowledged.
+	FlushInterval time.Duration
+	Limits        Limits
+	Logger        *slog.Logger
 	// Registerer receives the ingest metrics; nil means none are exported.
 	Registerer prometheus.Registerer
 	Now        func() time.Time
@@ -115,6 +119,9 @@ func New(store Store, devices Devices, opts Options) (*Ingester, error) {
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 5000
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = 100 * time.Millisecond
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -190,7 +197,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 		SetConnectRetryInterval(time.Second).
 		SetMaxReconnectInterval(10 * time.Second).
 		SetKeepAlive(30 * time.Second).
-		SetMessageChannelDepth(uint(in.opts.MaxInflight)).
+		SetStore(noStore{}).
 		SetDefaultPublishHandler(in.onMessage).
 		SetOnConnectHandler(func(c mqtt.Client) {
 			t := c.SubscribeMultiple(in.subscriptions(), in.onMessage)
@@ -206,6 +213,9 @@ func (in *Ingester) Run(ctx context.Context) error {
 			in.connected.Store(false)
 			in.log.Warn("connection to broker lost; reconnecting", "err", err)
 		})
+	if buffered(in.opts.Broker) {
+		o.SetCustomOpenConnectionFn(openBuffered)
+	}
 	in.client = mqtt.NewClient(o)
 	in.client.Connect() // with ConnectRetry the token completes only once connected; Run does not wait on it
 
@@ -293,32 +303,69 @@ func (in *Ingester) Submit(ctx context.Context, topic string, payload []byte) er
 	return err
 }
 
-// loop batches whatever messages are waiting (up to BatchSize) and
-// processes them; it returns once ctx is done and the queue is empty.
+// loop batches whatever messages are waiting (up to BatchSize, waiting up
+// to FlushInterval to fill), decodes them, and hands them to a writer
+// goroutine, so that the next batch is decoded while the last is written.
+// It returns once ctx is done, the queue is empty and the writer finished.
 func (in *Ingester) loop(ctx, processCtx context.Context) {
-	batch := make([]message, 0, in.opts.BatchSize)
-	for {
-		select {
-		case msg := <-in.in:
-			batch = append(batch[:0], msg)
-		case <-ctx.Done():
-			select {
-			case msg := <-in.in:
-				batch = append(batch[:0], msg)
-			default:
+	writes := make(chan *prepared, 1)
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		for p := range writes {
+			if !in.commit(processCtx, p) {
+				for range writes { // drain; those messages stay unacknowledged
+				}
 				return
 			}
 		}
+	}()
+	defer func() {
+		close(writes)
+		<-writerDone
+	}()
+	for {
+		batch := make([]message, 0, 256)
+		select {
+		case msg := <-in.in:
+			batch = append(batch, msg)
+		case <-ctx.Done():
+			select {
+			case msg := <-in.in:
+				batch = append(batch, msg)
+			default:
+				return
+			}
+		case <-writerDone:
+			return
+		}
+		// Take what is waiting; then wait up to FlushInterval for more,
+		// unless shutting down.
+		deadline := time.NewTimer(in.opts.FlushInterval)
 	fill:
 		for len(batch) < in.opts.BatchSize {
 			select {
 			case msg := <-in.in:
 				batch = append(batch, msg)
+				continue
 			default:
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			select {
+			case msg := <-in.in:
+				batch = append(batch, msg)
+			case <-deadline.C:
+				break fill
+			case <-ctx.Done():
 				break fill
 			}
 		}
-		if !in.process(processCtx, batch) {
+		deadline.Stop()
+		select {
+		case writes <- in.prepare(batch):
+		case <-writerDone:
 			return
 		}
 	}
@@ -327,16 +374,28 @@ func (in *Ingester) loop(ctx, processCtx context.Context) {
 // process decodes, stores and acknowledges a batch. It returns false when
 // ctx ended before the store accepted the batch; nothing was acknowledged then.
 func (in *Ingester) process(ctx context.Context, batch []message) bool {
-	var (
-		readings []kessel.Reading
-		dead     []kessel.DeadLetter
-		owner    []int // index into batch of each reading
-		rejects  = make([]error, len(batch))
-	)
+	return in.commit(ctx, in.prepare(batch))
+}
+
+// prepared is a decoded batch waiting to be written and acknowledged.
+type prepared struct {
+	batch    []message
+	readings []kessel.Reading
+	dead     []kessel.DeadLetter
+	owner    []int // index into batch of each reading
+	rejects  []error
+}
+
+// prepare decodes, validates and enriches a batch; bad messages become
+// dead letters.
+func (in *Ingester) prepare(batch []message) *prepared {
+	p := &prepared{batch: batch, rejects: make([]error, len(batch))}
+	// Counted per batch, not per message: label lookups are not free.
+	received, decoded := map[string]int{}, map[string]int{}
 	for i, msg := range batch {
 		dec, err := Decode(msg.topic, msg.payload, msg.received, in.opts.Limits)
 		format := dec.Format
-		in.m.received.WithLabelValues(format).Inc()
+		received[format]++
 		if err == nil && dec.FCnt != nil && len(dec.Readings) == 1 {
 			in.trackFCnt(&dec.Readings[0], *dec.FCnt)
 		}
@@ -350,17 +409,30 @@ func (in *Ingester) process(ctx context.Context, batch []message) bool {
 			err = in.devices.Enrich(&dec.Readings[j])
 		}
 		if err != nil {
-			rejects[i] = err
-			dead = append(dead, in.deadLetter(msg, err))
+			p.rejects[i] = err
+			p.dead = append(p.dead, in.deadLetter(msg, err))
 			continue
 		}
-		in.m.decoded.WithLabelValues(format).Inc()
+		decoded[format]++
 		for range dec.Readings {
-			owner = append(owner, i)
+			p.owner = append(p.owner, i)
 		}
-		readings = append(readings, dec.Readings...)
+		p.readings = append(p.readings, dec.Readings...)
 	}
+	for f, n := range received {
+		in.m.received.WithLabelValues(f).Add(float64(n))
+	}
+	for f, n := range decoded {
+		in.m.decoded.WithLabelValues(f).Add(float64(n))
+	}
+	return p
+}
 
+// commit writes a prepared batch (retrying while the store is down) and
+// then acknowledges its messages. It returns false when ctx ended first;
+// nothing was acknowledged then.
+func (in *Ingester) commit(ctx context.Context, p *prepared) bool {
+	batch, readings, dead, owner, rejects := p.batch, p.readings, p.dead, p.owner, p.rejects
 	if len(readings) > 0 {
 		start := time.Now()
 		err := in.retry(ctx, func(ctx context.Context) error { return in.store.WriteReadings(ctx, readings) })

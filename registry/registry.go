@@ -196,7 +196,8 @@ func (r *Registry) Enrich(rd *kessel.Reading) error {
 }
 
 // Observe records readings as their devices' latest (the newest by time
-// wins) and moves mobile devices to where they reported from.
+// wins) and moves mobile devices to where they reported from. The registry
+// keeps the readings' Values maps: callers must not change them afterwards.
 func (r *Registry) Observe(rs []kessel.Reading) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -210,7 +211,6 @@ func (r *Registry) Observe(rs []kessel.Reading) {
 		if e.latest != nil && e.latest.Time.After(rd.Time) {
 			continue
 		}
-		rd.Values = maps.Clone(rd.Values)
 		e.latest = &rd
 		if rd.Time.After(e.dev.LastSeen) {
 			e.dev.LastSeen = rd.Time

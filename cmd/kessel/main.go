@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,6 +97,9 @@ type serveConfig struct {
 	LogFormat       string
 	MaxPayload      int
 	RestoreWindow   time.Duration
+	CPUProfile      string
+	BatchSize       int
+	FlushInterval   time.Duration
 }
 
 // envFlags registers flags whose defaults come from KESSEL_<NAME>.
@@ -165,6 +169,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.str(&c.LogFormat, "log-format", "text", "text or json")
 	e.int(&c.MaxPayload, "max-payload", 64<<10, "largest accepted message payload in bytes")
 	e.dur(&c.RestoreWindow, "restore-window", 30*24*time.Hour, "how far back to look for each device's latest reading on start")
+	e.int(&c.BatchSize, "batch-size", 5000, "most readings per InfluxDB write")
+	e.dur(&c.FlushInterval, "flush-interval", 100*time.Millisecond, "how long ingest waits to fill a batch before writing it")
+	e.str(&c.CPUProfile, "cpuprofile", "", "write a Go CPU profile to this file until shutdown (diagnostics)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -230,6 +237,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log, err := newLogger(c, stderr)
 	if err != nil {
 		return err
+	}
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fileCfg, devices, err := loadConfig(c.Config)
 	if err != nil {
@@ -299,6 +317,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		io := ingest.Options{
 			ClientID: c.ClientID, Username: c.MQTTUser, Password: c.MQTTPassword, SharedGroup: c.SharedGroup,
 			Limits: ingest.Limits{MaxPayload: c.MaxPayload}, Logger: log, Registerer: prom,
+			BatchSize: c.BatchSize, FlushInterval: c.FlushInterval,
 		}
 		if !embedded {
 			io.Broker = c.Broker // with the embedded broker, messages arrive through its hook

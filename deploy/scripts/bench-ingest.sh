@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# make bench-ingest: the reference ingest workload on this machine.
+#  1. 200,000 native JSON readings from 1,000 devices, QoS 1, queued in
+#     mosquitto for Kessel's persistent session while Kessel is stopped;
+#     then Kessel starts and drains them into InfluxDB.
+#     Prints msgs/s until all are stored, Kessel's CPU µs per message,
+#     peak RSS, and lost (counted in InfluxDB).
+#  2. Kessel live while kessel-sim publishes at a fixed 10,000 msgs/s:
+#     Kessel's CPU µs per message and share of a core.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+N="${BENCH_MESSAGES:-200000}"
+DEVICES="${BENCH_DEVICES:-1000}"
+RATE="${BENCH_RATE:-10000}"
+RATE_SECONDS="${BENCH_RATE_SECONDS:-20}"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+IPORT=$(free_port); MPORT=$(free_port); HPORT=$(free_port)
+
+mosq="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
+{
+  echo "user root"; echo "listener $MPORT 127.0.0.1"; echo "allow_anonymous true"
+  echo "persistence_location $work/"; echo "log_dest stderr"; echo "log_type error"
+  grep -vE '^\s*(#|$|listener|allow_anonymous|password_file|acl_file|persistence_location|log_dest|log_type|user)' "$root/deploy/mosquitto/mosquitto.conf"
+} > "$work/mosquitto.conf"
+"$mosq" -c "$work/mosquitto.conf" 2>"$work/mosquitto.log" & MQPID=$!; pids+=($MQPID)
+
+INFLUXDB_HTTP_BIND_ADDRESS="127.0.0.1:$IPORT" INFLUXDB_BIND_ADDRESS="127.0.0.1:$(free_port)" \
+INFLUXDB_META_DIR="$work/meta" INFLUXDB_DATA_DIR="$work/data" INFLUXDB_DATA_WAL_DIR="$work/wal" \
+INFLUXDB_HTTP_FLUX_ENABLED=true INFLUXDB_REPORTING_DISABLED=true INFLUXDB_HTTP_LOG_ENABLED=false \
+INFLUXDB_MONITOR_STORE_ENABLED=false INFLUXDB_LOGGING_LEVEL=warn \
+  "$root/bin/influxd" run >"$work/influxd.log" 2>&1 & IXPID=$!; pids+=($IXPID)
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$IPORT/ping" >/dev/null 2>&1 && break; sleep 0.1; done
+
+kessel_args=(serve ${BENCH_KESSEL_ARGS:-} --mqtt-broker "tcp://127.0.0.1:$MPORT" --influx-url "http://127.0.0.1:$IPORT" --http "127.0.0.1:$HPORT" --mqtt-client-id bench --log-level error)
+start_kessel() {
+  "$root/bin/kessel" "${kessel_args[@]}" >"$work/kessel.out" 2>>"$work/kessel.log" &
+  KPID=$!; pids+=($KPID)
+  for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$HPORT/readyz" >/dev/null 2>&1 && return; sleep 0.05; done
+  echo "bench: kessel did not become ready" >&2; cat "$work/kessel.log" >&2; exit 1
+}
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+written() { curl -fs "http://127.0.0.1:$HPORT/metrics" | awk '$1=="kessel_ingest_written_total"{print $2+0}'; }
+count_stored() {
+  curl -fs -XPOST "http://127.0.0.1:$IPORT/api/v2/query" -H 'Content-Type: application/vnd.flux' -H 'Accept: application/csv' \
+    -d "from(bucket: \"kessel/autogen\") |> range(start: -1d, stop: 1d) |> filter(fn: (r) => r._measurement == \"air_quality\" and r._field == \"pm10\") |> group() |> count()" \
+    | awk -F, 'NR>1 && $NF ~ /^[0-9]+\r?$/ {gsub("\r","",$NF); s+=$NF} END {print s+0}'
+}
+HZ=$(getconf CLK_TCK)
+
+# 1. Register the persistent session, stop Kessel, queue the burst in mosquitto.
+start_kessel; kill -TERM "$KPID"; wait "$KPID" 2>/dev/null || true
+"$root/bin/kessel-sim" --broker "tcp://127.0.0.1:$MPORT" --devices "$DEVICES" --kinds air_quality --interval 0 --count "$N" --seed 1 --quiet >"$work/sim1.json"
+m0=$(cpu_ticks "$MQPID"); i0=$(cpu_ticks "$IXPID")
+start=$(date +%s.%N)
+start_kessel
+c0=$(cpu_ticks "$KPID")
+first=""
+while :; do
+  w=$(written || echo 0)
+  [ -z "$first" ] && [ "${w:-0}" -gt 0 ] && first=$(date +%s.%N)
+  [ "${w:-0}" -ge "$N" ] && break
+  sleep 0.02
+done
+end=$(date +%s.%N)
+c1=$(cpu_ticks "$KPID"); m1=$(cpu_ticks "$MQPID"); i1=$(cpu_ticks "$IXPID")
+rss=$(awk '/VmHWM/{print $2}' "/proc/$KPID/status")
+stored=$(count_stored)
+python3 - "$N" "$start" "$end" "$c0" "$c1" "$HZ" "$rss" "$stored" "$first" "$m0" "$m1" "$i0" "$i1" <<'PY'
+import sys
+a = sys.argv
+n, start, end, c0, c1, hz, rss, stored, first = int(a[1]), float(a[2]), float(a[3]), int(a[4]), int(a[5]), int(a[6]), int(a[7]), int(a[8]), float(a[9])
+m0, m1, i0, i1 = map(int, a[10:14])
+secs = end - start
+cpu = (c1 - c0) / hz
+print(f"bench-ingest drain: {n} queued msgs stored in {secs:.2f} s from kessel start = {n/secs:,.0f} msgs/s; {n/(end-first):,.0f} msgs/s from the first write")
+print(f"bench-ingest drain: kessel CPU {cpu:.2f} s = {cpu/n*1e6:.1f} us/msg; peak RSS {rss/1024:.0f} MiB; stored in InfluxDB {stored}; lost {n - stored}")
+print(f"bench-ingest drain: meanwhile mosquitto {(m1-m0)/hz/n*1e6:.1f} us/msg, influxd {(i1-i0)/hz/n*1e6:.1f} us/msg")
+PY
+
+# 2. Fixed rate, Kessel live.
+c0=$(cpu_ticks "$KPID"); w0=$(written)
+"$root/bin/kessel-sim" --broker "tcp://127.0.0.1:$MPORT" --devices "$DEVICES" --kinds air_quality --interval 0 --rate "$RATE" --count $((RATE*RATE_SECONDS)) --seed 2 --quiet >"$work/sim2.json"
+for _ in $(seq 1 200); do [ "$(written)" -ge $((w0 + RATE*RATE_SECONDS)) ] && break; sleep 0.05; done
+c1=$(cpu_ticks "$KPID"); w1=$(written)
+python3 - "$c0" "$c1" "$HZ" "$w0" "$w1" "$RATE_SECONDS" "$RATE" "$(cat "$work/sim2.json")" <<'PY'
+import sys, json
+c0, c1, hz, w0, w1, secs, rate = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(float(sys.argv[4])), int(float(sys.argv[5])), int(sys.argv[6]), int(sys.argv[7])
+sim = json.loads(sys.argv[8])
+n = w1 - w0
+cpu = (c1 - c0) / hz
+print(f"bench-ingest steady: {n} msgs at {sim['rate_per_s']:,.0f} msgs/s (target {rate}); kessel CPU {cpu:.2f} s = {cpu/max(n,1)*1e6:.1f} us/msg = {cpu/sim['duration_s']*100:.0f}% of a core")
+PY
