@@ -64,3 +64,11 @@ func ValidAggregate(fn string) bool {
 	}
 	return false
 }
+
+// DeadLetterQuery selects dead letters in [From, To); Reason empty means
+// all reasons; Limit 0 means 1000.
+type DeadLetterQuery struct {
+	From, To time.Time
+	Reason   string
+	Limit    int
+}

@@ -41,6 +41,16 @@ type fixture struct {
 
 // newFixture serves the API over a real registry and districts. With a
 // store URL it reads history from that InfluxDB; otherwise from a closed port.
+// Keys of the fixture: each holds the scope its name says.
+var testKeys = map[string]string{
+	"admin":         "kessel_test-admin",
+	"data:internal": "kessel_test-internal",
+	"devices:write": "kessel_test-devices",
+	"rules:read":    "kessel_test-rules-read",
+	"rules:write":   "kessel_test-rules-write",
+	"alerts:manage": "kessel_test-alerts",
+}
+
 func newFixture(t *testing.T, storeURL string, ready ...api.Check) *fixture {
 	t.Helper()
 	ds, err := geo.LoadDistricts(strings.NewReader(twoDistricts), "name", nil)
@@ -71,7 +81,11 @@ func newFixture(t *testing.T, storeURL string, ready ...api.Check) *fixture {
 		t.Fatal(err)
 	}
 	prom := prometheus.NewRegistry()
-	h, err := api.NewServer(reg, ds, store, api.Options{Registerer: prom, Gatherer: prom, Now: func() time.Time { return now }, Ready: ready})
+	var keys []api.Key
+	for scope, key := range testKeys {
+		keys = append(keys, api.Key{Name: "key-" + scope, Department: "test", Scopes: []string{scope}, Hash: api.HashKey(key)})
+	}
+	h, err := api.NewServer(reg, ds, store, api.Options{Registerer: prom, Gatherer: prom, Now: func() time.Time { return now }, Ready: ready, Keys: keys, DeadLetters: store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,5 +358,66 @@ func TestHistoryFromInfluxDB(t *testing.T) {
 	resp, body := f.get(t, "/api/v1/devices/air-1/readings?from=-2h&format=csv&fields=pm10")
 	if !strings.HasPrefix(string(body), "time,pm10\n") || strings.Count(string(body), "\n") != 121 {
 		t.Errorf("csv history: %d %.200s", resp.StatusCode, body)
+	}
+}
+
+// TestScopeMatrix walks every protected route with no key, a wrong key, a
+// key without the scope and a key with it.
+func TestScopeMatrix(t *testing.T) {
+	db := influxtest.Start(t)
+	f := newFixture(t, db.URL)
+	if err := f.store.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	routes := []struct {
+		method, path, scope string
+		noKey               int // status without a key
+	}{
+		{"GET", "/api/v1/deadletters", "admin", 401},
+		{"GET", "/api/v1/devices/secret-1", "data:internal", 404},
+		{"GET", "/api/v1/devices/secret-1/readings", "data:internal", 404},
+	}
+	for _, rt := range routes {
+		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
+			resp, _ := f.get(t, rt.path)
+			if resp.StatusCode != rt.noKey {
+				t.Errorf("no key: %d, want %d", resp.StatusCode, rt.noKey)
+			}
+			resp, _ = f.get(t, rt.path, "Authorization", "Bearer kessel_wrong")
+			if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" {
+				t.Errorf("wrong key: %d, want 401 with WWW-Authenticate", resp.StatusCode)
+			}
+			resp, _ = f.get(t, rt.path, "Authorization", "Basic eDp5")
+			if resp.StatusCode != 401 {
+				t.Errorf("basic auth: %d, want 401", resp.StatusCode)
+			}
+			other := "rules:read"
+			if rt.scope == other {
+				other = "devices:write"
+			}
+			want := 403
+			if rt.noKey == 404 {
+				want = 404 // internal things stay invisible, not forbidden
+			}
+			resp, _ = f.get(t, rt.path, "Authorization", "Bearer "+testKeys[other])
+			if resp.StatusCode != want {
+				t.Errorf("key without %s: %d, want %d", rt.scope, resp.StatusCode, want)
+			}
+			for _, k := range []string{rt.scope, "admin"} {
+				resp, body := f.get(t, rt.path, "Authorization", "Bearer "+testKeys[k])
+				if resp.StatusCode != 200 {
+					t.Errorf("key with %s: %d: %s", k, resp.StatusCode, body)
+				}
+			}
+		})
+	}
+	// Internal devices appear in lists only with the scope.
+	_, body := f.get(t, "/api/v1/devices", "Authorization", "Bearer "+testKeys["data:internal"])
+	if !strings.Contains(string(body), "secret-1") {
+		t.Error("internal device missing from the list with data:internal")
+	}
+	_, body = f.get(t, "/api/v1/devices")
+	if strings.Contains(string(body), "secret-1") {
+		t.Error("internal device listed publicly")
 	}
 }

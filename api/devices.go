@@ -91,10 +91,6 @@ type listJSON struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// canSeeInternal reports whether the request may see internal devices.
-// Until department keys exist, nobody may.
-func (s *server) canSeeInternal(*http.Request) bool { return false }
-
 // handleDevices serves GET /devices and, with latest, GET /latest.
 func (s *server) handleDevices() http.Handler { return s.deviceCollection(false) }
 

@@ -178,19 +178,21 @@ func (s *server) handleMethodNotAllowed() http.Handler {
 }
 
 type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	problems *prometheus.CounterVec
+	requests     *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	problems     *prometheus.CounterVec
+	authFailures prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_http_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kessel_http_request_seconds", Help: "HTTP request latency by route.", Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"route"}),
-		problems: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_http_problems_total", Help: "Problem responses by error code."}, []string{"code"}),
+		requests:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_http_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
+		duration:     prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kessel_http_request_seconds", Help: "HTTP request latency by route.", Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"route"}),
+		problems:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_http_problems_total", Help: "Problem responses by error code."}, []string{"code"}),
+		authFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_http_auth_failures_total", Help: "Requests with a malformed or unknown key."}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.requests, m.duration, m.problems} {
+		for _, c := range []prometheus.Collector{m.requests, m.duration, m.problems, m.authFailures} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("api: metrics: %w", err)
 			}

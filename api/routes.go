@@ -13,7 +13,7 @@ func (s *server) routes() {
 	r.Handle("/metrics", s.handleMetrics()).Methods(http.MethodGet)
 
 	v1 := r.PathPrefix("/api/v1").Subrouter()
-	v1.Use(s.cors)
+	v1.Use(s.cors, s.authenticate)
 	v1.Methods(http.MethodOptions).Handler(s.handlePreflight())
 	v1.Handle("/devices", s.instrument("devices", s.handleDevices())).Methods(http.MethodGet)
 	v1.Handle("/devices/{id}", s.instrument("device", s.handleDevice())).Methods(http.MethodGet)
@@ -22,6 +22,9 @@ func (s *server) routes() {
 	v1.Handle("/nearest", s.instrument("nearest", s.handleNearest())).Methods(http.MethodGet)
 	v1.Handle("/districts", s.instrument("districts", s.handleDistricts())).Methods(http.MethodGet)
 	v1.Handle("/districts/{id}", s.instrument("district", s.handleDistrict())).Methods(http.MethodGet)
+
+	// Operations.
+	v1.Handle("/deadletters", s.instrument("deadletters", s.require(ScopeAdmin, s.handleDeadLetters()))).Methods(http.MethodGet)
 
 	// Device push over HTTP, for devices that cannot speak MQTT.
 	v1.Handle("/push/airrohr", s.instrument("push_airrohr", s.handlePushAirrohr())).Methods(http.MethodPost)

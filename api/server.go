@@ -51,6 +51,15 @@ type Options struct {
 	MaxPoints int
 	// Pusher takes HTTP device pushes; nil answers them 503.
 	Pusher Pusher
+	// Keys are the department keys; see Key.
+	Keys []Key
+	// DeadLetters serves GET /deadletters; nil answers it 503.
+	DeadLetters DeadLetterQuerier
+}
+
+// DeadLetterQuerier reads stored dead letters.
+type DeadLetterQuerier interface {
+	DeadLetters(ctx context.Context, q kessel.DeadLetterQuery) ([]kessel.DeadLetter, error)
 }
 
 type server struct {
@@ -62,6 +71,7 @@ type server struct {
 	router    *mux.Router
 	m         *metrics
 	pusher    Pusher
+	keys      map[string]*Principal // by key hash
 }
 
 // NewServer returns the HTTP handler of the whole API. districts may be nil
@@ -80,7 +90,17 @@ func NewServer(devices Devices, districts Districts, readings ReadingQuerier, op
 	if err != nil {
 		return nil, err
 	}
-	s := &server{devices: devices, districts: districts, readings: readings, opts: opts, log: opts.Logger.With("component", "api"), router: mux.NewRouter(), m: m, pusher: opts.Pusher}
+	s := &server{devices: devices, districts: districts, readings: readings, opts: opts, log: opts.Logger.With("component", "api"), router: mux.NewRouter(), m: m, pusher: opts.Pusher,
+		keys: map[string]*Principal{}}
+	for _, k := range opts.Keys {
+		if err := k.Validate(); err != nil {
+			return nil, err
+		}
+		if _, dup := s.keys[k.Hash]; dup {
+			return nil, kessel.Errorf(kessel.EINVALID, "api key %s: the same key hash appears twice", k.Name)
+		}
+		s.keys[k.Hash] = &Principal{Name: k.Name, Department: k.Department, scopes: k.Scopes}
+	}
 	s.routes()
 	return s, nil
 }

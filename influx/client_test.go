@@ -171,7 +171,7 @@ func TestDeadLetters(t *testing.T) {
 	if err := c.WriteDeadLetters(ctx, []kessel.DeadLetter{dl}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.DeadLetters(ctx, influx.DeadLetterQuery{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Minute)})
+	got, err := c.DeadLetters(ctx, kessel.DeadLetterQuery{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -170,15 +170,8 @@ func fluxDuration(d time.Duration) string {
 	return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
 }
 
-// DeadLetterQuery selects dead letters; Reason empty means all reasons.
-type DeadLetterQuery struct {
-	From, To time.Time
-	Reason   string
-	Limit    int // 0 = 1000
-}
-
 // DeadLetters returns dead letters in [From, To), newest first.
-func (c *Client) DeadLetters(ctx context.Context, q DeadLetterQuery) ([]kessel.DeadLetter, error) {
+func (c *Client) DeadLetters(ctx context.Context, q kessel.DeadLetterQuery) ([]kessel.DeadLetter, error) {
 	if q.Limit <= 0 {
 		q.Limit = 1000
 	}

@@ -140,7 +140,7 @@ func TestGoodAndBadInterleaved(t *testing.T) {
 				}
 			}
 			testenv.Eventually(t, 10*time.Second, func() bool {
-				dls, err := r.store.DeadLetters(ctx, influx.DeadLetterQuery{From: base, To: time.Now().Add(time.Minute)})
+				dls, err := r.store.DeadLetters(ctx, kessel.DeadLetterQuery{From: base, To: time.Now().Add(time.Minute)})
 				return err == nil && len(dls) == len(bad)+1
 			}, "dead letters not stored")
 			if _, latest, ok := r.reg.Get("air-1"); !ok || latest == nil || latest.Values["pm10"] != good-1 {

@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/api"
 )
 
 // fileConfig is the YAML config file (--config). deploy/config/kessel.example.yaml
@@ -16,6 +17,7 @@ import (
 type fileConfig struct {
 	UnknownDevices string         `yaml:"unknown_devices"`
 	Devices        []deviceConfig `yaml:"devices"`
+	APIKeys        []api.Key      `yaml:"api_keys"`
 }
 
 type deviceConfig struct {
@@ -66,6 +68,11 @@ func loadConfig(path string) (fileConfig, []kessel.Device, error) {
 		}
 		seen[d.ID] = true
 		devs = append(devs, d)
+	}
+	for i, k := range cfg.APIKeys {
+		if err := k.Validate(); err != nil {
+			return cfg, nil, fmt.Errorf("config %s: api_keys[%d]: %s", path, i, kessel.ErrorMessage(err))
+		}
 	}
 	return cfg, devs, nil
 }

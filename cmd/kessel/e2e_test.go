@@ -18,6 +18,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/kessel-city/kessel/api"
 	"github.com/kessel-city/kessel/influx/influxtest"
 	"github.com/kessel-city/kessel/internal/testenv"
 )
@@ -72,6 +73,8 @@ func TestEndToEnd(t *testing.T) {
   - {id: esp8266-3394227, kind: air_quality, visibility: public, location: {lon: 9.18, lat: 48.78}}
   - {id: lora-noise-1, kind: noise, visibility: public}
   - {id: senml-1, kind: weather, visibility: public}
+api_keys:
+  - {name: e2e-admin, department: it, scopes: [admin], hash: `+api.HashKey("kessel_e2e")+`}
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +195,19 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return false
 	}, "malformed message not counted on /metrics")
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/deadletters?reason=malformed_json", nil)
+		req.Header.Set("Authorization", "Bearer kessel_e2e")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var dl struct {
+			Items []struct{ Reason, Device, Payload string }
+		}
+		return json.NewDecoder(resp.Body).Decode(&dl) == nil && len(dl.Items) == 1 && dl.Items[0].Device == "air-0001" && dl.Items[0].Payload == `{"values":{"pm10":`
+	}, "malformed message not listed at /deadletters")
 
 	// Every other wire format, end to end.
 	airrohr := `{"esp8266id": "3394227", "software_version": "NRZ-2017-090", "sensordatavalues":[{"value_type":"SDS_P1","value":"4.30"},{"value_type":"SDS_P2","value":"3.53"},{"value_type":"signal","value":"-82 dBm"}]}`

@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/api"
 	"github.com/kessel-city/kessel/broker"
 	"github.com/kessel-city/kessel/geo"
@@ -48,8 +49,9 @@ func main() {
 const usage = `usage: kessel <command> [flags]
 
 commands:
-  serve     run the hub (ingest, API, embedded broker)
-  version   print the version
+  serve      run the hub (ingest, API, embedded broker)
+  keys new   make a department API key: kessel keys new --name N --department D --scopes s1,s2
+  version    print the version
 `
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version":
 		fmt.Fprintln(stdout, "kessel", version)
 		return nil
+	case "keys":
+		return keys(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -361,7 +365,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	var httpSrv *http.Server
 	if c.has("api") {
-		apiOpts := api.Options{Logger: log, Registerer: prom, Gatherer: prom, Ready: ready}
+		apiOpts := api.Options{Logger: log, Registerer: prom, Gatherer: prom, Ready: ready, Keys: fileCfg.APIKeys, DeadLetters: store}
 		if ingester != nil {
 			apiOpts.Pusher = ingester
 		}
@@ -416,6 +420,36 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Wait()
 	log.Info("stopped")
 	return runErr
+}
+
+// keys implements `kessel keys new`: it prints a new key once, and the
+// config entry (with only the key's hash) to add under api_keys.
+func keys(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "new" {
+		return errors.New("usage: kessel keys new --name NAME --department DEPT --scopes SCOPE[,SCOPE]")
+	}
+	fs := flag.NewFlagSet("kessel keys new", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "who or what uses the key, e.g. tiefbau-dashboard")
+	dept := fs.String("department", "", "the department that owns the key")
+	scopes := fs.String("scopes", "", "comma-separated: "+strings.Join(api.Scopes, ", "))
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	key, hash, err := api.NewKey()
+	if err != nil {
+		return err
+	}
+	k := api.Key{Name: *name, Department: *dept, Scopes: strings.Split(*scopes, ","), Hash: hash}
+	if *scopes == "" {
+		k.Scopes = nil
+	}
+	if err := k.Validate(); err != nil {
+		return errors.New(kessel.ErrorMessage(err))
+	}
+	fmt.Fprintf(stdout, "key: %s\n\nThe key is shown only now; hand it to %s. Add this under api_keys in the config file:\n\n", key, k.Name)
+	fmt.Fprintf(stdout, "  - name: %s\n    department: %s\n    scopes: [%s]\n    hash: %s\n", k.Name, k.Department, strings.Join(k.Scopes, ", "), k.Hash)
+	return nil
 }
 
 func closeBroker(b *broker.Broker) {

@@ -1,0 +1,83 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/kessel-city/kessel"
+)
+
+// MaxDeadLetters is the most dead letters one request returns.
+const MaxDeadLetters = 10000
+
+func (s *server) handleDeadLetters() http.Handler {
+	type item struct {
+		Time    time.Time `json:"time"`
+		Reason  string    `json:"reason"`
+		Topic   string    `json:"topic"`
+		Device  string    `json:"device,omitempty"`
+		Detail  string    `json:"detail"`
+		Payload string    `json:"payload"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.DeadLetters == nil {
+			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAVAILABLE, "dead letters are not available on this instance"))
+			return
+		}
+		v := r.URL.Query()
+		format, err := negotiate(r)
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
+		now := s.opts.Now()
+		q := kessel.DeadLetterQuery{From: now.Add(-24 * time.Hour), To: now.Add(time.Minute), Reason: v.Get("reason"), Limit: 1000}
+		if f := v.Get("from"); f != "" {
+			if q.From, err = parseTime("from", f, now); err != nil {
+				s.errorResponse(w, r, err)
+				return
+			}
+		}
+		if t := v.Get("to"); t != "" {
+			if q.To, err = parseTime("to", t, now); err != nil {
+				s.errorResponse(w, r, err)
+				return
+			}
+		}
+		if !q.From.Before(q.To) {
+			s.errorResponse(w, r, invalid("from must be before to"))
+			return
+		}
+		if q.Reason != "" && !kessel.ValidFieldName(q.Reason) {
+			s.errorResponse(w, r, invalid("reason %q is not a reason code", q.Reason))
+			return
+		}
+		if l := v.Get("limit"); l != "" {
+			n, err := strconv.Atoi(l)
+			if err != nil || n < 1 || n > MaxDeadLetters {
+				s.errorResponse(w, r, invalid("limit must be a whole number from 1 to %d, got %q", MaxDeadLetters, l))
+				return
+			}
+			q.Limit = n
+		}
+		dls, err := s.opts.DeadLetters.DeadLetters(r.Context(), q)
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
+		if format == formatCSV {
+			rows := [][]string{{"time", "reason", "topic", "device", "detail", "payload"}}
+			for _, d := range dls {
+				rows = append(rows, []string{d.Time.UTC().Format(time.RFC3339Nano), d.Reason, d.Topic, d.Device, d.Detail, d.Payload})
+			}
+			respond(w, r, contentTypeOf(formatCSV), csvBytes(rows), "private, no-store")
+			return
+		}
+		items := make([]item, len(dls))
+		for i, d := range dls {
+			items[i] = item{d.Time.UTC(), d.Reason, d.Topic, d.Device, d.Detail, d.Payload}
+		}
+		s.respondJSON(w, r, listJSON{Items: items, Count: len(items), Total: len(items)}, "private, no-store")
+	})
+}
