@@ -80,9 +80,10 @@ func publish(t *testing.T, c mqtt.Client, topic, payload string) {
 	}
 }
 
-// TestGoodAndBadInterleaved sends every kind of bad message between good
-// ones and checks that every good one is stored, every bad one counted by
-// reason and kept as a dead letter, on both broker kinds.
+// TestGoodAndBadInterleaved sends bad messages of every wire format
+// between good ones of every format and checks that every good one is
+// stored, every bad one counted by reason and kept as a dead letter, on
+// both broker kinds.
 func TestGoodAndBadInterleaved(t *testing.T) {
 	brokers := map[string]func(t *testing.T) string{
 		"embedded": func(t *testing.T) string {
@@ -95,12 +96,24 @@ func TestGoodAndBadInterleaved(t *testing.T) {
 		},
 		"mosquitto": func(t *testing.T) string { return testenv.StartMosquitto(t).URL },
 	}
-	bad := map[string]string{
-		ingest.ReasonMalformedJSON: `{"values":{"pm10":`,
-		ingest.ReasonNonNumeric:    `{"values":{"pm10":"high"}}`,
-		ingest.ReasonNonFinite:     `{"values":{"pm10":NaN}}`,
-		ingest.ReasonEmptyValues:   `{"values":{}}`,
-		ingest.ReasonTooLarge:      `{"values":{"pm10":1},"x":"` + strings.Repeat("x", 70<<10) + `"}`,
+	type msg struct{ topic, payload, reason string }
+	const native, senml, tts = "kessel/devices/air-1/readings", "kessel/devices/env-1/readings", "v3/city@ttn/devices/lora-1/up"
+	bad := []msg{
+		{native, `{"values":{"pm10":`, ingest.ReasonMalformedJSON},
+		{native, `{"values":{"pm10":"high"}}`, ingest.ReasonNonNumeric},
+		{native, `{"values":{"pm10":NaN}}`, ingest.ReasonNonFinite},
+		{native, `{"values":{}}`, ingest.ReasonEmptyValues},
+		{native, `{"values":{"pm10":1},"x":"` + strings.Repeat("x", 70<<10) + `"}`, ingest.ReasonTooLarge},
+		{"kessel/devices/a b/readings", `{"values":{"x":1}}`, ingest.ReasonBadDeviceID},
+		{senml, `[{"n":"t","v":1,"vs":"x"}]`, ingest.ReasonMalformedJSON},
+		{senml, `[{"n":"t"}]`, ingest.ReasonEmptyValues},
+		{tts, `{"app_id":"x","payload_fields":{"t":1}}`, ingest.ReasonUnsupportedFormat},
+		{tts, `{"uplink_message":{"decoded_payload":{"t":1}},"received_at":"soon"}`, ingest.ReasonBadTimestamp},
+		{"kessel/devices/air-1/meta", `{"kind":"air_quality","visibility":"secret"}`, ingest.ReasonBadMeta},
+	}
+	wantReasons := map[string]int{}
+	for _, b := range bad {
+		wantReasons[b.reason]++
 	}
 	for name, start := range brokers {
 		t.Run(name, func(t *testing.T) {
@@ -110,40 +123,48 @@ func TestGoodAndBadInterleaved(t *testing.T) {
 			publish(t, pub, "kessel/devices/air-1/meta", `{"kind":"air_quality","location":{"lon":9.18,"lat":48.7784}}`)
 			base := time.Now().Add(-time.Hour).Truncate(time.Second)
 			const good = 40
-			reasons := []string{}
-			for reason := range bad {
-				reasons = append(reasons, reason)
-			}
 			for i := range good {
-				ts := base.Add(time.Duration(i) * time.Second).Format(time.RFC3339Nano)
-				publish(t, pub, "kessel/devices/air-1/readings", fmt.Sprintf(`{"ts":%q,"values":{"pm10":%d}}`, ts, i))
-				if i < len(reasons) {
-					publish(t, pub, "kessel/devices/air-1/readings", bad[reasons[i]])
+				ts := base.Add(time.Duration(i) * time.Second)
+				switch i % 3 {
+				case 0:
+					publish(t, pub, native, fmt.Sprintf(`{"ts":%q,"values":{"pm10":%d}}`, ts.Format(time.RFC3339Nano), i))
+				case 1:
+					publish(t, pub, senml, fmt.Sprintf(`[{"bn":"env-1:","bt":%d,"n":"seq","v":%d}]`, ts.Unix(), i))
+				case 2:
+					publish(t, pub, tts, fmt.Sprintf(`{"end_device_ids":{"device_id":"lora-1"},"received_at":%q,"uplink_message":{"f_cnt":%d,"decoded_payload":{"seq":%d}}}`, ts.Format(time.RFC3339Nano), i, i))
+				}
+				if i < len(bad) {
+					publish(t, pub, bad[i].topic, bad[i].payload)
 				}
 			}
-			publish(t, pub, "kessel/devices/a b/readings", `{"values":{"x":1}}`)
 
 			ctx := context.Background()
+			stored := func(device string) int {
+				rs, err := r.store.History(ctx, kessel.HistoryQuery{Device: device, From: base.Add(-time.Minute), To: base.Add(time.Hour)})
+				if err != nil {
+					return -1
+				}
+				return len(rs)
+			}
 			testenv.Eventually(t, 20*time.Second, func() bool {
-				rs, err := r.store.History(ctx, kessel.HistoryQuery{Device: "air-1", From: base.Add(-time.Minute), To: base.Add(time.Hour)})
-				return err == nil && len(rs) == good
-			}, "not all %d good readings stored", good)
+				return stored("air-1") == 14 && stored("env-1") == 13 && stored("lora-1") == 13
+			}, "not all %d good readings stored: native %d, senml %d, tts %d", good, stored("air-1"), stored("env-1"), stored("lora-1"))
 			rs, _ := r.store.History(ctx, kessel.HistoryQuery{Device: "air-1", From: base.Add(-time.Minute), To: base.Add(time.Hour)})
 			for i, rd := range rs {
-				if rd.Values["pm10"] != float64(i) || rd.Kind != "air_quality" {
-					t.Fatalf("reading %d = %+v", i, rd)
+				if rd.Values["pm10"] != float64(3*i) || rd.Kind != "air_quality" {
+					t.Fatalf("native reading %d = %+v", i, rd)
 				}
 			}
-			for reason := range bad {
-				if got := counterValue(t, r.prom, "kessel_ingest_rejected_total", reason); got != 1 {
-					t.Errorf("rejected{%s} = %v, want 1", reason, got)
+			for reason, n := range wantReasons {
+				if got := counterValue(t, r.prom, "kessel_ingest_rejected_total", reason); got != float64(n) {
+					t.Errorf("rejected{%s} = %v, want %d", reason, got, n)
 				}
 			}
 			testenv.Eventually(t, 10*time.Second, func() bool {
 				dls, err := r.store.DeadLetters(ctx, kessel.DeadLetterQuery{From: base, To: time.Now().Add(time.Minute)})
-				return err == nil && len(dls) == len(bad)+1
+				return err == nil && len(dls) == len(bad)
 			}, "dead letters not stored")
-			if _, latest, ok := r.reg.Get("air-1"); !ok || latest == nil || latest.Values["pm10"] != good-1 {
+			if _, latest, ok := r.reg.Get("air-1"); !ok || latest == nil || latest.Values["pm10"] != 39 {
 				t.Errorf("registry latest = %+v", latest)
 			}
 		})
