@@ -2,7 +2,8 @@ package geo
 
 import (
 	"math"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/paulmach/orb"
@@ -37,10 +38,10 @@ func (m Match) ok(e *Entry) bool {
 		(m.IncludeInternal || e.Visibility != kessel.Internal)
 }
 
-// Hit is a query result: an entry and its geodesic distance in metres from
-// the query point (0 for queries without one).
+// Hit is a query result: an entry (shared, read-only) and its geodesic
+// distance in metres from the query point (0 for queries without one).
 type Hit struct {
-	Entry
+	*Entry
 	Distance float64
 }
 
@@ -53,20 +54,147 @@ type item struct {
 
 func (it *item) Point() orb.Point { return it.merc }
 
-// Index is a spatial index of devices on an orb quadtree. It is safe for
-// concurrent use: queries share a read lock, updates take the write lock
-// (the quadtree itself is not safe for concurrent writes).
+// Index is a spatial index of devices. Nearest-neighbour queries run on an
+// orb quadtree; box, radius and polygon queries on a grid of cells of
+// cellSize Web Mercator metres, which answers a 500 m radius among 100,000
+// devices several times faster than the quadtree's box walk (see
+// BenchmarkRadius500m). It is safe for concurrent use: queries share a read
+// lock, updates take the write lock (the quadtree is not safe for
+// concurrent writes).
 type Index struct {
-	mu    sync.RWMutex
-	qt    *quadtree.Quadtree
-	items map[string]*item
+	mu      sync.RWMutex
+	qt      *quadtree.Quadtree
+	items   map[string]*item
+	cells   map[cellKey][]cellEntry
+	kinds   symbols
+	depts   symbols
+	bufs    sync.Pool // []orb.Pointer result buffers, reused across queries
+	scratch sync.Pool // *scratch
+}
+
+// cellSize is the grid's cell edge in Web Mercator metres (about 170 m of
+// ground at Stuttgart's latitude).
+const cellSize = 256.0
+
+type cellKey struct{ x, y int32 }
+
+// cellEntry keeps what a scan tests (position, kind, department,
+// visibility) beside the pointer, so a query never touches the memory of
+// an item it does not return: at 100,000 devices those cache misses, not
+// arithmetic, are what a query costs.
+type cellEntry struct {
+	merc, ll   orb.Point
+	it         *item
+	kind, dept uint32
+	internal   bool
+}
+
+// symbols interns kind and department names to small numbers.
+type symbols map[string]uint32
+
+func (s symbols) id(name string) uint32 {
+	if id, ok := s[name]; ok {
+		return id
+	}
+	id := uint32(len(s) + 1)
+	s[name] = id
+	return id
+}
+
+// cellMatch is a Match resolved against the index's symbols.
+type cellMatch struct {
+	kind, dept      uint32 // 0 = any
+	includeInternal bool
+	none            bool // a kind or department the index has never seen
+}
+
+func (ix *Index) resolve(m Match) cellMatch {
+	cm := cellMatch{includeInternal: m.IncludeInternal}
+	var ok bool
+	if m.Kind != "" {
+		if cm.kind, ok = ix.kinds[m.Kind]; !ok {
+			cm.none = true
+		}
+	}
+	if m.Department != "" {
+		if cm.dept, ok = ix.depts[m.Department]; !ok {
+			cm.none = true
+		}
+	}
+	return cm
+}
+
+func (cm *cellMatch) ok(c *cellEntry) bool {
+	return (cm.kind == 0 || cm.kind == c.kind) && (cm.dept == 0 || cm.dept == c.dept) && (cm.includeInternal || !c.internal)
+}
+
+func cellOf(p orb.Point) cellKey {
+	return cellKey{int32(math.Floor(p[0] / cellSize)), int32(math.Floor(p[1] / cellSize))}
+}
+
+func (ix *Index) addCell(it *item) {
+	k := cellOf(it.merc)
+	ix.cells[k] = append(ix.cells[k], cellEntry{merc: it.merc, ll: it.e.Location, it: it,
+		kind: ix.kinds.id(it.e.Kind), dept: ix.depts.id(it.e.Department), internal: it.e.Visibility == kessel.Internal})
+}
+
+func (ix *Index) removeCell(it *item) {
+	k := cellOf(it.merc)
+	c := ix.cells[k]
+	for i, x := range c {
+		if x.it == it {
+			c[i] = c[len(c)-1]
+			c[len(c)-1] = cellEntry{}
+			c = c[:len(c)-1]
+			break
+		}
+	}
+	if len(c) == 0 {
+		delete(ix.cells, k)
+	} else {
+		ix.cells[k] = c
+	}
+}
+
+// scan calls f for every matching entry in the Mercator box mb, under the
+// read lock held by the caller.
+func (ix *Index) scan(mb orb.Bound, match Match, f func(c *cellEntry)) {
+	m := ix.resolve(match)
+	if m.none {
+		return
+	}
+	lo, hi := cellOf(mb.Min), cellOf(mb.Max)
+	if int64(hi.x-lo.x+1)*int64(hi.y-lo.y+1) > int64(len(ix.cells)) {
+		// A box larger than the populated grid: walk the cells instead.
+		for k, c := range ix.cells {
+			if k.x >= lo.x && k.x <= hi.x && k.y >= lo.y && k.y <= hi.y {
+				scanCell(c, mb, m, f)
+			}
+		}
+		return
+	}
+	for x := lo.x; x <= hi.x; x++ {
+		for y := lo.y; y <= hi.y; y++ {
+			if c, ok := ix.cells[cellKey{x, y}]; ok {
+				scanCell(c, mb, m, f)
+			}
+		}
+	}
+}
+
+func scanCell(c []cellEntry, mb orb.Bound, m cellMatch, f func(c *cellEntry)) {
+	for i := range c {
+		if p := c[i].merc; p[0] >= mb.Min[0] && p[0] <= mb.Max[0] && p[1] >= mb.Min[1] && p[1] <= mb.Max[1] && m.ok(&c[i]) {
+			f(&c[i])
+		}
+	}
 }
 
 var worldMerc = orb.Bound{Min: project.WGS84.ToMercator(orb.Point{-180, -85.05}), Max: project.WGS84.ToMercator(orb.Point{180, 85.05})}
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{qt: quadtree.New(worldMerc), items: map[string]*item{}}
+	return &Index{qt: quadtree.New(worldMerc), items: map[string]*item{}, cells: map[cellKey][]cellEntry{}, kinds: symbols{}, depts: symbols{}}
 }
 
 // Len returns how many devices are indexed.
@@ -88,8 +216,10 @@ func (ix *Index) Upsert(e Entry) error {
 	defer ix.mu.Unlock()
 	if old, ok := ix.items[e.ID]; ok {
 		ix.qt.Remove(old, func(p orb.Pointer) bool { return p == old })
+		ix.removeCell(old)
 	}
 	ix.items[e.ID] = it
+	ix.addCell(it)
 	return ix.qt.Add(it)
 }
 
@@ -103,24 +233,40 @@ func (ix *Index) Remove(id string) bool {
 	}
 	delete(ix.items, id)
 	ix.qt.Remove(old, func(p orb.Pointer) bool { return p == old })
+	ix.removeCell(old)
 	return true
 }
 
 func (m Match) filter() quadtree.FilterFunc {
+	if m.Kind == "" && m.Department == "" && m.IncludeInternal {
+		return nil // matches everything
+	}
 	return func(p orb.Pointer) bool { return m.ok(&p.(*item).e) }
+}
+
+func (ix *Index) getBuf() []orb.Pointer {
+	if b, ok := ix.bufs.Get().(*[]orb.Pointer); ok {
+		return (*b)[:0]
+	}
+	return make([]orb.Pointer, 0, 256)
+}
+
+func (ix *Index) putBuf(b []orb.Pointer) {
+	if cap(b) > 1<<16 {
+		return // do not keep a huge buffer alive
+	}
+	clear(b)
+	ix.bufs.Put(&b)
 }
 
 // Bound returns the devices inside the WGS84 box b, sorted by id.
 func (ix *Index) Bound(b orb.Bound, m Match) []Hit {
 	mb := orb.Bound{Min: project.WGS84.ToMercator(clampLat(b.Min)), Max: project.WGS84.ToMercator(clampLat(b.Max))}
+	var hits []Hit
 	ix.mu.RLock()
-	ps := ix.qt.InBoundMatching(nil, mb, m.filter())
+	ix.scan(mb, m, func(c *cellEntry) { hits = append(hits, Hit{Entry: &c.it.e}) })
 	ix.mu.RUnlock()
-	hits := make([]Hit, len(ps))
-	for i, p := range ps {
-		hits[i] = Hit{Entry: p.(*item).e}
-	}
-	sort.Slice(hits, func(i, j int) bool { return hits[i].ID < hits[j].ID })
+	slices.SortFunc(hits, func(a, b Hit) int { return strings.Compare(a.ID, b.ID) })
 	return hits
 }
 
@@ -132,18 +278,16 @@ func clampLat(p orb.Point) orb.Point {
 func (ix *Index) Radius(p orb.Point, r float64, m Match) []Hit {
 	wb := orbgeo.NewBoundAroundPoint(p, r)
 	mb := orb.Bound{Min: project.WGS84.ToMercator(clampLat(wb.Min)), Max: project.WGS84.ToMercator(clampLat(wb.Max))}
+	sc := ix.getScratch()
+	defer ix.scratch.Put(sc)
 	ix.mu.RLock()
-	ps := ix.qt.InBoundMatching(nil, mb, m.filter())
-	ix.mu.RUnlock()
-	hits := make([]Hit, 0, len(ps))
-	for _, q := range ps {
-		e := q.(*item).e
-		if d := orbgeo.Distance(p, e.Location); d <= r {
-			hits = append(hits, Hit{Entry: e, Distance: d})
+	ix.scan(mb, m, func(c *cellEntry) {
+		if d := orbgeo.Distance(p, c.ll); d <= r {
+			sc.hits = append(sc.hits, Hit{Entry: &c.it.e, Distance: d})
 		}
-	}
-	sortByDistance(hits)
-	return hits
+	})
+	ix.mu.RUnlock()
+	return sc.sorted()
 }
 
 // Nearest returns up to k devices nearest to p, nearest first, with their
@@ -156,18 +300,19 @@ func (ix *Index) Nearest(p orb.Point, k int, maxDistance float64, m Match) []Hit
 	// Mercator stretches distances by 1/cos(lat); ask for a few extra
 	// candidates and re-rank them by true distance.
 	extra := k + 4
-	var ps []orb.Pointer
+	ps := ix.getBuf()
 	ix.mu.RLock()
 	if maxDistance > 0 {
 		scale := 1 / math.Cos(p[1]*math.Pi/180)
-		ps = ix.qt.KNearestMatching(nil, mp, extra, m.filter(), maxDistance*scale*1.01)
+		ps = ix.qt.KNearestMatching(ps, mp, extra, m.filter(), maxDistance*scale*1.01)
 	} else {
-		ps = ix.qt.KNearestMatching(nil, mp, extra, m.filter())
+		ps = ix.qt.KNearestMatching(ps, mp, extra, m.filter())
 	}
 	ix.mu.RUnlock()
+	defer ix.putBuf(ps)
 	hits := make([]Hit, 0, len(ps))
 	for _, q := range ps {
-		e := q.(*item).e
+		e := &q.(*item).e
 		d := orbgeo.Distance(p, e.Location)
 		if maxDistance > 0 && d > maxDistance {
 			continue
@@ -203,11 +348,53 @@ func (ix *Index) Polygon(poly orb.Geometry, m Match) []Hit {
 	return out
 }
 
+// scratch holds per-query buffers, reused through a sync.Pool.
+type scratch struct {
+	hits []Hit
+	keys []uint64
+}
+
+func (ix *Index) getScratch() *scratch {
+	sc, ok := ix.scratch.Get().(*scratch)
+	if !ok {
+		sc = &scratch{hits: make([]Hit, 0, 512), keys: make([]uint64, 0, 512)}
+	}
+	sc.hits, sc.keys = sc.hits[:0], sc.keys[:0]
+	return sc
+}
+
+// sorted returns a new slice of the scratch hits, nearest first. It sorts
+// integer keys rather than structs: a non-negative float64's bits order
+// like the float, and the low 16 bits (a relative 1e-11 of the distance)
+// carry the hit's index. Equal distances keep scan order.
+func (sc *scratch) sorted() []Hit {
+	n := len(sc.hits)
+	out := make([]Hit, n)
+	if n > 1<<16 {
+		copy(out, sc.hits)
+		sortByDistance(out)
+		clear(sc.hits)
+		return out
+	}
+	for i := range sc.hits {
+		sc.keys = append(sc.keys, math.Float64bits(sc.hits[i].Distance)&^0xffff|uint64(i))
+	}
+	slices.Sort(sc.keys)
+	for i, k := range sc.keys {
+		out[i] = sc.hits[k&0xffff]
+	}
+	clear(sc.hits) // drop the entry pointers before pooling
+	return out
+}
+
 func sortByDistance(hits []Hit) {
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].Distance != hits[j].Distance {
-			return hits[i].Distance < hits[j].Distance
+	slices.SortFunc(hits, func(a, b Hit) int {
+		switch {
+		case a.Distance < b.Distance:
+			return -1
+		case a.Distance > b.Distance:
+			return 1
 		}
-		return hits[i].ID < hits[j].ID
+		return strings.Compare(a.ID, b.ID)
 	})
 }
