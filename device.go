@@ -101,3 +101,14 @@ type District struct {
 	Name     string
 	Geometry orb.Geometry // orb.Polygon or orb.MultiPolygon, WGS84
 }
+
+// DeviceRecord is one entry of the device journal: a device as it became
+// after a change, who may override it, or that it was removed.
+type DeviceRecord struct {
+	Device Device
+	// ByOperator is set when an operator (config or API) defined the
+	// device; a device's self-description then no longer changes it.
+	ByOperator bool
+	Deleted    bool
+	Time       time.Time
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -66,7 +67,9 @@ func newFixture(t *testing.T, storeURL string, ready ...api.Check) *fixture {
 	}
 	put("air-1", "air_quality", 9.18, 48.78, kessel.Public)
 	put("air-2", "air_quality", 9.20, 48.78, kessel.Public)
-	put("noise-1", "noise", 9.181, 48.781, kessel.Public)
+	if err := reg.Put(kessel.Device{ID: "noise-1", Kind: "noise", Location: &orb.Point{9.181, 48.781}, Visibility: kessel.Public, Department: "test"}); err != nil {
+		t.Fatal(err)
+	}
 	put("secret-1", "air_quality", 9.1801, 48.7801, kessel.Internal)
 	reg.Observe([]kessel.Reading{
 		{Device: "air-1", Kind: "air_quality", Time: now, Values: map[string]float64{"pm10": 20}},
@@ -85,7 +88,7 @@ func newFixture(t *testing.T, storeURL string, ready ...api.Check) *fixture {
 	for scope, key := range testKeys {
 		keys = append(keys, api.Key{Name: "key-" + scope, Department: "test", Scopes: []string{scope}, Hash: api.HashKey(key)})
 	}
-	h, err := api.NewServer(reg, ds, store, api.Options{Registerer: prom, Gatherer: prom, Now: func() time.Time { return now }, Ready: ready, Keys: keys, DeadLetters: store})
+	h, err := api.NewServer(reg, ds, store, api.Options{Registerer: prom, Gatherer: prom, Now: func() time.Time { return now }, Ready: ready, Keys: keys, DeadLetters: store, Writer: reg, Version: registry.Version})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +99,12 @@ func newFixture(t *testing.T, storeURL string, ready ...api.Check) *fixture {
 
 func (f *fixture) get(t *testing.T, path string, hdr ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
+	return f.do(t, http.MethodGet, path, "", hdr...)
+}
+
+func (f *fixture) do(t *testing.T, method, path, body string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -372,22 +380,38 @@ func TestScopeMatrix(t *testing.T) {
 	routes := []struct {
 		method, path, scope string
 		noKey               int // status without a key
+		body                func(n int) string
+		ok                  int
 	}{
-		{"GET", "/api/v1/deadletters", "admin", 401},
-		{"GET", "/api/v1/devices/secret-1", "data:internal", 404},
-		{"GET", "/api/v1/devices/secret-1/readings", "data:internal", 404},
+		{method: "GET", path: "/api/v1/deadletters", scope: "admin", noKey: 401},
+		{method: "GET", path: "/api/v1/devices/secret-1", scope: "data:internal", noKey: 404},
+		{method: "GET", path: "/api/v1/devices/secret-1/readings", scope: "data:internal", noKey: 404},
+		{method: "POST", path: "/api/v1/devices", scope: "devices:write", noKey: 401, ok: 201,
+			body: func(n int) string { return fmt.Sprintf(`{"id":"new-%d","kind":"noise","department":"test"}`, n) }},
+		{method: "DELETE", path: "/api/v1/devices/noise-1", scope: "devices:write", noKey: 401, ok: 204},
+	}
+	n := 0
+	body := func(b func(int) string) string {
+		n++
+		if b == nil {
+			return ""
+		}
+		return b(n)
 	}
 	for _, rt := range routes {
+		if rt.ok == 0 {
+			rt.ok = 200
+		}
 		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
-			resp, _ := f.get(t, rt.path)
+			resp, _ := f.do(t, rt.method, rt.path, body(rt.body))
 			if resp.StatusCode != rt.noKey {
 				t.Errorf("no key: %d, want %d", resp.StatusCode, rt.noKey)
 			}
-			resp, _ = f.get(t, rt.path, "Authorization", "Bearer kessel_wrong")
+			resp, _ = f.do(t, rt.method, rt.path, body(rt.body), "Authorization", "Bearer kessel_wrong")
 			if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" {
 				t.Errorf("wrong key: %d, want 401 with WWW-Authenticate", resp.StatusCode)
 			}
-			resp, _ = f.get(t, rt.path, "Authorization", "Basic eDp5")
+			resp, _ = f.do(t, rt.method, rt.path, body(rt.body), "Authorization", "Basic eDp5")
 			if resp.StatusCode != 401 {
 				t.Errorf("basic auth: %d, want 401", resp.StatusCode)
 			}
@@ -399,25 +423,29 @@ func TestScopeMatrix(t *testing.T) {
 			if rt.noKey == 404 {
 				want = 404 // internal things stay invisible, not forbidden
 			}
-			resp, _ = f.get(t, rt.path, "Authorization", "Bearer "+testKeys[other])
+			resp, _ = f.do(t, rt.method, rt.path, body(rt.body), "Authorization", "Bearer "+testKeys[other])
 			if resp.StatusCode != want {
 				t.Errorf("key without %s: %d, want %d", rt.scope, resp.StatusCode, want)
 			}
-			for _, k := range []string{rt.scope, "admin"} {
-				resp, body := f.get(t, rt.path, "Authorization", "Bearer "+testKeys[k])
-				if resp.StatusCode != 200 {
-					t.Errorf("key with %s: %d: %s", k, resp.StatusCode, body)
+			keys := []string{rt.scope, "admin"}
+			if rt.method == "DELETE" {
+				keys = keys[:1] // the device is gone after the first
+			}
+			for _, k := range keys {
+				resp, b := f.do(t, rt.method, rt.path, body(rt.body), "Authorization", "Bearer "+testKeys[k])
+				if resp.StatusCode != rt.ok {
+					t.Errorf("key with %s: %d, want %d: %s", k, resp.StatusCode, rt.ok, b)
 				}
 			}
 		})
 	}
 	// Internal devices appear in lists only with the scope.
-	_, body := f.get(t, "/api/v1/devices", "Authorization", "Bearer "+testKeys["data:internal"])
-	if !strings.Contains(string(body), "secret-1") {
+	_, list := f.get(t, "/api/v1/devices", "Authorization", "Bearer "+testKeys["data:internal"])
+	if !strings.Contains(string(list), "secret-1") {
 		t.Error("internal device missing from the list with data:internal")
 	}
-	_, body = f.get(t, "/api/v1/devices")
-	if strings.Contains(string(body), "secret-1") {
+	_, list = f.get(t, "/api/v1/devices")
+	if strings.Contains(string(list), "secret-1") {
 		t.Error("internal device listed publicly")
 	}
 }

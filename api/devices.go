@@ -263,7 +263,7 @@ func (s *server) handleDevice() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
-		s.respondJSON(w, r, toDeviceJSON(kessel.DeviceState{Device: d, Latest: latest}, true), cacheLive)
+		s.respondDevice(w, r, kessel.DeviceState{Device: d, Latest: latest}, http.StatusOK)
 	})
 }
 

@@ -72,19 +72,14 @@ func invalid(format string, args ...any) error {
 // respond writes body with the content type, an ETag and the given
 // Cache-Control, answering 304 when the client's If-None-Match matches.
 func respond(w http.ResponseWriter, r *http.Request, contentType string, body []byte, cacheControl string) {
-	sum := sha256.Sum256(body)
-	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+	etag := bodyETag(body)
 	h := w.Header()
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", cacheControl)
 	h.Set("Vary", "Accept")
-	if match := r.Header.Get("If-None-Match"); match != "" {
-		for _, m := range strings.Split(match, ",") {
-			if m = strings.TrimSpace(m); m == etag || m == "*" || m == "W/"+etag {
-				w.WriteHeader(http.StatusNotModified)
-				return
-			}
-		}
+	if matches(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
 	}
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -234,4 +229,33 @@ func csvBytes(rows [][]string) []byte {
 	cw := csv.NewWriter(&buf)
 	_ = cw.WriteAll(rows)
 	return buf.Bytes()
+}
+
+// bodyETag is a strong ETag of a representation.
+func bodyETag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+}
+
+// matches reports whether an If-None-Match header lists etag (or *).
+func matches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, m := range strings.Split(header, ",") {
+		if m = strings.TrimSpace(m); m == etag || m == "*" || m == "W/"+etag {
+			return true
+		}
+	}
+	return false
+}
+
+// problem writes a problem document for statuses outside the error
+// vocabulary (412, 413, 428, 429).
+func (s *server) problem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
+	s.m.problems.WithLabelValues(code).Inc()
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(problem{Type: ProblemTypeBase + code, Title: http.StatusText(status), Status: status, Detail: detail, Instance: r.URL.Path})
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -63,8 +64,5 @@ func (s *server) handlePushAirrohr() http.Handler {
 }
 
 func (s *server) tooLarge(w http.ResponseWriter, r *http.Request) {
-	s.m.problems.WithLabelValues("too_large").Inc()
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(http.StatusRequestEntityTooLarge)
-	_, _ = w.Write([]byte(`{"type":"` + ProblemTypeBase + `too_large","title":"Content Too Large","status":413,"detail":"the body is larger than 65536 bytes","instance":"` + r.URL.Path + `"}` + "\n"))
+	s.problem(w, r, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d bytes", MaxPushBody))
 }

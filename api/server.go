@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -55,6 +56,10 @@ type Options struct {
 	Keys []Key
 	// DeadLetters serves GET /deadletters; nil answers it 503.
 	DeadLetters DeadLetterQuerier
+	// Writer changes devices (POST/PUT/DELETE /devices); nil answers 503.
+	Writer DeviceWriter
+	// Version returns a device's version for If-Match; nil uses UpdatedAt.
+	Version func(kessel.Device) string
 }
 
 // DeadLetterQuerier reads stored dead letters.
@@ -72,6 +77,14 @@ type server struct {
 	m         *metrics
 	pusher    Pusher
 	keys      map[string]*Principal // by key hash
+	writer    DeviceWriter
+}
+
+func (s *server) version(d kessel.Device) string {
+	if s.opts.Version != nil {
+		return s.opts.Version(d)
+	}
+	return strconv.FormatInt(d.UpdatedAt.UnixNano(), 36)
 }
 
 // NewServer returns the HTTP handler of the whole API. districts may be nil
@@ -91,7 +104,7 @@ func NewServer(devices Devices, districts Districts, readings ReadingQuerier, op
 		return nil, err
 	}
 	s := &server{devices: devices, districts: districts, readings: readings, opts: opts, log: opts.Logger.With("component", "api"), router: mux.NewRouter(), m: m, pusher: opts.Pusher,
-		keys: map[string]*Principal{}}
+		keys: map[string]*Principal{}, writer: opts.Writer}
 	for _, k := range opts.Keys {
 		if err := k.Validate(); err != nil {
 			return nil, err

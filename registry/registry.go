@@ -5,9 +5,12 @@
 package registry
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,10 +36,17 @@ type Locator interface {
 	District(p orb.Point) string
 }
 
+// Journal stores device changes durably (InfluxDB), so that a restart or a
+// second instance rebuilds the same registry.
+type Journal interface {
+	SaveDevices(ctx context.Context, recs []kessel.DeviceRecord) error
+}
+
 // Options configures a Registry.
 type Options struct {
 	Unknown UnknownPolicy // default AutoRegister
 	Locator Locator       // nil: no districts
+	Journal Journal       // nil: changes are not persisted
 	Logger  *slog.Logger
 	Now     func() time.Time
 }
@@ -48,6 +58,8 @@ type Registry struct {
 	mu    sync.RWMutex
 	devs  map[string]*entry
 	index *geo.Index
+	dirty map[string]kessel.DeviceRecord // changes not yet in the journal
+	flush sync.Mutex                     // one journal write at a time
 }
 
 type entry struct {
@@ -71,7 +83,7 @@ func New(opts Options) (*Registry, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Registry{opts: opts, devs: map[string]*entry{}, index: geo.NewIndex()}, nil
+	return &Registry{opts: opts, devs: map[string]*entry{}, index: geo.NewIndex(), dirty: map[string]kessel.DeviceRecord{}}, nil
 }
 
 func (r *Registry) district(p *orb.Point) string {
@@ -107,8 +119,8 @@ func (r *Registry) Describe(d kessel.Device) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e, ok := r.devs[d.ID]; ok && e.byOperator {
-		return nil
+	if e, ok := r.devs[d.ID]; ok && (e.byOperator || sameDescription(&e.dev, &d)) {
+		return nil // an operator's word stands; a repeated description changes nothing
 	}
 	r.upsert(d, false)
 	return nil
@@ -126,10 +138,164 @@ func (r *Registry) upsert(d kessel.Device, byOperator bool) {
 		d.LastSeen = e.dev.LastSeen
 	}
 	d.UpdatedAt = now
+	if !now.After(e.dev.UpdatedAt) { // the version must change on every update
+		d.UpdatedAt = e.dev.UpdatedAt.Add(time.Nanosecond)
+	}
 	d.District = r.district(d.Location)
 	e.dev = d
 	e.byOperator = e.byOperator || byOperator
 	r.reindex(&e.dev)
+	r.dirty[d.ID] = kessel.DeviceRecord{Device: d, ByOperator: e.byOperator, Time: d.UpdatedAt}
+}
+
+// Load applies journal records (from a previous run) without writing them
+// back: the last record of each device wins; deleted devices stay away.
+func (r *Registry) Load(recs []kessel.DeviceRecord) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range recs {
+		if rec.Deleted {
+			if _, ok := r.devs[rec.Device.ID]; ok {
+				delete(r.devs, rec.Device.ID)
+				r.index.Remove(rec.Device.ID)
+			}
+			continue
+		}
+		d := rec.Device
+		if d.Visibility == "" {
+			d.Visibility = kessel.Internal
+		}
+		e, ok := r.devs[d.ID]
+		if !ok {
+			e = &entry{}
+			r.devs[d.ID] = e
+		}
+		d.District = r.district(d.Location)
+		d.LastSeen = e.dev.LastSeen
+		e.dev = d
+		e.byOperator = rec.ByOperator
+		r.reindex(&e.dev)
+	}
+}
+
+// Flush writes pending changes to the journal. On failure they stay
+// pending and the error (EUNAVAILABLE from the store) is returned.
+func (r *Registry) Flush(ctx context.Context) error {
+	if r.opts.Journal == nil {
+		return nil
+	}
+	r.flush.Lock()
+	defer r.flush.Unlock()
+	r.mu.Lock()
+	if len(r.dirty) == 0 {
+		r.mu.Unlock()
+		return nil
+	}
+	recs := make([]kessel.DeviceRecord, 0, len(r.dirty))
+	for _, rec := range r.dirty {
+		recs = append(recs, rec)
+	}
+	r.dirty = map[string]kessel.DeviceRecord{}
+	r.mu.Unlock()
+	if err := r.opts.Journal.SaveDevices(ctx, recs); err != nil {
+		r.mu.Lock()
+		for _, rec := range recs {
+			if _, newer := r.dirty[rec.Device.ID]; !newer {
+				r.dirty[rec.Device.ID] = rec
+			}
+		}
+		r.mu.Unlock()
+		return fmt.Errorf("registry: journal: %w", err)
+	}
+	return nil
+}
+
+// Run flushes the journal every second until ctx ends, then once more.
+func (r *Registry) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := r.Flush(ctx); err != nil {
+				r.opts.Logger.Warn("device journal write failed; will retry", "err", err)
+			}
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			return r.Flush(fctx)
+		}
+	}
+}
+
+// Version is a device's version for optimistic concurrency (If-Match): it
+// changes with every update of the device itself, not with its readings.
+func Version(d kessel.Device) string { return strconv.FormatInt(d.UpdatedAt.UnixNano(), 36) }
+
+// Create registers a new device on an operator's word and writes it to the
+// journal before returning. ECONFLICT if the id exists, EINVALID if bad.
+func (r *Registry) Create(ctx context.Context, d kessel.Device) (kessel.Device, error) {
+	if d.Visibility == "" {
+		d.Visibility = kessel.Public
+	}
+	if err := d.Validate(); err != nil {
+		return d, err
+	}
+	r.mu.Lock()
+	if _, ok := r.devs[d.ID]; ok {
+		r.mu.Unlock()
+		return d, kessel.Errorf(kessel.ECONFLICT, "device %q already exists; change it with PUT", d.ID)
+	}
+	r.upsert(d, true)
+	d = r.devs[d.ID].dev
+	r.mu.Unlock()
+	return d, r.Flush(ctx)
+}
+
+// Replace changes a device on an operator's word if its current version is
+// version. ENOTFOUND, ECONFLICT (the version moved on: reload and retry),
+// EINVALID.
+func (r *Registry) Replace(ctx context.Context, d kessel.Device, version string) (kessel.Device, error) {
+	if d.Visibility == "" {
+		d.Visibility = kessel.Public
+	}
+	if err := d.Validate(); err != nil {
+		return d, err
+	}
+	r.mu.Lock()
+	e, ok := r.devs[d.ID]
+	switch {
+	case !ok:
+		r.mu.Unlock()
+		return d, kessel.Errorf(kessel.ENOTFOUND, "device %q not found", d.ID)
+	case Version(e.dev) != version:
+		r.mu.Unlock()
+		return d, kessel.Errorf(kessel.ECONFLICT, "device %q changed since version %s (now %s); fetch it again", d.ID, version, Version(e.dev))
+	}
+	r.upsert(d, true)
+	d = r.devs[d.ID].dev
+	r.mu.Unlock()
+	return d, r.Flush(ctx)
+}
+
+// Delete removes a device if its version is version ("" skips the check).
+func (r *Registry) Delete(ctx context.Context, id, version string) error {
+	r.mu.Lock()
+	e, ok := r.devs[id]
+	switch {
+	case !ok:
+		r.mu.Unlock()
+		return kessel.Errorf(kessel.ENOTFOUND, "device %q not found", id)
+	case version != "" && Version(e.dev) != version:
+		r.mu.Unlock()
+		return kessel.Errorf(kessel.ECONFLICT, "device %q changed since version %s; fetch it again", id, version)
+	}
+	delete(r.devs, id)
+	r.index.Remove(id)
+	now := r.opts.Now()
+	r.dirty[id] = kessel.DeviceRecord{Device: kessel.Device{ID: id}, Deleted: true, Time: now}
+	r.mu.Unlock()
+	return r.Flush(ctx)
 }
 
 // reindex puts d into the spatial index, or takes it out when it has no
@@ -138,18 +304,6 @@ func (r *Registry) reindex(d *kessel.Device) {
 	if d.Location == nil || r.index.Upsert(geo.Entry{ID: d.ID, Location: *d.Location, Kind: d.Kind, Department: d.Department, Visibility: d.Visibility}) != nil {
 		r.index.Remove(d.ID)
 	}
-}
-
-// Remove deletes a device; it reports whether it existed.
-func (r *Registry) Remove(id string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.devs[id]; !ok {
-		return false
-	}
-	delete(r.devs, id)
-	r.index.Remove(id)
-	return true
 }
 
 // Enrich fills the reading's kind, district and department from its device.
@@ -306,4 +460,9 @@ func (r *Registry) Len() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return len(r.devs)
+}
+
+func sameDescription(a, b *kessel.Device) bool {
+	return a.Kind == b.Kind && a.Name == b.Name && a.Department == b.Department && a.Visibility == b.Visibility &&
+		((a.Location == nil) == (b.Location == nil)) && (a.Location == nil || *a.Location == *b.Location) && maps.Equal(a.Labels, b.Labels)
 }

@@ -281,7 +281,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	regOpts := registry.Options{Unknown: registry.UnknownPolicy(c.UnknownDevices), Logger: log}
+	regOpts := registry.Options{Unknown: registry.UnknownPolicy(c.UnknownDevices), Logger: log, Journal: store}
 	if districts != nil {
 		regOpts.Locator = districts
 	}
@@ -289,11 +289,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	loadCtx, cancelLoad := context.WithTimeout(ctx, 30*time.Second)
+	recs, err := store.LoadDevices(loadCtx)
+	cancelLoad()
+	if err != nil {
+		return fmt.Errorf("loading the device registry: %w", err)
+	}
+	reg.Load(recs)
+	log.Info("device registry loaded", "devices", reg.Len())
 	for _, d := range devices {
 		if err := reg.Put(d); err != nil {
 			return fmt.Errorf("config: %w", err)
 		}
 	}
+	regCtx, stopRegistry := context.WithCancel(context.WithoutCancel(ctx))
+	regDone := make(chan error, 1)
+	go func() { regDone <- reg.Run(regCtx) }()
+	defer func() {
+		stopRegistry()
+		if err := <-regDone; err != nil {
+			log.Warn("final device journal write failed", "err", err)
+		}
+	}()
 	restoreCtx, cancelRestore := context.WithTimeout(ctx, 30*time.Second)
 	now := time.Now()
 	latest, err := store.Latest(restoreCtx, now.Add(-c.RestoreWindow), now.Add(time.Hour))
@@ -365,7 +382,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	var httpSrv *http.Server
 	if c.has("api") {
-		apiOpts := api.Options{Logger: log, Registerer: prom, Gatherer: prom, Ready: ready, Keys: fileCfg.APIKeys, DeadLetters: store}
+		apiOpts := api.Options{Logger: log, Registerer: prom, Gatherer: prom, Ready: ready, Keys: fileCfg.APIKeys, DeadLetters: store,
+			Writer: reg, Version: registry.Version}
 		if ingester != nil {
 			apiOpts.Pusher = ingester
 		}
