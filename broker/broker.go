@@ -10,7 +10,6 @@ import (
 	"net"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
@@ -35,6 +34,9 @@ type Options struct {
 	Deliver func(topic string, payload []byte) error
 	// Match selects the topics for Deliver.
 	Match func(topic string) bool
+	// Auth decides who may connect and publish where. The zero value lets
+	// nobody in; use Auth{Anonymous: true} for development.
+	Auth Auth
 }
 
 // Broker is an embedded MQTT 3.1.1/5 broker.
@@ -43,9 +45,8 @@ type Broker struct {
 	ln  net.Listener
 }
 
-// Start listens on opts.Addr and serves MQTT until Close. Every client may
-// connect (development mode); device credentials are enforced by hooks added
-// later in the device registry work.
+// Start listens on opts.Addr and serves MQTT until Close, letting in the
+// clients opts.Auth allows.
 func Start(opts Options) (*Broker, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:1883"
@@ -64,7 +65,11 @@ func Start(opts Options) (*Broker, error) {
 	caps.MaximumClientWritesPending = opts.MaxPending
 	caps.MaximumInflight = 65535
 	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: opts.Logger.With("component", "broker"), InlineClient: false})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+	ah, err := newAuthHook(opts.Auth)
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.AddHook(ah, nil); err != nil {
 		return nil, fmt.Errorf("broker: auth hook: %w", err)
 	}
 	if opts.Deliver != nil {

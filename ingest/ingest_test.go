@@ -87,7 +87,7 @@ func publish(t *testing.T, c mqtt.Client, topic, payload string) {
 func TestGoodAndBadInterleaved(t *testing.T) {
 	brokers := map[string]func(t *testing.T) string{
 		"embedded": func(t *testing.T) string {
-			b, err := broker.Start(broker.Options{Addr: "127.0.0.1:0"})
+			b, err := broker.Start(broker.Options{Addr: "127.0.0.1:0", Auth: broker.Auth{Anonymous: true}})
 			if err != nil {
 				t.Fatal(err)
 			}

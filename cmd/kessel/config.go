@@ -10,6 +10,7 @@ import (
 
 	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/api"
+	"github.com/kessel-city/kessel/broker"
 )
 
 // fileConfig is the YAML config file (--config). deploy/config/kessel.example.yaml
@@ -18,6 +19,21 @@ type fileConfig struct {
 	UnknownDevices string         `yaml:"unknown_devices"`
 	Devices        []deviceConfig `yaml:"devices"`
 	APIKeys        []api.Key      `yaml:"api_keys"`
+	MQTT           struct {
+		// Anonymous lets clients without a username do anything on the
+		// embedded broker; default: true when no users are listed.
+		Anonymous *bool         `yaml:"anonymous"`
+		Users     []broker.User `yaml:"users"`
+	} `yaml:"mqtt"`
+}
+
+// brokerAuth returns the embedded broker's access rules.
+func (c fileConfig) brokerAuth() broker.Auth {
+	anon := len(c.MQTT.Users) == 0
+	if c.MQTT.Anonymous != nil {
+		anon = *c.MQTT.Anonymous
+	}
+	return broker.Auth{Anonymous: anon, Users: c.MQTT.Users}
 }
 
 type deviceConfig struct {
@@ -68,6 +84,11 @@ func loadConfig(path string) (fileConfig, []kessel.Device, error) {
 		}
 		seen[d.ID] = true
 		devs = append(devs, d)
+	}
+	for i, u := range cfg.MQTT.Users {
+		if err := u.Validate(); err != nil {
+			return cfg, nil, fmt.Errorf("config %s: mqtt.users[%d]: %s", path, i, kessel.ErrorMessage(err))
+		}
 	}
 	for i, k := range cfg.APIKeys {
 		if err := k.Validate(); err != nil {

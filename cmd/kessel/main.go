@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -51,6 +52,7 @@ const usage = `usage: kessel <command> [flags]
 commands:
   serve      run the hub (ingest, API, embedded broker)
   keys new   make a department API key: kessel keys new --name N --department D --scopes s1,s2
+  passwd     read an MQTT password on standard input, print its bcrypt hash for mqtt.users
   version    print the version
 `
 
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "keys":
 		return keys(args[1:], stdout, stderr)
+	case "passwd":
+		return passwd(os.Stdin, stdout)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -361,7 +365,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	brokerURL := c.Broker
 	if embedded {
-		bo := broker.Options{Addr: c.MQTTListen, Logger: log,
+		auth := fileCfg.brokerAuth()
+		if auth.Anonymous {
+			log.Warn("embedded broker accepts anonymous clients (development mode); list mqtt.users in the config for production")
+		}
+		bo := broker.Options{Addr: c.MQTTListen, Logger: log, Auth: auth,
 			// Larger than the ingest limit, so an oversized payload reaches
 			// ingest and becomes a counted dead letter, not a disconnect.
 			MaxPacket: uint32(max(1<<20, 2*c.MaxPayload)),
@@ -467,6 +475,24 @@ func keys(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "key: %s\n\nThe key is shown only now; hand it to %s. Add this under api_keys in the config file:\n\n", key, k.Name)
 	fmt.Fprintf(stdout, "  - name: %s\n    department: %s\n    scopes: [%s]\n    hash: %s\n", k.Name, k.Department, strings.Join(k.Scopes, ", "), k.Hash)
+	return nil
+}
+
+// passwd prints the bcrypt hash of the first line read from in.
+func passwd(in io.Reader, stdout io.Writer) error {
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && line == "" {
+		return errors.New("passwd: give the password on standard input")
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if len(pw) < 12 {
+		return errors.New("passwd: use a password of at least 12 characters")
+	}
+	h, err := broker.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, h)
 	return nil
 }
 
