@@ -16,7 +16,7 @@ deps:
 	deploy/scripts/install-deps.sh
 
 deps-test:
-	deploy/scripts/install-deps.sh --mosquitto
+	deploy/scripts/install-deps.sh --mosquitto --browser --node-tools
 
 build:
 	$(GO) build -o bin/kessel ./cmd/kessel

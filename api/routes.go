@@ -11,10 +11,12 @@ func (s *server) routes() {
 	r.Handle("/healthz", s.instrument("healthz", s.handleHealth())).Methods(http.MethodGet)
 	r.Handle("/readyz", s.instrument("readyz", s.handleReady())).Methods(http.MethodGet)
 	r.Handle("/metrics", s.handleMetrics()).Methods(http.MethodGet)
+	r.Handle("/docs", s.instrument("docs", s.handleDocs())).Methods(http.MethodGet)
 
 	v1 := r.PathPrefix("/api/v1").Subrouter()
 	v1.Use(s.cors, s.authenticate)
 	v1.Methods(http.MethodOptions).Handler(s.handlePreflight())
+	v1.Handle("/openapi.json", s.instrument("openapi", s.handleOpenAPI())).Methods(http.MethodGet)
 	v1.Handle("/devices", s.instrument("devices", s.handleDevices())).Methods(http.MethodGet)
 	v1.Handle("/devices", s.instrument("device_create", s.require(ScopeDevicesWrite, s.handleCreateDevice()))).Methods(http.MethodPost)
 	v1.Handle("/devices/search", s.instrument("device_search", s.handleSearch())).Methods(http.MethodPost)

@@ -11,10 +11,12 @@ mkdir -p "$bin"
 
 want_mosquitto=0
 want_browser=0
+want_node=0
 for arg in "$@"; do
   case "$arg" in
     --mosquitto) want_mosquitto=1 ;;
     --browser) want_browser=1 ;;
+    --node-tools) want_node=1 ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -28,8 +30,11 @@ apt_pkgs=()
 if [ "$want_mosquitto" = 1 ] && ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
   apt_pkgs+=(mosquitto)
 fi
-if [ "$want_browser" = 1 ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
-  apt_pkgs+=(chromium chromium-driver)
+if [ "$want_browser" = 1 ] && ! command -v chromium >/dev/null; then
+  apt_pkgs+=(chromium)
+fi
+if [ "$want_node" = 1 ] && ! command -v npm >/dev/null; then
+  apt_pkgs+=(nodejs npm)
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -45,5 +50,9 @@ if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [[ " ${apt_pkgs[*]} " == *" mosquitto "* ]]; then
     (systemctl stop mosquitto 2>/dev/null || service mosquitto stop 2>/dev/null || pkill -x mosquitto 2>/dev/null || true)
   fi
+fi
+if [ "$want_node" = 1 ] && [ ! -d "$root/api/testdata/validator/node_modules/@apidevtools/swagger-parser" ]; then
+  echo "install-deps: npm ci (OpenAPI validator for the tests)"
+  (cd "$root/api/testdata/validator" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 exit 0

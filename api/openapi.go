@@ -1,0 +1,191 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+)
+
+// The OpenAPI 3.0 description of the API. openapi_test.go fails when a
+// route in routes.go is missing here or the other way round.
+
+type obj = map[string]any
+
+func ref(name string) obj { return obj{"$ref": "#/components/" + name} }
+
+func param(name, in, desc, typ string, required bool, example any) obj {
+	p := obj{"name": name, "in": in, "description": desc, "required": required, "schema": obj{"type": typ}}
+	if example != nil {
+		p["example"] = example
+	}
+	return p
+}
+
+func problemResponses(codes ...string) obj {
+	out := obj{}
+	for _, c := range codes {
+		out[c] = ref("responses/Problem")
+	}
+	return out
+}
+
+func op(tag, summary, desc string, params []any, ok obj, errs []string, extra obj) obj {
+	resp := problemResponses(errs...)
+	for k, v := range ok {
+		resp[k] = v
+	}
+	o := obj{"tags": []string{tag}, "summary": summary, "description": desc, "responses": resp}
+	if len(params) > 0 {
+		o["parameters"] = params
+	}
+	for k, v := range extra {
+		o[k] = v
+	}
+	return o
+}
+
+func jsonOK(desc, schema string, alsoGeoCSV bool) obj {
+	content := obj{"application/json": obj{"schema": ref("schemas/" + schema)}}
+	if alsoGeoCSV {
+		content["application/geo+json"] = obj{"schema": ref("schemas/FeatureCollection")}
+		content["text/csv"] = obj{"schema": obj{"type": "string"}}
+	}
+	return obj{"200": obj{"description": desc, "content": content}}
+}
+
+var secured = obj{"security": []any{obj{"bearer": []string{}}}}
+
+// openAPI returns the document served at /api/v1/openapi.json.
+func openAPI() obj {
+	filters := []any{
+		ref("parameters/kind"), ref("parameters/district"), ref("parameters/bbox"), ref("parameters/near"), ref("parameters/radius"),
+		ref("parameters/within"), ref("parameters/format"), ref("parameters/limit"), ref("parameters/cursor"),
+	}
+	idParam := param("id", "path", "Device id.", "string", true, "air-0001")
+	std := []string{"400", "401", "429"}
+	paths := obj{
+		"/healthz": obj{"get": op("operations", "Liveness", "Answers 200 while the process runs.", nil, obj{"200": obj{"description": "alive"}}, nil, nil)},
+		"/readyz": obj{"get": op("operations", "Readiness", "200 when InfluxDB and the MQTT broker are reachable and writes succeed; 503 naming what is not.", nil,
+			obj{"200": obj{"description": "ready"}}, []string{"503"}, nil)},
+		"/metrics":             obj{"get": op("operations", "Prometheus metrics", "Text exposition format.", nil, obj{"200": obj{"description": "metrics", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}}, nil, nil)},
+		"/docs":                obj{"get": op("operations", "API documentation page", "A human-readable page rendered from this document.", nil, obj{"200": obj{"description": "HTML", "content": obj{"text/html": obj{"schema": obj{"type": "string"}}}}}, nil, nil)},
+		"/api/v1/openapi.json": obj{"get": op("operations", "This document", "OpenAPI 3 description of the whole API.", nil, obj{"200": obj{"description": "OpenAPI document", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}}, nil, nil)},
+		"/api/v1/devices": obj{
+			"get": op("devices", "List devices", "Public devices (internal ones too with scope data:internal), filtered by kind, district and place. Sorted by id, or by distance with near.", filters,
+				jsonOK("devices", "DeviceList", true), std, nil),
+			"post": op("devices", "Register a device", "Scope devices:write. The key's department owns the device unless the body names another (admin only).", nil,
+				obj{"201": obj{"description": "created", "headers": obj{"Location": obj{"schema": obj{"type": "string"}}, "ETag": obj{"schema": obj{"type": "string"}}}, "content": obj{"application/json": obj{"schema": ref("schemas/Device")}}}},
+				[]string{"400", "401", "403", "409", "413", "429"}, obj{"requestBody": ref("requestBodies/Device"), "security": secured["security"]}),
+		},
+		"/api/v1/devices/search": obj{"post": op("devices", "Devices inside a polygon", "Body: a GeoJSON Polygon or MultiPolygon (geometry, Feature, or a FeatureCollection of one). The list filters apply too.", filters,
+			jsonOK("devices", "DeviceList", true), []string{"400", "401", "413", "429"}, obj{"requestBody": obj{"required": true, "content": obj{"application/geo+json": obj{"schema": obj{"type": "object"},
+				"example": obj{"type": "Polygon", "coordinates": [][][]float64{{{9.17, 48.77}, {9.19, 48.77}, {9.19, 48.79}, {9.17, 48.77}}}}}}}})},
+		"/api/v1/devices/{id}": obj{
+			"get": op("devices", "One device with its latest reading", "Served from memory. The ETag's first part is the device's version, which PUT's If-Match checks.", []any{idParam},
+				jsonOK("device", "Device", false), []string{"400", "401", "404", "429"}, nil),
+			"put": op("devices", "Change a device", "Scope devices:write, own department. Needs If-Match with the ETag last read: 412 if the device changed since, 428 without.",
+				[]any{idParam, param("If-Match", "header", "ETag of the device as last read.", "string", true, nil)},
+				obj{"200": obj{"description": "changed", "content": obj{"application/json": obj{"schema": ref("schemas/Device")}}}},
+				[]string{"400", "401", "403", "404", "412", "413", "428", "429"}, obj{"requestBody": ref("requestBodies/Device"), "security": secured["security"]}),
+			"delete": op("devices", "Remove a device", "Scope devices:write, own department. If-Match optional.", []any{idParam, param("If-Match", "header", "ETag of the device as last read.", "string", false, nil)},
+				obj{"204": obj{"description": "removed"}}, []string{"400", "401", "403", "404", "412", "429"}, secured),
+		},
+		"/api/v1/devices/{id}/readings": obj{"get": op("readings", "A device's history", "From InfluxDB. Without every, raw readings (at most 10,000: a larger range answers 400 naming an every that fits).", []any{
+			idParam,
+			param("from", "query", "Start: RFC 3339 or relative (-24h, -7d). Default -24h.", "string", false, "-24h"),
+			param("to", "query", "End: RFC 3339, relative or now. Default now.", "string", false, "now"),
+			param("fields", "query", "Comma-separated field names.", "string", false, "pm10,pm25"),
+			param("every", "query", "Aggregation window, 1m to 31d.", "string", false, "1h"),
+			obj{"name": "fn", "in": "query", "description": "Aggregate per window (needs every).", "schema": obj{"type": "string", "enum": []string{"mean", "min", "max", "sum", "count", "last"}}},
+			ref("parameters/format"),
+		}, jsonOK("readings", "ReadingList", true), []string{"400", "401", "404", "429", "503"}, nil)},
+		"/api/v1/latest": obj{"get": op("readings", "Latest reading of every matching device", "Served from the live state in memory, never a database query.", filters,
+			jsonOK("devices with latest readings", "DeviceList", true), std, nil)},
+		"/api/v1/nearest": obj{"get": op("devices", "The k nearest devices", "With geodesic distance in metres (distance_m).", []any{
+			param("lon", "query", "Longitude (WGS84).", "number", true, 9.18), param("lat", "query", "Latitude (WGS84).", "number", true, 48.7784),
+			param("k", "query", "How many, 1 to 1000; default 10.", "integer", false, 5), param("kind", "query", "Device kind.", "string", false, "air_quality"),
+			param("max_distance", "query", "Leave out devices farther than this (metres).", "number", false, 2000), ref("parameters/format"),
+		}, jsonOK("devices", "DeviceList", true), std, nil)},
+		"/api/v1/districts": obj{"get": op("districts", "Districts", "GeoJSON polygons with device counts per kind.", []any{ref("parameters/format")},
+			obj{"200": obj{"description": "districts", "content": obj{"application/geo+json": obj{"schema": ref("schemas/FeatureCollection")}, "application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}, std, nil)},
+		"/api/v1/districts/{id}": obj{"get": op("districts", "One district", "Polygon plus the current mean, min and max per field per kind over its public devices' latest readings.",
+			[]any{param("id", "path", "District id, name or slug.", "string", true, "stuttgart-mitte")},
+			obj{"200": obj{"description": "district", "content": obj{"application/geo+json": obj{"schema": obj{"type": "object"}}}}}, []string{"404", "429"}, nil)},
+		"/api/v1/deadletters": obj{"get": op("operations", "Dead letters", "Scope admin. Messages Kessel could not accept, with reason, topic and the first KiB of payload; newest first.", []any{
+			param("from", "query", "Start; default -24h.", "string", false, "-1h"), param("to", "query", "End; default now.", "string", false, nil),
+			param("reason", "query", "Only this reason code.", "string", false, "malformed_json"), param("limit", "query", "1 to 10000; default 1000.", "integer", false, 100), ref("parameters/format"),
+		}, obj{"200": obj{"description": "dead letters", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}, []string{"400", "401", "403", "429", "503"}, secured)},
+		"/api/v1/push/airrohr": obj{"post": op("push", "Sensor.Community / airrohr push", "The firmware's custom-API JSON; the device from X-Sensor (esp8266-<chipid>) or esp8266id. Stored before the answer.",
+			[]any{param("X-Sensor", "header", "esp8266-<chipid> or esp32-<chipid>.", "string", false, "esp8266-3394227")},
+			obj{"200": obj{"description": "stored", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}}, []string{"400", "413", "429", "503"},
+			obj{"requestBody": obj{"required": true, "content": obj{"application/json": obj{"schema": obj{"type": "object"}, "example": obj{"esp8266id": "3394227", "software_version": "NRZ-2020-133",
+				"sensordatavalues": []any{obj{"value_type": "SDS_P1", "value": "4.30"}, obj{"value_type": "SDS_P2", "value": "3.53"}}}}}}})},
+	}
+	return obj{
+		"openapi": "3.0.3",
+		"info": obj{
+			"title":       "Kessel open data and department API",
+			"version":     "1",
+			"description": "Smart-city sensor data: devices, latest values, history, districts. Public endpoints need no key; department endpoints need `Authorization: Bearer <key>` with the scope named. Errors are RFC 9457 problem documents. Coordinates are WGS84, longitude first; distances in metres; times RFC 3339.",
+			"license":     obj{"name": "Datenlizenz Deutschland – Namensnennung – Version 2.0 (data)", "url": "https://www.govdata.de/dl-de/by-2-0"},
+		},
+		"servers": []any{obj{"url": "/"}},
+		"tags":    []any{obj{"name": "devices"}, obj{"name": "readings"}, obj{"name": "districts"}, obj{"name": "push"}, obj{"name": "operations"}},
+		"paths":   paths,
+		"components": obj{
+			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer", "description": "A department key made with `kessel keys new`."}},
+			"parameters": obj{
+				"kind":     param("kind", "query", "Device kind.", "string", false, "air_quality"),
+				"district": param("district", "query", "District id, name or slug.", "string", false, "stuttgart-mitte"),
+				"bbox":     param("bbox", "query", "minLon,minLat,maxLon,maxLat (WGS84).", "string", false, "9.15,48.76,9.20,48.79"),
+				"near":     param("near", "query", "lon,lat; needs radius.", "string", false, "9.18,48.7784"),
+				"radius":   param("radius", "query", "Metres around near, up to 50000.", "number", false, 500),
+				"within":   param("within", "query", "Only devices inside this district (id, name or slug).", "string", false, nil),
+				"format":   obj{"name": "format", "in": "query", "description": "Output format; the Accept header works too.", "schema": obj{"type": "string", "enum": []string{"json", "geojson", "csv"}}},
+				"limit":    param("limit", "query", "Page size, 1 to 10000; default 1000.", "integer", false, 100),
+				"cursor":   param("cursor", "query", "Opaque cursor from next_cursor or the Link header.", "string", false, nil),
+			},
+			"requestBodies": obj{"Device": obj{"required": true, "content": obj{"application/json": obj{"schema": ref("schemas/DeviceInput"),
+				"example": obj{"id": "gauge-7", "kind": "water_level", "name": "Pegel Neckar", "location": obj{"lon": 9.21, "lat": 48.80}, "visibility": "public", "labels": obj{"river": "Neckar"}}}}}},
+			"responses": obj{"Problem": obj{"description": "An RFC 9457 problem document.", "content": obj{"application/problem+json": obj{"schema": ref("schemas/Problem"),
+				"example": obj{"type": "urn:kessel:problem:invalid", "title": "Bad Request", "status": 400, "detail": "radius must be a number of metres in (0, 50000], got \"-1\"", "instance": "/api/v1/devices"}}}}},
+			"schemas": obj{
+				"Problem": obj{"type": "object", "required": []string{"type", "title", "status", "detail"}, "properties": obj{
+					"type": obj{"type": "string"}, "title": obj{"type": "string"}, "status": obj{"type": "integer"}, "detail": obj{"type": "string"}, "instance": obj{"type": "string"}}},
+				"LonLat": obj{"type": "object", "properties": obj{"lon": obj{"type": "number"}, "lat": obj{"type": "number"}}},
+				"Reading": obj{"type": "object", "properties": obj{"time": obj{"type": "string", "format": "date-time"},
+					"values": obj{"type": "object", "additionalProperties": obj{"type": "number"}}, "location": ref("schemas/LonLat")}},
+				"DeviceInput": obj{"type": "object", "required": []string{"kind"}, "properties": obj{"id": obj{"type": "string"}, "kind": obj{"type": "string"}, "name": obj{"type": "string"},
+					"location": ref("schemas/LonLat"), "department": obj{"type": "string"}, "visibility": obj{"type": "string", "enum": []string{"public", "internal"}},
+					"labels": obj{"type": "object", "additionalProperties": obj{"type": "string"}}}},
+				"Device": obj{"type": "object", "properties": obj{"id": obj{"type": "string"}, "kind": obj{"type": "string"}, "name": obj{"type": "string"},
+					"location": ref("schemas/LonLat"), "district": obj{"type": "string"}, "department": obj{"type": "string"}, "visibility": obj{"type": "string"},
+					"labels": obj{"type": "object", "additionalProperties": obj{"type": "string"}}, "created_at": obj{"type": "string", "format": "date-time"},
+					"updated_at": obj{"type": "string", "format": "date-time"}, "last_seen": obj{"type": "string", "format": "date-time"},
+					"distance_m": obj{"type": "number"}, "latest": ref("schemas/Reading")}},
+				"DeviceList": obj{"type": "object", "properties": obj{"items": obj{"type": "array", "items": ref("schemas/Device")}, "count": obj{"type": "integer"},
+					"total": obj{"type": "integer"}, "next_cursor": obj{"type": "string"}}},
+				"ReadingList": obj{"type": "object", "properties": obj{"device": obj{"type": "string"}, "kind": obj{"type": "string"},
+					"items": obj{"type": "array", "items": ref("schemas/Reading")}, "count": obj{"type": "integer"}}},
+				"FeatureCollection": obj{"type": "object", "description": "RFC 7946 GeoJSON.", "properties": obj{"type": obj{"type": "string"}, "features": obj{"type": "array", "items": obj{"type": "object"}}}},
+			},
+		},
+	}
+}
+
+func (s *server) handleOpenAPI() http.Handler {
+	doc := openAPI()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.respondJSON(w, r, doc, cacheStatic)
+	})
+}
+
+// OpenAPIPaths lists "METHOD path" for every operation in the document.
+func OpenAPIPaths() []string {
+	var out []string
+	for path, item := range openAPI()["paths"].(obj) {
+		for method := range item.(obj) {
+			out = append(out, strings.ToUpper(method)+" "+path)
+		}
+	}
+	return out
+}
