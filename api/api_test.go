@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"net/netip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -53,6 +54,10 @@ var testKeys = map[string]string{
 }
 
 func newFixture(t *testing.T, storeURL string, ready ...api.Check) *fixture {
+	return newFixtureWith(t, storeURL, func(*api.Options) {}, ready...)
+}
+
+func newFixtureWith(t *testing.T, storeURL string, tweak func(*api.Options), ready ...api.Check) *fixture {
 	t.Helper()
 	ds, err := geo.LoadDistricts(strings.NewReader(twoDistricts), "name", nil)
 	if err != nil {
@@ -88,7 +93,10 @@ func newFixture(t *testing.T, storeURL string, ready ...api.Check) *fixture {
 	for scope, key := range testKeys {
 		keys = append(keys, api.Key{Name: "key-" + scope, Department: "test", Scopes: []string{scope}, Hash: api.HashKey(key)})
 	}
-	h, err := api.NewServer(reg, ds, store, api.Options{Registerer: prom, Gatherer: prom, Now: func() time.Time { return now }, Ready: ready, Keys: keys, DeadLetters: store, Writer: reg, Version: registry.Version})
+	opts := api.Options{Registerer: prom, Gatherer: prom, Now: func() time.Time { return now }, Ready: ready, Keys: keys, DeadLetters: store, Writer: reg, Version: registry.Version,
+		RateLimits: map[string]api.RateLimit{}}
+	tweak(&opts)
+	h, err := api.NewServer(reg, ds, store, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,5 +455,46 @@ func TestScopeMatrix(t *testing.T) {
 	_, list = f.get(t, "/api/v1/devices")
 	if strings.Contains(string(list), "secret-1") {
 		t.Error("internal device listed publicly")
+	}
+}
+
+// TestRateLimits: a client past its bucket gets 429 with Retry-After;
+// X-Forwarded-For counts only from a trusted proxy; classes are separate.
+func TestRateLimits(t *testing.T) {
+	f := newFixtureWith(t, "", func(o *api.Options) {
+		o.RateLimits = map[string]api.RateLimit{api.ClassRead: {PerSecond: 1, Burst: 2}, api.ClassPush: {PerSecond: 1, Burst: 1}}
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	// The clock is fixed, so buckets never refill during the test.
+	for i, want := range []int{200, 200, 429} {
+		resp, body := f.get(t, "/api/v1/devices", "X-Forwarded-For", "203.0.113.7")
+		if resp.StatusCode != want {
+			t.Fatalf("request %d: %d, want %d: %s", i, resp.StatusCode, want, body)
+		}
+		if want == 429 && (resp.Header.Get("Retry-After") == "" || resp.Header.Get("Content-Type") != "application/problem+json") {
+			t.Errorf("429 without Retry-After or problem body: %v", resp.Header)
+		}
+	}
+	// Another client behind the same trusted proxy has its own bucket.
+	if resp, _ := f.get(t, "/api/v1/devices", "X-Forwarded-For", "198.51.100.1, 203.0.113.9"); resp.StatusCode != 200 {
+		t.Errorf("second client: %d", resp.StatusCode)
+	}
+	// Push has its own class.
+	if resp, _ := f.do(t, "POST", "/api/v1/push/airrohr", `{}`, "X-Forwarded-For", "203.0.113.7"); resp.StatusCode == 429 {
+		t.Error("push limited by the read bucket")
+	}
+	_, body := f.get(t, "/metrics")
+	if !strings.Contains(string(body), `kessel_http_rate_limited_total{class="read"} 1`) {
+		t.Error("429 not counted")
+	}
+}
+
+func TestUntrustedForwardedFor(t *testing.T) {
+	f := newFixtureWith(t, "", func(o *api.Options) {
+		o.RateLimits = map[string]api.RateLimit{api.ClassRead: {PerSecond: 1, Burst: 1}}
+	})
+	f.get(t, "/api/v1/devices", "X-Forwarded-For", "203.0.113.1")
+	if resp, _ := f.get(t, "/api/v1/devices", "X-Forwarded-For", "203.0.113.2"); resp.StatusCode != 429 {
+		t.Errorf("a spoofed X-Forwarded-For from an untrusted peer escaped the limit: %d", resp.StatusCode)
 	}
 }

@@ -176,6 +176,7 @@ type metrics struct {
 	requests     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
 	problems     *prometheus.CounterVec
+	rateLimited  *prometheus.CounterVec
 	authFailures prometheus.Counter
 }
 
@@ -184,10 +185,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		requests:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_http_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
 		duration:     prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kessel_http_request_seconds", Help: "HTTP request latency by route.", Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"route"}),
 		problems:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_http_problems_total", Help: "Problem responses by error code."}, []string{"code"}),
+		rateLimited:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_http_rate_limited_total", Help: "Requests answered 429, by route class."}, []string{"class"}),
 		authFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_http_auth_failures_total", Help: "Requests with a malformed or unknown key."}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.requests, m.duration, m.problems, m.authFailures} {
+		for _, c := range []prometheus.Collector{m.requests, m.duration, m.problems, m.rateLimited, m.authFailures} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("api: metrics: %w", err)
 			}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -60,6 +61,11 @@ type Options struct {
 	Writer DeviceWriter
 	// Version returns a device's version for If-Match; nil uses UpdatedAt.
 	Version func(kessel.Device) string
+	// RateLimits per route class and client address; nil means
+	// DefaultRateLimits, an empty map no limits.
+	RateLimits map[string]RateLimit
+	// TrustedProxies may set X-Forwarded-For for the client address.
+	TrustedProxies []netip.Prefix
 }
 
 // DeadLetterQuerier reads stored dead letters.
@@ -78,6 +84,7 @@ type server struct {
 	pusher    Pusher
 	keys      map[string]*Principal // by key hash
 	writer    DeviceWriter
+	limiters  *limiters
 }
 
 func (s *server) version(d kessel.Device) string {
@@ -105,6 +112,11 @@ func NewServer(devices Devices, districts Districts, readings ReadingQuerier, op
 	}
 	s := &server{devices: devices, districts: districts, readings: readings, opts: opts, log: opts.Logger.With("component", "api"), router: mux.NewRouter(), m: m, pusher: opts.Pusher,
 		keys: map[string]*Principal{}, writer: opts.Writer}
+	if opts.RateLimits == nil {
+		opts.RateLimits = DefaultRateLimits
+		s.opts.RateLimits = DefaultRateLimits
+	}
+	s.limiters = &limiters{limits: opts.RateLimits, buckets: map[limiterKey]*limiterEntry{}}
 	for _, k := range opts.Keys {
 		if err := k.Validate(); err != nil {
 			return nil, err

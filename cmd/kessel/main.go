@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -106,6 +107,10 @@ type serveConfig struct {
 	MaxPayload      int
 	RestoreWindow   time.Duration
 	CPUProfile      string
+	RateRead        string
+	RateWrite       string
+	RatePush        string
+	TrustedProxies  string
 	BatchSize       int
 	FlushInterval   time.Duration
 }
@@ -180,6 +185,10 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.int(&c.BatchSize, "batch-size", 5000, "most readings per InfluxDB write")
 	e.dur(&c.FlushInterval, "flush-interval", 100*time.Millisecond, "how long ingest waits to fill a batch before writing it")
 	e.str(&c.CPUProfile, "cpuprofile", "", "write a Go CPU profile to this file until shutdown (diagnostics)")
+	e.str(&c.RateRead, "rate-limit-read", "50", "public reads per second per client address (burst twice that); 0 = no limit")
+	e.str(&c.RateWrite, "rate-limit-write", "10", "department writes per second per client address; 0 = no limit")
+	e.str(&c.RatePush, "rate-limit-push", "2", "HTTP device pushes per second per client address; 0 = no limit")
+	e.str(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -192,6 +201,11 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	for _, r := range strings.Split(c.Roles, ",") {
 		if !slices.Contains([]string{"ingest", "alerts", "api"}, strings.TrimSpace(r)) {
 			return c, fmt.Errorf("--roles: unknown role %q (use ingest, alerts, api)", r)
+		}
+	}
+	for _, r := range []struct{ name, v string }{{"rate-limit-read", c.RateRead}, {"rate-limit-write", c.RateWrite}, {"rate-limit-push", c.RatePush}} {
+		if f, err := strconv.ParseFloat(r.v, 64); err != nil || f < 0 {
+			return c, fmt.Errorf("--%s: %q is not a rate ≥ 0", r.name, r.v)
 		}
 	}
 	if c.InfluxTokenFile != "" {
@@ -391,7 +405,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var httpSrv *http.Server
 	if c.has("api") {
 		apiOpts := api.Options{Logger: log, Registerer: prom, Gatherer: prom, Ready: ready, Keys: fileCfg.APIKeys, DeadLetters: store,
-			Writer: reg, Version: registry.Version}
+			Writer: reg, Version: registry.Version, RateLimits: map[string]api.RateLimit{}}
+		for class, v := range map[string]string{api.ClassRead: c.RateRead, api.ClassWrite: c.RateWrite, api.ClassPush: c.RatePush} {
+			f, _ := strconv.ParseFloat(v, 64)
+			apiOpts.RateLimits[class] = api.RateLimit{PerSecond: f, Burst: int(max(1, 2*f))}
+		}
+		for _, cidr := range strings.Split(c.TrustedProxies, ",") {
+			if cidr = strings.TrimSpace(cidr); cidr == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(cidr)
+			if err != nil {
+				closeBroker(emb)
+				stopIngest()
+				wg.Wait()
+				return fmt.Errorf("--trusted-proxies: %q is not a CIDR", cidr)
+			}
+			apiOpts.TrustedProxies = append(apiOpts.TrustedProxies, p)
+		}
 		if ingester != nil {
 			apiOpts.Pusher = ingester
 		}
