@@ -78,7 +78,7 @@ api_keys:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	serve := exec.Command(kesselBin, "serve", "--http", httpAddr, "--mqtt-listen", mqttAddr, "--influx-url", db.URL, "--mqtt-client-id", "e2e", "--log-level", "warn", "--config", cfg)
+	serve := exec.Command(kesselBin, "serve", "--http", httpAddr, "--mqtt-listen", mqttAddr, "--influx-url", db.URL, "--mqtt-client-id", "e2e", "--log-level", "warn", "--config", cfg, "--rate-limit-read", "0")
 	serve.Stdout = io.Discard
 	serve.Stderr = &lockedWriter{w: &logs, mu: &logMu}
 	if err := serve.Start(); err != nil {

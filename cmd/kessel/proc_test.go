@@ -84,7 +84,7 @@ func startHub(t *testing.T, name string, args ...string) *hub {
 	t.Helper()
 	bin, _ := binaries(t)
 	h := &hub{t: t, name: name, HTTP: testenv.FreePort(t), log: &syncBuffer{}}
-	h.args = append([]string{"serve", "--http", h.HTTP, "--log-level", "warn"}, args...)
+	h.args = append([]string{"serve", "--http", h.HTTP, "--log-level", "warn", "--rate-limit-read", "0", "--rate-limit-write", "0"}, args...)
 	_ = bin
 	h.start()
 	t.Cleanup(func() {
