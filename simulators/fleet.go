@@ -22,6 +22,9 @@ type Device struct {
 	Kind     string
 	Location orb.Point
 	District string
+	// Format is the wire format the device speaks (see Formats).
+	Format string
+	fcnt   uint32 // LoRaWAN frame counter
 
 	rng      *rand.Rand
 	capacity float64 // parking places, or bin litres
@@ -53,6 +56,9 @@ type FleetOptions struct {
 	// polygons); otherwise inside Bound.
 	Areas []Area
 	Bound orb.Bound // default: Stuttgart's basin
+	// Formats are assigned round-robin; airrohr only to air_quality
+	// devices (the others fall back to native). Default: native.
+	Formats []string
 }
 
 // Stuttgart is the default placement box, the Stuttgart basin and its hills.
@@ -75,6 +81,14 @@ func NewFleet(o FleetOptions) ([]*Device, error) {
 	if o.Bound.IsZero() {
 		o.Bound = Stuttgart
 	}
+	if len(o.Formats) == 0 {
+		o.Formats = []string{"native"}
+	}
+	for _, f := range o.Formats {
+		if !slices.Contains(Formats, f) {
+			return nil, fmt.Errorf("simulators: unknown format %q (known: %s)", f, strings.Join(Formats, ", "))
+		}
+	}
 	place := rand.New(rand.NewPCG(o.Seed, 0x5157))
 	devs := make([]*Device, o.Devices)
 	counts := map[string]int{}
@@ -87,6 +101,10 @@ func NewFleet(o FleetOptions) ([]*Device, error) {
 			rng:  rand.New(rand.NewPCG(o.Seed, uint64(i)+1)),
 		}
 		d.Location, d.District = placeIn(place, o)
+		d.Format = o.Formats[i%len(o.Formats)]
+		if d.Format == "airrohr" && kind != "air_quality" {
+			d.Format = "native"
+		}
 		d.offset = d.rng.NormFloat64()
 		switch kind {
 		case "parking":
@@ -125,6 +143,29 @@ func placeIn(rng *rand.Rand, o FleetOptions) (orb.Point, string) {
 
 func round(p orb.Point) orb.Point {
 	return orb.Point{math.Round(p[0]*1e6) / 1e6, math.Round(p[1]*1e6) / 1e6}
+}
+
+// KesselID is the id Kessel knows the device by: its own id, or for an
+// airrohr node esp8266-<chipid>, as the firmware reports it.
+func (d *Device) KesselID() string {
+	if d.Format == "airrohr" {
+		return "esp8266-" + AirrohrChipID(d)
+	}
+	return d.ID
+}
+
+// Reading encodes the device's reading at ts in its wire format.
+func (d *Device) Reading(ts time.Time, values map[string]float64) Message {
+	switch d.Format {
+	case "senml":
+		return SenMLReading(d, ts, values)
+	case "tts":
+		d.fcnt++
+		return TTSUplink(d, ts, values, d.fcnt)
+	case "airrohr":
+		return AirrohrPush(d, values)
+	}
+	return NativeReading(d, ts, values)
 }
 
 // Timestamp returns a time for the device's next reading at now: never

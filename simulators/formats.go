@@ -7,11 +7,18 @@ import (
 
 // Message is one thing a device sends: an MQTT topic and payload.
 type Message struct {
-	Topic    string
+	Topic    string // MQTT topic; empty for an HTTP push
 	Payload  []byte
 	Retained bool
 	Kind     string
 	Format   string
+	// HTTPPath and Header describe an HTTP push (airrohr).
+	HTTPPath string
+	Header   map[string]string
+	// Fault names the fault injected into this message, if any.
+	Fault string
+	// Sent is when the simulator sent it (its clock).
+	Sent time.Time
 }
 
 type nativeLocation struct {
@@ -38,7 +45,7 @@ func Meta(d *Device) Message {
 		Department string         `json:"department"`
 		Visibility string         `json:"visibility"`
 	}{d.Kind, "Simulated " + d.Kind + " " + d.ID, nativeLocation{d.Location[0], d.Location[1]}, departments[d.Kind], "public"})
-	return Message{Topic: "kessel/devices/" + d.ID + "/meta", Payload: p, Retained: true, Kind: d.Kind, Format: "meta"}
+	return Message{Topic: "kessel/devices/" + d.KesselID() + "/meta", Payload: p, Retained: true, Kind: d.Kind, Format: "meta"}
 }
 
 // departments that own each kind in a typical German city administration.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -28,11 +29,20 @@ type RunOptions struct {
 	// Progress receives a line per second while running; nil for none.
 	Progress io.Writer
 	Now      func() time.Time
+	// Faults is the share (0..1) of readings sent as one of Faults.
+	Faults float64
+	// Seed drives the choice of faults.
+	Seed uint64
 }
 
 // Summary is what a run sent, printed as one JSON line at the end.
 type Summary struct {
-	Sent            int            `json:"sent"`
+	// Sent counts readings sent, faulty ones included; duplicates (a
+	// reading sent a second time) are counted only in Faults.
+	Sent int `json:"sent"`
+	// DeadLetters is how many of them Kessel must reject: every fault but
+	// duplicate. Sent - DeadLetters readings must be stored.
+	DeadLetters     int            `json:"dead_letters_expected"`
 	Meta            int            `json:"meta"`
 	Errors          int            `json:"errors"`
 	Devices         int            `json:"devices"`
@@ -64,6 +74,7 @@ func Run(ctx context.Context, devs []*Device, pub Publisher, o RunOptions) (Summ
 		s.Meta++
 		mu.Unlock()
 	}
+	faults := rand.New(rand.NewPCG(o.Seed, 0xfa17))
 	var gap time.Duration
 	if o.Rate > 0 {
 		gap = time.Duration(float64(time.Second) / o.Rate)
@@ -93,17 +104,41 @@ loop:
 				break loop
 			}
 			now := o.Now()
-			m := NativeReading(d, d.Timestamp(now), d.Values(now))
+			m := d.Reading(d.Timestamp(now), d.Values(now))
+			m.Sent = now
+			dup := false
+			if o.Faults > 0 && faults.Float64() < o.Faults {
+				f := Faults[faults.IntN(len(Faults))]
+				if f == "duplicate" && m.Format == "airrohr" {
+					// airrohr sends no time: a repeat is a new reading, not a duplicate
+				} else if f == "duplicate" {
+					dup = true
+				} else {
+					m = inject(m, f, faults, now)
+				}
+			}
 			if err := pub.Publish(ctx, m); err != nil {
 				if ctx.Err() != nil {
 					break loop
 				}
 				return s, fmt.Errorf("publish: %w", err)
 			}
+			if dup {
+				if err := pub.Publish(ctx, m); err != nil && ctx.Err() == nil {
+					return s, fmt.Errorf("publish: %w", err)
+				}
+			}
 			mu.Lock()
 			s.Sent++
 			s.ByKind[m.Kind]++
 			s.ByFormat[m.Format]++
+			if m.Fault != "" {
+				s.Faults[m.Fault]++
+				s.DeadLetters++
+			}
+			if dup {
+				s.Faults["duplicate"]++
+			}
 			mu.Unlock()
 		}
 		round++

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,6 +36,7 @@ func main() {
 
 type config struct {
 	Broker, ClientID, Username, Password string
+	Push                                 string
 	Devices                              int
 	Kinds, Formats, Scenario             string
 	Interval                             time.Duration
@@ -73,9 +75,10 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	str(&c.ClientID, "client-id", fmt.Sprintf("kessel-sim-%d", os.Getpid()), "MQTT client id")
 	str(&c.Username, "username", "", "MQTT username")
 	str(&c.Password, "password", "", "MQTT password (prefer the environment)")
+	str(&c.Push, "push", "", "Kessel's HTTP base URL, for devices that push over HTTP (airrohr), e.g. http://127.0.0.1:8080")
 	devices := num("devices", "20", "fleet size")
 	str(&c.Kinds, "kinds", strings.Join(simulators.Kinds, ","), "comma-separated device kinds")
-	str(&c.Formats, "formats", "native", "wire formats to use (native)")
+	str(&c.Formats, "formats", "native", "wire formats, assigned round-robin: "+strings.Join(simulators.Formats, ","))
 	interval := num("interval", "10s", "how often each device sends; 0 = as fast as --rate allows")
 	rate := num("rate", "0", "cap on messages per second over the fleet; 0 = no cap")
 	count := num("count", "0", "stop after this many readings; 0 = run until stopped")
@@ -108,15 +111,15 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 		errs = append(errs, fmt.Errorf("--faults must be in [0,1], got %q", *faults))
 	}
 	for _, f := range strings.Split(c.Formats, ",") {
-		if f != "native" {
-			errs = append(errs, fmt.Errorf("--formats: %q is not supported yet (supported: native)", f))
+		if !slices.Contains(simulators.Formats, f) {
+			errs = append(errs, fmt.Errorf("--formats: %q is unknown (known: %s)", f, strings.Join(simulators.Formats, ",")))
+		}
+		if f == "airrohr" && c.Push == "" {
+			errs = append(errs, errors.New("--formats airrohr needs --push (Kessel's HTTP base URL)"))
 		}
 	}
 	if c.Scenario != "" {
 		errs = append(errs, fmt.Errorf("--scenario %q: no scenarios are implemented yet", c.Scenario))
-	}
-	if c.Faults > 0 {
-		errs = append(errs, errors.New("--faults: fault injection is not implemented yet"))
 	}
 	return c, errors.Join(errs...)
 }
@@ -126,7 +129,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	fo := simulators.FleetOptions{Devices: c.Devices, Kinds: strings.Split(c.Kinds, ","), Seed: c.Seed}
+	fo := simulators.FleetOptions{Devices: c.Devices, Kinds: strings.Split(c.Kinds, ","), Seed: c.Seed, Formats: strings.Split(c.Formats, ",")}
 	if c.Districts != "" {
 		ds, err := geo.LoadDistrictsFile(c.Districts, c.DistrictProp, nil)
 		if err != nil {
@@ -145,12 +148,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer pub.Close()
-	ro := simulators.RunOptions{Interval: c.Interval, Rate: c.Rate, Count: c.Count}
+	ro := simulators.RunOptions{Interval: c.Interval, Rate: c.Rate, Count: c.Count, Faults: c.Faults, Seed: c.Seed}
+	router := simulators.Router{MQTT: pub}
+	if c.Push != "" {
+		router.HTTP = simulators.NewHTTPPusher(strings.TrimRight(c.Push, "/"))
+	}
 	if !c.Quiet {
 		ro.Progress = stderr
 		fmt.Fprintf(stderr, "kessel-sim: %d devices publishing to %s\n", len(fleet), c.Broker)
 	}
-	sum, runErr := simulators.Run(ctx, fleet, pub, ro)
+	sum, runErr := simulators.Run(ctx, fleet, router, ro)
 	line, err := json.Marshal(sum)
 	if err != nil {
 		return err
