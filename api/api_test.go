@@ -2,13 +2,13 @@ package api_test
 
 import (
 	"context"
-	"net/netip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
