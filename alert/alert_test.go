@@ -1,0 +1,188 @@
+package alert_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/alert"
+)
+
+var base = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+
+func ptr(f float64) *float64 { return &f }
+
+// step feeds one reading per minute (value by minute; NaN = no reading)
+// through a fresh engine's evaluation and returns the state after each
+// minute plus the notified transitions.
+func play(t *testing.T, r alert.Rule, values []float64) (states []string, notes []string) {
+	t.Helper()
+	e, err := alert.New([]alert.Rule{r}, alert.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backlog, _, cancel := e.Subscribe(0)
+	defer cancel()
+	_ = backlog
+	for m, v := range values {
+		now := base.Add(time.Duration(m) * time.Minute)
+		if v == v { // not NaN
+			e.EvaluateForTest([]kessel.Reading{{Device: "d1", Kind: r.Kind, Time: now, Values: map[string]float64{r.Field: v}}})
+		}
+		if r.Condition == alert.CondSilence {
+			e.TickForTest(now)
+		}
+		as := e.List(kessel.AlertQuery{IncludeInternal: true})
+		st := "inactive"
+		if a, ok := e.Get(alert.Fingerprint(r.ID, "d1", r.Labels)); ok {
+			st = a.State.String()
+			if a.State == kessel.Inactive && !a.ResolvedAt.IsZero() {
+				st = "resolved"
+			}
+		}
+		_ = as
+		states = append(states, st)
+	}
+	evs, _, cancel2 := e.Subscribe(0)
+	defer cancel2()
+	for _, ev := range evs {
+		s := ev.Alert.State.String()
+		if ev.Alert.State == kessel.Inactive {
+			s = "resolved"
+		}
+		notes = append(notes, fmt.Sprintf("%s@%d", s, int(ev.Alert.ResolvedAt.Add(ev.Alert.FiredAt.Sub(base)).Sub(base).Minutes())))
+	}
+	return states, notes
+}
+
+const nan = -1e308 // marker replaced below
+
+func vals(xs ...float64) []float64 {
+	for i, x := range xs {
+		if x == nan {
+			xs[i] = 0
+			xs[i] = xs[i] / 0 * 0 // NaN
+		}
+	}
+	return xs
+}
+
+func TestStateMachine(t *testing.T) {
+	thr := alert.Rule{ID: "pm", Kind: "air_quality", Field: "pm10", Condition: alert.CondThreshold, Op: ">", Threshold: 50}
+	cases := []struct {
+		name   string
+		rule   func(alert.Rule) alert.Rule
+		values []float64
+		states string
+		notes  int
+	}{
+		{"fires at once without for", func(r alert.Rule) alert.Rule { return r }, vals(10, 60, 60, 10), "inactive firing firing resolved", 2},
+		{"for delays firing", func(r alert.Rule) alert.Rule { r.For = 2 * time.Minute; return r }, vals(60, 60, 60, 10), "pending pending firing resolved", 2},
+		{"pending that ends is never told", func(r alert.Rule) alert.Rule { r.For = 5 * time.Minute; return r }, vals(60, 60, 10, 10), "pending pending inactive inactive", 0},
+		{"hysteresis holds until the clear value", func(r alert.Rule) alert.Rule { r.Clear = ptr(40); return r }, vals(60, 45, 45, 39), "firing firing firing resolved", 2},
+		{"keep_firing_for bridges a dip", func(r alert.Rule) alert.Rule { r.KeepFiringFor = 2 * time.Minute; return r }, vals(60, 10, 60, 10, 10, 10), "firing firing firing firing firing resolved", 2},
+		{"flapping input: bounded notifications", func(r alert.Rule) alert.Rule { r.For = 2 * time.Minute; r.KeepFiringFor = 3 * time.Minute; return r },
+			vals(60, 10, 60, 10, 60, 60, 60, 10, 60, 10, 60, 10, 10, 10, 10), "pending inactive pending inactive pending pending firing firing firing firing firing firing firing firing resolved", 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			states, notes := play(t, tc.rule(thr), tc.values)
+			if got := strings.Join(states, " "); got != tc.states {
+				t.Errorf("states\n got %s\nwant %s", got, tc.states)
+			}
+			if len(notes) != tc.notes {
+				t.Errorf("%d notifications %v, want %d", len(notes), notes, tc.notes)
+			}
+		})
+	}
+}
+
+func TestConditions(t *testing.T) {
+	cases := []struct {
+		name   string
+		rule   alert.Rule
+		values []float64
+		states string
+	}{
+		{"24h mean (here a 3-minute window)", alert.Rule{ID: "m", Kind: "k", Field: "f", Condition: alert.CondMean, Op: ">", Threshold: 50, Window: 3 * time.Minute},
+			vals(40, 70, 70, 40, 30, 30), "inactive firing firing firing resolved resolved"},
+		{"rate of change", alert.Rule{ID: "r", Kind: "k", Field: "f", Condition: alert.CondRate, Op: ">", Threshold: 10, Window: 2 * time.Minute},
+			vals(100, 105, 112, 118, 119, 120, 120), "inactive inactive firing firing resolved resolved resolved"},
+		{"frost: min at or below zero", alert.Rule{ID: "f", Kind: "k", Field: "f", Condition: alert.CondMin, Op: "<=", Threshold: 0, Window: time.Minute},
+			vals(2, 1, 0, -1, 1, 2, 3), "inactive inactive firing firing resolved resolved resolved"},
+		{"silence", alert.Rule{ID: "s", Kind: "k", Condition: alert.CondSilence, Silence: 2 * time.Minute},
+			vals(1, nan, nan, nan, 1, 1), "inactive inactive firing firing resolved resolved"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.rule.Field == "" {
+				tc.rule.Field = "f"
+			}
+			states, _ := play(t, tc.rule, tc.values)
+			if got := strings.Join(states, " "); got != tc.states {
+				t.Errorf("states\n got %s\nwant %s", got, tc.states)
+			}
+		})
+	}
+}
+
+func TestRuleValidation(t *testing.T) {
+	ok := alert.Rule{ID: "r1", Kind: "air_quality", Field: "pm10", Condition: alert.CondMean, Op: ">", Threshold: 50, Window: 24 * time.Hour}
+	for _, tc := range []struct {
+		name, field string
+		mutate      func(*alert.Rule)
+	}{
+		{"bad id", "id", func(r *alert.Rule) { r.ID = "a b" }},
+		{"no kind", "kind", func(r *alert.Rule) { r.Kind = "" }},
+		{"no field", "field", func(r *alert.Rule) { r.Field = "" }},
+		{"bad op", "op", func(r *alert.Rule) { r.Op = "=" }},
+		{"no window", "window", func(r *alert.Rule) { r.Window = 0 }},
+		{"bad condition", "condition", func(r *alert.Rule) { r.Condition = "median" }},
+		{"bad severity", "severity", func(r *alert.Rule) { r.Severity = "panic" }},
+		{"bad visibility", "visibility", func(r *alert.Rule) { r.Visibility = "secret" }},
+		{"silence without duration", "silence", func(r *alert.Rule) { r.Condition = alert.CondSilence }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ok
+			tc.mutate(&r)
+			err := r.Validate()
+			if kessel.ErrorCode(err) != kessel.EINVALID || !strings.Contains(kessel.ErrorMessage(err), `"`+r.ID+`"`) || !strings.Contains(kessel.ErrorMessage(err), tc.field) {
+				t.Errorf("got %v, want EINVALID naming rule and %s", err, tc.field)
+			}
+		})
+	}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alert.New([]alert.Rule{ok, ok}, alert.Options{}); err == nil {
+		t.Error("duplicate rule ids accepted")
+	}
+}
+
+// TestOrderedOneAlert: readings a millisecond apart never make two alerts.
+func TestOrderedOneAlert(t *testing.T) {
+	r := alert.Rule{ID: "pm", Kind: "air_quality", Field: "pm10", Condition: alert.CondThreshold, Op: ">", Threshold: 50}
+	e, _ := alert.New([]alert.Rule{r}, alert.Options{})
+	var rs []kessel.Reading
+	for i := range 100 {
+		rs = append(rs, kessel.Reading{Device: "d1", Kind: "air_quality", Time: base.Add(time.Duration(i) * time.Millisecond), Values: map[string]float64{"pm10": 80}})
+	}
+	e.EvaluateForTest(rs)
+	evs, _, cancel := e.Subscribe(0)
+	defer cancel()
+	if len(evs) != 1 || len(e.List(kessel.AlertQuery{IncludeInternal: true})) != 1 {
+		t.Fatalf("%d events, want exactly one firing", len(evs))
+	}
+	if _, err := e.Ack(context.Background(), evs[0].Alert.ID, "tiefbau"); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := e.Get(evs[0].Alert.ID); a.AckedBy != "tiefbau" {
+		t.Errorf("ack not recorded: %+v", a)
+	}
+	if _, err := e.Ack(context.Background(), "nope", "x"); kessel.ErrorCode(err) != kessel.ENOTFOUND {
+		t.Errorf("ack of unknown alert: %v", err)
+	}
+}

@@ -1,0 +1,440 @@
+package alert
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kessel-city/kessel"
+)
+
+// Journal stores alert transitions (InfluxDB) so that state survives restarts.
+type Journal interface {
+	SaveAlerts(ctx context.Context, as []kessel.Alert) error
+}
+
+// Options configures an Engine.
+type Options struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time
+	Journal    Journal
+	// Notify is called for every transition, off the evaluation path.
+	Notify func(ctx context.Context, a kessel.Alert)
+	// Queue bounds readings batches waiting for evaluation; default 1024.
+	Queue int
+}
+
+// buckets per window: a window aggregate is exact to window/buckets.
+const buckets = 96
+
+type bucket struct {
+	start          time.Time
+	sum, min, max  float64
+	n              int
+	first          float64
+	firstAt, maxAt time.Time
+}
+
+type subject struct {
+	rule     *Rule
+	device   string
+	bks      []bucket
+	width    time.Duration
+	last     float64
+	lastSeen time.Time
+	alert    kessel.Alert
+}
+
+// Engine evaluates rules over readings. Observe never blocks ingest: when
+// the engine falls behind, batches are dropped and counted.
+type Engine struct {
+	rules []*Rule
+	opts  Options
+	log   *slog.Logger
+	in    chan []kessel.Reading
+
+	mu       sync.RWMutex
+	subjects map[string]*subject // by alert id
+	events   []kessel.AlertEvent // the last maxEvents, for resuming streams
+	seq      int64
+	subs     map[chan kessel.AlertEvent]bool
+
+	dropped, evaluated, transitions prometheus.Counter
+	notifyQ                         chan kessel.Alert
+}
+
+const maxEvents = 1000
+
+// New validates rules and returns an engine.
+func New(rules []Rule, opts Options) (*Engine, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Queue <= 0 {
+		opts.Queue = 1024
+	}
+	e := &Engine{opts: opts, log: opts.Logger.With("component", "alert"), in: make(chan []kessel.Reading, opts.Queue),
+		subjects: map[string]*subject{}, subs: map[chan kessel.AlertEvent]bool{}, notifyQ: make(chan kessel.Alert, 4096),
+		dropped:     prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_alert_dropped_batches_total", Help: "Reading batches the alert engine could not keep up with."}),
+		evaluated:   prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_alert_evaluations_total", Help: "Rule evaluations."}),
+		transitions: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_alert_transitions_total", Help: "Alerts that fired or resolved."}),
+	}
+	seen := map[string]bool{}
+	for i := range rules {
+		r := rules[i]
+		if err := r.Validate(); err != nil {
+			return nil, err
+		}
+		if seen[r.ID] {
+			return nil, kessel.Errorf(kessel.EINVALID, "rule %q appears twice", r.ID)
+		}
+		seen[r.ID] = true
+		e.rules = append(e.rules, &r)
+	}
+	if opts.Registerer != nil {
+		for _, c := range []prometheus.Collector{e.dropped, e.evaluated, e.transitions} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return e, nil
+}
+
+// Rules returns the rules in force.
+func (e *Engine) Rules() []Rule {
+	out := make([]Rule, len(e.rules))
+	for i, r := range e.rules {
+		out[i] = *r
+	}
+	return out
+}
+
+// Fingerprint identifies the alert of a rule for a subject.
+func Fingerprint(ruleID, subject string, labels map[string]string) string {
+	h := sha256.New()
+	h.Write([]byte(ruleID + "\x00" + subject))
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		h.Write([]byte("\x00" + k + "=" + labels[k]))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// Observe queues stored readings for evaluation without blocking.
+func (e *Engine) Observe(rs []kessel.Reading) {
+	if len(e.rules) == 0 {
+		return
+	}
+	select {
+	case e.in <- rs:
+	default:
+		e.dropped.Inc()
+		e.log.Warn("alert engine behind; a batch of readings was not evaluated", "readings", len(rs))
+	}
+}
+
+// Restore reloads alert states saved by a previous run (pending timers
+// and firing alerts continue).
+func (e *Engine) Restore(as []kessel.Alert) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, a := range as {
+		for _, r := range e.rules {
+			if r.ID == a.RuleID {
+				e.subjects[a.ID] = &subject{rule: r, device: a.Subject, alert: a, width: max(r.Window/buckets, time.Second), lastSeen: a.LastTrue}
+			}
+		}
+	}
+}
+
+// Run evaluates readings as they come and silence rules every second,
+// until ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); e.deliver(ctx) }()
+	defer wg.Wait()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case rs := <-e.in:
+			e.evaluate(rs)
+		case <-t.C:
+			e.tick(e.opts.Now())
+		}
+	}
+}
+
+func (e *Engine) evaluate(rs []kessel.Reading) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range rs {
+		rd := &rs[i]
+		for _, r := range e.rules {
+			if !r.applies(rd) {
+				continue
+			}
+			v, ok := rd.Values[r.Field]
+			if !ok && r.Condition != CondSilence {
+				continue
+			}
+			s := e.subject(r, rd)
+			if rd.Time.Before(s.lastSeen) {
+				continue // late reading: never re-evaluate the past
+			}
+			s.lastSeen, s.last = rd.Time, v
+			if r.Condition == CondSilence {
+				e.advance(s, false, true, 0, rd.Time)
+				continue
+			}
+			s.add(rd.Time, v)
+			cv := s.value(rd.Time)
+			holds := compare(r.Op, cv, r.Threshold)
+			e.advance(s, holds, r.cleared(cv, holds), cv, rd.Time)
+		}
+	}
+}
+
+// tick fires silence rules for devices that went quiet.
+func (e *Engine) tick(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.subjects {
+		if s.rule.Condition == CondSilence && !s.lastSeen.IsZero() {
+			quiet := now.Sub(s.lastSeen)
+			holds := quiet >= s.rule.Silence
+			e.advance(s, holds, !holds, quiet.Seconds(), now)
+		}
+	}
+}
+
+func (e *Engine) subject(r *Rule, rd *kessel.Reading) *subject {
+	id := Fingerprint(r.ID, rd.Device, r.Labels)
+	s, ok := e.subjects[id]
+	if !ok {
+		s = &subject{rule: r, device: rd.Device, width: max(r.Window/buckets, time.Second), alert: kessel.Alert{
+			ID: id, RuleID: r.ID, Subject: rd.Device, Kind: rd.Kind, Severity: r.Severity, Visibility: r.Visibility, Labels: r.Labels, Summary: r.Summary,
+		}}
+		e.subjects[id] = s
+	}
+	s.alert.District = rd.District
+	return s
+}
+
+func (e *Engine) advance(s *subject, holds, cleared bool, v float64, now time.Time) {
+	e.evaluated.Inc()
+	next, notify := Step(s.alert, s.rule, holds, cleared, v, now)
+	changedState := next.State != s.alert.State
+	s.alert = next
+	if notify {
+		e.transitions.Inc()
+		e.emit(next)
+	} else if changedState && e.opts.Journal != nil {
+		// Pending starts and ends are kept too, so a restart keeps the timer.
+		select {
+		case e.notifyQ <- next:
+		default:
+		}
+	}
+}
+
+// emit records and broadcasts a transition; the caller holds mu.
+func (e *Engine) emit(a kessel.Alert) {
+	e.seq++
+	ev := kessel.AlertEvent{Seq: e.seq, Alert: a}
+	e.events = append(e.events, ev)
+	if len(e.events) > maxEvents {
+		e.events = e.events[len(e.events)-maxEvents:]
+	}
+	for ch := range e.subs {
+		select {
+		case ch <- ev:
+		default: // a subscriber that does not keep up loses events, never blocks evaluation
+		}
+	}
+	select {
+	case e.notifyQ <- a:
+	default:
+		e.log.Warn("alert notification queue full; transition not persisted or published", "alert", a.ID)
+	}
+}
+
+// deliver persists and publishes transitions off the evaluation path.
+func (e *Engine) deliver(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case a := <-e.notifyQ:
+			if e.opts.Journal != nil {
+				if err := e.opts.Journal.SaveAlerts(ctx, []kessel.Alert{a}); err != nil {
+					e.log.Warn("could not save an alert transition", "alert", a.ID, "err", err)
+				}
+			}
+			if e.opts.Notify != nil && (a.State == kessel.Firing || !a.ResolvedAt.IsZero() && a.State == kessel.Inactive) {
+				e.opts.Notify(ctx, a)
+			}
+		}
+	}
+}
+
+func (s *subject) add(t time.Time, v float64) {
+	start := t.Truncate(s.width)
+	if n := len(s.bks); n > 0 && s.bks[n-1].start.Equal(start) {
+		b := &s.bks[n-1]
+		b.sum += v
+		b.n++
+		if v < b.min {
+			b.min = v
+		}
+		if v > b.max {
+			b.max = v
+		}
+	} else {
+		s.bks = append(s.bks, bucket{start: start, sum: v, min: v, max: v, n: 1, first: v, firstAt: t})
+	}
+	// Drop buckets older than the window.
+	cut := t.Add(-s.rule.Window)
+	i := 0
+	// Aggregates use a left-open window, as Prometheus ranges do; a rate
+	// compares with the value exactly one window ago, so it keeps that one.
+	for i < len(s.bks)-1 && (s.bks[i].start.Before(cut) || s.rule.Condition != CondRate && s.bks[i].start.Equal(cut)) {
+		i++
+	}
+	if i > 0 {
+		s.bks = append(s.bks[:0], s.bks[i:]...)
+	}
+}
+
+// value is the rule's condition value at t.
+func (s *subject) value(t time.Time) float64 {
+	switch s.rule.Condition {
+	case CondThreshold:
+		return s.last
+	case CondRate:
+		return s.last - s.bks[0].first
+	}
+	var sum, mn, mx float64
+	n := 0
+	for i, b := range s.bks {
+		if i == 0 || b.min < mn {
+			mn = b.min
+		}
+		if i == 0 || b.max > mx {
+			mx = b.max
+		}
+		sum += b.sum
+		n += b.n
+	}
+	switch s.rule.Condition {
+	case CondMax:
+		return mx
+	case CondMin:
+		return mn
+	}
+	return sum / float64(n)
+}
+
+// List returns alerts matching q (resolved ones while they are in the
+// recent events), newest first.
+func (e *Engine) List(q kessel.AlertQuery) []kessel.Alert {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var out []kessel.Alert
+	for _, s := range e.subjects {
+		a := s.alert
+		state := a.State.String()
+		if a.State == kessel.Inactive {
+			if a.ResolvedAt.IsZero() {
+				continue
+			}
+			state = "resolved"
+		}
+		switch {
+		case q.State != "" && q.State != state,
+			q.Kind != "" && q.Kind != a.Kind,
+			q.District != "" && q.District != a.District,
+			q.Severity != "" && q.Severity != a.Severity,
+			!q.IncludeInternal && a.Visibility != kessel.Public,
+			!q.Since.IsZero() && latest(a).Before(q.Since):
+			continue
+		}
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return latest(out[i]).After(latest(out[j])) })
+	return out
+}
+
+func latest(a kessel.Alert) time.Time {
+	t := a.ActiveAt
+	for _, x := range []time.Time{a.FiredAt, a.ResolvedAt} {
+		if x.After(t) {
+			t = x
+		}
+	}
+	return t
+}
+
+// Get returns one alert.
+func (e *Engine) Get(id string) (kessel.Alert, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	s, ok := e.subjects[id]
+	if !ok {
+		return kessel.Alert{}, false
+	}
+	return s.alert, true
+}
+
+// Ack records who acknowledged an alert. ENOTFOUND for an unknown alert.
+func (e *Engine) Ack(ctx context.Context, id, who string) (kessel.Alert, error) {
+	e.mu.Lock()
+	s, ok := e.subjects[id]
+	if !ok {
+		e.mu.Unlock()
+		return kessel.Alert{}, kessel.Errorf(kessel.ENOTFOUND, "alert %q not found", id)
+	}
+	s.alert.AckedBy, s.alert.AckedAt = who, e.opts.Now()
+	a := s.alert
+	e.mu.Unlock()
+	if e.opts.Journal != nil {
+		if err := e.opts.Journal.SaveAlerts(ctx, []kessel.Alert{a}); err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}
+
+// Subscribe returns the events after lastSeq still held, and a channel of
+// new ones; cancel ends the subscription.
+func (e *Engine) Subscribe(lastSeq int64) (backlog []kessel.AlertEvent, events <-chan kessel.AlertEvent, cancel func()) {
+	ch := make(chan kessel.AlertEvent, 256)
+	e.mu.Lock()
+	for _, ev := range e.events {
+		if ev.Seq > lastSeq {
+			backlog = append(backlog, ev)
+		}
+	}
+	e.subs[ch] = true
+	e.mu.Unlock()
+	return backlog, ch, func() {
+		e.mu.Lock()
+		delete(e.subs, ch)
+		e.mu.Unlock()
+	}
+}
