@@ -34,6 +34,11 @@ func (s *server) routes() {
 	v1.Handle("/districts", read("districts", s.handleDistricts())).Methods(http.MethodGet)
 	v1.Handle("/districts/{id}", read("district", s.handleDistrict())).Methods(http.MethodGet)
 
+	v1.Handle("/alerts", read("alerts", s.handleAlerts())).Methods(http.MethodGet)
+	v1.Handle("/alerts/stream", s.instrument("alerts_stream", s.limit(ClassRead, s.handleStream()))).Methods(http.MethodGet)
+	v1.Handle("/alerts/{id}", read("alert", s.handleAlert())).Methods(http.MethodGet)
+	v1.Handle("/alerts/{id}/ack", write("alert_ack", ScopeAlertsManage, s.handleAck())).Methods(http.MethodPost)
+
 	// Operations.
 	v1.Handle("/deadletters", write("deadletters", ScopeAdmin, s.handleDeadLetters())).Methods(http.MethodGet)
 

@@ -66,6 +66,8 @@ type Options struct {
 	RateLimits map[string]RateLimit
 	// TrustedProxies may set X-Forwarded-For for the client address.
 	TrustedProxies []netip.Prefix
+	// Alerts serves /alerts; nil lists none.
+	Alerts Alerts
 }
 
 // DeadLetterQuerier reads stored dead letters.

@@ -64,7 +64,7 @@ func Start(opts Options) (*Broker, error) {
 	caps.MaximumPacketSize = opts.MaxPacket
 	caps.MaximumClientWritesPending = opts.MaxPending
 	caps.MaximumInflight = 65535
-	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: opts.Logger.With("component", "broker"), InlineClient: false})
+	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: opts.Logger.With("component", "broker"), InlineClient: true})
 	ah, err := newAuthHook(opts.Auth)
 	if err != nil {
 		return nil, err
@@ -94,6 +94,15 @@ func Start(opts Options) (*Broker, error) {
 		return nil, fmt.Errorf("broker: serve: %w", err)
 	}
 	return &Broker{srv: srv, ln: ln}, nil
+}
+
+// Publish sends a message from inside the process (alerts) to the
+// broker's subscribers.
+func (b *Broker) Publish(topic string, payload []byte, retain bool, qos byte) error {
+	if err := b.srv.Publish(topic, payload, retain, qos); err != nil {
+		return fmt.Errorf("broker: publish %s: %w", topic, err)
+	}
+	return nil
 }
 
 // Addr returns the address the broker listens on.

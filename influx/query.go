@@ -32,7 +32,7 @@ func (c *Client) History(ctx context.Context, q kessel.HistoryQuery) ([]kessel.R
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano))
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement != %q and r._measurement != %q and r.device == %s)\n", DeadLetterMeasurement, DeviceMeasurement, strconv.Quote(q.Device))
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement != %q and r._measurement != %q and r._measurement != %q and r.device == %s)\n", DeadLetterMeasurement, DeviceMeasurement, AlertMeasurement, strconv.Quote(q.Device))
 	if len(q.Fields) > 0 {
 		conds := make([]string, len(q.Fields))
 		for i, name := range q.Fields {
@@ -70,7 +70,7 @@ func (c *Client) Latest(ctx context.Context, from, to time.Time) ([]kessel.Readi
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement != %q and r._measurement != %q)\n", DeadLetterMeasurement, DeviceMeasurement)
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement != %q and r._measurement != %q and r._measurement != %q)\n", DeadLetterMeasurement, DeviceMeasurement, AlertMeasurement)
 	f.WriteString("  |> last()\n")
 	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
 	rows, err := c.readings(ctx, f.String(), "latest")
