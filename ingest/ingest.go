@@ -256,6 +256,21 @@ func (in *Ingester) onMessage(_ mqtt.Client, m mqtt.Message) {
 	in.in <- message{topic: m.Topic(), payload: m.Payload(), received: in.opts.Now(), ack: m.Ack}
 }
 
+// Publish sends a message at QoS 1 over the ingester's own connection to
+// the external broker (alerts use it). EUNAVAILABLE when not connected.
+func (in *Ingester) Publish(ctx context.Context, topic string, payload []byte, retain bool) error {
+	if in.client == nil || !in.connected.Load() {
+		return &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "not connected to the MQTT broker"}
+	}
+	t := in.client.Publish(topic, 1, retain, payload)
+	select {
+	case <-t.Done():
+		return t.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Enqueue hands a message to the store loop, waiting while MaxInflight
 // messages are queued (back-pressure) or until ctx ends. It returns once the
 // message is queued, not stored; an EUNAVAILABLE error when the ingester is

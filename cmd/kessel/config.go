@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/alert"
 	"github.com/kessel-city/kessel/api"
 	"github.com/kessel-city/kessel/broker"
 )
@@ -19,6 +20,7 @@ type fileConfig struct {
 	UnknownDevices string         `yaml:"unknown_devices"`
 	Devices        []deviceConfig `yaml:"devices"`
 	APIKeys        []api.Key      `yaml:"api_keys"`
+	Rules          []alert.Rule   `yaml:"rules"`
 	MQTT           struct {
 		// Anonymous lets clients without a username do anything on the
 		// embedded broker; default: true when no users are listed.
@@ -84,6 +86,11 @@ func loadConfig(path string) (fileConfig, []kessel.Device, error) {
 		}
 		seen[d.ID] = true
 		devs = append(devs, d)
+	}
+	for i := range cfg.Rules {
+		if err := cfg.Rules[i].Validate(); err != nil {
+			return cfg, nil, fmt.Errorf("config %s: rules[%d]: %s", path, i, kessel.ErrorMessage(err))
+		}
 	}
 	for i, u := range cfg.MQTT.Users {
 		if err := u.Validate(); err != nil {

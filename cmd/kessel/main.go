@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/alert"
 	"github.com/kessel-city/kessel/api"
 	"github.com/kessel-city/kessel/broker"
 	"github.com/kessel-city/kessel/geo"
@@ -340,6 +343,39 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("live state restored", "devices", len(latest))
 	}
 
+	// The alert engine sees every stored reading; it never slows ingest.
+	var engine *alert.Engine
+	// publishAlert is set once the broker connection exists.
+	var publishAlert atomic.Pointer[func(ctx context.Context, topic string, payload []byte) error]
+	if c.has("alerts") {
+		engine, err = alert.New(fileCfg.Rules, alert.Options{Logger: log, Registerer: prom, Journal: store,
+			Notify: func(ctx context.Context, a kessel.Alert) {
+				pub := publishAlert.Load()
+				if pub == nil {
+					return
+				}
+				body, _ := json.Marshal(alertMessage(a))
+				if err := (*pub)(ctx, "kessel/alerts/"+a.RuleID+"/"+a.Subject, body); err != nil {
+					log.Warn("could not publish an alert transition", "alert", a.ID, "err", err)
+				}
+			}})
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		alertCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		saved, err := store.LoadAlerts(alertCtx, time.Now().Add(-7*24*time.Hour))
+		cancel()
+		if err != nil {
+			log.Warn("could not restore alert states", "err", err)
+		}
+		engine.Restore(saved)
+		engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+		engineDone := make(chan error, 1)
+		go func() { engineDone <- engine.Run(engineCtx) }()
+		defer func() { stopEngine(); <-engineDone }()
+		log.Info("alert engine running", "rules", len(fileCfg.Rules), "restored", len(saved))
+	}
+
 	// Long-lived parts, started in order and stopped in reverse:
 	// ingest, then the embedded broker that feeds it, then HTTP.
 	var (
@@ -361,7 +397,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if !embedded {
 			io.Broker = c.Broker // with the embedded broker, messages arrive through its hook
 		}
-		ingester, err = ingest.New(store, reg, io)
+		ingester, err = ingest.New(store, observers{reg, engine}, io)
 		if err != nil {
 			return err
 		}
@@ -400,12 +436,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		brokerURL = emb.URL()
 		log.Info("embedded MQTT broker listening", "addr", emb.Addr())
+		pub := func(_ context.Context, topic string, payload []byte) error {
+			return emb.Publish(topic, payload, false, 1)
+		}
+		publishAlert.Store(&pub)
+	} else if ingester != nil {
+		pub := func(ctx context.Context, topic string, payload []byte) error {
+			return ingester.Publish(ctx, topic, payload, false)
+		}
+		publishAlert.Store(&pub)
 	}
 
 	var httpSrv *http.Server
 	if c.has("api") {
 		apiOpts := api.Options{Logger: log, Registerer: prom, Gatherer: prom, Ready: ready, Keys: fileCfg.APIKeys, DeadLetters: store,
 			Writer: reg, Version: registry.Version, RateLimits: map[string]api.RateLimit{}}
+		if engine != nil {
+			apiOpts.Alerts = engine
+		}
 		for class, v := range map[string]string{api.ClassRead: c.RateRead, api.ClassWrite: c.RateWrite, api.ClassPush: c.RatePush} {
 			f, _ := strconv.ParseFloat(v, 64)
 			apiOpts.RateLimits[class] = api.RateLimit{PerSecond: f, Burst: int(max(1, 2*f))}
@@ -525,6 +573,33 @@ func passwd(in io.Reader, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, h)
 	return nil
+}
+
+// observers is the registry as ingest sees it, with the alert engine also
+// watching every stored reading.
+type observers struct {
+	*registry.Registry
+	engine *alert.Engine
+}
+
+func (o observers) Observe(rs []kessel.Reading) {
+	o.Registry.Observe(rs)
+	if o.engine != nil {
+		o.engine.Observe(rs)
+	}
+}
+
+// alertMessage is the JSON published on kessel/alerts/{rule}/{subject}:
+// the same shape as in the API.
+func alertMessage(a kessel.Alert) any {
+	st := a.State.String()
+	if a.State == kessel.Inactive && !a.ResolvedAt.IsZero() {
+		st = "resolved"
+	}
+	return struct {
+		kessel.Alert
+		State string `json:"state"`
+	}{a, st}
 }
 
 func closeBroker(b *broker.Broker) {

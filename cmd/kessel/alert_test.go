@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/kessel-city/kessel/influx/influxtest"
+	"github.com/kessel-city/kessel/internal/testenv"
+)
+
+type sseEvent struct{ id, event, data string }
+
+// readSSE collects events from an SSE response until ctx ends.
+func readSSE(ctx context.Context, t *testing.T, url, lastID string, out chan<- sseEvent) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Errorf("stream Content-Type %q", resp.Header.Get("Content-Type"))
+		return
+	}
+	sc := bufio.NewScanner(resp.Body)
+	var ev sseEvent
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "id: "):
+			ev.id = line[4:]
+		case strings.HasPrefix(line, "event: "):
+			ev.event = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			ev.data = line[6:]
+		case line == "" && ev.data != "":
+			out <- ev
+			ev = sseEvent{}
+		}
+	}
+}
+
+// TestAlertEndToEnd drives a PM10 window mean over its threshold with real
+// readings: the public alert arrives on SSE and on MQTT, then resolves
+// when the values drop, and a stream resumed with Last-Event-ID gets what
+// it missed.
+func TestAlertEndToEnd(t *testing.T) {
+	db := influxtest.Start(t)
+	cfg := filepath.Join(t.TempDir(), "kessel.yaml")
+	os.WriteFile(cfg, []byte(`devices:
+  - {id: air-a, kind: air_quality, visibility: public}
+rules:
+  - {id: pm-mean, kind: air_quality, field: pm10, condition: mean, window: 2m, op: ">", threshold: 50, clear: 45, visibility: public, severity: warning}
+  - {id: pm-internal, kind: air_quality, field: pm10, condition: threshold, op: ">", threshold: 70, visibility: internal}
+`), 0o644)
+	mqttAddr := testenv.FreePort(t)
+	h := startHub(t, "kessel", "--influx-url", db.URL, "--mqtt-listen", mqttAddr, "--config", cfg)
+	base := "http://" + h.HTTP + "/api/v1"
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := make(chan sseEvent, 16)
+	go readSSE(ctx, t, base+"/alerts/stream", "", events)
+
+	var mu sync.Mutex
+	var onMQTT []string
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("alert-test"))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer c.Disconnect(100)
+	c.Subscribe("kessel/alerts/#", 1, func(_ mqtt.Client, m mqtt.Message) {
+		var a struct{ State string }
+		json.Unmarshal(m.Payload(), &a)
+		mu.Lock()
+		onMQTT = append(onMQTT, m.Topic()+" "+a.State)
+		mu.Unlock()
+	}).Wait()
+	time.Sleep(300 * time.Millisecond) // let the stream subscribe
+
+	start := time.Now().Add(-3 * time.Minute)
+	send := func(i int, v float64) {
+		ts := start.Add(time.Duration(i) * 10 * time.Second).UTC().Format(time.RFC3339Nano)
+		c.Publish("kessel/devices/air-a/readings", 1, false, fmt.Sprintf(`{"ts":%q,"values":{"pm10":%g}}`, ts, v)).Wait()
+	}
+	next := func(want string) sseEvent {
+		t.Helper()
+		for {
+			select {
+			case ev := <-events:
+				var a struct {
+					State  string `json:"state"`
+					RuleID string `json:"rule_id"`
+				}
+				json.Unmarshal([]byte(ev.data), &a)
+				if a.RuleID != "pm-mean" {
+					t.Fatalf("stream without a key showed %s (%s)", a.RuleID, ev.data)
+				}
+				if a.State == want && ev.event == "alert" && ev.id != "" {
+					return ev
+				}
+				t.Fatalf("event %+v, want state %s", ev, want)
+			case <-time.After(15 * time.Second):
+				t.Fatalf("no %s event on the stream", want)
+			}
+		}
+	}
+	for i := range 6 {
+		send(i, 60) // mean 60 > 50; never above 70, so the internal rule stays quiet
+	}
+	firing := next("firing")
+	for i := 6; i < 20; i++ {
+		send(i, 10)
+	}
+	resolved := next("resolved")
+
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(onMQTT, ",") == "kessel/alerts/pm-mean/air-a firing,kessel/alerts/pm-mean/air-a resolved"
+	}, "MQTT transitions: %v", onMQTT)
+
+	var list struct {
+		Items []struct{ State, ID string }
+	}
+	getJSON(t, base+"/alerts?state=resolved", &list)
+	if len(list.Items) != 1 || list.Items[0].State != "resolved" {
+		t.Fatalf("GET /alerts?state=resolved: %+v", list)
+	}
+	if st, _, _ := do(t, "POST", base+"/alerts/"+list.Items[0].ID+"/ack", "", "", ""); st != 401 {
+		t.Errorf("ack without a key: %d", st)
+	}
+
+	// Resume after the firing event: the resolved one comes from the backlog.
+	resumed := make(chan sseEvent, 4)
+	go readSSE(ctx, t, base+"/alerts/stream", firing.id, resumed)
+	select {
+	case ev := <-resumed:
+		if ev.id != resolved.id {
+			t.Errorf("resumed stream sent event %s, want %s", ev.id, resolved.id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("resumed stream sent nothing")
+	}
+}
