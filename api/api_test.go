@@ -498,3 +498,67 @@ func TestUntrustedForwardedFor(t *testing.T) {
 		t.Errorf("a spoofed X-Forwarded-For from an untrusted peer escaped the limit: %d", resp.StatusCode)
 	}
 }
+
+func TestCatalogAndUsage(t *testing.T) {
+	f := newFixture(t, "")
+	resp, body := f.get(t, "/api/v1/catalog")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/ld+json" {
+		t.Fatalf("catalog: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var cat struct {
+		Context map[string]string `json:"@context"`
+		Type    string            `json:"@type"`
+		License struct {
+			ID string `json:"@id"`
+		} `json:"dct:license"`
+		Datasets []struct {
+			ID           string `json:"dct:identifier"`
+			Title        string `json:"dct:title"`
+			Distribution []struct {
+				AccessURL struct {
+					ID string `json:"@id"`
+				} `json:"dcat:accessURL"`
+				MediaType string `json:"dcat:mediaType"`
+			} `json:"dcat:distribution"`
+			Spatial struct {
+				BBox string `json:"dcat:bbox"`
+			} `json:"dct:spatial"`
+		} `json:"dcat:dataset"`
+	}
+	if err := json.Unmarshal(body, &cat); err != nil {
+		t.Fatal(err)
+	}
+	if cat.Type != "dcat:Catalog" || cat.Context["dcat"] != "http://www.w3.org/ns/dcat#" || cat.License.ID != "http://dcat-ap.de/def/licenses/dl-by-de/2.0" {
+		t.Errorf("catalog head: %s", body)
+	}
+	if len(cat.Datasets) != 2 || cat.Datasets[0].ID != "air_quality" || !strings.Contains(cat.Datasets[0].Title, "2 devices") {
+		t.Fatalf("datasets (internal devices must not count): %+v", cat.Datasets)
+	}
+	d := cat.Datasets[0]
+	if len(d.Distribution) != 3 || !strings.HasSuffix(d.Distribution[2].AccessURL.ID, "/api/v1/latest?kind=air_quality&format=csv") || !strings.HasPrefix(d.Spatial.BBox, "POLYGON((9.18 48.78") {
+		t.Errorf("dataset: %+v", d)
+	}
+	f.get(t, "/api/v1/latest?kind=air_quality")
+	f.get(t, "/api/v1/latest?kind=air_quality")
+	f.get(t, "/api/v1/devices/nope") // a 404 is not usage
+	_, body = f.get(t, "/api/v1/usage")
+	var u struct {
+		Items []struct {
+			Endpoint, Dataset string
+			Requests          int
+		}
+	}
+	json.Unmarshal(body, &u)
+	found := false
+	for _, it := range u.Items {
+		if it.Endpoint == "latest" && it.Dataset == "air_quality" {
+			found = it.Requests == 2
+		}
+		if it.Endpoint == "device" {
+			t.Errorf("failed request counted: %+v", it)
+		}
+	}
+	if !found {
+		t.Errorf("usage: %s", body)
+	}
+}

@@ -129,6 +129,8 @@ func negotiate(r *http.Request) (string, error) {
 
 func contentTypeOf(format string) string {
 	switch format {
+	case "jsonld":
+		return "application/ld+json"
 	case formatGeoJSON:
 		return "application/geo+json"
 	case formatCSV:
@@ -224,6 +226,9 @@ func (s *server) instrument(route string, h http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(rec, r)
 		s.m.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+		if rec.status < 400 {
+			s.usage.count(start.UTC().Format("2006-01-02"), route, r.URL.Query().Get("kind"))
+		}
 		s.m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
 	})
 }

@@ -114,6 +114,10 @@ func openAPI() obj {
 			param("from", "query", "Start; default -24h.", "string", false, "-1h"), param("to", "query", "End; default now.", "string", false, nil),
 			param("reason", "query", "Only this reason code.", "string", false, "malformed_json"), param("limit", "query", "1 to 10000; default 1000.", "integer", false, 100), ref("parameters/format"),
 		}, obj{"200": obj{"description": "dead letters", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}, []string{"400", "401", "403", "429", "503"}, secured)},
+		"/api/v1/catalog": obj{"get": op("open data", "Open-data catalogue", "DCAT-AP.de as JSON-LD: one dataset per device kind, with JSON, GeoJSON and CSV distributions, licence (default dl-de/by-2-0), publisher, contact point, spatial and temporal coverage.", nil,
+			obj{"200": obj{"description": "catalogue", "content": obj{"application/ld+json": obj{"schema": obj{"type": "object"}}}}}, []string{"429"}, nil)},
+		"/api/v1/usage": obj{"get": op("open data", "Usage of this service", "Requests per day, endpoint and dataset (kind), aggregated, with no personal data.", []any{ref("parameters/format")},
+			obj{"200": obj{"description": "usage", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}, []string{"400", "429"}, nil)},
 		"/api/v1/alerts": obj{"get": op("alerts", "Alerts", "Firing, pending and recently resolved alerts. Public alerts for everyone, internal ones with scope alerts:manage.", []any{
 			obj{"name": "state", "in": "query", "description": "Only this state.", "schema": obj{"type": "string", "enum": []string{"firing", "pending", "resolved"}}},
 			ref("parameters/kind"), ref("parameters/district"),
@@ -142,7 +146,7 @@ func openAPI() obj {
 			"license":     obj{"name": "Datenlizenz Deutschland – Namensnennung – Version 2.0 (data)", "url": "https://www.govdata.de/dl-de/by-2-0"},
 		},
 		"servers": []any{obj{"url": "/"}},
-		"tags":    []any{obj{"name": "devices"}, obj{"name": "readings"}, obj{"name": "districts"}, obj{"name": "alerts"}, obj{"name": "push"}, obj{"name": "operations"}},
+		"tags":    []any{obj{"name": "devices"}, obj{"name": "readings"}, obj{"name": "districts"}, obj{"name": "alerts"}, obj{"name": "open data"}, obj{"name": "push"}, obj{"name": "operations"}},
 		"paths":   paths,
 		"components": obj{
 			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer", "description": "A department key made with `kessel keys new`."}},

@@ -34,6 +34,8 @@ func (s *server) routes() {
 	v1.Handle("/districts", read("districts", s.handleDistricts())).Methods(http.MethodGet)
 	v1.Handle("/districts/{id}", read("district", s.handleDistrict())).Methods(http.MethodGet)
 
+	v1.Handle("/catalog", read("catalog", s.handleCatalog())).Methods(http.MethodGet)
+	v1.Handle("/usage", read("usage", s.handleUsage())).Methods(http.MethodGet)
 	v1.Handle("/alerts", read("alerts", s.handleAlerts())).Methods(http.MethodGet)
 	v1.Handle("/alerts/stream", s.instrument("alerts_stream", s.limit(ClassRead, s.handleStream()))).Methods(http.MethodGet)
 	v1.Handle("/alerts/{id}", read("alert", s.handleAlert())).Methods(http.MethodGet)

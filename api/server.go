@@ -68,6 +68,8 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// Alerts serves /alerts; nil lists none.
 	Alerts Alerts
+	// Catalog describes the publisher for GET /catalog.
+	Catalog Catalog
 }
 
 // DeadLetterQuerier reads stored dead letters.
@@ -87,6 +89,7 @@ type server struct {
 	keys      map[string]*Principal // by key hash
 	writer    DeviceWriter
 	limiters  *limiters
+	usage     usage
 }
 
 func (s *server) version(d kessel.Device) string {

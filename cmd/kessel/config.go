@@ -21,6 +21,7 @@ type fileConfig struct {
 	Devices        []deviceConfig `yaml:"devices"`
 	APIKeys        []api.Key      `yaml:"api_keys"`
 	Rules          []alert.Rule   `yaml:"rules"`
+	Catalog        api.Catalog    `yaml:"catalog"`
 	MQTT           struct {
 		// Anonymous lets clients without a username do anything on the
 		// embedded broker; default: true when no users are listed.

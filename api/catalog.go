@@ -1,0 +1,207 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kessel-city/kessel"
+)
+
+// Catalog describes the publisher of the open data for GET /catalog.
+type Catalog struct {
+	Title        string `yaml:"title"`
+	Description  string `yaml:"description"`
+	Publisher    string `yaml:"publisher"`
+	ContactEmail string `yaml:"contact_email"`
+	// License is a DCAT-AP.de licence id; default dl-by-de/2.0
+	// (Datenlizenz Deutschland – Namensnennung 2.0).
+	License string `yaml:"license"`
+	// BaseURL is the public URL of this server, for the access URLs;
+	// default: taken from the request.
+	BaseURL string `yaml:"base_url"`
+}
+
+// handleCatalog serves the open-data catalogue as DCAT-AP.de JSON-LD: one
+// dataset per device kind with JSON, GeoJSON and CSV distributions, licence,
+// publisher, contact point, spatial (bounding box) and temporal coverage.
+func (s *server) handleCatalog() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := s.opts.Catalog
+		if c.Title == "" {
+			c.Title = "Kessel smart-city sensor data"
+		}
+		if c.Publisher == "" {
+			c.Publisher = "City IT office"
+		}
+		if c.License == "" {
+			c.License = "dl-by-de/2.0"
+		}
+		base := strings.TrimRight(c.BaseURL, "/")
+		if base == "" {
+			scheme := "http"
+			if r.TLS != nil {
+				scheme = "https"
+			}
+			base = scheme + "://" + r.Host
+		}
+		license := obj{"@id": "http://dcat-ap.de/def/licenses/" + c.License}
+		publisher := obj{"@type": "foaf:Organization", "foaf:name": c.Publisher}
+		contact := obj{"@type": "vcard:Organization", "vcard:fn": c.Publisher}
+		if c.ContactEmail != "" {
+			contact["vcard:hasEmail"] = obj{"@id": "mailto:" + c.ContactEmail}
+		}
+		type cover struct {
+			bound      [4]float64
+			from, to   time.Time
+			n          int
+			hasBound   bool
+			hasReading bool
+		}
+		kinds := map[string]*cover{}
+		for _, st := range s.devices.Query(kessel.DeviceQuery{}) {
+			d := st.Device
+			k := kinds[d.Kind]
+			if k == nil {
+				k = &cover{}
+				kinds[d.Kind] = k
+			}
+			k.n++
+			if p := d.Location; p != nil {
+				if !k.hasBound {
+					k.bound, k.hasBound = [4]float64{p[0], p[1], p[0], p[1]}, true
+				}
+				k.bound = [4]float64{min(k.bound[0], p[0]), min(k.bound[1], p[1]), max(k.bound[2], p[0]), max(k.bound[3], p[1])}
+			}
+			if !d.CreatedAt.IsZero() && (k.from.IsZero() || d.CreatedAt.Before(k.from)) {
+				k.from = d.CreatedAt
+			}
+			if d.LastSeen.After(k.to) {
+				k.to, k.hasReading = d.LastSeen, true
+			}
+		}
+		names := make([]string, 0, len(kinds))
+		for k := range kinds {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		var datasets []any
+		for _, kind := range names {
+			k := kinds[kind]
+			ds := obj{
+				"@type":          "dcat:Dataset",
+				"@id":            base + "/api/v1/catalog#" + kind,
+				"dct:identifier": kind,
+				"dct:title":      fmt.Sprintf("%s sensor readings (%d devices)", strings.ReplaceAll(kind, "_", " "), k.n),
+				"dct:description": fmt.Sprintf("Latest values and history of the public %s sensors, from the city's Kessel hub. Coordinates WGS84; times UTC.",
+					strings.ReplaceAll(kind, "_", " ")),
+				"dct:license": license, "dct:publisher": publisher, "dcat:contactPoint": contact,
+				"dcatde:licenseAttributionByText": c.Publisher,
+				"dcat:keyword":                    []string{kind, "sensor", "smart city", "open data"},
+				"dcat:distribution": []any{
+					distribution(base, kind, "json", "application/json", "JSON", license),
+					distribution(base, kind, "geojson", "application/geo+json", "GEOJSON", license),
+					distribution(base, kind, "csv", "text/csv", "CSV", license),
+				},
+			}
+			if k.hasBound {
+				b := k.bound
+				ds["dct:spatial"] = obj{"@type": "dct:Location", "dcat:bbox": fmt.Sprintf("POLYGON((%g %g, %g %g, %g %g, %g %g, %g %g))",
+					b[0], b[1], b[2], b[1], b[2], b[3], b[0], b[3], b[0], b[1])}
+			}
+			if k.hasReading {
+				ds["dct:temporal"] = obj{"@type": "dct:PeriodOfTime", "dcat:startDate": k.from.UTC().Format(time.RFC3339), "dcat:endDate": k.to.UTC().Format(time.RFC3339)}
+			}
+			datasets = append(datasets, ds)
+		}
+		doc := obj{
+			"@context": obj{"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/", "foaf": "http://xmlns.com/foaf/0.1/",
+				"dcatde": "http://dcat-ap.de/def/dcatde/", "vcard": "http://www.w3.org/2006/vcard/ns#"},
+			"@type": "dcat:Catalog", "@id": base + "/api/v1/catalog",
+			"dct:title": c.Title, "dct:description": c.Description, "dct:publisher": publisher, "dct:license": license,
+			"foaf:homepage": obj{"@id": base + "/docs"}, "dcat:dataset": datasets,
+		}
+		s.respondBody(w, r, "jsonld", doc, "public, max-age=300")
+	})
+}
+
+func distribution(base, kind, format, media, euFormat string, license obj) obj {
+	return obj{
+		"@type":                      "dcat:Distribution",
+		"dct:title":                  strings.ToUpper(format) + " of the latest values",
+		"dcat:accessURL":             obj{"@id": fmt.Sprintf("%s/api/v1/latest?kind=%s&format=%s", base, kind, format)},
+		"dcat:mediaType":             media,
+		"dct:format":                 obj{"@id": "http://publications.europa.eu/resource/authority/file-type/" + euFormat},
+		"dct:license":                license,
+		"dcatde:plannedAvailability": obj{"@id": "http://dcat-ap.de/def/plannedAvailability/stable"},
+	}
+}
+
+// usage counts requests per day, route and dataset (the kind asked for).
+// It keeps no address, key or other personal data.
+type usage struct {
+	mu     sync.Mutex
+	counts map[usageKey]int
+}
+
+type usageKey struct{ day, route, dataset string }
+
+func (u *usage) count(day, route, dataset string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.counts == nil {
+		u.counts = map[usageKey]int{}
+	}
+	u.counts[usageKey{day, route, dataset}]++
+	if len(u.counts) > 100_000 { // bound memory: forget the oldest day
+		oldest := ""
+		for k := range u.counts {
+			if oldest == "" || k.day < oldest {
+				oldest = k.day
+			}
+		}
+		for k := range u.counts {
+			if k.day == oldest {
+				delete(u.counts, k)
+			}
+		}
+	}
+}
+
+func (s *server) handleUsage() http.Handler {
+	type row struct {
+		Day      string `json:"day"`
+		Endpoint string `json:"endpoint"`
+		Dataset  string `json:"dataset,omitempty"`
+		Requests int    `json:"requests"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		format, err := negotiate(r)
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
+		s.usage.mu.Lock()
+		rows := make([]row, 0, len(s.usage.counts))
+		for k, n := range s.usage.counts {
+			rows = append(rows, row{k.day, k.route, k.dataset, n})
+		}
+		s.usage.mu.Unlock()
+		slices.SortFunc(rows, func(a, b row) int {
+			return strings.Compare(a.Day+"\x00"+a.Endpoint+"\x00"+a.Dataset, b.Day+"\x00"+b.Endpoint+"\x00"+b.Dataset)
+		})
+		if format == formatCSV {
+			out := [][]string{{"day", "endpoint", "dataset", "requests"}}
+			for _, r := range rows {
+				out = append(out, []string{r.Day, r.Endpoint, r.Dataset, fmt.Sprint(r.Requests)})
+			}
+			respond(w, r, contentTypeOf(formatCSV), csvBytes(out), "public, max-age=60")
+			return
+		}
+		s.respondJSON(w, r, listJSON{Items: rows, Count: len(rows), Total: len(rows)}, "public, max-age=60")
+	})
+}
