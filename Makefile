@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: run test deps deps-test build vet bench bench-geo bench-ingest clean
+.PHONY: run test deps deps-test build vet bench bench-geo bench-ingest bench-api clean
 
 ## run: install what is missing, start InfluxDB, the hub and a simulated fleet
 run: deps build
@@ -27,13 +27,17 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 ## bench: print the benchmark figures
-bench: bench-geo bench-ingest
+bench: bench-geo bench-ingest bench-api
 
 bench-geo:
 	$(GO) test -run '^$$' -bench . -benchmem ./geo/
 
 bench-ingest: deps-test build
 	deploy/scripts/bench-ingest.sh
+
+bench-api: deps build
+	deploy/scripts/install-deps.sh --bench
+	deploy/scripts/bench-api.sh
 
 clean:
 	rm -rf bin var

@@ -12,11 +12,13 @@ mkdir -p "$bin"
 want_mosquitto=0
 want_browser=0
 want_node=0
+want_bench=0
 for arg in "$@"; do
   case "$arg" in
     --mosquitto) want_mosquitto=1 ;;
     --browser) want_browser=1 ;;
     --node-tools) want_node=1 ;;
+    --bench) want_bench=1 ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -32,6 +34,9 @@ if [ "$want_mosquitto" = 1 ] && ! command -v mosquitto >/dev/null && [ ! -x /usr
 fi
 if [ "$want_browser" = 1 ] && ! command -v chromium >/dev/null; then
   apt_pkgs+=(chromium)
+fi
+if [ "$want_bench" = 1 ] && ! command -v wrk >/dev/null; then
+  apt_pkgs+=(wrk)
 fi
 if [ "$want_node" = 1 ] && ! command -v npm >/dev/null; then
   apt_pkgs+=(nodejs npm)

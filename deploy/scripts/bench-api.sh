@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# make bench-api: 10,000 devices in the live state, then wrk on loopback:
+# the whole city's /latest as GeoJSON, a district's /latest (a bbox), one
+# device, and nearest-10. Prints requests/s and latency percentiles.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+DEVICES="${BENCH_DEVICES:-10000}"
+DURATION="${BENCH_DURATION:-10s}"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+IPORT=$(free_port); MPORT=$(free_port); HPORT=$(free_port)
+INFLUXDB_HTTP_BIND_ADDRESS="127.0.0.1:$IPORT" INFLUXDB_BIND_ADDRESS="127.0.0.1:$(free_port)" \
+INFLUXDB_META_DIR="$work/meta" INFLUXDB_DATA_DIR="$work/data" INFLUXDB_DATA_WAL_DIR="$work/wal" \
+INFLUXDB_HTTP_FLUX_ENABLED=true INFLUXDB_REPORTING_DISABLED=true INFLUXDB_HTTP_LOG_ENABLED=false \
+INFLUXDB_MONITOR_STORE_ENABLED=false INFLUXDB_LOGGING_LEVEL=warn \
+  "$root/bin/influxd" run >"$work/influxd.log" 2>&1 & pids+=($!)
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$IPORT/ping" >/dev/null 2>&1 && break; sleep 0.1; done
+"$root/bin/kessel" serve --mqtt-listen "127.0.0.1:$MPORT" --influx-url "http://127.0.0.1:$IPORT" --http "127.0.0.1:$HPORT" \
+  --rate-limit-read 0 --log-level error >"$work/kessel.out" 2>"$work/kessel.log" & pids+=($!)
+for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$HPORT/readyz" >/dev/null 2>&1 && break; sleep 0.05; done
+"$root/bin/kessel-sim" --broker "tcp://127.0.0.1:$MPORT" --devices "$DEVICES" --count "$DEVICES" --interval 0 --quiet >/dev/null
+for _ in $(seq 1 200); do
+  n=$(curl -fs "http://127.0.0.1:$HPORT/api/v1/latest?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+  [ "$n" -ge "$DEVICES" ] && break; sleep 0.1
+done
+echo "bench-api: $n devices with a latest reading in the live state"
+base="http://127.0.0.1:$HPORT/api/v1"
+run() {
+  local name="$1" url="$2" conns="$3"
+  wrk -t"$(( conns < 2 ? 1 : 2 ))" -c"$conns" -d"$DURATION" --latency "$url" >"$work/wrk.txt" 2>&1
+  python3 - "$name" "$work/wrk.txt" <<'PY'
+import re, sys
+name, text = sys.argv[1], open(sys.argv[2]).read()
+rps = re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)
+lat = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)", text, re.M))
+errs = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(f"bench-api {name}: {float(rps):,.0f} req/s, latency p50 {lat.get('50')} p90 {lat.get('90')} p99 {lat.get('99')}" + (f", {errs.group(1)} errors" if errs else ""))
+PY
+}
+run "GET /devices/{id}" "$base/devices/air-0001" 32
+run "GET /nearest k=10" "$base/nearest?lon=9.18&lat=48.7784&k=10" 32
+run "GET /latest district bbox geojson (1 connection)" "$base/latest?bbox=9.16,48.765,9.195,48.785&format=geojson" 1
+run "GET /latest district bbox geojson (4 connections)" "$base/latest?bbox=9.16,48.765,9.195,48.785&format=geojson" 4
+run "GET /latest whole city geojson" "$base/latest?limit=10000&format=geojson" 4
+echo "bench-api: district bbox holds $(curl -fs "$base/latest?bbox=9.16,48.765,9.195,48.785&limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])') devices"
