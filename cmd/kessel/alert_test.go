@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/kessel-city/kessel/alert"
 	"github.com/kessel-city/kessel/influx/influxtest"
 	"github.com/kessel-city/kessel/internal/testenv"
 )
@@ -60,8 +63,25 @@ func readSSE(ctx context.Context, t *testing.T, url, lastID string, out chan<- s
 // it missed.
 func TestAlertEndToEnd(t *testing.T) {
 	db := influxtest.Start(t)
+	var hookMu sync.Mutex
+	var hookStates []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var a struct{ State string }
+		json.Unmarshal(b, &a)
+		hookMu.Lock()
+		if r.Header.Get("X-Kessel-Signature") == alert.Sign("webhook-secret-0123456789", b) {
+			hookStates = append(hookStates, a.State)
+		} else {
+			hookStates = append(hookStates, "bad-signature")
+		}
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
 	cfg := filepath.Join(t.TempDir(), "kessel.yaml")
-	os.WriteFile(cfg, []byte(`devices:
+	os.WriteFile(cfg, []byte(`webhooks:
+  - {name: umweltamt, url: "`+hook.URL+`", secret: webhook-secret-0123456789, rules: [pm-mean]}
+devices:
   - {id: air-a, kind: air_quality, visibility: public}
 rules:
   - {id: pm-mean, kind: air_quality, field: pm10, condition: mean, window: 2m, op: ">", threshold: 50, clear: 45, visibility: public, severity: warning}
@@ -133,6 +153,12 @@ rules:
 		defer mu.Unlock()
 		return strings.Join(onMQTT, ",") == "kessel/alerts/pm-mean/air-a firing,kessel/alerts/pm-mean/air-a resolved"
 	}, "MQTT transitions: %v", onMQTT)
+
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		return strings.Join(hookStates, ",") == "firing,resolved"
+	}, "webhook got %v", hookStates)
 
 	var list struct {
 		Items []struct{ State, ID string }

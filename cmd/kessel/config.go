@@ -17,11 +17,12 @@ import (
 // fileConfig is the YAML config file (--config). deploy/config/kessel.example.yaml
 // documents every key.
 type fileConfig struct {
-	UnknownDevices string         `yaml:"unknown_devices"`
-	Devices        []deviceConfig `yaml:"devices"`
-	APIKeys        []api.Key      `yaml:"api_keys"`
-	Rules          []alert.Rule   `yaml:"rules"`
-	Catalog        api.Catalog    `yaml:"catalog"`
+	UnknownDevices string          `yaml:"unknown_devices"`
+	Devices        []deviceConfig  `yaml:"devices"`
+	APIKeys        []api.Key       `yaml:"api_keys"`
+	Rules          []alert.Rule    `yaml:"rules"`
+	Webhooks       []alert.Webhook `yaml:"webhooks"`
+	Catalog        api.Catalog     `yaml:"catalog"`
 	MQTT           struct {
 		// Anonymous lets clients without a username do anything on the
 		// embedded broker; default: true when no users are listed.
@@ -91,6 +92,11 @@ func loadConfig(path string) (fileConfig, []kessel.Device, error) {
 	for i := range cfg.Rules {
 		if err := cfg.Rules[i].Validate(); err != nil {
 			return cfg, nil, fmt.Errorf("config %s: rules[%d]: %s", path, i, kessel.ErrorMessage(err))
+		}
+	}
+	for i, w := range cfg.Webhooks {
+		if err := w.Validate(); err != nil {
+			return cfg, nil, fmt.Errorf("config %s: webhooks[%d]: %s", path, i, kessel.ErrorMessage(err))
 		}
 	}
 	for i, u := range cfg.MQTT.Users {

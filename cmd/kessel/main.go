@@ -348,8 +348,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// publishAlert is set once the broker connection exists.
 	var publishAlert atomic.Pointer[func(ctx context.Context, topic string, payload []byte) error]
 	if c.has("alerts") {
+		hooks, err := alert.NewWebhooks(fileCfg.Webhooks, alert.WebhookOptions{Logger: log, Registerer: prom})
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
+		hooksDone := make(chan error, 1)
+		go func() { hooksDone <- hooks.Run(hooksCtx) }()
+		defer func() { stopHooks(); <-hooksDone }()
 		engine, err = alert.New(fileCfg.Rules, alert.Options{Logger: log, Registerer: prom, Journal: store,
 			Notify: func(ctx context.Context, a kessel.Alert) {
+				hooks.Notify(a)
 				pub := publishAlert.Load()
 				if pub == nil {
 					return
