@@ -100,6 +100,7 @@ func (h *hub) start() {
 	h.t.Helper()
 	bin, _ := binaries(h.t)
 	h.cmd = exec.Command(bin, h.args...)
+	h.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test
 	h.cmd.Stderr = h.log
 	h.cmd.Stdout = h.log
 	if err := h.cmd.Start(); err != nil {

@@ -81,6 +81,7 @@ func (s *Server) start(t testing.TB) {
 	t.Helper()
 	cmd := exec.Command(s.args[0], s.args[1:]...)
 	cmd.Env = s.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test
 	cmd.Stdout = s.log
 	cmd.Stderr = s.log
 	if err := cmd.Start(); err != nil {

@@ -45,6 +45,7 @@ func (m *Mosquitto) Start(t testing.TB) {
 	t.Helper()
 	cmd := exec.Command(m.bin, "-c", m.conf)
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start mosquitto: %v", err)
 	}
