@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,8 +22,15 @@ type Journal interface {
 	SaveAlerts(ctx context.Context, as []kessel.Alert) error
 }
 
+// RuleStore keeps the rule set changed through the API.
+type RuleStore interface {
+	SaveRules(ctx context.Context, rules []kessel.Rule) error
+}
+
 // Options configures an Engine.
 type Options struct {
+	// RuleStore, when set, receives the whole rule set after every change.
+	RuleStore  RuleStore
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time
@@ -113,13 +121,85 @@ func New(rules []Rule, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Rules returns the rules in force.
+// Rules returns the rules in force, sorted by id.
 func (e *Engine) Rules() []Rule {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	out := make([]Rule, len(e.rules))
 	for i, r := range e.rules {
 		out[i] = *r
 	}
+	slices.SortFunc(out, func(a, b Rule) int { return strings.Compare(a.ID, b.ID) })
 	return out
+}
+
+// Rule returns one rule.
+func (e *Engine) Rule(id string) (Rule, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	for _, r := range e.rules {
+		if r.ID == id {
+			return *r, true
+		}
+	}
+	return Rule{}, false
+}
+
+// PutRule adds a rule, or replaces the one with its id (its alerts start
+// over). create demands a new id (ECONFLICT otherwise); !create demands an
+// existing one (ENOTFOUND). EINVALID names the bad field.
+func (e *Engine) PutRule(ctx context.Context, r Rule, create bool) (Rule, error) {
+	if err := r.Validate(); err != nil {
+		return r, err
+	}
+	e.mu.Lock()
+	i := slices.IndexFunc(e.rules, func(x *Rule) bool { return x.ID == r.ID })
+	switch {
+	case create && i >= 0:
+		e.mu.Unlock()
+		return r, kessel.Errorf(kessel.ECONFLICT, "rule %q already exists; change it with PUT", r.ID)
+	case !create && i < 0:
+		e.mu.Unlock()
+		return r, kessel.Errorf(kessel.ENOTFOUND, "rule %q not found", r.ID)
+	}
+	if i >= 0 {
+		e.dropSubjects(r.ID)
+		e.rules[i] = &r
+	} else {
+		e.rules = append(e.rules, &r)
+	}
+	e.mu.Unlock()
+	return r, e.saveRules(ctx)
+}
+
+// DeleteRule removes a rule and its alerts. ENOTFOUND if unknown.
+func (e *Engine) DeleteRule(ctx context.Context, id string) error {
+	e.mu.Lock()
+	i := slices.IndexFunc(e.rules, func(x *Rule) bool { return x.ID == id })
+	if i < 0 {
+		e.mu.Unlock()
+		return kessel.Errorf(kessel.ENOTFOUND, "rule %q not found", id)
+	}
+	e.rules = slices.Delete(e.rules, i, i+1)
+	e.dropSubjects(id)
+	e.mu.Unlock()
+	return e.saveRules(ctx)
+}
+
+// dropSubjects forgets a rule's alerts; the caller holds mu.
+func (e *Engine) dropSubjects(ruleID string) {
+	for id, s := range e.subjects {
+		if s.rule.ID == ruleID {
+			delete(e.subjects, id)
+		}
+	}
+}
+
+func (e *Engine) saveRules(ctx context.Context) error {
+	if e.opts.RuleStore == nil {
+		return nil
+	}
+	return e.opts.RuleStore.SaveRules(ctx, e.Rules())
 }
 
 // Fingerprint identifies the alert of a rule for a subject.
@@ -186,7 +266,7 @@ func (e *Engine) evaluate(rs []kessel.Reading) {
 	for i := range rs {
 		rd := &rs[i]
 		for _, r := range e.rules {
-			if !r.applies(rd) {
+			if !applies(r, rd) {
 				continue
 			}
 			v, ok := rd.Values[r.Field]
@@ -205,7 +285,7 @@ func (e *Engine) evaluate(rs []kessel.Reading) {
 			s.add(rd.Time, v)
 			cv := s.value(rd.Time)
 			holds := compare(r.Op, cv, r.Threshold)
-			e.advance(s, holds, r.cleared(cv, holds), cv, rd.Time)
+			e.advance(s, holds, cleared(r, cv, holds), cv, rd.Time)
 		}
 	}
 }

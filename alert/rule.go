@@ -6,107 +6,27 @@
 package alert
 
 import (
-	"fmt"
 	"slices"
 	"time"
 
 	"github.com/kessel-city/kessel"
 )
 
-// Conditions a rule can test.
+// Conditions, re-exported for readers of this package.
 const (
-	CondThreshold = "threshold" // the latest value
-	CondMean      = "mean"      // mean over Window
-	CondMax       = "max"       // max over Window
-	CondMin       = "min"       // min over Window
-	CondRate      = "rate"      // change over Window (latest minus oldest)
-	CondSilence   = "silence"   // no reading for Silence
+	CondThreshold = kessel.CondThreshold
+	CondMean      = kessel.CondMean
+	CondMax       = kessel.CondMax
+	CondMin       = kessel.CondMin
+	CondRate      = kessel.CondRate
+	CondSilence   = kessel.CondSilence
 )
 
-// Rule selects devices and says when their readings make an alert.
-type Rule struct {
-	ID       string   `yaml:"id"`
-	Name     string   `yaml:"name"`
-	Kind     string   `yaml:"kind"`     // device kind; required
-	Devices  []string `yaml:"devices"`  // scope: these devices only
-	District string   `yaml:"district"` // scope: devices in this district
-	Field    string   `yaml:"field"`    // not for silence
-
-	Condition string        `yaml:"condition"`
-	Op        string        `yaml:"op"` // >, >=, <, <=
-	Threshold float64       `yaml:"threshold"`
-	Window    time.Duration `yaml:"window"`
-	Silence   time.Duration `yaml:"silence"`
-	// Clear, when set, is the threshold the value must cross back over
-	// before a firing alert resolves (hysteresis).
-	Clear *float64 `yaml:"clear"`
-
-	For           time.Duration     `yaml:"for"`
-	KeepFiringFor time.Duration     `yaml:"keep_firing_for"`
-	Severity      string            `yaml:"severity"`   // info, warning, critical
-	Visibility    kessel.Visibility `yaml:"visibility"` // public or internal
-	Labels        map[string]string `yaml:"labels"`
-	Summary       string            `yaml:"summary"`
-}
-
-// Validate checks a rule and returns an EINVALID error naming the rule and
-// the field at fault.
-func (r *Rule) Validate() error {
-	bad := func(field, format string, args ...any) error {
-		return kessel.Errorf(kessel.EINVALID, "rule %q: %s: %s", r.ID, field, fmt.Sprintf(format, args...))
-	}
-	if !kessel.ValidDeviceID(r.ID) {
-		return bad("id", "use 1-128 letters, digits, '.', '_', ':' or '-'")
-	}
-	if !kessel.ValidFieldName(r.Kind) {
-		return bad("kind", "a device kind such as air_quality is required")
-	}
-	switch r.Condition {
-	case CondThreshold, CondMean, CondMax, CondMin, CondRate:
-		if !kessel.ValidFieldName(r.Field) {
-			return bad("field", "a field name such as pm10 is required")
-		}
-		if !slices.Contains([]string{">", ">=", "<", "<="}, r.Op) {
-			return bad("op", "use >, >=, < or <=, not %q", r.Op)
-		}
-		if r.Condition != CondThreshold && r.Window <= 0 {
-			return bad("window", "%s needs a window such as 24h", r.Condition)
-		}
-		if r.Window > 7*24*time.Hour {
-			return bad("window", "at most 7 days")
-		}
-	case CondSilence:
-		if r.Silence <= 0 {
-			return bad("silence", "a duration such as 30m is required")
-		}
-	default:
-		return bad("condition", "use threshold, mean, max, min, rate or silence, not %q", r.Condition)
-	}
-	if r.For < 0 || r.KeepFiringFor < 0 {
-		return bad("for", "durations must not be negative")
-	}
-	if r.Severity == "" {
-		r.Severity = "warning"
-	}
-	if !slices.Contains([]string{"info", "warning", "critical"}, r.Severity) {
-		return bad("severity", "use info, warning or critical, not %q", r.Severity)
-	}
-	if r.Visibility == "" {
-		r.Visibility = kessel.Internal
-	}
-	if _, err := kessel.ParseVisibility(string(r.Visibility)); err != nil {
-		return bad("visibility", "use public or internal")
-	}
-	for _, d := range r.Devices {
-		if !kessel.ValidDeviceID(d) {
-			return bad("devices", "%q is not a device id", d)
-		}
-	}
-	return nil
-}
+// Rule is kessel.Rule.
+type Rule = kessel.Rule
 
 // applies reports whether the rule covers a reading's device.
-func (r *Rule) applies(rd *kessel.Reading) bool {
+func applies(r *Rule, rd *kessel.Reading) bool {
 	return rd.Kind == r.Kind &&
 		(len(r.Devices) == 0 || slices.Contains(r.Devices, rd.Device)) &&
 		(r.District == "" || r.District == rd.District)
@@ -128,7 +48,7 @@ func compare(op string, v, t float64) bool {
 
 // cleared reports whether value v has crossed back over the rule's clear
 // threshold (or, without one, whether the condition no longer holds).
-func (r *Rule) cleared(v float64, holds bool) bool {
+func cleared(r *Rule, v float64, holds bool) bool {
 	if r.Clear == nil {
 		return !holds
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/alert"
 	"github.com/kessel-city/kessel/api"
 	"github.com/kessel-city/kessel/geo"
 	"github.com/kessel-city/kessel/influx"
@@ -93,8 +94,12 @@ func newFixtureWith(t *testing.T, storeURL string, tweak func(*api.Options), rea
 	for scope, key := range testKeys {
 		keys = append(keys, api.Key{Name: "key-" + scope, Department: "test", Scopes: []string{scope}, Hash: api.HashKey(key)})
 	}
+	engine, err := alert.New(nil, alert.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := api.Options{Registerer: prom, Gatherer: prom, Now: func() time.Time { return now }, Ready: ready, Keys: keys, DeadLetters: store, Writer: reg, Version: registry.Version,
-		RateLimits: map[string]api.RateLimit{}}
+		RateLimits: map[string]api.RateLimit{}, Rules: engine, Alerts: engine}
 	tweak(&opts)
 	h, err := api.NewServer(reg, ds, store, opts)
 	if err != nil {
@@ -397,6 +402,11 @@ func TestScopeMatrix(t *testing.T) {
 		{method: "POST", path: "/api/v1/devices", scope: "devices:write", noKey: 401, ok: 201,
 			body: func(n int) string { return fmt.Sprintf(`{"id":"new-%d","kind":"noise","department":"test"}`, n) }},
 		{method: "DELETE", path: "/api/v1/devices/noise-1", scope: "devices:write", noKey: 401, ok: 204},
+		{method: "GET", path: "/api/v1/rules", scope: "rules:read", noKey: 401},
+		{method: "POST", path: "/api/v1/rules", scope: "rules:write", noKey: 401, ok: 201,
+			body: func(n int) string {
+				return fmt.Sprintf(`{"id":"r%d","kind":"air_quality","field":"pm10","condition":"mean","window":"24h","op":">","threshold":50}`, n)
+			}},
 	}
 	n := 0
 	body := func(b func(int) string) string {
@@ -560,5 +570,40 @@ func TestCatalogAndUsage(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("usage: %s", body)
+	}
+}
+
+func TestRulesAPI(t *testing.T) {
+	f := newFixture(t, "")
+	auth := []string{"Authorization", "Bearer " + testKeys["rules:write"]}
+	for _, tc := range []struct{ body, detail string }{
+		{`{"id":"x","kind":"air_quality","field":"pm10","condition":"mean","op":">","threshold":50}`, "window"},
+		{`{"id":"x","kind":"air_quality","field":"pm10","condition":"mean","window":"a day","op":">"}`, "window"},
+		{`{"id":"x","kind":"air_quality","field":"pm10","condition":"median","op":">"}`, "condition"},
+		{`{"id":"x","kind":"air_quality","colour":"red"}`, "colour"},
+	} {
+		resp, body := f.do(t, "POST", "/api/v1/rules", tc.body, auth...)
+		if resp.StatusCode != 400 || !strings.Contains(string(body), tc.detail) || !strings.Contains(string(body), "problem") && !strings.Contains(resp.Header.Get("Content-Type"), "problem") {
+			t.Errorf("%s: %d %s", tc.body, resp.StatusCode, body)
+		}
+	}
+	rule := `{"id":"frost","kind":"road_surface","field":"surface_temperature","condition":"threshold","op":"<=","threshold":0,"for":"10m","visibility":"internal"}`
+	if resp, body := f.do(t, "POST", "/api/v1/rules", rule, auth...); resp.StatusCode != 201 || !strings.Contains(string(body), `"for":"10m0s"`) {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := f.do(t, "POST", "/api/v1/rules", rule, auth...); resp.StatusCode != 409 {
+		t.Errorf("duplicate: %d", resp.StatusCode)
+	}
+	if resp, body := f.do(t, "PUT", "/api/v1/rules/frost", strings.Replace(rule, `"threshold":0`, `"threshold":1`, 1), auth...); resp.StatusCode != 200 || !strings.Contains(string(body), `"threshold":1`) {
+		t.Errorf("replace: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := f.do(t, "GET", "/api/v1/rules/frost", "", "Authorization", "Bearer "+testKeys["rules:read"]); resp.StatusCode != 200 || !strings.Contains(string(body), `"threshold":1`) {
+		t.Errorf("get: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := f.do(t, "DELETE", "/api/v1/rules/frost", "", auth...); resp.StatusCode != 204 {
+		t.Errorf("delete: %d", resp.StatusCode)
+	}
+	if resp, _ := f.do(t, "GET", "/api/v1/rules/frost", "", auth...); resp.StatusCode != 404 {
+		t.Errorf("get deleted: %d", resp.StatusCode)
 	}
 }

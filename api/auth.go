@@ -82,9 +82,11 @@ type Principal struct {
 	scopes     []string
 }
 
-// Has reports whether the principal holds scope (admin holds every scope).
+// Has reports whether the principal holds scope (admin holds every scope,
+// rules:write includes rules:read).
 func (p *Principal) Has(scope string) bool {
-	return p != nil && (slices.Contains(p.scopes, scope) || slices.Contains(p.scopes, ScopeAdmin))
+	return p != nil && (slices.Contains(p.scopes, scope) || slices.Contains(p.scopes, ScopeAdmin) ||
+		scope == ScopeRulesRead && slices.Contains(p.scopes, ScopeRulesWrite))
 }
 
 type principalKey struct{}

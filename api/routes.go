@@ -41,6 +41,12 @@ func (s *server) routes() {
 	v1.Handle("/alerts/{id}", read("alert", s.handleAlert())).Methods(http.MethodGet)
 	v1.Handle("/alerts/{id}/ack", write("alert_ack", ScopeAlertsManage, s.handleAck())).Methods(http.MethodPost)
 
+	v1.Handle("/rules", write("rules", ScopeRulesRead, s.handleRules())).Methods(http.MethodGet)
+	v1.Handle("/rules", write("rule_create", ScopeRulesWrite, s.handlePutRule(true))).Methods(http.MethodPost)
+	v1.Handle("/rules/{id}", write("rule", ScopeRulesRead, s.handleRule())).Methods(http.MethodGet)
+	v1.Handle("/rules/{id}", write("rule_replace", ScopeRulesWrite, s.handlePutRule(false))).Methods(http.MethodPut)
+	v1.Handle("/rules/{id}", write("rule_delete", ScopeRulesWrite, s.handleDeleteRule())).Methods(http.MethodDelete)
+
 	// Operations.
 	v1.Handle("/deadletters", write("deadletters", ScopeAdmin, s.handleDeadLetters())).Methods(http.MethodGet)
 

@@ -70,6 +70,8 @@ type Options struct {
 	Alerts Alerts
 	// Catalog describes the publisher for GET /catalog.
 	Catalog Catalog
+	// Rules serves /rules; nil answers 503.
+	Rules RuleManager
 }
 
 // DeadLetterQuerier reads stored dead letters.

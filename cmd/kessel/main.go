@@ -356,7 +356,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		hooksDone := make(chan error, 1)
 		go func() { hooksDone <- hooks.Run(hooksCtx) }()
 		defer func() { stopHooks(); <-hooksDone }()
-		engine, err = alert.New(fileCfg.Rules, alert.Options{Logger: log, Registerer: prom, Journal: store,
+		rules := fileCfg.Rules
+		var saved []kessel.Rule
+		loadCtx, cancelLoad := context.WithTimeout(ctx, 30*time.Second)
+		found, err := store.LoadRules(loadCtx, &saved)
+		cancelLoad()
+		switch {
+		case err != nil:
+			log.Warn("could not load rules saved through the API; using the config's", "err", err)
+		case found:
+			rules = saved
+			log.Info("using the rule set last changed through the API; the config's rules section is the initial set only", "rules", len(saved))
+		}
+		engine, err = alert.New(rules, alert.Options{Logger: log, Registerer: prom, Journal: store, RuleStore: store,
 			Notify: func(ctx context.Context, a kessel.Alert) {
 				hooks.Notify(a)
 				pub := publishAlert.Load()
@@ -372,17 +384,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("config: %w", err)
 		}
 		alertCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		saved, err := store.LoadAlerts(alertCtx, time.Now().Add(-7*24*time.Hour))
+		states, err := store.LoadAlerts(alertCtx, time.Now().Add(-7*24*time.Hour))
 		cancel()
 		if err != nil {
 			log.Warn("could not restore alert states", "err", err)
 		}
-		engine.Restore(saved)
+		engine.Restore(states)
 		engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 		engineDone := make(chan error, 1)
 		go func() { engineDone <- engine.Run(engineCtx) }()
 		defer func() { stopEngine(); <-engineDone }()
-		log.Info("alert engine running", "rules", len(fileCfg.Rules), "restored", len(saved))
+		log.Info("alert engine running", "rules", len(rules), "restored", len(states))
 	}
 
 	// Long-lived parts, started in order and stopped in reverse:
@@ -462,6 +474,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Writer: reg, Version: registry.Version, RateLimits: map[string]api.RateLimit{}, Catalog: fileCfg.Catalog}
 		if engine != nil {
 			apiOpts.Alerts = engine
+			apiOpts.Rules = engine
 		}
 		for class, v := range map[string]string{api.ClassRead: c.RateRead, api.ClassWrite: c.RateWrite, api.ClassPush: c.RatePush} {
 			f, _ := strconv.ParseFloat(v, 64)

@@ -44,7 +44,9 @@ func TestRegistryLifecycle(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "kessel.yaml")
 	os.WriteFile(cfg, []byte(`api_keys:
   - {name: tiefbau, department: tiefbau, scopes: [devices:write, data:internal], hash: `+api.HashKey("kessel_tiefbau")+`}
-  - {name: umwelt, department: umweltschutz, scopes: [devices:write], hash: `+api.HashKey("kessel_umwelt")+`}
+  - {name: umwelt, department: umweltschutz, scopes: [devices:write, rules:write], hash: `+api.HashKey("kessel_umwelt")+`}
+rules:
+  - {id: from-config, kind: noise, field: laeq, condition: threshold, op: ">", threshold: 80}
 `), 0o644)
 	mqttAddr := testenv.FreePort(t)
 	h := startHub(t, "kessel", "--influx-url", db.URL, "--mqtt-listen", mqttAddr, "--config", cfg)
@@ -122,6 +124,9 @@ func TestRegistryLifecycle(t *testing.T) {
 		}
 		return out
 	}
+	if st, _, body := do(t, "POST", base+"/rules", "kessel_umwelt", "", `{"id":"via-api","kind":"air_quality","field":"pm10","condition":"mean","window":"24h","op":">","threshold":50}`); st != 201 {
+		t.Fatalf("create rule: %d %s", st, body)
+	}
 	before := snapshot()
 	if !strings.Contains(before["gauge-7"], "Cannstatt") || strings.Contains(before["gauge-7"], "hijack") || !strings.Contains(before["gauge-7"], `"river":"Neckar"`) == strings.Contains(change, "river") {
 		t.Errorf("operator's device changed by its self-description: %s", before["gauge-7"])
@@ -136,6 +141,9 @@ func TestRegistryLifecycle(t *testing.T) {
 	h.cmd = nil
 	h.start()
 	after := snapshot()
+	if st, _, body := do(t, "GET", base+"/rules", "kessel_umwelt", "", ""); st != 200 || !strings.Contains(body, `"via-api"`) || !strings.Contains(body, `"from-config"`) {
+		t.Errorf("rules after restart: %d %s", st, body)
+	}
 	for id, b := range before {
 		if after[id] != b {
 			t.Errorf("%s after restart:\n%s\nbefore:\n%s", id, after[id], b)
