@@ -26,6 +26,9 @@ type Device struct {
 	Format string
 	fcnt   uint32 // LoRaWAN frame counter
 
+	index       int // position in the fleet
+	firstOfKind int // index of the first device of the same kind
+
 	rng      *rand.Rand
 	capacity float64 // parking places, or bin litres
 	offset   float64 // per-device bias
@@ -100,6 +103,8 @@ func NewFleet(o FleetOptions) ([]*Device, error) {
 			Kind: kind,
 			rng:  rand.New(rand.NewPCG(o.Seed, uint64(i)+1)),
 		}
+		d.index = i
+		d.firstOfKind = slices.Index(o.Kinds, kind)
 		d.Location, d.District = placeIn(place, o)
 		d.Format = o.Formats[i%len(o.Formats)]
 		if d.Format == "airrohr" && kind != "air_quality" {

@@ -33,6 +33,13 @@ type RunOptions struct {
 	Faults float64
 	// Seed drives the choice of faults.
 	Seed uint64
+	// Scenario, when set, changes the values (and silences devices).
+	Scenario *Scenario
+	// Speedup runs simulated time this many times faster than real time:
+	// Now is then simulated, and the real wait between rounds is
+	// Interval/Speedup. The run stops when simulated time reaches the
+	// present (Kessel refuses readings from the future). 0 or 1: real time.
+	Speedup float64
 }
 
 // Summary is what a run sent, printed as one JSON line at the end.
@@ -61,7 +68,7 @@ func Run(ctx context.Context, devs []*Device, pub Publisher, o RunOptions) (Summ
 		o.Now = time.Now
 	}
 	s := Summary{Devices: len(devs), ByKind: map[string]int{}, ByFormat: map[string]int{}, Faults: map[string]int{}}
-	start := o.Now()
+	start, realStart := o.Now(), time.Now()
 	var mu sync.Mutex
 	stopProgress := progress(o.Progress, &mu, &s, start, o.Now)
 	defer stopProgress()
@@ -81,9 +88,13 @@ func Run(ctx context.Context, devs []*Device, pub Publisher, o RunOptions) (Summ
 	}
 	next := o.Now()
 	round := 0
+	wait := o.Interval
+	if o.Speedup > 1 {
+		wait = time.Duration(float64(o.Interval) / o.Speedup)
+	}
 loop:
 	for {
-		roundStart := o.Now()
+		roundStart := time.Now()
 		for _, d := range devs {
 			if o.Count > 0 && s.Sent >= o.Count {
 				break loop
@@ -104,7 +115,15 @@ loop:
 				break loop
 			}
 			now := o.Now()
-			m := d.Reading(d.Timestamp(now), d.Values(now))
+			if o.Speedup > 1 && now.After(time.Now()) {
+				break loop // simulated time caught up with the present
+			}
+			if o.Scenario.Silent(d, now) {
+				continue
+			}
+			values := d.Values(now)
+			o.Scenario.Apply(d, now, values)
+			m := d.Reading(d.Timestamp(now), values)
 			m.Sent = now
 			dup := false
 			if o.Faults > 0 && faults.Float64() < o.Faults {
@@ -142,11 +161,11 @@ loop:
 			mu.Unlock()
 		}
 		round++
-		if o.Interval > 0 {
+		if wait > 0 {
 			select {
 			case <-ctx.Done():
 				break loop
-			case <-time.After(time.Until(roundStart.Add(o.Interval))):
+			case <-time.After(time.Until(roundStart.Add(wait))):
 			}
 		}
 	}
@@ -156,7 +175,7 @@ loop:
 	mu.Lock()
 	defer mu.Unlock()
 	s.Errors = pub.Failed()
-	s.DurationSeconds = o.Now().Sub(start).Seconds()
+	s.DurationSeconds = time.Since(realStart).Seconds() // real time, also under Speedup
 	if s.DurationSeconds > 0 {
 		s.RatePerSecond = float64(s.Sent) / s.DurationSeconds
 	}

@@ -46,6 +46,8 @@ type config struct {
 	Faults                               float64
 	Districts, DistrictProp              string
 	Quiet                                bool
+	Start                                time.Time
+	Speedup                              float64
 }
 
 func envName(name string) string {
@@ -84,7 +86,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	count := num("count", "0", "stop after this many readings; 0 = run until stopped")
 	seed := num("seed", "1", "random seed: same seed, same fleet and values")
 	faults := num("faults", "0", "share of bad messages (0..1)")
-	str(&c.Scenario, "scenario", "", "scenario to play")
+	str(&c.Scenario, "scenario", "", "scenario to play: "+strings.Join(simulators.Scenarios, ", "))
+	start := num("start", "", "simulated start time: RFC 3339 or relative such as -72h (backfills history); default now")
+	speedup := num("speedup", "1", "simulated time runs this many times faster than real time (stops at the present)")
 	str(&c.Districts, "districts", "", "GeoJSON of districts to place devices in")
 	str(&c.DistrictProp, "district-name-prop", "name", "feature property naming a district")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no progress lines on stderr")
@@ -118,8 +122,30 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 			errs = append(errs, errors.New("--formats airrohr needs --push (Kessel's HTTP base URL)"))
 		}
 	}
-	if c.Scenario != "" {
-		errs = append(errs, fmt.Errorf("--scenario %q: no scenarios are implemented yet", c.Scenario))
+	if c.Scenario != "" && !slices.Contains(simulators.Scenarios, c.Scenario) {
+		errs = append(errs, fmt.Errorf("--scenario %q is unknown (known: %s)", c.Scenario, strings.Join(simulators.Scenarios, ", ")))
+	}
+	if c.Speedup, err = strconv.ParseFloat(*speedup, 64); err != nil || c.Speedup < 1 {
+		errs = append(errs, fmt.Errorf("--speedup must be a number ≥ 1, got %q", *speedup))
+	}
+	c.Start = time.Now()
+	switch {
+	case *start == "":
+	case strings.HasPrefix(*start, "-"):
+		d, err := time.ParseDuration((*start)[1:])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--start %q: use RFC 3339 or a relative time such as -72h", *start))
+		}
+		c.Start = c.Start.Add(-d)
+	default:
+		t, err := time.Parse(time.RFC3339, *start)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--start %q: use RFC 3339 or a relative time such as -72h", *start))
+		}
+		c.Start = t
+	}
+	if c.Start.After(time.Now().Add(time.Minute)) {
+		errs = append(errs, errors.New("--start must not be in the future: Kessel refuses readings from the future"))
 	}
 	return c, errors.Join(errs...)
 }
@@ -148,7 +174,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer pub.Close()
-	ro := simulators.RunOptions{Interval: c.Interval, Rate: c.Rate, Count: c.Count, Faults: c.Faults, Seed: c.Seed}
+	ro := simulators.RunOptions{Interval: c.Interval, Rate: c.Rate, Count: c.Count, Faults: c.Faults, Seed: c.Seed, Speedup: c.Speedup}
+	if c.Speedup > 1 || !c.Start.IsZero() {
+		simStart, realStart, speed := c.Start, time.Now(), c.Speedup
+		ro.Now = func() time.Time { return simStart.Add(time.Duration(float64(time.Since(realStart)) * speed)) }
+	}
+	if c.Scenario != "" {
+		ro.Scenario, _ = simulators.NewScenario(c.Scenario, c.Start)
+	}
 	router := simulators.Router{MQTT: pub}
 	if c.Push != "" {
 		router.HTTP = simulators.NewHTTPPusher(strings.TrimRight(c.Push, "/"))

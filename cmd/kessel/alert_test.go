@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -181,5 +183,51 @@ rules:
 		}
 	case <-time.After(10 * time.Second):
 		t.Error("resumed stream sent nothing")
+	}
+}
+
+// TestFeinstaubalarmScenario backfills four simulated days with
+// kessel-sim --scenario feinstaubalarm: the PM10 24-hour mean passes 50 and
+// the public alert fires, then resolves when the inversion clears.
+func TestFeinstaubalarmScenario(t *testing.T) {
+	db := influxtest.Start(t)
+	cfg := filepath.Join(t.TempDir(), "kessel.yaml")
+	os.WriteFile(cfg, []byte(`rules:
+  - {id: feinstaubalarm, kind: air_quality, field: pm10, condition: mean, window: 24h, op: ">", threshold: 50, clear: 45, visibility: public}
+`), 0o644)
+	mqttAddr := testenv.FreePort(t)
+	h := startHub(t, "kessel", "--influx-url", db.URL, "--mqtt-listen", mqttAddr, "--config", cfg)
+	base := "http://" + h.HTTP + "/api/v1"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := make(chan sseEvent, 64)
+	go readSSE(ctx, t, base+"/alerts/stream", "", events)
+	time.Sleep(300 * time.Millisecond)
+
+	_, simBin := binaries(t)
+	out, err := exec.Command(simBin, "--broker", "tcp://"+mqttAddr, "--kinds", "air_quality", "--devices", "2", "--interval", "10m",
+		"--scenario", "feinstaubalarm", "--start", "-100h", "--speedup", "60000", "--quiet").Output()
+	if err != nil {
+		t.Fatalf("kessel-sim: %v", err)
+	}
+	t.Logf("summary: %s", out)
+	var states []string
+	deadline := time.After(30 * time.Second)
+	for len(states) < 4 {
+		select {
+		case ev := <-events:
+			var a struct{ State, Subject string }
+			json.Unmarshal([]byte(ev.data), &a)
+			states = append(states, a.Subject+" "+a.State)
+		case <-deadline:
+			t.Fatalf("alert transitions on the stream: %v; want each of the two devices firing, then resolved", states)
+		}
+	}
+	for _, dev := range []string{"air-0001", "air-0002"} {
+		fired := slices.Index(states, dev+" firing")
+		resolved := slices.Index(states, dev+" resolved")
+		if fired < 0 || resolved < fired {
+			t.Errorf("%s: transitions %v", dev, states)
+		}
 	}
 }

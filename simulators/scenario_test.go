@@ -1,0 +1,114 @@
+package simulators_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kessel-city/kessel/simulators"
+)
+
+// TestScenariosProduceTheirCondition steps simulated time and checks that
+// each scenario makes the condition it promises.
+func TestScenariosProduceTheirCondition(t *testing.T) {
+	start := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	fleet, err := simulators.NewFleet(simulators.FleetOptions{Devices: len(simulators.Kinds) * 4, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	of := func(kind string) []*simulators.Device {
+		var out []*simulators.Device
+		for _, d := range fleet {
+			if d.Kind == kind {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	t.Run("feinstaubalarm: the 24 h PM10 mean passes 50, then clears", func(t *testing.T) {
+		sc, _ := simulators.NewScenario("feinstaubalarm", start)
+		d := of("air_quality")[0]
+		var window []float64
+		peak, last := 0.0, 0.0
+		for m := 0; m < 6*24*60; m += 10 {
+			ts := start.Add(time.Duration(m) * time.Minute)
+			v := d.Values(ts)
+			sc.Apply(d, ts, v)
+			window = append(window, v["pm10"])
+			if len(window) > 144 {
+				window = window[1:]
+			}
+			sum := 0.0
+			for _, x := range window {
+				sum += x
+			}
+			last = sum / float64(len(window))
+			peak = max(peak, last)
+		}
+		if peak <= 50 || last >= 50 {
+			t.Errorf("24 h mean peaked at %.1f and ended at %.1f; want above 50, then below", peak, last)
+		}
+	})
+	t.Run("flood: some gauges rise more than 10 cm in 15 min", func(t *testing.T) {
+		sc, _ := simulators.NewScenario("flood", start)
+		rising := 0
+		for _, d := range of("water_level") {
+			prev := map[int]float64{}
+			for m := 0; m <= 240; m += 15 {
+				ts := start.Add(time.Duration(m) * time.Minute)
+				v := d.Values(ts)
+				sc.Apply(d, ts, v)
+				if p, ok := prev[m-15]; ok && v["level"]-p > 10 {
+					rising++
+					break
+				}
+				prev[m] = v["level"]
+			}
+		}
+		if rising == 0 || rising == len(of("water_level")) {
+			t.Errorf("%d of %d gauges rose fast; want some, not all", rising, len(of("water_level")))
+		}
+	})
+	t.Run("frost: surfaces below 0 °C before dawn while the air is above", func(t *testing.T) {
+		sc, _ := simulators.NewScenario("frost", start)
+		air := of("weather")[0]
+		for _, d := range of("road_surface") {
+			ts := start.Add(4 * time.Hour) // 05:00 local
+			v := d.Values(ts)
+			sc.Apply(d, ts, v)
+			if v["surface_temperature"] > 0 || air.Values(ts)["temperature"] <= 0 {
+				t.Errorf("%s at 05:00: surface %.1f, air %.1f", d.ID, v["surface_temperature"], air.Values(ts)["temperature"])
+			}
+		}
+	})
+	t.Run("wildfire: smoke at one sensor, then at its neighbours", func(t *testing.T) {
+		sc, _ := simulators.NewScenario("wildfire", start)
+		fires := of("wildfire")
+		at := func(d *simulators.Device, h float64) float64 {
+			ts := start.Add(time.Duration(h * float64(time.Hour)))
+			v := d.Values(ts)
+			sc.Apply(d, ts, v)
+			return v["smoke"]
+		}
+		if at(fires[0], 1.1) < 1.5 || at(fires[1], 1.1) > 1.5 || at(fires[1], 1.5) < 1.5 || at(fires[0], 0.5) > 1.5 {
+			t.Error("smoke does not start at the first sensor and spread")
+		}
+	})
+	t.Run("outage: a fifth of the devices go silent", func(t *testing.T) {
+		sc, _ := simulators.NewScenario("outage", start)
+		silent := 0
+		for _, d := range fleet {
+			if sc.Silent(d, start.Add(5*time.Minute)) {
+				t.Fatal("silent before the outage")
+			}
+			if sc.Silent(d, start.Add(time.Hour)) {
+				silent++
+			}
+		}
+		if silent != len(fleet)/5+1 && silent != len(fleet)/5 {
+			t.Errorf("%d of %d silent", silent, len(fleet))
+		}
+	})
+	if _, err := simulators.NewScenario("earthquake", start); err == nil {
+		t.Error("unknown scenario accepted")
+	}
+}
