@@ -48,6 +48,9 @@ type config struct {
 	Quiet                                bool
 	Start                                time.Time
 	Speedup                              float64
+	Replay, ReplayDevice, ReplayKind     string
+	ReplayField, ReplayColumn, ReplayTZ  string
+	ReplayLon, ReplayLat                 float64
 }
 
 func envName(name string) string {
@@ -92,6 +95,13 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	str(&c.Districts, "districts", "", "GeoJSON of districts to place devices in")
 	str(&c.DistrictProp, "district-name-prop", "name", "feature property naming a district")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no progress lines on stderr")
+	str(&c.Replay, "replay", "", "replay a real time series from this CSV file as one device instead of simulating a fleet")
+	str(&c.ReplayDevice, "replay-device", "replay-1", "device id for --replay")
+	str(&c.ReplayKind, "replay-kind", "water_level", "device kind for --replay")
+	str(&c.ReplayField, "replay-field", "level", "field name for the replayed values")
+	str(&c.ReplayColumn, "replay-column", "", "CSV column to replay (prefix of its header; default: the first numeric column)")
+	str(&c.ReplayTZ, "replay-tz", "UTC", "zone of times without an offset, e.g. Europe/Berlin (an LfU file's 'Zeitbezug: MEZ' is honoured)")
+	replayAt := num("replay-location", "9.1800,48.7784", "lon,lat of the replayed device")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -121,6 +131,12 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 		if f == "airrohr" && c.Push == "" {
 			errs = append(errs, errors.New("--formats airrohr needs --push (Kessel's HTTP base URL)"))
 		}
+	}
+	if ll := strings.Split(*replayAt, ","); len(ll) == 2 {
+		c.ReplayLon, _ = strconv.ParseFloat(ll[0], 64)
+		c.ReplayLat, _ = strconv.ParseFloat(ll[1], 64)
+	} else {
+		errs = append(errs, fmt.Errorf("--replay-location must be lon,lat, got %q", *replayAt))
 	}
 	if c.Scenario != "" && !slices.Contains(simulators.Scenarios, c.Scenario) {
 		errs = append(errs, fmt.Errorf("--scenario %q is unknown (known: %s)", c.Scenario, strings.Join(simulators.Scenarios, ", ")))
@@ -154,6 +170,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	c, err := parse(args, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	if c.Replay != "" {
+		return replay(ctx, c, stdout, stderr)
 	}
 	fo := simulators.FleetOptions{Devices: c.Devices, Kinds: strings.Split(c.Kinds, ","), Seed: c.Seed, Formats: strings.Split(c.Formats, ",")}
 	if c.Districts != "" {
@@ -195,6 +214,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	fmt.Fprintln(stdout, string(line))
+	return runErr
+}
+
+// replay publishes a real time series as one device.
+func replay(ctx context.Context, c config, stdout, stderr io.Writer) error {
+	zone, err := time.LoadLocation(c.ReplayTZ)
+	if err != nil {
+		return fmt.Errorf("--replay-tz: %w", err)
+	}
+	f, err := os.Open(c.Replay)
+	if err != nil {
+		return fmt.Errorf("--replay: %w", err)
+	}
+	defer f.Close()
+	points, err := simulators.ReadSeries(f, c.ReplayColumn, zone)
+	if err != nil {
+		return err
+	}
+	pub, err := simulators.DialMQTT(ctx, c.Broker, c.ClientID, c.Username, c.Password)
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	if !c.Quiet {
+		fmt.Fprintf(stderr, "kessel-sim: replaying %d points of %s as %s.%s\n", len(points), c.Replay, c.ReplayDevice, c.ReplayField)
+	}
+	sum, runErr := simulators.Replay(ctx, points, simulators.ReplayOptions{Device: c.ReplayDevice, Kind: c.ReplayKind, Field: c.ReplayField,
+		Lon: c.ReplayLon, Lat: c.ReplayLat, Rate: c.Rate}, pub)
+	line, _ := json.Marshal(sum)
 	fmt.Fprintln(stdout, string(line))
 	return runErr
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,5 +94,37 @@ func TestSimulatorEveryFormatWithFaults(t *testing.T) {
 	}
 	if want := sum.Sent - sum.DeadLetters; stored != want {
 		t.Errorf("stored %d readings, want sent %d - faults %d = %d", stored, sum.Sent, sum.DeadLetters, want)
+	}
+}
+
+// TestReplayRealSeries replays a month of the real Isar gauge in Munich as
+// one device and reads the same number of readings back through the API.
+func TestReplayRealSeries(t *testing.T) {
+	file := filepath.Join(testenv.ModuleRoot(), "..", "shared", "data", "timeseries", "isar-muenchen-16005701-wasserstand-2025-12-26_2026-01-25.csv")
+	if _, err := os.Stat(file); err != nil {
+		t.Skipf("shared time series absent (it lives beside the checkout in ../shared/data): %v", err)
+	}
+	db := influxtest.Start(t)
+	mqttAddr := testenv.FreePort(t)
+	h := startHub(t, "kessel", "--influx-url", db.URL, "--mqtt-listen", mqttAddr)
+	_, simBin := binaries(t)
+	out, err := exec.Command(simBin, "--broker", "tcp://"+mqttAddr, "--replay", file, "--replay-device", "isar-muenchen",
+		"--replay-kind", "water_level", "--replay-field", "level", "--replay-column", "Wasserstand", "--replay-location", "11.5855,48.1315", "--quiet").Output()
+	if err != nil {
+		t.Fatalf("kessel-sim --replay: %v", err)
+	}
+	var sum struct{ Sent int }
+	json.Unmarshal(out, &sum)
+	if sum.Sent < 2900 {
+		t.Fatalf("replayed %d points: %s", sum.Sent, out)
+	}
+	url := "http://" + h.HTTP + "/api/v1/devices/isar-muenchen/readings?from=2025-12-25T00:00:00Z&to=2026-01-26T00:00:00Z"
+	var got struct {
+		Count int
+		Items []struct{ Values map[string]float64 }
+	}
+	testenv.Eventually(t, 20*time.Second, func() bool { return getJSON(t, url, &got) == 200 && got.Count == sum.Sent }, "stored %d of %d replayed points", got.Count, sum.Sent)
+	if v := got.Items[0].Values["level"]; v < 50 || v > 400 {
+		t.Errorf("first level %v cm", v)
 	}
 }
