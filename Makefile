@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: run test deps deps-test build vet bench bench-geo bench-ingest bench-api clean
+.PHONY: run test deps deps-test build vet bench bench-geo bench-ingest bench-api bench-sim clean
 
 ## run: install what is missing, start InfluxDB, the hub and a simulated fleet
 run: deps build
@@ -27,7 +27,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 ## bench: print the benchmark figures
-bench: bench-geo bench-ingest bench-api
+bench: bench-geo bench-ingest bench-api bench-sim
 
 bench-geo:
 	$(GO) test -run '^$$' -bench . -benchmem ./geo/
@@ -38,6 +38,9 @@ bench-ingest: deps-test build
 bench-api: deps build
 	deploy/scripts/install-deps.sh --bench
 	deploy/scripts/bench-api.sh
+
+bench-sim: deps-test build
+	deploy/scripts/bench-sim.sh
 
 clean:
 	rm -rf bin var

@@ -80,3 +80,56 @@ func (p *MQTT) Failed() int { return int(p.failed.Load()) }
 
 // Close disconnects.
 func (p *MQTT) Close() { p.client.Disconnect(250) }
+
+// Pool spreads messages over several connections, a device always on the
+// same one so that its messages stay in order.
+type Pool []*MQTT
+
+// DialPool opens n connections (client ids id-0 … id-(n-1)).
+func DialPool(ctx context.Context, url, clientID, username, password string, n int) (Pool, error) {
+	p := make(Pool, 0, n)
+	for i := range n {
+		c, err := DialMQTT(ctx, url, fmt.Sprintf("%s-%d", clientID, i), username, password)
+		if err != nil {
+			p.Close()
+			return nil, err
+		}
+		p = append(p, c)
+	}
+	return p, nil
+}
+
+// Publish sends m on the connection its topic hashes to.
+func (p Pool) Publish(ctx context.Context, m Message) error {
+	h := uint32(2166136261)
+	for i := 0; i < len(m.Topic); i++ {
+		h = (h ^ uint32(m.Topic[i])) * 16777619
+	}
+	return p[h%uint32(len(p))].Publish(ctx, m)
+}
+
+// Flush flushes every connection.
+func (p Pool) Flush(ctx context.Context) error {
+	for _, c := range p {
+		if err := c.Flush(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Failed sums the connections' failures.
+func (p Pool) Failed() int {
+	n := 0
+	for _, c := range p {
+		n += c.Failed()
+	}
+	return n
+}
+
+// Close disconnects all.
+func (p Pool) Close() {
+	for _, c := range p {
+		c.Close()
+	}
+}

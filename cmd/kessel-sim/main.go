@@ -51,6 +51,7 @@ type config struct {
 	Replay, ReplayDevice, ReplayKind     string
 	ReplayField, ReplayColumn, ReplayTZ  string
 	ReplayLon, ReplayLat                 float64
+	Connections                          int
 }
 
 func envName(name string) string {
@@ -95,6 +96,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	str(&c.Districts, "districts", "", "GeoJSON of districts to place devices in")
 	str(&c.DistrictProp, "district-name-prop", "name", "feature property naming a district")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no progress lines on stderr")
+	conns := num("connections", "1", "MQTT connections to publish over (a device always uses the same one)")
 	str(&c.Replay, "replay", "", "replay a real time series from this CSV file as one device instead of simulating a fleet")
 	str(&c.ReplayDevice, "replay-device", "replay-1", "device id for --replay")
 	str(&c.ReplayKind, "replay-kind", "water_level", "device kind for --replay")
@@ -131,6 +133,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 		if f == "airrohr" && c.Push == "" {
 			errs = append(errs, errors.New("--formats airrohr needs --push (Kessel's HTTP base URL)"))
 		}
+	}
+	if c.Connections, err = strconv.Atoi(*conns); err != nil || c.Connections < 1 || c.Connections > 64 {
+		errs = append(errs, fmt.Errorf("--connections must be 1 to 64, got %q", *conns))
 	}
 	if ll := strings.Split(*replayAt, ","); len(ll) == 2 {
 		c.ReplayLon, _ = strconv.ParseFloat(ll[0], 64)
@@ -188,7 +193,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	pub, err := simulators.DialMQTT(ctx, c.Broker, c.ClientID, c.Username, c.Password)
+	pub, err := simulators.DialPool(ctx, c.Broker, c.ClientID, c.Username, c.Password, c.Connections)
 	if err != nil {
 		return err
 	}
