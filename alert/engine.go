@@ -52,7 +52,11 @@ type bucket struct {
 	firstAt, maxAt time.Time
 }
 
+type subjectKey struct{ rule, device string }
+
 type subject struct {
+	sum      float64 // of the window's buckets, kept as they come and go
+	cnt      int
 	rule     *Rule
 	device   string
 	bks      []bucket
@@ -71,8 +75,9 @@ type Engine struct {
 	in    chan []kessel.Reading
 
 	mu       sync.RWMutex
-	subjects map[string]*subject // by alert id
-	events   []kessel.AlertEvent // the last maxEvents, for resuming streams
+	subjects map[string]*subject     // by alert id
+	byKey    map[subjectKey]*subject // by rule and device, for evaluation
+	events   []kessel.AlertEvent     // the last maxEvents, for resuming streams
 	seq      int64
 	subs     map[chan kessel.AlertEvent]bool
 
@@ -94,7 +99,7 @@ func New(rules []Rule, opts Options) (*Engine, error) {
 		opts.Queue = 1024
 	}
 	e := &Engine{opts: opts, log: opts.Logger.With("component", "alert"), in: make(chan []kessel.Reading, opts.Queue),
-		subjects: map[string]*subject{}, subs: map[chan kessel.AlertEvent]bool{}, notifyQ: make(chan kessel.Alert, 4096),
+		subjects: map[string]*subject{}, byKey: map[subjectKey]*subject{}, subs: map[chan kessel.AlertEvent]bool{}, notifyQ: make(chan kessel.Alert, 4096),
 		dropped:     prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_alert_dropped_batches_total", Help: "Reading batches the alert engine could not keep up with."}),
 		evaluated:   prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_alert_evaluations_total", Help: "Rule evaluations."}),
 		transitions: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_alert_transitions_total", Help: "Alerts that fired or resolved."}),
@@ -191,6 +196,7 @@ func (e *Engine) dropSubjects(ruleID string) {
 	for id, s := range e.subjects {
 		if s.rule.ID == ruleID {
 			delete(e.subjects, id)
+			delete(e.byKey, subjectKey{ruleID, s.device})
 		}
 	}
 }
@@ -233,7 +239,9 @@ func (e *Engine) Restore(as []kessel.Alert) {
 	for _, a := range as {
 		for _, r := range e.rules {
 			if r.ID == a.RuleID {
-				e.subjects[a.ID] = &subject{rule: r, device: a.Subject, alert: a, width: max(r.Window/buckets, time.Second), lastSeen: a.LastTrue}
+				s := &subject{rule: r, device: a.Subject, alert: a, width: max(r.Window/buckets, time.Second), lastSeen: a.LastTrue}
+				e.subjects[a.ID] = s
+				e.byKey[subjectKey{r.ID, a.Subject}] = s
 			}
 		}
 	}
@@ -304,13 +312,14 @@ func (e *Engine) tick(now time.Time) {
 }
 
 func (e *Engine) subject(r *Rule, rd *kessel.Reading) *subject {
-	id := Fingerprint(r.ID, rd.Device, r.Labels)
-	s, ok := e.subjects[id]
+	s, ok := e.byKey[subjectKey{r.ID, rd.Device}]
 	if !ok {
+		id := Fingerprint(r.ID, rd.Device, r.Labels)
 		s = &subject{rule: r, device: rd.Device, width: max(r.Window/buckets, time.Second), alert: kessel.Alert{
 			ID: id, RuleID: r.ID, Subject: rd.Device, Kind: rd.Kind, Severity: r.Severity, Visibility: r.Visibility, Labels: r.Labels, Summary: r.Summary,
 		}}
 		e.subjects[id] = s
+		e.byKey[subjectKey{r.ID, rd.Device}] = s
 	}
 	s.alert.District = rd.District
 	return s
@@ -374,6 +383,8 @@ func (e *Engine) deliver(ctx context.Context) {
 }
 
 func (s *subject) add(t time.Time, v float64) {
+	s.sum += v
+	s.cnt++
 	start := t.Truncate(s.width)
 	if n := len(s.bks); n > 0 && s.bks[n-1].start.Equal(start) {
 		b := &s.bks[n-1]
@@ -397,6 +408,10 @@ func (s *subject) add(t time.Time, v float64) {
 		i++
 	}
 	if i > 0 {
+		for _, b := range s.bks[:i] {
+			s.sum -= b.sum
+			s.cnt -= b.n
+		}
 		s.bks = append(s.bks[:0], s.bks[i:]...)
 	}
 }
@@ -408,6 +423,8 @@ func (s *subject) value(t time.Time) float64 {
 		return s.last
 	case CondRate:
 		return s.last - s.bks[0].first
+	case CondMean:
+		return s.sum / float64(s.cnt)
 	}
 	var sum, mn, mx float64
 	n := 0
