@@ -607,3 +607,51 @@ func TestRulesAPI(t *testing.T) {
 		t.Errorf("get deleted: %d", resp.StatusCode)
 	}
 }
+
+// TestLongHistory: a year of hourly values is too much for JSON (400 with
+// an every that fits) but streams completely as CSV; a district series
+// aggregates over the district's devices.
+func TestLongHistory(t *testing.T) {
+	db := influxtest.Start(t)
+	f := newFixtureWith(t, db.URL, func(o *api.Options) { o.MaxPoints = 1000 })
+	if err := f.store.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	start := f.now.Add(-365 * 24 * time.Hour)
+	var rs []kessel.Reading
+	for h := range 365 * 24 {
+		rs = append(rs, kessel.Reading{Device: "air-1", Kind: "air_quality", District: "Mitte", Time: start.Add(time.Duration(h) * time.Hour), Values: map[string]float64{"pm10": float64(h % 100)}})
+		if h%2 == 0 {
+			rs = append(rs, kessel.Reading{Device: "air-2", Kind: "air_quality", District: "Mitte", Time: start.Add(time.Duration(h) * time.Hour), Values: map[string]float64{"pm10": 100}})
+		}
+	}
+	for i := 0; i < len(rs); i += 5000 {
+		if err := f.store.WriteReadings(context.Background(), rs[i:min(i+5000, len(rs))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, body := f.get(t, "/api/v1/devices/air-1/readings?from=-366d")
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "every=") {
+		t.Errorf("a year as JSON: %d %s", resp.StatusCode, body)
+	}
+	resp, body = f.get(t, "/api/v1/devices/air-1/readings?from=-366d&format=csv")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Disposition") == "" {
+		t.Fatalf("a year as CSV: %d", resp.StatusCode)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	if err != nil || len(rows) != 365*24+1 || strings.Join(rows[0], ",") != "time,pm10" || rows[1][1] != "0" || rows[100][1] != "99" {
+		t.Fatalf("CSV: %d rows (want %d), err %v, head %v", len(rows), 365*24+1, err, rows[:min(3, len(rows))])
+	}
+	_, body = f.get(t, "/api/v1/districts/mitte/readings?kind=air_quality&field=pm10&from=-366d&every=1d&fn=max")
+	var series struct {
+		Items []struct{ Value float64 }
+		Count int
+	}
+	json.Unmarshal(body, &series)
+	if series.Count < 365 || series.Items[10].Value != 100 {
+		t.Errorf("district series: %d points, %s", series.Count, body[:min(300, len(body))])
+	}
+	if resp, _ := f.get(t, "/api/v1/districts/mitte/readings?kind=air_quality"); resp.StatusCode != 400 {
+		t.Errorf("district series without field: %d", resp.StatusCode)
+	}
+}

@@ -321,9 +321,13 @@ func (s *server) handleReadings() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
-		q, err := s.historyQuery(r, d.ID)
+		q, err := s.historyQuery(r, d.ID, format == formatCSV)
 		if err != nil {
 			s.errorResponse(w, r, err)
+			return
+		}
+		if format == formatCSV {
+			s.streamCSV(w, r, d, q)
 			return
 		}
 		rs, err := s.readings.History(r.Context(), q)
@@ -339,7 +343,73 @@ func (s *server) handleReadings() http.Handler {
 	})
 }
 
-func (s *server) historyQuery(r *http.Request, device string) (kessel.HistoryQuery, error) {
+// streamCSV writes a device's history as CSV while InfluxDB sends it, so
+// an export of any length (a year of hourly values, or every raw reading)
+// never sits in memory. Columns: time, then the requested fields, or the
+// fields of the first reading and of the latest one, sorted.
+func (s *server) streamCSV(w http.ResponseWriter, r *http.Request, d kessel.Device, q kessel.HistoryQuery) {
+	var cw *csv.Writer
+	var fields []string
+	rows := 0
+	rc := http.NewResponseController(w)
+	err := s.readings.StreamHistory(r.Context(), q, func(rd kessel.Reading) error {
+		if cw == nil {
+			fields = q.Fields
+			if len(fields) == 0 {
+				seen := map[string]bool{}
+				add := func(vs map[string]float64) {
+					for k := range vs {
+						if !seen[k] {
+							seen[k] = true
+							fields = append(fields, k)
+						}
+					}
+				}
+				add(rd.Values)
+				if _, latest, ok := s.devices.Get(d.ID); ok && latest != nil {
+					add(latest.Values)
+				}
+				slices.Sort(fields)
+			}
+			w.Header().Set("Content-Type", contentTypeOf(formatCSV))
+			w.Header().Set("Cache-Control", cacheHistory)
+			w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", d.ID+".csv"))
+			w.WriteHeader(http.StatusOK)
+			cw = csv.NewWriter(w)
+			_ = cw.Write(append([]string{"time"}, fields...))
+		}
+		row := make([]string, 0, len(fields)+1)
+		row = append(row, rd.Time.UTC().Format(time.RFC3339Nano))
+		for _, f := range fields {
+			if v, ok := rd.Values[f]; ok {
+				row = append(row, fmtFloat(v))
+			} else {
+				row = append(row, "")
+			}
+		}
+		rows++
+		if rows%1000 == 0 {
+			cw.Flush()
+			_ = rc.SetWriteDeadline(time.Now().Add(60 * time.Second))
+		}
+		return cw.Write(row)
+	})
+	if cw == nil { // nothing streamed yet: a normal answer is still possible
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
+		h := []string{"time"}
+		respond(w, r, contentTypeOf(formatCSV), csvBytes([][]string{append(h, q.Fields...)}), cacheHistory)
+		return
+	}
+	cw.Flush()
+	if err != nil {
+		s.log.Warn("CSV export ended early", "device", d.ID, "rows", rows, "err", err)
+	}
+}
+
+func (s *server) historyQuery(r *http.Request, device string, stream bool) (kessel.HistoryQuery, error) {
 	v := r.URL.Query()
 	now := s.opts.Now()
 	q := kessel.HistoryQuery{Device: device, To: now, From: now.Add(-24 * time.Hour), Limit: s.opts.MaxPoints + 1}
@@ -375,7 +445,7 @@ func (s *server) historyQuery(r *http.Request, device string) (kessel.HistoryQue
 			return q, invalid("every must be a duration from 1m to 31d (e.g. 15m, 1h, 1d), got %q", e)
 		}
 		windows := int(q.To.Sub(q.From) / d)
-		if windows > s.opts.MaxPoints {
+		if windows > s.opts.MaxPoints && !stream {
 			return q, invalid("every=%s gives %d points per field, more than the maximum of %d; use every=%s or larger", e, windows, s.opts.MaxPoints, suggestEvery(q.To.Sub(q.From), s.opts.MaxPoints))
 		}
 		q.Every, q.Fn = d, fn

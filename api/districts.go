@@ -3,6 +3,7 @@ package api
 import (
 	"math"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/paulmach/orb/geojson"
@@ -126,5 +127,70 @@ func (s *server) handleDistrict() http.Handler {
 		f.ID = d.ID
 		f.Properties = geojson.Properties{"id": p.ID, "name": p.Name, "devices": p.Devices, "current": p.Current, "latest_url": p.Requests}
 		s.respondBody(w, r, formatGeoJSON, f, cacheLive)
+	})
+}
+
+// handleDistrictReadings serves a district-wide series: one field of one
+// kind aggregated over all of the district's devices per window.
+func (s *server) handleDistrictReadings() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.districts == nil {
+			s.errorResponse(w, r, kessel.Errorf(kessel.ENOTFOUND, "no districts are configured"))
+			return
+		}
+		d, ok := s.districts.Get(mux.Vars(r)["id"])
+		if !ok {
+			s.errorResponse(w, r, kessel.Errorf(kessel.ENOTFOUND, "district %q not found", mux.Vars(r)["id"]))
+			return
+		}
+		v := r.URL.Query()
+		kind, field := v.Get("kind"), v.Get("field")
+		if !kessel.ValidFieldName(kind) || !kessel.ValidFieldName(field) {
+			s.errorResponse(w, r, invalid("kind and field are required, e.g. kind=air_quality&field=pm10"))
+			return
+		}
+		if v.Get("every") == "" {
+			q := r.URL.Query()
+			q.Set("every", "1h")
+			r.URL.RawQuery = q.Encode()
+		}
+		hq, err := s.historyQuery(r, "district", false)
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
+		format, err := negotiate(r)
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
+		rs, err := s.readings.DistrictSeries(r.Context(), d.Name, kind, field, hq.From, hq.To, hq.Every, hq.Fn)
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
+		type point struct {
+			Time  time.Time `json:"time"`
+			Value float64   `json:"value"`
+		}
+		items := make([]point, 0, len(rs))
+		rows := [][]string{{"time", field}}
+		for _, rd := range rs {
+			items = append(items, point{rd.Time.UTC(), rd.Values[field]})
+			rows = append(rows, []string{rd.Time.UTC().Format(time.RFC3339), fmtFloat(rd.Values[field])})
+		}
+		if format == formatCSV {
+			respond(w, r, contentTypeOf(formatCSV), csvBytes(rows), cacheHistory)
+			return
+		}
+		s.respondJSON(w, r, struct {
+			District string  `json:"district"`
+			Kind     string  `json:"kind"`
+			Field    string  `json:"field"`
+			Fn       string  `json:"fn"`
+			Every    string  `json:"every"`
+			Items    []point `json:"items"`
+			Count    int     `json:"count"`
+		}{d.Name, kind, field, hq.Fn, hq.Every.String(), items, len(items)}, cacheHistory)
 	})
 }

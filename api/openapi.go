@@ -89,7 +89,7 @@ func openAPI() obj {
 			"delete": op("devices", "Remove a device", "Scope devices:write, own department. If-Match optional.", []any{idParam, param("If-Match", "header", "ETag of the device as last read.", "string", false, nil)},
 				obj{"204": obj{"description": "removed"}}, []string{"400", "401", "403", "404", "412", "429"}, secured),
 		},
-		"/api/v1/devices/{id}/readings": obj{"get": op("readings", "A device's history", "From InfluxDB. Without every, raw readings (at most 10,000: a larger range answers 400 naming an every that fits).", []any{
+		"/api/v1/devices/{id}/readings": obj{"get": op("readings", "A device's history", "From InfluxDB. Without every, raw readings (at most 10,000 in JSON and GeoJSON: a larger range answers 400 naming an every that fits). CSV is streamed without that limit, so a year of data exports in one request.", []any{
 			idParam,
 			param("from", "query", "Start: RFC 3339 or relative (-24h, -7d). Default -24h.", "string", false, "-24h"),
 			param("to", "query", "End: RFC 3339, relative or now. Default now.", "string", false, "now"),
@@ -110,6 +110,14 @@ func openAPI() obj {
 		"/api/v1/districts/{id}": obj{"get": op("districts", "One district", "Polygon plus the current mean, min and max per field per kind over its public devices' latest readings.",
 			[]any{param("id", "path", "District id, name or slug.", "string", true, "stuttgart-mitte")},
 			obj{"200": obj{"description": "district", "content": obj{"application/geo+json": obj{"schema": obj{"type": "object"}}}}}, []string{"404", "429"}, nil)},
+		"/api/v1/districts/{id}/readings": obj{"get": op("districts", "A district-wide series", "One field of one kind aggregated over all devices in the district per window (default every=1h, fn=mean).", []any{
+			param("id", "path", "District id, name or slug.", "string", true, "stuttgart-mitte"),
+			param("kind", "query", "Device kind.", "string", true, "air_quality"), param("field", "query", "Field.", "string", true, "pm10"),
+			param("from", "query", "Start; default -24h.", "string", false, "-7d"), param("to", "query", "End; default now.", "string", false, nil),
+			param("every", "query", "Window, 1m to 31d; default 1h.", "string", false, "1h"),
+			obj{"name": "fn", "in": "query", "description": "Aggregate; default mean.", "schema": obj{"type": "string", "enum": []string{"mean", "min", "max", "sum", "count", "last"}}},
+			ref("parameters/format"),
+		}, obj{"200": obj{"description": "series", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}, []string{"400", "404", "429", "503"}, nil)},
 		"/api/v1/deadletters": obj{"get": op("operations", "Dead letters", "Scope admin. Messages Kessel could not accept, with reason, topic and the first KiB of payload; newest first.", []any{
 			param("from", "query", "Start; default -24h.", "string", false, "-1h"), param("to", "query", "End; default now.", "string", false, nil),
 			param("reason", "query", "Only this reason code.", "string", false, "malformed_json"), param("limit", "query", "1 to 10000; default 1000.", "integer", false, 100), ref("parameters/format"),

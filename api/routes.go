@@ -33,6 +33,7 @@ func (s *server) routes() {
 	v1.Handle("/nearest", read("nearest", s.handleNearest())).Methods(http.MethodGet)
 	v1.Handle("/districts", read("districts", s.handleDistricts())).Methods(http.MethodGet)
 	v1.Handle("/districts/{id}", read("district", s.handleDistrict())).Methods(http.MethodGet)
+	v1.Handle("/districts/{id}/readings", read("district_readings", s.handleDistrictReadings())).Methods(http.MethodGet)
 
 	v1.Handle("/catalog", read("catalog", s.handleCatalog())).Methods(http.MethodGet)
 	v1.Handle("/usage", read("usage", s.handleUsage())).Methods(http.MethodGet)

@@ -32,6 +32,10 @@ type Districts interface {
 // ReadingQuerier reads stored readings (InfluxDB).
 type ReadingQuerier interface {
 	History(ctx context.Context, q kessel.HistoryQuery) ([]kessel.Reading, error)
+	// StreamHistory calls fn per reading without holding them (CSV exports).
+	StreamHistory(ctx context.Context, q kessel.HistoryQuery, fn func(kessel.Reading) error) error
+	// DistrictSeries aggregates a field over a district's devices per window.
+	DistrictSeries(ctx context.Context, district, kind, field string, from, to time.Time, every time.Duration, fn string) ([]kessel.Reading, error)
 }
 
 // Check is a readiness check: nil when the dependency it names is usable.

@@ -23,11 +23,31 @@ var reservedColumns = map[string]bool{
 // Reading per timestamp. It returns EINVALID for a bad query and
 // EUNAVAILABLE when InfluxDB cannot answer.
 func (c *Client) History(ctx context.Context, q kessel.HistoryQuery) ([]kessel.Reading, error) {
+	flux, err := c.historyFlux(q)
+	if err != nil {
+		return nil, err
+	}
+	return c.readings(ctx, flux, "history")
+}
+
+// StreamHistory calls fn for each reading of History's result as InfluxDB
+// sends it, holding none of them: for exports of any length. q.Limit is
+// ignored. An error from fn stops the query and is returned.
+func (c *Client) StreamHistory(ctx context.Context, q kessel.HistoryQuery, fn func(kessel.Reading) error) error {
+	q.Limit = 0
+	flux, err := c.historyFlux(q)
+	if err != nil {
+		return err
+	}
+	return c.eachReading(ctx, flux, "history", fn)
+}
+
+func (c *Client) historyFlux(q kessel.HistoryQuery) (string, error) {
 	if !kessel.ValidDeviceID(q.Device) {
-		return nil, kessel.Errorf(kessel.EINVALID, "invalid device id %q", q.Device)
+		return "", kessel.Errorf(kessel.EINVALID, "invalid device id %q", q.Device)
 	}
 	if !q.From.Before(q.To) {
-		return nil, kessel.Errorf(kessel.EINVALID, "from must be before to")
+		return "", kessel.Errorf(kessel.EINVALID, "from must be before to")
 	}
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
@@ -37,7 +57,7 @@ func (c *Client) History(ctx context.Context, q kessel.HistoryQuery) ([]kessel.R
 		conds := make([]string, len(q.Fields))
 		for i, name := range q.Fields {
 			if !kessel.ValidFieldName(name) {
-				return nil, kessel.Errorf(kessel.EINVALID, "invalid field name %q", name)
+				return "", kessel.Errorf(kessel.EINVALID, "invalid field name %q", name)
 			}
 			conds[i] = "r._field == " + strconv.Quote(name)
 		}
@@ -49,7 +69,7 @@ func (c *Client) History(ctx context.Context, q kessel.HistoryQuery) ([]kessel.R
 			fn = "mean"
 		}
 		if !kessel.ValidAggregate(fn) {
-			return nil, kessel.Errorf(kessel.EINVALID, "unknown aggregate fn %q; use one of %s", fn, strings.Join(kessel.Aggregates, ", "))
+			return "", kessel.Errorf(kessel.EINVALID, "unknown aggregate fn %q; use one of %s", fn, strings.Join(kessel.Aggregates, ", "))
 		}
 		// Merge series that differ only in tags (a device that changed district) before aggregating.
 		fmt.Fprintf(&f, "  |> group(columns: [\"_field\"])\n")
@@ -61,7 +81,7 @@ func (c *Client) History(ctx context.Context, q kessel.HistoryQuery) ([]kessel.R
 	if q.Limit > 0 {
 		fmt.Fprintf(&f, "  |> limit(n: %d)\n", q.Limit)
 	}
-	return c.readings(ctx, f.String(), "history")
+	return f.String(), nil
 }
 
 // Latest returns the most recent reading of every device written in
@@ -108,12 +128,20 @@ func (c *Client) Latest(ctx context.Context, from, to time.Time) ([]kessel.Readi
 }
 
 func (c *Client) readings(ctx context.Context, flux, what string) ([]kessel.Reading, error) {
+	var out []kessel.Reading
+	err := c.eachReading(ctx, flux, what, func(r kessel.Reading) error {
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+func (c *Client) eachReading(ctx context.Context, flux, what string, fn func(kessel.Reading) error) error {
 	res, err := c.query.Query(ctx, flux)
 	if err != nil {
-		return nil, fmt.Errorf("influx: %s: %w: %w", what, &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+		return fmt.Errorf("influx: %s: %w: %w", what, &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
 	}
 	defer res.Close()
-	var out []kessel.Reading
 	for res.Next() {
 		rec := res.Record()
 		vals := rec.Values()
@@ -154,12 +182,36 @@ func (c *Client) readings(ctx context.Context, flux, what string) ([]kessel.Read
 		if lat != nil && lon != nil {
 			r.Location = &orb.Point{*lon, *lat}
 		}
-		out = append(out, r)
+		if err := fn(r); err != nil {
+			return err
+		}
 	}
 	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("influx: %s: %w: %w", what, &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+		return fmt.Errorf("influx: %s: %w: %w", what, &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
 	}
-	return out, nil
+	return nil
+}
+
+// DistrictSeries aggregates one field of one kind over every device in a
+// district into windows of every with fn (mean, min, max, sum, count, last),
+// oldest first.
+func (c *Client) DistrictSeries(ctx context.Context, district, kind, field string, from, to time.Time, every time.Duration, fn string) ([]kessel.Reading, error) {
+	switch {
+	case !kessel.ValidFieldName(kind) || !kessel.ValidFieldName(field):
+		return nil, kessel.Errorf(kessel.EINVALID, "kind and field must be names such as air_quality and pm10")
+	case !kessel.ValidAggregate(fn):
+		return nil, kessel.Errorf(kessel.EINVALID, "unknown aggregate fn %q", fn)
+	case !from.Before(to) || every <= 0:
+		return nil, kessel.Errorf(kessel.EINVALID, "from must be before to, and every positive")
+	}
+	var f strings.Builder
+	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
+	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %s and r._field == %s and r.district == %s)\n", strconv.Quote(kind), strconv.Quote(field), strconv.Quote(district))
+	f.WriteString("  |> group(columns: [\"_field\"])\n")
+	fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: %s, createEmpty: false)\n  |> toFloat()\n", fluxDuration(every), fn)
+	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n  |> group()\n  |> sort(columns: [\"_time\"])\n")
+	return c.readings(ctx, f.String(), "district series")
 }
 
 // fluxDuration renders d as a Flux duration literal such as 1h30m or 90s.
