@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -110,6 +111,7 @@ type serveConfig struct {
 	MaxPayload      int
 	RestoreWindow   time.Duration
 	CPUProfile      string
+	GCPercent       int
 	RateRead        string
 	RateWrite       string
 	RatePush        string
@@ -188,6 +190,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.int(&c.BatchSize, "batch-size", 5000, "most readings per InfluxDB write")
 	e.dur(&c.FlushInterval, "flush-interval", 100*time.Millisecond, "how long ingest waits to fill a batch before writing it")
 	e.str(&c.CPUProfile, "cpuprofile", "", "write a Go CPU profile to this file until shutdown (diagnostics)")
+	e.int(&c.GCPercent, "gc-percent", 400, "Go garbage collector target (GOGC): higher trades memory for CPU per message; the GOGC variable wins if set")
 	e.str(&c.RateRead, "rate-limit-read", "50", "public reads per second per client address (burst twice that); 0 = no limit")
 	e.str(&c.RateWrite, "rate-limit-write", "10", "department writes per second per client address; 0 = no limit")
 	e.str(&c.RatePush, "rate-limit-push", "2", "HTTP device pushes per second per client address; 0 = no limit")
@@ -262,6 +265,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log, err := newLogger(c, stderr)
 	if err != nil {
 		return err
+	}
+	if getenv("GOGC") == "" && c.GCPercent > 0 {
+		debug.SetGCPercent(c.GCPercent)
 	}
 	if c.CPUProfile != "" {
 		f, err := os.Create(c.CPUProfile)
