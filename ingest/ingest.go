@@ -55,6 +55,11 @@ type Options struct {
 	MaxInflight int
 	// BatchSize is the most messages written in one store call; default 5000.
 	BatchSize int
+	// Follow makes a read-only follower for an API-only instance: it
+	// subscribes on a clean session, decodes and hands readings to Devices
+	// to keep the live state current, and writes nothing; the ingesting
+	// instances store and acknowledge.
+	Follow bool
 	// FlushInterval is how long the loop waits for a batch to fill once it
 	// holds a message; default 100ms. Larger batches cost less per message;
 	// the wait adds to the time before a message is acknowledged.
@@ -161,7 +166,7 @@ func (in *Ingester) Ready(context.Context) error {
 
 func (in *Ingester) subscriptions() map[string]byte {
 	readings, tts := TopicReadings, TopicTTS
-	if g := in.opts.SharedGroup; g != "" {
+	if g := in.opts.SharedGroup; g != "" && !in.opts.Follow {
 		readings = "$share/" + g + "/" + readings
 		tts = "$share/" + g + "/" + tts
 	}
@@ -189,7 +194,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 		SetClientID(in.opts.ClientID).
 		SetUsername(in.opts.Username).
 		SetPassword(in.opts.Password).
-		SetCleanSession(false).
+		SetCleanSession(in.opts.Follow).
 		SetAutoAckDisabled(true).
 		SetOrderMatters(true).
 		SetAutoReconnect(true).
@@ -448,6 +453,16 @@ func (in *Ingester) prepare(batch []message) *prepared {
 // nothing was acknowledged then.
 func (in *Ingester) commit(ctx context.Context, p *prepared) bool {
 	batch, readings, dead, owner, rejects := p.batch, p.readings, p.dead, p.owner, p.rejects
+	if in.opts.Follow {
+		in.devices.Observe(readings)
+		for _, msg := range batch {
+			if msg.ack != nil {
+				msg.ack()
+			}
+			in.m.inflight.Dec()
+		}
+		return true
+	}
 	if len(readings) > 0 {
 		start := time.Now()
 		err := in.retry(ctx, func(ctx context.Context) error { return in.store.WriteReadings(ctx, readings) })
@@ -514,6 +529,9 @@ func (in *Ingester) trackFCnt(r *kessel.Reading, fcnt uint32) {
 }
 
 func (in *Ingester) deadLetter(msg message, err error) kessel.DeadLetter {
+	if in.opts.Follow {
+		return kessel.DeadLetter{} // the ingesting instance counts and keeps it
+	}
 	var rej *Rejection
 	if !errors.As(err, &rej) {
 		code := ReasonUnknownDevice

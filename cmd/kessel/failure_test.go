@@ -179,3 +179,38 @@ func TestSharedGroup(t *testing.T) {
 	t.Logf("after the restart: a wrote %v, b wrote %v", a.metric("kessel_ingest_written_total"), b.metric("kessel_ingest_written_total"))
 	requireAll(t, db, base2, first+sent, 30*time.Second)
 }
+
+// TestAPIOnlyInstance: a --roles api instance beside an ingesting one
+// keeps its live state current from the stream and, restarted, fills it
+// from InfluxDB.
+func TestAPIOnlyInstance(t *testing.T) {
+	mq := testenv.StartMosquitto(t)
+	db := influxtest.Start(t)
+	startHub(t, "ingester", "--mqtt-broker", mq.URL, "--influx-url", db.URL, "--mqtt-client-id", "ing", "--roles", "ingest,api")
+	api := startHub(t, "api-only", "--mqtt-broker", mq.URL, "--influx-url", db.URL, "--mqtt-client-id", "apionly", "--roles", "api")
+	pub := startPublisher(t, mq.URL, 2, 200, time.Now().Add(-time.Minute).Truncate(time.Second))
+	pub.client.Publish("kessel/devices/dev-01/meta", 1, true, `{"kind":"test","visibility":"public"}`).Wait()
+	latest := func() (string, float64) {
+		var d struct {
+			Latest *struct {
+				Time   string
+				Values map[string]float64
+			}
+		}
+		if getJSON(t, "http://"+api.HTTP+"/api/v1/devices/dev-01", &d) != 200 || d.Latest == nil {
+			return "", -1
+		}
+		return d.Latest.Time, d.Latest.Values["seq"]
+	}
+	testenv.Eventually(t, 20*time.Second, func() bool { _, v := latest(); return v > 0 }, "API-only instance has no live value")
+	_, v1 := latest()
+	testenv.Eventually(t, 10*time.Second, func() bool { _, v := latest(); return v > v1 }, "API-only instance's live value does not move")
+	pub.Stop()
+	time.Sleep(time.Second)
+	_, last := latest()
+	api.kill9()
+	api.start()
+	if _, v := latest(); v != last {
+		t.Errorf("after a restart the API-only instance shows %v, want %v from InfluxDB", v, last)
+	}
+}

@@ -474,6 +474,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		publishAlert.Store(&pub)
 	}
 
+	// An API-only instance follows the readings stream to keep its live
+	// state current (it was filled from InfluxDB on start); it stores nothing.
+	if !c.has("ingest") && c.has("api") {
+		follower, err := ingest.New(store, observers{reg, engine}, ingest.Options{Broker: brokerURL, ClientID: c.ClientID + "-api", Follow: true,
+			Username: c.MQTTUser, Password: c.MQTTPassword, Limits: ingest.Limits{MaxPayload: c.MaxPayload}, Logger: log, Registerer: prom})
+		if err != nil {
+			closeBroker(emb)
+			return err
+		}
+		followCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		stopIngest = cancel
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := follower.Run(followCtx); err != nil {
+				errc <- fmt.Errorf("follow: %w", err)
+			}
+		}()
+		ready = append(ready, api.Check{Name: "mqtt", Check: follower.Ready})
+	}
+
 	var httpSrv *http.Server
 	if c.has("api") {
 		apiOpts := api.Options{Logger: log, Registerer: prom, Gatherer: prom, Ready: ready, Keys: fileCfg.APIKeys, DeadLetters: store,
