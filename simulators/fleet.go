@@ -28,6 +28,9 @@ type Device struct {
 
 	index       int // position in the fleet
 	firstOfKind int // index of the first device of the same kind
+	// Mobile devices ride a tram line and report where they are.
+	Mobile bool
+	phase  float64
 
 	rng      *rand.Rand
 	capacity float64 // parking places, or bin litres
@@ -62,6 +65,46 @@ type FleetOptions struct {
 	// Formats are assigned round-robin; airrohr only to air_quality
 	// devices (the others fall back to native). Default: native.
 	Formats []string
+	// Mobile is the share (0..1) of air_quality devices that ride the tram
+	// line (TramLine) and report their position with each reading; they
+	// speak native JSON.
+	Mobile float64
+}
+
+// TramLine is the line mobile sensors ride: roughly Stuttgart's U1 from
+// Vaihingen through the centre to Fellbach (lon, lat).
+var TramLine = orb.LineString{{9.107, 48.728}, {9.141, 48.754}, {9.170, 48.770}, {9.180, 48.784}, {9.214, 48.800}, {9.237, 48.806}, {9.262, 48.812}}
+
+// tramPeriod is one return trip.
+const tramPeriod = 2 * time.Hour
+
+// At returns where a mobile device is at t (and moves it there): it shuttles
+// along TramLine, one return trip per tramPeriod.
+func (d *Device) At(t time.Time) orb.Point {
+	if !d.Mobile {
+		return d.Location
+	}
+	f := math.Mod(float64(t.UnixNano())/float64(tramPeriod)+d.phase, 1)
+	if f > 0.5 {
+		f = 1 - f
+	}
+	f *= 2 // 0..1..0 along the line
+	total := 0.0
+	for i := 1; i < len(TramLine); i++ {
+		total += planar.Distance(TramLine[i-1], TramLine[i])
+	}
+	want := f * total
+	for i := 1; i < len(TramLine); i++ {
+		seg := planar.Distance(TramLine[i-1], TramLine[i])
+		if want <= seg || i == len(TramLine)-1 {
+			k := math.Min(1, want/seg)
+			a, b := TramLine[i-1], TramLine[i]
+			d.Location = round(orb.Point{a[0] + k*(b[0]-a[0]), a[1] + k*(b[1]-a[1])})
+			return d.Location
+		}
+		want -= seg
+	}
+	return d.Location
 }
 
 // Stuttgart is the default placement box, the Stuttgart basin and its hills.
@@ -109,6 +152,10 @@ func NewFleet(o FleetOptions) ([]*Device, error) {
 		d.Format = o.Formats[i%len(o.Formats)]
 		if d.Format == "airrohr" && kind != "air_quality" {
 			d.Format = "native"
+		}
+		if kind == "air_quality" && o.Mobile > 0 && place.Float64() < o.Mobile {
+			d.Mobile, d.Format, d.phase = true, "native", place.Float64()
+			d.At(time.Unix(0, 0))
 		}
 		d.offset = d.rng.NormFloat64()
 		switch kind {
@@ -169,6 +216,9 @@ func (d *Device) Reading(ts time.Time, values map[string]float64) Message {
 		return TTSUplink(d, ts, values, d.fcnt)
 	case "airrohr":
 		return AirrohrPush(d, values)
+	}
+	if d.Mobile {
+		return NativeReadingAt(d, ts, values, d.At(ts))
 	}
 	return NativeReading(d, ts, values)
 }

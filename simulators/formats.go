@@ -36,6 +36,16 @@ func NativeReading(d *Device, ts time.Time, values map[string]float64) Message {
 	return Message{Topic: "kessel/devices/" + d.ID + "/readings", Payload: p, Kind: d.Kind, Format: "native"}
 }
 
+// NativeReadingAt is NativeReading with the position of a mobile sensor.
+func NativeReadingAt(d *Device, ts time.Time, values map[string]float64, p [2]float64) Message {
+	b, _ := json.Marshal(struct {
+		TS       string             `json:"ts"`
+		Values   map[string]float64 `json:"values"`
+		Location nativeLocation     `json:"location"`
+	}{ts.UTC().Format("2006-01-02T15:04:05.000Z07:00"), values, nativeLocation{p[0], p[1]}})
+	return Message{Topic: "kessel/devices/" + d.ID + "/readings", Payload: b, Kind: d.Kind, Format: "native"}
+}
+
 // Meta encodes the device's retained self-description.
 func Meta(d *Device) Message {
 	p, _ := json.Marshal(struct {

@@ -177,3 +177,31 @@ func TestFleetErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestMobileTramSensors(t *testing.T) {
+	fleet, err := simulators.NewFleet(simulators.FleetOptions{Devices: 90, Kinds: []string{"air_quality"}, Seed: 2, Mobile: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mobile := 0
+	for _, d := range fleet {
+		if !d.Mobile {
+			continue
+		}
+		mobile++
+		b := simulators.TramLine.Bound()
+		t0 := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+		p0 := d.At(t0)
+		p1 := d.At(t0.Add(10 * time.Minute))
+		if p0 == p1 || !b.Pad(1e-6).Contains(p0) || !b.Pad(1e-6).Contains(p1) {
+			t.Fatalf("%s: %v then %v, want moving along the line within %v", d.ID, p0, p1, b)
+		}
+		m := d.Reading(t0, map[string]float64{"pm10": 1})
+		if !strings.Contains(string(m.Payload), `"location":{"lon":`) {
+			t.Fatalf("mobile reading without location: %s", m.Payload)
+		}
+	}
+	if mobile < 15 || mobile > 45 {
+		t.Errorf("%d of 90 devices mobile, want about 30%%", mobile)
+	}
+}

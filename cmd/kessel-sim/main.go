@@ -52,6 +52,7 @@ type config struct {
 	ReplayField, ReplayColumn, ReplayTZ  string
 	ReplayLon, ReplayLat                 float64
 	Connections                          int
+	Mobile                               float64
 }
 
 func envName(name string) string {
@@ -97,6 +98,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	str(&c.DistrictProp, "district-name-prop", "name", "feature property naming a district")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no progress lines on stderr")
 	conns := num("connections", "1", "MQTT connections to publish over (a device always uses the same one)")
+	mobile := num("mobile", "0", "share (0..1) of air_quality devices that ride the tram line and report their position")
 	str(&c.Replay, "replay", "", "replay a real time series from this CSV file as one device instead of simulating a fleet")
 	str(&c.ReplayDevice, "replay-device", "replay-1", "device id for --replay")
 	str(&c.ReplayKind, "replay-kind", "water_level", "device kind for --replay")
@@ -133,6 +135,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 		if f == "airrohr" && c.Push == "" {
 			errs = append(errs, errors.New("--formats airrohr needs --push (Kessel's HTTP base URL)"))
 		}
+	}
+	if c.Mobile, err = strconv.ParseFloat(*mobile, 64); err != nil || c.Mobile < 0 || c.Mobile > 1 {
+		errs = append(errs, fmt.Errorf("--mobile must be in [0,1], got %q", *mobile))
 	}
 	if c.Connections, err = strconv.Atoi(*conns); err != nil || c.Connections < 1 || c.Connections > 64 {
 		errs = append(errs, fmt.Errorf("--connections must be 1 to 64, got %q", *conns))
@@ -179,7 +184,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if c.Replay != "" {
 		return replay(ctx, c, stdout, stderr)
 	}
-	fo := simulators.FleetOptions{Devices: c.Devices, Kinds: strings.Split(c.Kinds, ","), Seed: c.Seed, Formats: strings.Split(c.Formats, ",")}
+	fo := simulators.FleetOptions{Devices: c.Devices, Kinds: strings.Split(c.Kinds, ","), Seed: c.Seed, Formats: strings.Split(c.Formats, ","), Mobile: c.Mobile}
 	if c.Districts != "" {
 		ds, err := geo.LoadDistrictsFile(c.Districts, c.DistrictProp, nil)
 		if err != nil {

@@ -71,7 +71,7 @@ for _ in $(seq 1 150); do
 done
 curl -fs "http://$HTTP/readyz" >/dev/null || { echo "run: kessel did not become ready; see $var/log/kessel.log" >&2; exit 1; }
 
-"$root/bin/kessel-sim" --broker "tcp://$MQTT" --push "http://$HTTP" --formats native,senml,tts,airrohr --devices "$DEVICES" --interval "$INTERVAL" --quiet "${districts[@]}" \
+"$root/bin/kessel-sim" --broker "tcp://$MQTT" --push "http://$HTTP" --formats native,senml,tts,airrohr --mobile 0.2 --devices "$DEVICES" --interval "$INTERVAL" --quiet "${districts[@]}" \
   >"$var/log/kessel-sim.out" 2>"$var/log/kessel-sim.log" &
 pids+=($!)
 
