@@ -109,6 +109,7 @@ type serveConfig struct {
 	LogLevel        string
 	LogFormat       string
 	MaxPayload      int
+	MaxAge          time.Duration
 	RestoreWindow   time.Duration
 	CPUProfile      string
 	GCPercent       int
@@ -186,6 +187,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "text", "text or json")
 	e.int(&c.MaxPayload, "max-payload", 64<<10, "largest accepted message payload in bytes")
+	e.dur(&c.MaxAge, "max-age", 0, "refuse readings older than this (the retention window); 0 = any age")
 	e.dur(&c.RestoreWindow, "restore-window", 30*24*time.Hour, "how far back to look for each device's latest reading on start")
 	e.int(&c.BatchSize, "batch-size", 5000, "most readings per InfluxDB write")
 	e.dur(&c.FlushInterval, "flush-interval", 100*time.Millisecond, "how long ingest waits to fill a batch before writing it")
@@ -338,16 +340,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Warn("final device journal write failed", "err", err)
 		}
 	}()
-	restoreCtx, cancelRestore := context.WithTimeout(ctx, 30*time.Second)
-	now := time.Now()
-	latest, err := store.Latest(restoreCtx, now.Add(-c.RestoreWindow), now.Add(time.Hour))
-	cancelRestore()
-	if err != nil {
-		log.Warn("could not restore latest readings; starting with an empty live state", "err", err)
-	} else {
+	// Refill the live state from InfluxDB while ingest already runs: the
+	// registry keeps the newest reading per device, so an older restored
+	// one never replaces a live one.
+	restoreCtx, cancelRestore := context.WithTimeout(ctx, 60*time.Second)
+	restored := make(chan struct{})
+	go func() {
+		defer close(restored)
+		defer cancelRestore()
+		now := time.Now()
+		latest, err := store.Latest(restoreCtx, now.Add(-c.RestoreWindow), now.Add(time.Hour))
+		if err != nil {
+			log.Warn("could not restore latest readings; the live state fills as readings arrive", "err", err)
+			return
+		}
 		reg.Observe(latest)
 		log.Info("live state restored", "devices", len(latest))
-	}
+	}()
+	defer func() { cancelRestore(); <-restored }()
 
 	// The alert engine sees every stored reading; it never slows ingest.
 	var engine *alert.Engine
@@ -418,7 +428,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if c.has("ingest") {
 		io := ingest.Options{
 			ClientID: c.ClientID, Username: c.MQTTUser, Password: c.MQTTPassword, SharedGroup: c.SharedGroup,
-			Limits: ingest.Limits{MaxPayload: c.MaxPayload}, Logger: log, Registerer: prom,
+			Limits: ingest.Limits{MaxPayload: c.MaxPayload, MaxAge: c.MaxAge}, Logger: log, Registerer: prom,
 			BatchSize: c.BatchSize, FlushInterval: c.FlushInterval,
 		}
 		if !embedded {
