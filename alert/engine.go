@@ -247,6 +247,42 @@ func (e *Engine) Restore(as []kessel.Alert) {
 	}
 }
 
+// WindowRules returns the rules whose condition needs past readings
+// (mean, max, min, rate), for refilling on start.
+func (e *Engine) WindowRules() []Rule {
+	var out []Rule
+	for _, r := range e.Rules() {
+		if r.Window > 0 && r.Condition != CondThreshold && r.Condition != CondSilence {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Refill puts past readings into the rules' windows without evaluating
+// them: after a restart, a 24-hour mean starts from the last 24 hours, not
+// from nothing. Readings must be of one rule's kind and field.
+func (e *Engine) Refill(rs []kessel.Reading) {
+	slices.SortFunc(rs, func(a, b kessel.Reading) int { return a.Time.Compare(b.Time) })
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range rs {
+		rd := &rs[i]
+		for _, r := range e.rules {
+			v, ok := rd.Values[r.Field]
+			if !ok || !applies(r, rd) || r.Window == 0 || r.Condition == CondThreshold || r.Condition == CondSilence {
+				continue
+			}
+			s := e.subject(r, rd)
+			if rd.Time.Before(s.lastSeen) {
+				continue
+			}
+			s.lastSeen, s.last = rd.Time, v
+			s.add(rd.Time, v)
+		}
+	}
+}
+
 // Run evaluates readings as they come and silence rules every second,
 // until ctx ends.
 func (e *Engine) Run(ctx context.Context) error {
@@ -485,6 +521,20 @@ func latest(a kessel.Alert) time.Time {
 		}
 	}
 	return t
+}
+
+// Transitions returns the recent notified transitions of one alert (the
+// engine keeps the last 1000 of all alerts), oldest first.
+func (e *Engine) Transitions(id string) []kessel.AlertEvent {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var out []kessel.AlertEvent
+	for _, ev := range e.events {
+		if ev.Alert.ID == id {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 // Get returns one alert.

@@ -19,6 +19,7 @@ type Alerts interface {
 	Get(id string) (kessel.Alert, bool)
 	Ack(ctx context.Context, id, who string) (kessel.Alert, error)
 	Subscribe(lastSeq int64) (backlog []kessel.AlertEvent, events <-chan kessel.AlertEvent, cancel func())
+	Transitions(id string) []kessel.AlertEvent
 }
 
 type alertJSON struct {
@@ -109,7 +110,25 @@ func (s *server) handleAlert() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
-		s.respondJSON(w, r, toAlertJSON(a), "public, max-age=5")
+		type transition struct {
+			Seq   int64     `json:"seq"`
+			State string    `json:"state"`
+			At    time.Time `json:"at"`
+			Value float64   `json:"value"`
+		}
+		ts := []transition{}
+		for _, ev := range s.opts.Alerts.Transitions(a.ID) {
+			j := toAlertJSON(ev.Alert)
+			at := j.FiredAt
+			if j.State == "resolved" {
+				at = j.ResolvedAt
+			}
+			ts = append(ts, transition{ev.Seq, j.State, at.UTC(), ev.Alert.Value})
+		}
+		s.respondJSON(w, r, struct {
+			alertJSON
+			Transitions []transition `json:"transitions"`
+		}{toAlertJSON(a), ts}, "public, max-age=5")
 	})
 }
 

@@ -179,3 +179,32 @@ func TestDeadLetters(t *testing.T) {
 		t.Fatalf("dead letters: %+v", got)
 	}
 }
+
+func TestRecent(t *testing.T) {
+	c, _ := newClient(t)
+	ctx := context.Background()
+	base := time.Now().Add(-2 * time.Hour).Truncate(time.Hour)
+	var rs []kessel.Reading
+	for i := range 120 {
+		for _, d := range []string{"a", "b"} {
+			rs = append(rs, kessel.Reading{Device: d, Kind: "air_quality", Time: base.Add(time.Duration(i) * time.Minute), Values: map[string]float64{"pm10": float64(i), "pm25": 1}})
+		}
+	}
+	if err := c.WriteReadings(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Recent(ctx, "air_quality", "pm10", base, base.Add(2*time.Hour), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]int{}
+	for _, r := range got {
+		per[r.Device]++
+		if _, ok := r.Values["pm25"]; ok || r.Kind != "air_quality" {
+			t.Fatalf("reading %+v", r)
+		}
+	}
+	if len(got) != 4 || per["a"] != 2 || per["b"] != 2 {
+		t.Errorf("recent: %+v", got)
+	}
+}

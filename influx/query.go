@@ -257,3 +257,24 @@ func (c *Client) DeadLetters(ctx context.Context, q kessel.DeadLetterQuery) ([]k
 	}
 	return out, nil
 }
+
+// Recent returns one field of every device of a kind in [from, to),
+// averaged into windows of every (per device), for refilling alert windows
+// on start.
+func (c *Client) Recent(ctx context.Context, kind, field string, from, to time.Time, every time.Duration) ([]kessel.Reading, error) {
+	if !kessel.ValidFieldName(kind) || !kessel.ValidFieldName(field) || every <= 0 {
+		return nil, kessel.Errorf(kessel.EINVALID, "recent: bad kind, field or window")
+	}
+	var f strings.Builder
+	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
+	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %s and r._field == %s)\n", strconv.Quote(kind), strconv.Quote(field))
+	f.WriteString("  |> group(columns: [\"device\", \"_field\"])\n")
+	fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: mean, createEmpty: false)\n  |> toFloat()\n", fluxDuration(every))
+	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
+	rs, err := c.readings(ctx, f.String(), "recent")
+	for i := range rs {
+		rs[i].Kind = kind
+	}
+	return rs, err
+}

@@ -169,6 +169,13 @@ rules:
 	if len(list.Items) != 1 || list.Items[0].State != "resolved" {
 		t.Fatalf("GET /alerts?state=resolved: %+v", list)
 	}
+	var one struct {
+		Transitions []struct{ State string }
+	}
+	getJSON(t, base+"/alerts/"+list.Items[0].ID, &one)
+	if len(one.Transitions) != 2 || one.Transitions[0].State != "firing" || one.Transitions[1].State != "resolved" {
+		t.Errorf("GET /alerts/{id} transitions: %+v", one.Transitions)
+	}
 	if st, _, _ := do(t, "POST", base+"/alerts/"+list.Items[0].ID+"/ack", "", "", ""); st != 401 {
 		t.Errorf("ack without a key: %d", st)
 	}

@@ -406,11 +406,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Warn("could not restore alert states", "err", err)
 		}
 		engine.Restore(states)
+		// Refill window conditions (a 24-hour mean) from InfluxDB.
+		refilled := 0
+		for _, r := range engine.WindowRules() {
+			refillCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			now := time.Now()
+			rs, err := store.Recent(refillCtx, r.Kind, r.Field, now.Add(-r.Window), now.Add(time.Minute), max(r.Window/96, time.Second))
+			cancel()
+			if err != nil {
+				log.Warn("could not refill an alert window from InfluxDB", "rule", r.ID, "err", err)
+				continue
+			}
+			engine.Refill(rs)
+			refilled += len(rs)
+		}
 		engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 		engineDone := make(chan error, 1)
 		go func() { engineDone <- engine.Run(engineCtx) }()
 		defer func() { stopEngine(); <-engineDone }()
-		log.Info("alert engine running", "rules", len(rules), "restored", len(states))
+		log.Info("alert engine running", "rules", len(rules), "restored", len(states), "window_points_refilled", refilled)
 	}
 
 	// Long-lived parts, started in order and stopped in reverse:
