@@ -24,6 +24,8 @@ type Reading struct {
 	Source string `json:"source,omitempty"`
 	// Units maps field names to their units where the sender said (SenML).
 	Units map[string]string `json:"units,omitempty"`
+	// Internal is set on readings of internal devices (from the registry).
+	Internal bool `json:"-"`
 }
 
 // DeadLetter is a message Kessel could not accept, kept with the reason so

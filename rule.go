@@ -25,7 +25,10 @@ type Rule struct {
 	Kind     string   `yaml:"kind"`     // device kind; required
 	Devices  []string `yaml:"devices"`  // scope: these devices only
 	District string   `yaml:"district"` // scope: devices in this district
-	Field    string   `yaml:"field"`    // not for silence
+	// Area makes one alert for the whole District: the condition is tested
+	// on the mean of the latest values of its public devices of Kind.
+	Area  bool   `yaml:"area"`
+	Field string `yaml:"field"` // not for silence
 
 	Condition string        `yaml:"condition"`
 	Op        string        `yaml:"op"` // >, >=, <, <=
@@ -92,6 +95,9 @@ func (r *Rule) Validate() error {
 	if _, err := ParseVisibility(string(r.Visibility)); err != nil {
 		return bad("visibility", "use public or internal")
 	}
+	if r.Area && (r.District == "" || r.Condition == CondSilence) {
+		return bad("area", "an area rule needs a district and a value condition")
+	}
 	for _, d := range r.Devices {
 		if !ValidDeviceID(d) {
 			return bad("devices", "%q is not a device id", d)
@@ -107,6 +113,7 @@ type ruleJSON struct {
 	Kind          string            `json:"kind"`
 	Devices       []string          `json:"devices,omitempty"`
 	District      string            `json:"district,omitempty"`
+	Area          bool              `json:"area,omitempty"`
 	Field         string            `json:"field,omitempty"`
 	Condition     string            `json:"condition"`
 	Op            string            `json:"op,omitempty"`
@@ -131,7 +138,7 @@ func durString(d time.Duration) string {
 
 // MarshalJSON writes durations as Go duration strings.
 func (r Rule) MarshalJSON() ([]byte, error) {
-	return json.Marshal(ruleJSON{r.ID, r.Name, r.Kind, r.Devices, r.District, r.Field, r.Condition, r.Op, r.Threshold,
+	return json.Marshal(ruleJSON{r.ID, r.Name, r.Kind, r.Devices, r.District, r.Area, r.Field, r.Condition, r.Op, r.Threshold,
 		durString(r.Window), durString(r.Silence), r.Clear, durString(r.For), durString(r.KeepFiringFor), r.Severity, r.Visibility, r.Labels, r.Summary})
 }
 
@@ -153,7 +160,7 @@ func (r *Rule) UnmarshalJSON(b []byte) error {
 		}
 		return d, nil
 	}
-	*r = Rule{ID: j.ID, Name: j.Name, Kind: j.Kind, Devices: j.Devices, District: j.District, Field: j.Field, Condition: j.Condition, Op: j.Op,
+	*r = Rule{ID: j.ID, Name: j.Name, Kind: j.Kind, Devices: j.Devices, District: j.District, Area: j.Area, Field: j.Field, Condition: j.Condition, Op: j.Op,
 		Threshold: j.Threshold, Clear: j.Clear, Severity: j.Severity, Visibility: j.Visibility, Labels: j.Labels, Summary: j.Summary}
 	var err error
 	if r.Window, err = parse("window", j.Window); err != nil {

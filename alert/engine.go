@@ -54,9 +54,35 @@ type bucket struct {
 
 type subjectKey struct{ rule, device string }
 
+type member struct {
+	v float64
+	t time.Time
+}
+
+// areaValue updates an area subject with one device's value and returns
+// the mean over the devices heard from within the last window (or hour).
+func (s *subject) areaValue(device string, v float64, t time.Time) float64 {
+	if s.members == nil {
+		s.members = map[string]member{}
+	}
+	s.members[device] = member{v, t}
+	horizon := max(s.rule.Window, time.Hour)
+	sum, n := 0.0, 0
+	for d, m := range s.members {
+		if t.Sub(m.t) > horizon {
+			delete(s.members, d)
+			continue
+		}
+		sum += m.v
+		n++
+	}
+	return sum / float64(n)
+}
+
 type subject struct {
 	sum      float64 // of the window's buckets, kept as they come and go
 	cnt      int
+	members  map[string]member // an area subject's devices and their latest values
 	rule     *Rule
 	device   string
 	bks      []bucket
@@ -270,7 +296,7 @@ func (e *Engine) Refill(rs []kessel.Reading) {
 		rd := &rs[i]
 		for _, r := range e.rules {
 			v, ok := rd.Values[r.Field]
-			if !ok || !applies(r, rd) || r.Window == 0 || r.Condition == CondThreshold || r.Condition == CondSilence {
+			if !ok || r.Area || !applies(r, rd) || r.Window == 0 || r.Condition == CondThreshold || r.Condition == CondSilence {
 				continue
 			}
 			s := e.subject(r, rd)
@@ -317,6 +343,22 @@ func (e *Engine) evaluate(rs []kessel.Reading) {
 			if !ok && r.Condition != CondSilence {
 				continue
 			}
+			if r.Area {
+				if rd.Internal {
+					continue // an area is its public devices
+				}
+				s := e.subjectFor(r, "district:"+r.District, rd)
+				if rd.Time.Before(s.lastSeen) {
+					continue
+				}
+				av := s.areaValue(rd.Device, v, rd.Time)
+				s.lastSeen, s.last = rd.Time, av
+				s.add(rd.Time, av)
+				cv := s.value(rd.Time)
+				holds := compare(r.Op, cv, r.Threshold)
+				e.advance(s, holds, cleared(r, cv, holds), cv, rd.Time)
+				continue
+			}
 			s := e.subject(r, rd)
 			if rd.Time.Before(s.lastSeen) {
 				continue // late reading: never re-evaluate the past
@@ -348,16 +390,22 @@ func (e *Engine) tick(now time.Time) {
 }
 
 func (e *Engine) subject(r *Rule, rd *kessel.Reading) *subject {
-	s, ok := e.byKey[subjectKey{r.ID, rd.Device}]
+	s := e.subjectFor(r, rd.Device, rd)
+	s.alert.District = rd.District
+	return s
+}
+
+// subjectFor finds or makes the subject (a device, or "district:NAME").
+func (e *Engine) subjectFor(r *Rule, name string, rd *kessel.Reading) *subject {
+	s, ok := e.byKey[subjectKey{r.ID, name}]
 	if !ok {
-		id := Fingerprint(r.ID, rd.Device, r.Labels)
-		s = &subject{rule: r, device: rd.Device, width: max(r.Window/buckets, time.Second), alert: kessel.Alert{
-			ID: id, RuleID: r.ID, Subject: rd.Device, Kind: rd.Kind, Severity: r.Severity, Visibility: r.Visibility, Labels: r.Labels, Summary: r.Summary,
+		id := Fingerprint(r.ID, name, r.Labels)
+		s = &subject{rule: r, device: name, width: max(r.Window/buckets, time.Second), alert: kessel.Alert{
+			ID: id, RuleID: r.ID, Subject: name, Kind: rd.Kind, District: r.District, Severity: r.Severity, Visibility: r.Visibility, Labels: r.Labels, Summary: r.Summary,
 		}}
 		e.subjects[id] = s
-		e.byKey[subjectKey{r.ID, rd.Device}] = s
+		e.byKey[subjectKey{r.ID, name}] = s
 	}
-	s.alert.District = rd.District
 	return s
 }
 

@@ -193,7 +193,7 @@ func openAPI() obj {
 			"schemas": obj{
 				"Rule": obj{"type": "object", "required": []string{"id", "kind", "condition"}, "properties": obj{
 					"id": obj{"type": "string"}, "name": obj{"type": "string"}, "kind": obj{"type": "string"}, "devices": obj{"type": "array", "items": obj{"type": "string"}},
-					"district": obj{"type": "string"}, "field": obj{"type": "string"},
+					"district": obj{"type": "string"}, "area": obj{"type": "boolean", "description": "one alert for the district, on the mean of its public devices"}, "field": obj{"type": "string"},
 					"condition": obj{"type": "string", "enum": []string{"threshold", "mean", "max", "min", "rate", "silence"}},
 					"op":        obj{"type": "string", "enum": []string{">", ">=", "<", "<="}}, "threshold": obj{"type": "number"}, "clear": obj{"type": "number"},
 					"window": obj{"type": "string", "example": "24h"}, "silence": obj{"type": "string"}, "for": obj{"type": "string"}, "keep_firing_for": obj{"type": "string"},

@@ -341,6 +341,7 @@ func (r *Registry) Enrich(rd *kessel.Reading) error {
 		rd.Kind = "unknown"
 	}
 	rd.Department = d.Department
+	rd.Internal = d.Visibility == kessel.Internal
 	if rd.Location != nil {
 		rd.District = r.district(rd.Location)
 	} else {
