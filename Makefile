@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: run test deps deps-test build vet bench bench-geo bench-ingest bench-api bench-sim clean
+.PHONY: run test deps deps-test build vet bench bench-geo bench-ingest bench-api bench-sim bench-alert clean
 
 ## run: install what is missing, start InfluxDB, the hub and a simulated fleet
 run: deps build
@@ -27,7 +27,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 ## bench: print the benchmark figures
-bench: bench-geo bench-ingest bench-api bench-sim
+bench: bench-geo bench-ingest bench-api bench-sim bench-alert
 
 bench-geo:
 	$(GO) test -run '^$$' -bench . -benchmem ./geo/
@@ -41,6 +41,10 @@ bench-api: deps build
 
 bench-sim: deps-test build
 	deploy/scripts/bench-sim.sh
+
+bench-alert: deps-test
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./alert/
+	$(GO) test -run '^$$' -bench AlertLatencySSE -benchtime 100x ./cmd/kessel/
 
 clean:
 	rm -rf bin var

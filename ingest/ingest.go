@@ -55,6 +55,10 @@ type Options struct {
 	MaxInflight int
 	// BatchSize is the most messages written in one store call; default 5000.
 	BatchSize int
+	// Watch, when set, sees every accepted reading as soon as it is
+	// decoded and enriched, before the batch is written (the alert engine:
+	// an alert should not wait for the batching). It must not block.
+	Watch func([]kessel.Reading)
 	// Follow makes a read-only follower for an API-only instance: it
 	// subscribes on a clean session, decodes and hands readings to Devices
 	// to keep the live state current, and writes nothing; the ingesting
@@ -345,14 +349,14 @@ func (in *Ingester) loop(ctx, processCtx context.Context) {
 		<-writerDone
 	}()
 	for {
-		batch := make([]message, 0, 256)
+		p := newPrepared(256)
 		select {
 		case msg := <-in.in:
-			batch = append(batch, msg)
+			in.prepareOne(p, msg)
 		case <-ctx.Done():
 			select {
 			case msg := <-in.in:
-				batch = append(batch, msg)
+				in.prepareOne(p, msg)
 			default:
 				return
 			}
@@ -360,13 +364,14 @@ func (in *Ingester) loop(ctx, processCtx context.Context) {
 			return
 		}
 		// Take what is waiting; then wait up to FlushInterval for more,
-		// unless shutting down.
+		// unless shutting down. Each message is decoded as it comes, so
+		// alerts (Watch) see it without waiting for the batch.
 		deadline := time.NewTimer(in.opts.FlushInterval)
 	fill:
-		for len(batch) < in.opts.BatchSize {
+		for len(p.batch) < in.opts.BatchSize {
 			select {
 			case msg := <-in.in:
-				batch = append(batch, msg)
+				in.prepareOne(p, msg)
 				continue
 			default:
 			}
@@ -375,7 +380,7 @@ func (in *Ingester) loop(ctx, processCtx context.Context) {
 			}
 			select {
 			case msg := <-in.in:
-				batch = append(batch, msg)
+				in.prepareOne(p, msg)
 			case <-deadline.C:
 				break fill
 			case <-ctx.Done():
@@ -383,8 +388,9 @@ func (in *Ingester) loop(ctx, processCtx context.Context) {
 			}
 		}
 		deadline.Stop()
+		in.finish(p)
 		select {
-		case writes <- in.prepare(batch):
+		case writes <- p:
 		case <-writerDone:
 			return
 		}
@@ -399,53 +405,73 @@ func (in *Ingester) process(ctx context.Context, batch []message) bool {
 
 // prepared is a decoded batch waiting to be written and acknowledged.
 type prepared struct {
-	batch    []message
-	readings []kessel.Reading
-	dead     []kessel.DeadLetter
-	owner    []int // index into batch of each reading
-	rejects  []error
+	batch             []message
+	readings          []kessel.Reading
+	dead              []kessel.DeadLetter
+	owner             []int // index into batch of each reading
+	rejects           []error
+	received, decoded map[string]int // by wire format
 }
 
 // prepare decodes, validates and enriches a batch; bad messages become
 // dead letters.
 func (in *Ingester) prepare(batch []message) *prepared {
-	p := &prepared{batch: batch, rejects: make([]error, len(batch))}
-	// Counted per batch, not per message: label lookups are not free.
-	received, decoded := map[string]int{}, map[string]int{}
-	for i, msg := range batch {
-		dec, err := Decode(msg.topic, msg.payload, msg.received, in.opts.Limits)
-		format := dec.Format
-		received[format]++
-		if err == nil && dec.FCnt != nil && len(dec.Readings) == 1 {
-			in.trackFCnt(&dec.Readings[0], *dec.FCnt)
-		}
-		if err == nil && dec.Meta != nil {
-			err = in.devices.Describe(*dec.Meta)
-		}
-		for j := range dec.Readings {
-			if err != nil {
-				break
-			}
-			err = in.devices.Enrich(&dec.Readings[j])
-		}
-		if err != nil {
-			p.rejects[i] = err
-			p.dead = append(p.dead, in.deadLetter(msg, err))
-			continue
-		}
-		decoded[format]++
-		for range dec.Readings {
-			p.owner = append(p.owner, i)
-		}
-		p.readings = append(p.readings, dec.Readings...)
+	p := newPrepared(len(batch))
+	for _, msg := range batch {
+		in.prepareOne(p, msg)
 	}
-	for f, n := range received {
+	in.finish(p)
+	return p
+}
+
+func newPrepared(n int) *prepared {
+	return &prepared{batch: make([]message, 0, n), rejects: make([]error, 0, n), received: map[string]int{}, decoded: map[string]int{}}
+}
+
+// prepareOne decodes, validates and enriches one message into p (a bad
+// one becomes a dead letter) and shows its readings to Watch at once.
+func (in *Ingester) prepareOne(p *prepared, msg message) {
+	i := len(p.batch)
+	p.batch = append(p.batch, msg)
+	p.rejects = append(p.rejects, nil)
+	dec, err := Decode(msg.topic, msg.payload, msg.received, in.opts.Limits)
+	p.received[dec.Format]++
+	if err == nil && dec.FCnt != nil && len(dec.Readings) == 1 {
+		in.trackFCnt(&dec.Readings[0], *dec.FCnt)
+	}
+	if err == nil && dec.Meta != nil {
+		err = in.devices.Describe(*dec.Meta)
+	}
+	for j := range dec.Readings {
+		if err != nil {
+			break
+		}
+		err = in.devices.Enrich(&dec.Readings[j])
+	}
+	if err != nil {
+		p.rejects[i] = err
+		p.dead = append(p.dead, in.deadLetter(msg, err))
+		return
+	}
+	p.decoded[dec.Format]++
+	for range dec.Readings {
+		p.owner = append(p.owner, i)
+	}
+	p.readings = append(p.readings, dec.Readings...)
+	if in.opts.Watch != nil && len(dec.Readings) > 0 {
+		in.opts.Watch(dec.Readings)
+	}
+}
+
+// finish counts a prepared batch in the metrics (per batch: label lookups
+// are not free).
+func (in *Ingester) finish(p *prepared) {
+	for f, n := range p.received {
 		in.m.received.WithLabelValues(f).Add(float64(n))
 	}
-	for f, n := range decoded {
+	for f, n := range p.decoded {
 		in.m.decoded.WithLabelValues(f).Add(float64(n))
 	}
-	return p
 }
 
 // commit writes a prepared batch (retrying while the store is down) and

@@ -24,7 +24,10 @@ import (
 	"github.com/kessel-city/kessel/internal/testenv"
 )
 
-type sseEvent struct{ id, event, data string }
+type sseEvent struct {
+	id, event, data string
+	at              time.Time // when it arrived
+}
 
 // readSSE collects events from an SSE response until ctx ends.
 func readSSE(ctx context.Context, t *testing.T, url, lastID string, out chan<- sseEvent) {
@@ -53,6 +56,7 @@ func readSSE(ctx context.Context, t *testing.T, url, lastID string, out chan<- s
 		case strings.HasPrefix(line, "data: "):
 			ev.data = line[6:]
 		case line == "" && ev.data != "":
+			ev.at = time.Now()
 			out <- ev
 			ev = sseEvent{}
 		}

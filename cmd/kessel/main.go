@@ -448,7 +448,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if !embedded {
 			io.Broker = c.Broker // with the embedded broker, messages arrive through its hook
 		}
-		ingester, err = ingest.New(store, observers{reg, engine}, io)
+		if engine != nil {
+			io.Watch = engine.Observe // alerts evaluate readings as they arrive, not after the batch is written
+		}
+		ingester, err = ingest.New(store, reg, io)
 		if err != nil {
 			return err
 		}
@@ -501,7 +504,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// An API-only instance follows the readings stream to keep its live
 	// state current (it was filled from InfluxDB on start); it stores nothing.
 	if !c.has("ingest") && c.has("api") {
-		follower, err := ingest.New(store, observers{reg, engine}, ingest.Options{Broker: brokerURL, ClientID: c.ClientID + "-api", Follow: true,
+		follower, err := ingest.New(store, reg, ingest.Options{Broker: brokerURL, ClientID: c.ClientID + "-api", Follow: true,
 			Username: c.MQTTUser, Password: c.MQTTPassword, Limits: ingest.Limits{MaxPayload: c.MaxPayload}, Logger: log, Registerer: prom})
 		if err != nil {
 			closeBroker(emb)
@@ -646,20 +649,6 @@ func passwd(in io.Reader, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, h)
 	return nil
-}
-
-// observers is the registry as ingest sees it, with the alert engine also
-// watching every stored reading.
-type observers struct {
-	*registry.Registry
-	engine *alert.Engine
-}
-
-func (o observers) Observe(rs []kessel.Reading) {
-	o.Registry.Observe(rs)
-	if o.engine != nil {
-		o.engine.Observe(rs)
-	}
 }
 
 // alertMessage is the JSON published on kessel/alerts/{rule}/{subject}:

@@ -27,7 +27,7 @@ var (
 )
 
 // binaries builds kessel and kessel-sim once per test run.
-func binaries(t *testing.T) (kessel, sim string) {
+func binaries(t testing.TB) (kessel, sim string) {
 	t.Helper()
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "kessel-bin-")
@@ -251,4 +251,10 @@ func httpGet(url string) (int, error) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+func execHub(bin string, args []string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd
 }
