@@ -84,15 +84,23 @@ func TestSimulatorEveryFormatWithFaults(t *testing.T) {
 	}
 	c, _ := influx.New(influx.Options{URL: db.URL})
 	defer c.Close()
-	stored := 0
-	for _, d := range list.Items {
-		rs, err := c.History(context.Background(), kessel.HistoryQuery{Device: d.ID, From: start, To: time.Now().Add(10 * time.Minute)})
-		if err != nil {
-			t.Fatal(err)
+	countStored := func() int {
+		n := 0
+		for _, d := range list.Items {
+			rs, err := c.History(context.Background(), kessel.HistoryQuery{Device: d.ID, From: start, To: time.Now().Add(10 * time.Minute)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(rs)
 		}
-		stored += len(rs)
+		return n
 	}
-	if want := sum.Sent - sum.DeadLetters; stored != want {
+	want := sum.Sent - sum.DeadLetters
+	stored := countStored()
+	for end := time.Now().Add(20 * time.Second); stored < want && time.Now().Before(end); stored = countStored() {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if stored != want {
 		t.Errorf("stored %d readings, want sent %d - faults %d = %d", stored, sum.Sent, sum.DeadLetters, want)
 	}
 }
