@@ -30,6 +30,7 @@ type Alert struct {
 	Subject    string            `json:"subject"`
 	Kind       string            `json:"kind,omitempty"`
 	District   string            `json:"district,omitempty"`
+	Department string            `json:"department,omitempty"`
 	State      AlertState        `json:"-"`
 	Value      float64           `json:"value"`
 	Severity   string            `json:"severity"`

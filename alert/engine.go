@@ -391,7 +391,7 @@ func (e *Engine) tick(now time.Time) {
 
 func (e *Engine) subject(r *Rule, rd *kessel.Reading) *subject {
 	s := e.subjectFor(r, rd.Device, rd)
-	s.alert.District = rd.District
+	s.alert.District, s.alert.Department = rd.District, rd.Department
 	return s
 }
 

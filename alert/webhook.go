@@ -30,6 +30,9 @@ type Webhook struct {
 	Secret string `yaml:"secret"`
 	// Rules limits the webhook to these rule ids; empty means all.
 	Rules []string `yaml:"rules"`
+	// Departments limits it to alerts of devices of these departments;
+	// empty means all.
+	Departments []string `yaml:"departments"`
 	// PerMinute caps deliveries to this endpoint; default 60.
 	PerMinute int `yaml:"per_minute"`
 }
@@ -142,7 +145,8 @@ func (w *Webhooks) Notify(a kessel.Alert) {
 		State string `json:"state"`
 	}{a, st})
 	for _, h := range w.hooks {
-		if len(h.Rules) > 0 && !slices.Contains(h.Rules, a.RuleID) {
+		if len(h.Rules) > 0 && !slices.Contains(h.Rules, a.RuleID) ||
+			len(h.Departments) > 0 && !slices.Contains(h.Departments, a.Department) {
 			continue
 		}
 		select {

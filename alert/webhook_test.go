@@ -49,6 +49,7 @@ func TestWebhooks(t *testing.T) {
 		{Name: "good", URL: good.URL, Secret: secret},
 		{Name: "failing", URL: failing.URL, Secret: secret},
 		{Name: "other-rule", URL: good.URL, Secret: secret, Rules: []string{"frost"}},
+		{Name: "other-department", URL: good.URL, Secret: secret, Departments: []string{"tiefbau"}},
 	}, alert.WebhookOptions{Attempts: 3, BaseDelay: 10 * time.Millisecond, Registerer: prom, Client: &http.Client{Timeout: 30 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +59,7 @@ func TestWebhooks(t *testing.T) {
 	go func() { wh.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 
-	wh.Notify(kessel.Alert{ID: "a1", RuleID: "feinstaubalarm", Subject: "air-1", State: kessel.Firing})
+	wh.Notify(kessel.Alert{ID: "a1", RuleID: "feinstaubalarm", Subject: "air-1", Department: "umweltschutz", State: kessel.Firing})
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		mu.Lock()
@@ -73,7 +74,7 @@ func TestWebhooks(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got) != 1 || !sigOK {
-		t.Fatalf("good endpoint got %d bodies (want 1, the other-rule hook filtered), signature ok %v", len(got), sigOK)
+		t.Fatalf("good endpoint got %d bodies (want 1: the other-rule and other-department hooks filter), signature ok %v", len(got), sigOK)
 	}
 	if f := fails.Load(); f != 3 {
 		t.Errorf("failing endpoint tried %d times, want 3", f)
