@@ -276,6 +276,12 @@ func clampLat(p orb.Point) orb.Point {
 
 // Radius returns the devices within r metres (geodesic) of p, nearest first.
 func (ix *Index) Radius(p orb.Point, r float64, m Match) []Hit {
+	return ix.AppendRadius(nil, p, r, m)
+}
+
+// AppendRadius is Radius appending to dst, so a caller can reuse one
+// result buffer across queries.
+func (ix *Index) AppendRadius(dst []Hit, p orb.Point, r float64, m Match) []Hit {
 	wb := orbgeo.NewBoundAroundPoint(p, r)
 	mb := orb.Bound{Min: project.WGS84.ToMercator(clampLat(wb.Min)), Max: project.WGS84.ToMercator(clampLat(wb.Max))}
 	sc := ix.getScratch()
@@ -287,7 +293,7 @@ func (ix *Index) Radius(p orb.Point, r float64, m Match) []Hit {
 		}
 	})
 	ix.mu.RUnlock()
-	return sc.sorted()
+	return sc.appendSorted(dst)
 }
 
 // Nearest returns up to k devices nearest to p, nearest first, with their
@@ -367,14 +373,16 @@ func (ix *Index) getScratch() *scratch {
 // integer keys rather than structs: a non-negative float64's bits order
 // like the float, and the low 16 bits (a relative 1e-11 of the distance)
 // carry the hit's index. Equal distances keep scan order.
-func (sc *scratch) sorted() []Hit {
+func (sc *scratch) appendSorted(dst []Hit) []Hit {
 	n := len(sc.hits)
-	out := make([]Hit, n)
+	start := len(dst)
+	dst = slices.Grow(dst, n)[:start+n]
+	out := dst[start:]
 	if n > 1<<16 {
 		copy(out, sc.hits)
 		sortByDistance(out)
 		clear(sc.hits)
-		return out
+		return dst
 	}
 	for i := range sc.hits {
 		sc.keys = append(sc.keys, math.Float64bits(sc.hits[i].Distance)&^0xffff|uint64(i))
@@ -384,7 +392,7 @@ func (sc *scratch) sorted() []Hit {
 		out[i] = sc.hits[k&0xffff]
 	}
 	clear(sc.hits) // drop the entry pointers before pooling
-	return out
+	return dst
 }
 
 func sortByDistance(hits []Hit) {
