@@ -219,12 +219,8 @@ func (s *server) respondDevice(w http.ResponseWriter, r *http.Request, st kessel
 // Polygon or MultiPolygon (a geometry, Feature or FeatureCollection of one).
 func (s *server) handleSearch() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(r)
-		if errors.Is(err, errTooLarge) {
-			s.tooLarge(w, r)
-			return
-		} else if err != nil {
-			s.errorResponse(w, r, err)
+		body, ok := s.body(w, r)
+		if !ok {
 			return
 		}
 		poly, err := polygonOf(body)

@@ -38,6 +38,20 @@ func readBody(r *http.Request) ([]byte, error) {
 
 var errTooLarge = errors.New("body too large")
 
+// body reads the request body, answering 413 or 400 itself when it cannot.
+func (s *server) body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	b, err := readBody(r)
+	switch {
+	case errors.Is(err, errTooLarge):
+		s.tooLarge(w, r)
+		return nil, false
+	case err != nil:
+		s.errorResponse(w, r, err)
+		return nil, false
+	}
+	return b, true
+}
+
 // handlePushAirrohr takes the Sensor.Community/airrohr firmware's "custom
 // API" POST: JSON with string values, device in X-Sensor.
 func (s *server) handlePushAirrohr() http.Handler {
@@ -46,12 +60,8 @@ func (s *server) handlePushAirrohr() http.Handler {
 			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAVAILABLE, "this instance does not run the ingest role"))
 			return
 		}
-		body, err := readBody(r)
-		if errors.Is(err, errTooLarge) {
-			s.tooLarge(w, r)
-			return
-		} else if err != nil {
-			s.errorResponse(w, r, err)
+		body, ok := s.body(w, r)
+		if !ok {
 			return
 		}
 		if err := s.pusher.Submit(r.Context(), AirrohrTopic+r.Header.Get("X-Sensor"), body); err != nil {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -57,12 +56,8 @@ func (s *server) handlePutRule(create bool) http.Handler {
 		if !s.rulesAvailable(w, r) {
 			return
 		}
-		body, err := readBody(r)
-		if errors.Is(err, errTooLarge) {
-			s.tooLarge(w, r)
-			return
-		} else if err != nil {
-			s.errorResponse(w, r, err)
+		body, ok := s.body(w, r)
+		if !ok {
 			return
 		}
 		var rule kessel.Rule
