@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/internal/mqttconn"
 )
 
 // Store is where readings and dead letters go. Errors with code EINVALID are
@@ -222,8 +223,8 @@ func (in *Ingester) Run(ctx context.Context) error {
 			in.connected.Store(false)
 			in.log.Warn("connection to broker lost; reconnecting", "err", err)
 		})
-	if buffered(in.opts.Broker) {
-		o.SetCustomOpenConnectionFn(openBuffered)
+	if mqttconn.Supports(in.opts.Broker) {
+		o.SetCustomOpenConnectionFn(mqttconn.Open)
 	}
 	in.client = mqtt.NewClient(o)
 	in.client.Connect() // with ConnectRetry the token completes only once connected; Run does not wait on it

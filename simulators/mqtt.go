@@ -7,6 +7,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/kessel-city/kessel/internal/mqttconn"
 )
 
 // MQTT publishes at QoS 1 with a bounded window of unconfirmed messages.
@@ -21,6 +23,9 @@ func DialMQTT(ctx context.Context, url, clientID, username, password string) (*M
 	o := mqtt.NewClientOptions().AddBroker(url).SetClientID(clientID).SetUsername(username).SetPassword(password).
 		SetCleanSession(true).SetAutoReconnect(true).SetConnectTimeout(10 * time.Second).SetMaxResumePubInFlight(1000).
 		SetWriteTimeout(10 * time.Second)
+	if mqttconn.Supports(url) {
+		o.SetCustomOpenConnectionFn(mqttconn.Open)
+	}
 	c := mqtt.NewClient(o)
 	t := c.Connect()
 	select {
