@@ -170,12 +170,46 @@ func NewFleet(o FleetOptions) ([]*Device, error) {
 	return devs, nil
 }
 
+// placeIn puts a device uniformly inside an area, choosing central areas
+// more often (weight falls off with the distance from the city's centre);
+// without areas, half the devices cluster around the box's centre.
 func placeIn(rng *rand.Rand, o FleetOptions) (orb.Point, string) {
 	if len(o.Areas) == 0 {
 		b := o.Bound
+		c := b.Center()
+		if rng.Float64() < 0.5 {
+			for range 100 {
+				p := orb.Point{c[0] + rng.NormFloat64()*(b.Max[0]-b.Min[0])/8, c[1] + rng.NormFloat64()*(b.Max[1]-b.Min[1])/8}
+				if b.Contains(p) {
+					return round(p), ""
+				}
+			}
+		}
 		return round(orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])}), ""
 	}
-	a := o.Areas[rng.IntN(len(o.Areas))]
+	var all orb.Bound
+	for i, ar := range o.Areas {
+		if i == 0 {
+			all = ar.Geometry.Bound()
+		}
+		all = all.Union(ar.Geometry.Bound())
+	}
+	centre, scale := all.Center(), math.Max(all.Max[0]-all.Min[0], all.Max[1]-all.Min[1])/4
+	weights := make([]float64, len(o.Areas))
+	total := 0.0
+	for i, ar := range o.Areas {
+		c := ar.Geometry.Bound().Center()
+		weights[i] = math.Exp(-math.Hypot(c[0]-centre[0], c[1]-centre[1]) / scale)
+		total += weights[i]
+	}
+	pick, a := rng.Float64()*total, o.Areas[len(o.Areas)-1]
+	for i, w := range weights {
+		if pick < w {
+			a = o.Areas[i]
+			break
+		}
+		pick -= w
+	}
 	b := a.Geometry.Bound()
 	for range 1000 {
 		p := orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])}
@@ -256,6 +290,19 @@ func daylight(t time.Time) float64 {
 	return math.Max(0, math.Sin((localHour(t)-6)/12*math.Pi))
 }
 
+// rain is the city's rain in mm per hour at t: showers every few hours,
+// the same for every device, so weather stations, gauges and air sensors
+// agree (rain raises rivers and washes particulate matter out).
+func rain(t time.Time) float64 {
+	h := float64(t.Unix()) / 3600
+	return math.Max(0, 3*math.Sin(h/5.3)+2*math.Sin(h/1.7)-3)
+}
+
+// drift is a sensor's slow drift: a per-device rate, in units per 30 days.
+func (d *Device) drift(t time.Time) float64 {
+	return d.offset * 0.5 * float64(t.Unix()%(365*86400)) / (30 * 86400)
+}
+
 // airTemperature is a November day in Stuttgart: 2..9 °C.
 func airTemperature(t time.Time) float64 {
 	return 5.5 + 3.5*math.Sin((localHour(t)-9)/24*2*math.Pi)
@@ -270,7 +317,7 @@ func (d *Device) Values(t time.Time) map[string]float64 {
 	temp := airTemperature(t) + 0.5*d.offset
 	switch d.Kind {
 	case "air_quality":
-		pm10 := math.Max(1, 18+4*d.offset+14*rush(t)+3*n())
+		pm10 := math.Max(1, (18+4*d.offset+14*rush(t)+3*n())/(1+0.3*rain(t))+0.1*math.Abs(d.drift(t)))
 		return map[string]float64{
 			"pm10": r1(pm10), "pm25": r1(pm10 * (0.55 + 0.05*n())), "no2": r1(math.Max(2, 25+35*rush(t)+5*n())),
 			"temperature": r1(temp + 0.3*n()), "humidity": r1(math.Min(100, math.Max(20, 82-15*daylight(t)+3*n()))),
@@ -287,10 +334,10 @@ func (d *Device) Values(t time.Time) map[string]float64 {
 	case "weather":
 		return map[string]float64{
 			"temperature": r1(temp + 0.2*n()), "humidity": r1(math.Min(100, 85-20*daylight(t)+2*n())),
-			"pressure": r1(1016 + 3*d.offset + 0.5*n()), "wind": r1(math.Abs(2.5 + 1.5*n())), "rain": r1(math.Max(0, 0.2*n())),
+			"pressure": r1(1016 + 3*d.offset - 2*rain(t) + 0.5*n()), "wind": r1(math.Abs(2.5 + 1.5*n())), "rain": r1(rain(t) + math.Max(0, 0.1*n())),
 		}
 	case "water_level":
-		return map[string]float64{"level": r1(95 + 10*d.offset + 0.8*n())}
+		return map[string]float64{"level": r1(95 + 10*d.offset + 8*rain(t.Add(-2*time.Hour)) + 0.8*n())}
 	case "road_surface":
 		surface := temp - 1.5 - 2*(1-daylight(t)) + 0.3*n()
 		return map[string]float64{"surface_temperature": r1(surface), "freezing_point": r1(-1.5 - 2*math.Abs(d.offset)), "wetness": r2(math.Min(1, math.Max(0, 0.5+0.2*n())))}
@@ -305,3 +352,7 @@ func (d *Device) Values(t time.Time) map[string]float64 {
 	}
 	return map[string]float64{}
 }
+
+// dropout reports whether this reading is lost, as one in two hundred are
+// on real radio links.
+func (d *Device) dropout() bool { return d.rng.Float64() < 0.005 }

@@ -34,7 +34,11 @@ func NativeReading(d *Device, ts time.Time, values map[string]float64) Message {
 	// plain identifiers; the order is sorted, as encoding/json would.
 	p := make([]byte, 0, 160)
 	p = append(p, `{"ts":"`...)
-	p = ts.UTC().AppendFormat(p, "2006-01-02T15:04:05.000Z07:00")
+	layout := "2006-01-02T15:04:05.000Z07:00"
+	if ts.Nanosecond()%int(time.Millisecond) != 0 {
+		layout = time.RFC3339Nano // keep what makes an out-of-order reading unique
+	}
+	p = ts.UTC().AppendFormat(p, layout)
 	p = append(p, `","values":{`...)
 	for i, k := range sortedKeys(values) {
 		if i > 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 )
@@ -118,23 +119,43 @@ loop:
 			if o.Speedup > 1 && now.After(time.Now()) {
 				break loop // simulated time caught up with the present
 			}
-			if o.Scenario.Silent(d, now) {
+			if o.Scenario.Silent(d, now) || d.dropout() {
 				continue
 			}
 			values := d.Values(now)
 			o.Scenario.Apply(d, now, values)
-			m := d.Reading(d.Timestamp(now), values)
-			m.Sent = now
-			dup := false
+			ts := d.Timestamp(now)
+			fault := ""
 			if o.Faults > 0 && faults.Float64() < o.Faults {
-				f := Faults[faults.IntN(len(Faults))]
-				if f == "duplicate" && m.Format == "airrohr" {
-					// airrohr sends no time: a repeat is a new reading, not a duplicate
-				} else if f == "duplicate" {
-					dup = true
-				} else {
-					m = inject(m, f, faults, now)
+				fault = Faults[faults.IntN(len(Faults))]
+			}
+			switch fault {
+			case "out_of_order": // half a millisecond before the previous reading: unique, and late
+				ts = ts.Add(-1500 * time.Microsecond)
+			case "late":
+				ts = ts.Add(-time.Hour - 500*time.Microsecond)
+			case "out_of_range":
+				for k := range values {
+					values[k] = -9999
 				}
+			}
+			target := d
+			if fault == "unknown_device" {
+				target = &Device{ID: fmt.Sprintf("ghost-%06d", s.Sent), Kind: d.Kind, Format: "native", rng: d.rng}
+			}
+			m := target.Reading(ts, values)
+			m.Sent = now
+			if (m.Format == "airrohr" || m.Format == "senml") && (fault == "out_of_order" || fault == "late") {
+				// airrohr sends no time of its own, and SenML's seconds carry
+				// milliseconds only: the sub-millisecond offset that keeps an
+				// out-of-order reading unique would be lost. Send it on time.
+				fault = ""
+				m = target.Reading(d.Timestamp(now), values)
+				m.Sent = now
+			}
+			dup := fault == "duplicate" && m.Format != "airrohr" // airrohr has no time: a repeat is a new reading
+			if slices.Contains(RejectedFaults, fault) {
+				m = inject(m, fault, faults, now)
 			}
 			if err := pub.Publish(ctx, m); err != nil {
 				if ctx.Err() != nil {
@@ -151,12 +172,14 @@ loop:
 			s.Sent++
 			s.ByKind[m.Kind]++
 			s.ByFormat[m.Format]++
-			if m.Fault != "" {
+			switch {
+			case m.Fault != "":
 				s.Faults[m.Fault]++
 				s.DeadLetters++
-			}
-			if dup {
+			case dup:
 				s.Faults["duplicate"]++
+			case fault != "" && fault != "duplicate":
+				s.Faults[fault]++
 			}
 			mu.Unlock()
 		}

@@ -1,8 +1,11 @@
 package simulators_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/paulmach/orb"
 
 	"github.com/kessel-city/kessel/simulators"
 )
@@ -110,5 +113,71 @@ func TestScenariosProduceTheirCondition(t *testing.T) {
 	})
 	if _, err := simulators.NewScenario("earthquake", start); err == nil {
 		t.Error("unknown scenario accepted")
+	}
+}
+
+// TestPlacementDenserInTheCentre: over a 5x5 grid of equal areas the
+// central one gets more devices than a corner one.
+func TestPlacementDenserInTheCentre(t *testing.T) {
+	var areas []simulators.Area
+	for i := range 5 {
+		for j := range 5 {
+			x, y := 9.0+float64(i)*0.02, 48.7+float64(j)*0.02
+			areas = append(areas, simulators.Area{Name: fmt.Sprintf("%d%d", i, j), Geometry: orb.Polygon{{{x, y}, {x + 0.02, y}, {x + 0.02, y + 0.02}, {x, y + 0.02}, {x, y}}}})
+		}
+	}
+	fleet, err := simulators.NewFleet(simulators.FleetOptions{Devices: 5000, Seed: 9, Areas: areas})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, d := range fleet {
+		n[d.District]++
+	}
+	if n["22"] <= 2*n["00"] || n["00"] == 0 {
+		t.Errorf("centre %d devices, corner %d; want the centre denser, corners not empty", n["22"], n["00"])
+	}
+}
+
+// TestRainCouplesKinds: when it rains, gauges rise (two hours later) and
+// particulate matter falls.
+func TestRainCouplesKinds(t *testing.T) {
+	fleet, _ := simulators.NewFleet(simulators.FleetOptions{Devices: len(simulators.Kinds), Seed: 4})
+	var weather, gauge, air *simulators.Device
+	for _, d := range fleet {
+		switch d.Kind {
+		case "weather":
+			weather = d
+		case "water_level":
+			gauge = d
+		case "air_quality":
+			air = d
+		}
+	}
+	start := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	var wetLevel, dryLevel, wetPM, dryPM []float64
+	for m := 0; m < 14*24*60; m += 30 {
+		ts := start.Add(time.Duration(m) * time.Minute)
+		rained := weather.Values(ts.Add(-2 * time.Hour))["rain"] > 0.5
+		if rained {
+			wetLevel = append(wetLevel, gauge.Values(ts)["level"])
+		} else {
+			dryLevel = append(dryLevel, gauge.Values(ts)["level"])
+		}
+		if weather.Values(ts)["rain"] > 0.5 {
+			wetPM = append(wetPM, air.Values(ts)["pm10"])
+		} else {
+			dryPM = append(dryPM, air.Values(ts)["pm10"])
+		}
+	}
+	mean := func(xs []float64) float64 {
+		s := 0.0
+		for _, x := range xs {
+			s += x
+		}
+		return s / float64(len(xs))
+	}
+	if len(wetLevel) == 0 || mean(wetLevel) <= mean(dryLevel) || mean(wetPM) >= mean(dryPM) {
+		t.Errorf("level wet %.1f dry %.1f, pm10 wet %.1f dry %.1f (%d wet samples)", mean(wetLevel), mean(dryLevel), mean(wetPM), mean(dryPM), len(wetLevel))
 	}
 }

@@ -112,10 +112,16 @@ func AirrohrPush(d *Device, values map[string]float64) Message {
 		Payload: p, Kind: d.Kind, Format: "airrohr"}
 }
 
-// Faults the simulator can inject. Every one but duplicate is a message
-// Kessel must reject and keep as a dead letter; a duplicate must be stored
-// once.
-var Faults = []string{"malformed_json", "wrong_type", "nan", "missing_values", "clock_skew", "oversized", "duplicate"}
+// Faults the simulator can inject. Those in RejectedFaults are messages
+// Kessel must reject and keep as a dead letter; the others are real-world
+// oddities it must store: a duplicate once, a reading out of order or an
+// hour late under its own time, an implausible value as sent, a reading
+// from a device nobody registered (auto-registered as internal).
+var Faults = []string{"malformed_json", "wrong_type", "nan", "missing_values", "clock_skew", "oversized",
+	"duplicate", "out_of_order", "late", "out_of_range", "unknown_device"}
+
+// RejectedFaults are the faults Kessel must dead-letter.
+var RejectedFaults = []string{"malformed_json", "wrong_type", "nan", "missing_values", "clock_skew", "oversized"}
 
 // inject turns m into a faulty message of the given kind.
 func inject(m Message, fault string, rng *rand.Rand, now time.Time) Message {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/api"
 	"github.com/kessel-city/kessel/influx"
 	"github.com/kessel-city/kessel/influx/influxtest"
 	"github.com/kessel-city/kessel/internal/testenv"
@@ -25,9 +26,13 @@ import (
 func TestSimulatorEveryFormatWithFaults(t *testing.T) {
 	db := influxtest.Start(t)
 	mqttAddr := testenv.FreePort(t)
-	h := startHub(t, "kessel", "--influx-url", db.URL, "--mqtt-listen", mqttAddr, "--rate-limit-push", "0")
+	cfg := filepath.Join(t.TempDir(), "kessel.yaml")
+	os.WriteFile(cfg, []byte(`api_keys:
+  - {name: test, department: it, scopes: [admin], hash: `+api.HashKey("kessel_sim")+`}
+`), 0o644)
+	h := startHub(t, "kessel", "--influx-url", db.URL, "--mqtt-listen", mqttAddr, "--rate-limit-push", "0", "--config", cfg)
 	_, simBin := binaries(t)
-	start := time.Now().Add(-time.Minute)
+	start := time.Now().Add(-2 * time.Hour) // late readings come an hour back
 	out, err := exec.Command(simBin, "--broker", "tcp://"+mqttAddr, "--push", "http://"+h.HTTP, "--devices", "36",
 		"--formats", "native,senml,tts,airrohr", "--faults", "0.05", "--count", "1500", "--interval", "0", "--seed", "3", "--quiet").Output()
 	if err != nil {
@@ -78,9 +83,10 @@ func TestSimulatorEveryFormatWithFaults(t *testing.T) {
 		Items []struct{ ID string }
 		Total int
 	}
-	getJSON(t, "http://"+h.HTTP+"/api/v1/devices", &list)
-	if list.Total != 36 {
-		t.Fatalf("%d devices registered, want 36", list.Total)
+	_, _, body := do(t, "GET", "http://"+h.HTTP+"/api/v1/devices", "kessel_sim", "", "")
+	json.Unmarshal([]byte(body), &list)
+	if want := 36 + sum.Faults["unknown_device"]; list.Total != want {
+		t.Fatalf("%d devices registered, want 36 plus %d unknown ones", list.Total, sum.Faults["unknown_device"])
 	}
 	c, _ := influx.New(influx.Options{URL: db.URL})
 	defer c.Close()
