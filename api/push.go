@@ -22,7 +22,9 @@ type Pusher interface {
 const AirrohrTopic = "push/airrohr/"
 
 // MaxPushBody is the largest accepted push body.
-const MaxPushBody = 64 << 10
+// It is twice the ingest limit, so that a push just over that limit still
+// reaches ingest and becomes a counted dead letter (reason too_large).
+const MaxPushBody = 128 << 10
 
 // readBody reads at most MaxPushBody bytes, answering 413 beyond.
 func readBody(r *http.Request) ([]byte, error) {
