@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/paulmach/orb"
 
 	"github.com/kessel-city/kessel"
 )
@@ -16,42 +13,28 @@ import (
 // DeviceMeasurement holds the device journal: every change of the registry.
 const DeviceMeasurement = "kessel_devices"
 
+// deviceDoc is a journal record as stored: one JSON field, so that loading
+// the registry is one last() per device, not a pivot over ten fields.
+type deviceDoc struct {
+	Device     kessel.Device `json:"device"`
+	ByOperator bool          `json:"by_operator,omitempty"`
+	Deleted    bool          `json:"deleted,omitempty"`
+}
+
 // SaveDevices appends records to the device journal. The device id is the
-// only tag; everything else is a field, so the journal's cardinality is the
-// number of devices.
+// only tag, so the journal's cardinality is the number of devices.
 func (c *Client) SaveDevices(ctx context.Context, recs []kessel.DeviceRecord) error {
 	var b []byte
 	for i := range recs {
 		r := &recs[i]
-		d := &r.Device
-		b = append(b, DeviceMeasurement...)
-		b = appendTag(b, "device", d.ID)
-		b = append(b, ' ')
-		labels, _ := json.Marshal(d.Labels)
-		b = appendString(b, "kind", d.Kind)
-		b = append(b, ',')
-		b = appendString(b, "name", d.Name)
-		b = append(b, ',')
-		b = appendString(b, "department", d.Department)
-		b = append(b, ',')
-		b = appendString(b, "visibility", string(d.Visibility))
-		b = append(b, ',')
-		b = appendString(b, "labels", string(labels))
-		b = append(b, ",operator="...)
-		b = strconv.AppendBool(b, r.ByOperator)
-		b = append(b, ",deleted="...)
-		b = strconv.AppendBool(b, r.Deleted)
-		b = append(b, ",created="...)
-		b = strconv.AppendInt(b, d.CreatedAt.UnixNano(), 10)
-		b = append(b, 'i')
-		if p := d.Location; p != nil {
-			b = append(b, ",lat="...)
-			b = strconv.AppendFloat(b, p[1], 'g', -1, 64)
-			b = append(b, ",lon="...)
-			b = strconv.AppendFloat(b, p[0], 'g', -1, 64)
-		} else {
-			b = append(b, ",lat=-999,lon=-999"...) // no location: the last entry must say so
+		doc, err := json.Marshal(deviceDoc{Device: r.Device, ByOperator: r.ByOperator, Deleted: r.Deleted})
+		if err != nil {
+			return fmt.Errorf("influx: save devices: %w", err)
 		}
+		b = append(b, DeviceMeasurement...)
+		b = appendTag(b, "device", r.Device.ID)
+		b = append(b, ' ')
+		b = appendString(b, "doc", string(doc))
 		b = append(b, ' ')
 		b = strconv.AppendInt(b, r.Time.UnixNano(), 10)
 		b = append(b, '\n')
@@ -65,51 +48,23 @@ func (c *Client) LoadDevices(ctx context.Context) ([]kessel.DeviceRecord, error)
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	f.WriteString("  |> range(start: 1970-01-01T00:00:00Z, stop: 2262-01-01T00:00:00Z)\n")
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %q)\n", DeviceMeasurement)
-	f.WriteString("  |> last()\n  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %q and r._field == \"doc\")\n  |> last()\n", DeviceMeasurement)
 	res, err := c.query.Query(ctx, f.String())
 	if err != nil {
 		return nil, fmt.Errorf("influx: load devices: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
 	}
 	defer res.Close()
-	latest := map[string]kessel.DeviceRecord{}
+	var out []kessel.DeviceRecord
 	for res.Next() {
-		v := res.Record().Values()
-		var r kessel.DeviceRecord
-		r.Time = res.Record().Time()
-		d := &r.Device
-		d.ID, _ = v["device"].(string)
-		d.Kind, _ = v["kind"].(string)
-		d.Name, _ = v["name"].(string)
-		d.Department, _ = v["department"].(string)
-		vis, _ := v["visibility"].(string)
-		d.Visibility = kessel.Visibility(vis)
-		if l, _ := v["labels"].(string); l != "" && l != "null" {
-			_ = json.Unmarshal([]byte(l), &d.Labels)
+		s, _ := res.Record().Value().(string)
+		var doc deviceDoc
+		if err := json.Unmarshal([]byte(s), &doc); err != nil {
+			continue // a record this version cannot read
 		}
-		r.ByOperator, _ = v["operator"].(bool)
-		r.Deleted, _ = v["deleted"].(bool)
-		if ns, ok := v["created"].(int64); ok {
-			d.CreatedAt = time.Unix(0, ns).UTC()
-		}
-		d.UpdatedAt = r.Time
-		lat, okLat := v["lat"].(float64)
-		lon, okLon := v["lon"].(float64)
-		if okLat && okLon && lat != -999 {
-			d.Location = &orb.Point{lon, lat}
-		}
-		// last() runs per field series; fields written together share a time,
-		// but keep the newest row per device to be safe.
-		if old, ok := latest[d.ID]; !ok || !old.Time.After(r.Time) {
-			latest[d.ID] = r
-		}
+		out = append(out, kessel.DeviceRecord{Device: doc.Device, ByOperator: doc.ByOperator, Deleted: doc.Deleted, Time: res.Record().Time()})
 	}
 	if err := res.Err(); err != nil {
 		return nil, fmt.Errorf("influx: load devices: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
-	}
-	out := make([]kessel.DeviceRecord, 0, len(latest))
-	for _, r := range latest {
-		out = append(out, r)
 	}
 	return out, nil
 }
