@@ -195,18 +195,13 @@ func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 func devicesCSV(states []kessel.DeviceState, withLatest bool) []byte {
 	var fields []string
 	if withLatest {
-		seen := map[string]bool{}
+		var vs []map[string]float64
 		for _, st := range states {
 			if st.Latest != nil {
-				for k := range st.Latest.Values {
-					if !seen[k] {
-						seen[k] = true
-						fields = append(fields, k)
-					}
-				}
+				vs = append(vs, st.Latest.Values)
 			}
 		}
-		slices.Sort(fields)
+		fields = fieldNames(vs...)
 	}
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
@@ -228,13 +223,7 @@ func devicesCSV(states []kessel.DeviceState, withLatest bool) []byte {
 		row := []string{d.ID, d.Kind, d.Name, lon, lat, d.District, d.Department, string(d.Visibility), lastSeen}
 		if withLatest {
 			row = append(row, st.Latest.Time.UTC().Format(time.RFC3339Nano))
-			for _, f := range fields {
-				if v, ok := st.Latest.Values[f]; ok {
-					row = append(row, fmtFloat(v))
-				} else {
-					row = append(row, "")
-				}
-			}
+			row = appendValues(row, fields, st.Latest.Values)
 		}
 		_ = cw.Write(row)
 	}
@@ -356,20 +345,10 @@ func (s *server) streamCSV(w http.ResponseWriter, r *http.Request, d kessel.Devi
 		if cw == nil {
 			fields = q.Fields
 			if len(fields) == 0 {
-				seen := map[string]bool{}
-				add := func(vs map[string]float64) {
-					for k := range vs {
-						if !seen[k] {
-							seen[k] = true
-							fields = append(fields, k)
-						}
-					}
-				}
-				add(rd.Values)
+				fields = fieldNames(rd.Values)
 				if _, latest, ok := s.devices.Get(d.ID); ok && latest != nil {
-					add(latest.Values)
+					fields = fieldNames(rd.Values, latest.Values)
 				}
-				slices.Sort(fields)
 			}
 			w.Header().Set("Content-Type", contentTypeOf(formatCSV))
 			w.Header().Set("Cache-Control", cacheHistory)
@@ -379,14 +358,7 @@ func (s *server) streamCSV(w http.ResponseWriter, r *http.Request, d kessel.Devi
 			_ = cw.Write(append([]string{"time"}, fields...))
 		}
 		row := make([]string, 0, len(fields)+1)
-		row = append(row, rd.Time.UTC().Format(time.RFC3339Nano))
-		for _, f := range fields {
-			if v, ok := rd.Values[f]; ok {
-				row = append(row, fmtFloat(v))
-			} else {
-				row = append(row, "")
-			}
-		}
+		row = appendValues(append(row, rd.Time.UTC().Format(time.RFC3339Nano)), fields, rd.Values)
 		rows++
 		if rows%1000 == 0 {
 			cw.Flush()
@@ -504,19 +476,13 @@ func (s *server) respondReadings(w http.ResponseWriter, r *http.Request, format 
 }
 
 func readingsCSV(rs []kessel.Reading) []byte {
-	seen := map[string]bool{}
-	var fields []string
 	loc := false
-	for _, r := range rs {
+	vs := make([]map[string]float64, len(rs))
+	for i, r := range rs {
 		loc = loc || r.Location != nil
-		for k := range r.Values {
-			if !seen[k] {
-				seen[k] = true
-				fields = append(fields, k)
-			}
-		}
+		vs[i] = r.Values
 	}
-	slices.Sort(fields)
+	fields := fieldNames(vs...)
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
 	header := append([]string{"time"}, fields...)
@@ -525,14 +491,7 @@ func readingsCSV(rs []kessel.Reading) []byte {
 	}
 	_ = cw.Write(header)
 	for _, r := range rs {
-		row := []string{r.Time.UTC().Format(time.RFC3339Nano)}
-		for _, f := range fields {
-			if v, ok := r.Values[f]; ok {
-				row = append(row, fmtFloat(v))
-			} else {
-				row = append(row, "")
-			}
-		}
+		row := appendValues([]string{r.Time.UTC().Format(time.RFC3339Nano)}, fields, r.Values)
 		if loc {
 			if r.Location != nil {
 				row = append(row, fmtFloat(r.Location[0]), fmtFloat(r.Location[1]))
@@ -544,4 +503,32 @@ func readingsCSV(rs []kessel.Reading) []byte {
 	}
 	cw.Flush()
 	return buf.Bytes()
+}
+
+// fieldNames is the sorted union of the maps' keys: the value columns of a CSV.
+func fieldNames(vs ...map[string]float64) []string {
+	seen := map[string]bool{}
+	var fields []string
+	for _, v := range vs {
+		for k := range v {
+			if !seen[k] {
+				seen[k] = true
+				fields = append(fields, k)
+			}
+		}
+	}
+	slices.Sort(fields)
+	return fields
+}
+
+// appendValues appends one CSV cell per field: the value, or empty.
+func appendValues(row, fields []string, values map[string]float64) []string {
+	for _, f := range fields {
+		if v, ok := values[f]; ok {
+			row = append(row, fmtFloat(v))
+		} else {
+			row = append(row, "")
+		}
+	}
+	return row
 }
