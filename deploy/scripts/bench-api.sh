@@ -13,14 +13,9 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+. "$root/deploy/scripts/lib.sh"
 IPORT=$(free_port); MPORT=$(free_port); HPORT=$(free_port)
-INFLUXDB_HTTP_BIND_ADDRESS="127.0.0.1:$IPORT" INFLUXDB_BIND_ADDRESS="127.0.0.1:$(free_port)" \
-INFLUXDB_META_DIR="$work/meta" INFLUXDB_DATA_DIR="$work/data" INFLUXDB_DATA_WAL_DIR="$work/wal" \
-INFLUXDB_HTTP_FLUX_ENABLED=true INFLUXDB_REPORTING_DISABLED=true INFLUXDB_HTTP_LOG_ENABLED=false \
-INFLUXDB_MONITOR_STORE_ENABLED=false INFLUXDB_LOGGING_LEVEL=warn \
-  "$root/bin/influxd" run >"$work/influxd.log" 2>&1 & pids+=($!)
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$IPORT/ping" >/dev/null 2>&1 && break; sleep 0.1; done
+start_influxd "$IPORT" "$work"
 "$root/bin/kessel" serve --mqtt-listen "127.0.0.1:$MPORT" --influx-url "http://127.0.0.1:$IPORT" --http "127.0.0.1:$HPORT" \
   --rate-limit-read 0 --log-level error >"$work/kessel.out" 2>"$work/kessel.log" & pids+=($!)
 for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$HPORT/readyz" >/dev/null 2>&1 && break; sleep 0.05; done

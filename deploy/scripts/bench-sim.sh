@@ -8,7 +8,8 @@ work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+. "$root/deploy/scripts/lib.sh"
+MPORT=$(free_port)
 mosq="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
 { echo "user root"; echo "listener $MPORT 127.0.0.1"; echo "allow_anonymous true"; echo "persistence false"; echo "log_dest stderr"; echo "log_type error"
   grep -vE '^\s*(#|$|listener|allow_anonymous|password_file|acl_file|persistence|log_dest|log_type|user|autosave)' "$root/deploy/mosquitto/mosquitto.conf"; } > "$work/m.conf"
