@@ -88,7 +88,7 @@ type DeviceQuery struct {
 func (q DeviceQuery) Spatial() bool { return q.Near != nil || q.BBox != nil || q.Within != nil }
 
 // DeviceState is a device with its latest reading and, for queries around a
-// point, its geodesic distance from that point in metres.
+// point, its great-circle distance from that point in metres.
 type DeviceState struct {
 	Device   Device
 	Latest   *Reading

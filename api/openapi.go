@@ -100,7 +100,7 @@ func openAPI() obj {
 		}, jsonOK("readings", "ReadingList", true), []string{"400", "401", "404", "429", "503"}, nil)},
 		"/api/v1/latest": obj{"get": op("readings", "Latest reading of every matching device", "Served from the live state in memory, never a database query.", filters,
 			jsonOK("devices with latest readings", "DeviceList", true), std, nil)},
-		"/api/v1/nearest": obj{"get": op("devices", "The k nearest devices", "With geodesic distance in metres (distance_m).", []any{
+		"/api/v1/nearest": obj{"get": op("devices", "The k nearest devices", "With great-circle distance in metres (distance_m).", []any{
 			param("lon", "query", "Longitude (WGS84).", "number", true, 9.18), param("lat", "query", "Latitude (WGS84).", "number", true, 48.7784),
 			param("k", "query", "How many, 1 to 1000; default 10.", "integer", false, 5), param("kind", "query", "Device kind.", "string", false, "air_quality"),
 			param("max_distance", "query", "Leave out devices farther than this (metres).", "number", false, 2000), ref("parameters/format"),

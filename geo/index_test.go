@@ -98,7 +98,7 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 			if !ok(m, e) {
 				continue
 			}
-			d := orbgeo.Distance(p, e.Location)
+			d := orbgeo.DistanceHaversine(p, e.Location)
 			all = append(all, dist{e.ID, d})
 			if d <= r {
 				wantR = append(wantR, e.ID)
@@ -109,8 +109,17 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 		}
 		sort.Slice(all, func(i, j int) bool { return all[i].d < all[j].d })
 		t.Run(fmt.Sprintf("q%d", q), func(t *testing.T) {
-			if got := ids(ix.Radius(p, r, m)); !sameIDs(got, wantR) {
+			rh := ix.Radius(p, r, m)
+			if got := ids(rh); !sameIDs(got, wantR) {
 				t.Errorf("Radius(%v, %.0f): %d hits, want %d", p, r, len(got), len(wantR))
+			}
+			for i, h := range rh {
+				if want := orbgeo.DistanceHaversine(p, h.Location); abs(h.Distance-want) > 1e-6 {
+					t.Fatalf("Radius hit %s at %.9f m, haversine %.9f m", h.ID, h.Distance, want)
+				}
+				if i > 0 && h.Distance < rh[i-1].Distance {
+					t.Fatalf("Radius hits out of order: %.3f m after %.3f m", h.Distance, rh[i-1].Distance)
+				}
 			}
 			if got := ids(ix.Bound(b, m)); !sameIDs(got, wantB) {
 				t.Errorf("Bound: %d hits, want %d", len(got), len(wantB))
@@ -184,4 +193,67 @@ func ExampleDistricts_District() {
 	 {"type":"Feature","properties":{"name":"Mitte"},"geometry":{"type":"Polygon","coordinates":[[[9.17,48.77],[9.19,48.77],[9.19,48.79],[9.17,48.79],[9.17,48.77]]]}}]}`), "name", nil)
 	fmt.Printf("%q %q\n", ds.District(orb.Point{9.18, 48.7784}), ds.District(orb.Point{9.2219, 48.6899}))
 	// Output: "Mitte" ""
+}
+
+// TestDistance checks the chord-based great-circle distance against orb's
+// haversine from centimetres to antipodes.
+func TestDistance(t *testing.T) {
+	tests := []struct {
+		a, b orb.Point
+		tol  float64 // metres
+	}{
+		{orb.Point{9.18, 48.7784}, orb.Point{9.18, 48.7784}, 0},
+		{orb.Point{9.18, 48.7784}, orb.Point{9.1800001, 48.7784}, 1e-6},
+		{orb.Point{9.18, 48.7784}, orb.Point{9.1905, 48.7887}, 1e-6},
+		{orb.Point{9.18, 48.7784}, orb.Point{9.18, 48.8884}, 1e-6},    // 12.2 km, the series' upper end
+		{orb.Point{9.18, 48.7784}, orb.Point{11.5755, 48.1374}, 1e-4}, // Munich, above the series' range
+		{orb.Point{179.9, 10}, orb.Point{-179.9, 10}, 1e-6},           // across the antimeridian
+		{orb.Point{0, 0}, orb.Point{180, 0}, 1e-3},                    // antipodes
+	}
+	for _, tt := range tests {
+		got, want := geo.Distance(tt.a, tt.b), orbgeo.DistanceHaversine(tt.a, tt.b)
+		if abs(got-want) > tt.tol {
+			t.Errorf("Distance(%v, %v) = %.9f m, haversine %.9f m", tt.a, tt.b, got, want)
+		}
+	}
+}
+
+// TestRadiusSkewedFleet covers the sort's fallback: hundreds of devices
+// within a metre of each other (one bucket) beside a spread-out few.
+func TestRadiusSkewedFleet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	ix := geo.NewIndex()
+	var all []geo.Entry
+	for i := range 600 {
+		p := orb.Point{9.18 + rng.Float64()*1e-5, 48.7784 + rng.Float64()*1e-5}
+		if i%20 == 0 {
+			p = orb.Point{9.17 + rng.Float64()*0.02, 48.77 + rng.Float64()*0.02}
+		}
+		if i%50 == 1 {
+			p = orb.Point{9.18, 48.7784} // exact duplicates: equal distances
+		}
+		e := geo.Entry{ID: fmt.Sprintf("d%03d", i), Location: p, Visibility: kessel.Public}
+		all = append(all, e)
+		if err := ix.Upsert(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range []float64{0.5, 5, 800, 3000} {
+		q := orb.Point{9.18 + 2e-6, 48.7784 + 3e-6}
+		var want []string
+		for _, e := range all {
+			if orbgeo.DistanceHaversine(q, e.Location) <= r {
+				want = append(want, e.ID)
+			}
+		}
+		hits := ix.Radius(q, r, geo.Match{})
+		if got := ids(hits); !sameIDs(got, want) || len(want) == 0 {
+			t.Errorf("r=%v: %d hits, want %d", r, len(got), len(want))
+		}
+		for i := 1; i < len(hits); i++ {
+			if hits[i].Distance < hits[i-1].Distance {
+				t.Fatalf("r=%v: hit %d at %.6f m after %.6f m", r, i, hits[i].Distance, hits[i-1].Distance)
+			}
+		}
+	}
 }
