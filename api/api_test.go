@@ -655,3 +655,24 @@ func TestLongHistory(t *testing.T) {
 		t.Errorf("district series without field: %d", resp.StatusCode)
 	}
 }
+
+func TestReadinessOptionalCheck(t *testing.T) {
+	tests := []struct {
+		name       string
+		ttsErr     error
+		wantStatus int
+		wantBody   string
+	}{
+		{"tts up", nil, 200, `"status":"ready"`},
+		{"tts down", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "not connected to The Things Stack"}, 200, `"status":"degraded"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, "", api.Check{Name: "tts", Optional: true, Check: func(context.Context) error { return tt.ttsErr }})
+			resp, body := f.get(t, "/readyz")
+			if resp.StatusCode != tt.wantStatus || !strings.Contains(string(body), tt.wantBody) {
+				t.Errorf("readyz: %d %s", resp.StatusCode, body)
+			}
+		})
+	}
+}

@@ -18,7 +18,8 @@ func (s *server) handleHealth() http.Handler {
 	})
 }
 
-// handleReady runs every readiness check; 503 names those that fail.
+// handleReady runs every readiness check; 503 names those that fail. A
+// failing optional check makes the status "degraded", still 200.
 func (s *server) handleReady() http.Handler {
 	type result struct {
 		Status string            `json:"status"`
@@ -32,6 +33,10 @@ func (s *server) handleReady() http.Handler {
 		for _, c := range s.opts.Ready {
 			if err := c.Check(ctx); err != nil {
 				res.Checks[c.Name] = kessel.ErrorMessage(err)
+				if c.Optional {
+					res.Status = "degraded"
+					continue
+				}
 				failed = append(failed, c.Name)
 			} else {
 				res.Checks[c.Name] = "ok"

@@ -64,7 +64,7 @@ func openAPI() obj {
 	std := []string{"400", "401", "429"}
 	paths := obj{
 		"/healthz": obj{"get": op("operations", "Liveness", "Answers 200 while the process runs.", nil, obj{"200": obj{"description": "alive"}}, nil, nil)},
-		"/readyz": obj{"get": op("operations", "Readiness", "200 when InfluxDB and the MQTT broker are reachable and writes succeed; 503 naming what is not.", nil,
+		"/readyz": obj{"get": op("operations", "Readiness", "200 when InfluxDB and the MQTT broker are reachable and writes succeed (status \"degraded\" while an optional source such as The Things Stack is down); 503 naming what is not.", nil,
 			obj{"200": obj{"description": "ready"}}, []string{"503"}, nil)},
 		"/metrics":             obj{"get": op("operations", "Prometheus metrics", "Text exposition format.", nil, obj{"200": obj{"description": "metrics", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}}, nil, nil)},
 		"/docs":                obj{"get": op("operations", "API documentation page", "A human-readable page rendered from this document.", nil, obj{"200": obj{"description": "HTML", "content": obj{"text/html": obj{"schema": obj{"type": "string"}}}}}, nil, nil)},

@@ -42,6 +42,10 @@ type ReadingQuerier interface {
 type Check struct {
 	Name  string
 	Check func(ctx context.Context) error
+	// Optional checks report a failure in /readyz's body (status
+	// "degraded") without answering 503: a third party's outage, such as
+	// The Things Stack's, must not take Kessel out of a load balancer.
+	Optional bool
 }
 
 // Options configures the server. Zero values take the defaults noted.

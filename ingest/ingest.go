@@ -69,8 +69,12 @@ type Options struct {
 	// holds a message; default 100ms. Larger batches cost less per message;
 	// the wait adds to the time before a message is acknowledged.
 	FlushInterval time.Duration
-	Limits        Limits
-	Logger        *slog.Logger
+	// TTS, when TTS.Broker is set, is a second MQTT connection, to a The
+	// Things Stack server, whose uplinks are stored like those that reach
+	// Kessel's own broker.
+	TTS    TTSSource
+	Limits Limits
+	Logger *slog.Logger
 	// Registerer receives the ingest metrics; nil means none are exported.
 	Registerer prometheus.Registerer
 	Now        func() time.Time
@@ -82,6 +86,32 @@ const (
 	TopicMeta     = "kessel/devices/+/meta"
 	TopicTTS      = "v3/+/devices/+/up"
 )
+
+// TTSSource is a connection to The Things Stack's MQTT server. It serves
+// MQTT 3.1.1 at QoS 0 only: uplinks sent while Kessel is disconnected are
+// not redelivered (TTS's Storage Integration keeps them for a backfill).
+type TTSSource struct {
+	// Broker is the server's URL, e.g. ssl://eu1.cloud.thethings.network:8883
+	// (TLS with the system's roots) or tcp://localhost:1883.
+	Broker string
+	// Username is the application id, with its tenant on TTS Cloud and
+	// The Things Network ("app1@ttn"); Password an API key of the
+	// application with the right to read its traffic.
+	Username, Password string
+	// ClientID is this connection's client id (required).
+	ClientID string
+}
+
+// topic is the uplink topic of the application the credentials are for:
+// TTS lets an application's key read only its own topics, so the
+// subscription names it; without a username, every application's.
+func (t TTSSource) topic() string {
+	app := t.Username
+	if app == "" {
+		app = "+"
+	}
+	return "v3/" + app + "/devices/+/up"
+}
 
 type message struct {
 	topic    string
@@ -105,7 +135,9 @@ type Ingester struct {
 	closing   atomic.Bool
 	storeOK   atomic.Bool
 	connected atomic.Bool
-	seq       atomic.Uint64
+	// ttsConnected is the connection to The Things Stack (Options.TTS).
+	ttsConnected atomic.Bool
+	seq          atomic.Uint64
 
 	logLimit logLimiter
 
@@ -123,6 +155,17 @@ func New(store Store, devices Devices, opts Options) (*Ingester, error) {
 	}
 	if strings.ContainsAny(opts.SharedGroup, "/+#") {
 		return nil, kessel.Errorf(kessel.EINVALID, "ingest: shared group %q must not contain '/', '+' or '#'", opts.SharedGroup)
+	}
+	if opts.TTS.Broker != "" {
+		if opts.TTS.ClientID == "" {
+			return nil, kessel.Errorf(kessel.EINVALID, "ingest: a client id is required for the TTS connection")
+		}
+		if strings.ContainsAny(opts.TTS.Username, "/+#") {
+			return nil, kessel.Errorf(kessel.EINVALID, "ingest: TTS username %q must not contain '/', '+' or '#'", opts.TTS.Username)
+		}
+		if opts.Follow {
+			return nil, kessel.Errorf(kessel.EINVALID, "ingest: a follower does not read from TTS")
+		}
 	}
 	if opts.MaxInflight <= 0 {
 		opts.MaxInflight = 20000
@@ -158,13 +201,24 @@ func New(store Store, devices Devices, opts Options) (*Ingester, error) {
 }
 
 // Ready reports an EUNAVAILABLE error while the ingester is not connected to
-// its broker or cannot write to the store.
+// its broker or cannot write to the store. The TTS connection is not part of
+// readiness (a third party's outage must not take Kessel out of a load
+// balancer); see TTSReady and the kessel_ingest_connected metric.
 func (in *Ingester) Ready(context.Context) error {
 	if !in.connected.Load() {
 		return &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "not connected to the MQTT broker"}
 	}
 	if !in.storeOK.Load() {
 		return &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "store writes are failing; messages are held unacknowledged"}
+	}
+	return nil
+}
+
+// TTSReady reports an EUNAVAILABLE error while a configured connection to
+// The Things Stack is down; nil without one.
+func (in *Ingester) TTSReady(context.Context) error {
+	if in.opts.TTS.Broker != "" && !in.ttsConnected.Load() {
+		return &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "not connected to The Things Stack at " + in.opts.TTS.Broker}
 	}
 	return nil
 }
@@ -181,53 +235,41 @@ func (in *Ingester) subscriptions() map[string]byte {
 
 // Run stores messages until ctx ends. With a Broker it connects,
 // subscribes (again on every reconnect) and consumes; without one it stores
-// what Enqueue hands it. When ctx ends it stops taking messages, stores and
-// acknowledges those it already holds (within drainTimeout) and disconnects;
-// MQTT messages it did not store stay unacknowledged, so the broker
-// redelivers them.
+// what Enqueue hands it. With a TTS server it also reads uplinks from
+// there. When ctx ends it stops taking messages, stores and acknowledges
+// those it already holds (within drainTimeout) and disconnects; MQTT
+// messages it did not store stay unacknowledged, so the broker redelivers
+// them.
 func (in *Ingester) Run(ctx context.Context) error {
+	var clients []mqtt.Client
+	var srcs []source
 	if in.opts.Broker == "" {
 		in.connected.Store(true)
-		stop := context.AfterFunc(ctx, func() { in.closing.Store(true) })
-		defer stop()
-		in.loop(ctx, context.WithoutCancel(ctx))
-		in.connected.Store(false)
-		return nil
-	}
-	o := mqtt.NewClientOptions().
-		AddBroker(in.opts.Broker).
-		SetClientID(in.opts.ClientID).
-		SetUsername(in.opts.Username).
-		SetPassword(in.opts.Password).
-		SetCleanSession(in.opts.Follow).
-		SetAutoAckDisabled(true).
-		SetOrderMatters(true).
-		SetAutoReconnect(true).
-		SetConnectRetry(true).
-		SetConnectRetryInterval(time.Second).
-		SetMaxReconnectInterval(10 * time.Second).
-		SetKeepAlive(30 * time.Second).
-		SetStore(noStore{}).
-		SetDefaultPublishHandler(in.onMessage).
-		SetOnConnectHandler(func(c mqtt.Client) {
-			t := c.SubscribeMultiple(in.subscriptions(), in.onMessage)
-			if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
-				in.log.Error("subscribe failed; reconnecting", "err", t.Error())
-				in.connected.Store(false)
-				return
-			}
-			in.connected.Store(true)
-			in.log.Info("connected and subscribed", "broker", in.opts.Broker, "client_id", in.opts.ClientID, "topics", in.subscriptions())
-		}).
-		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-			in.connected.Store(false)
-			in.log.Warn("connection to broker lost; reconnecting", "err", err)
+	} else {
+		srcs = append(srcs, source{
+			name: "broker", url: in.opts.Broker, clientID: in.opts.ClientID,
+			username: in.opts.Username, password: in.opts.Password,
+			clean: in.opts.Follow, subscriptions: in.subscriptions(), connected: &in.connected,
 		})
-	if mqttconn.Supports(in.opts.Broker) {
-		o.SetCustomOpenConnectionFn(mqttconn.Open)
 	}
-	in.client = mqtt.NewClient(o)
-	in.client.Connect() // with ConnectRetry the token completes only once connected; Run does not wait on it
+	if t := in.opts.TTS; t.Broker != "" {
+		srcs = append(srcs, source{
+			name: "tts", url: t.Broker, clientID: t.ClientID, username: t.Username, password: t.Password,
+			// The Things Stack's MQTT server serves QoS 0 only, so there is no
+			// session to resume: a clean one, and nothing to acknowledge.
+			clean: true, subscriptions: map[string]byte{t.topic(): 0}, connected: &in.ttsConnected,
+		})
+	}
+	for _, src := range srcs {
+		c := in.newClient(src)
+		if src.name == "broker" {
+			in.client = c
+		}
+		clients = append(clients, c)
+	}
+	for i, c := range clients {
+		go in.connect(ctx, c, srcs[i])
+	}
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -249,9 +291,94 @@ func (in *Ingester) Run(ctx context.Context) error {
 		<-drained
 	}
 	stopProcessing()
-	in.client.Disconnect(250)
+	for _, c := range clients {
+		c.Disconnect(250)
+	}
 	in.connected.Store(false)
+	in.ttsConnected.Store(false)
 	return nil
+}
+
+// source is one MQTT connection the ingester reads from.
+type source struct {
+	name, url, clientID, username, password string
+	clean                                   bool // no persistent session
+	subscriptions                           map[string]byte
+	connected                               *atomic.Bool
+}
+
+// newClient makes a paho client for src that subscribes on every
+// (re)connection and hands messages to onMessage with manual
+// acknowledgement.
+func (in *Ingester) newClient(src source) mqtt.Client {
+	log := in.log.With("source", src.name)
+	up := in.m.connected.WithLabelValues(src.name)
+	up.Set(0)
+	set := func(ok bool) {
+		src.connected.Store(ok)
+		up.Set(map[bool]float64{false: 0, true: 1}[ok])
+	}
+	o := mqtt.NewClientOptions().
+		AddBroker(src.url).
+		SetClientID(src.clientID).
+		SetUsername(src.username).
+		SetPassword(src.password).
+		SetCleanSession(src.clean).
+		SetAutoAckDisabled(true).
+		SetOrderMatters(true).
+		SetAutoReconnect(true). // once connected; the first connection is connect's loop
+		SetMaxReconnectInterval(10 * time.Second).
+		SetKeepAlive(30 * time.Second).
+		SetStore(noStore{}).
+		SetDefaultPublishHandler(in.onMessage).
+		SetOnConnectHandler(func(c mqtt.Client) {
+			t := c.SubscribeMultiple(src.subscriptions, in.onMessage)
+			if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
+				log.Error("subscribe failed; reconnecting", "err", t.Error())
+				set(false)
+				return
+			}
+			set(true)
+			log.Info("connected and subscribed", "broker", src.url, "client_id", src.clientID, "topics", src.subscriptions)
+		}).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			set(false)
+			log.Warn("connection to broker lost; reconnecting", "broker", src.url, "err", err)
+		}).
+		SetReconnectingHandler(func(_ mqtt.Client, _ *mqtt.ClientOptions) {
+			if n, ok := in.logLimit.allow("reconnect:"+src.name, in.opts.Now()); ok {
+				log.Warn("reconnecting to broker", "broker", src.url, "attempts_since_last_log", n)
+			}
+		})
+	if mqttconn.Supports(src.url) {
+		o.SetCustomOpenConnectionFn(mqttconn.Open)
+	}
+	return mqtt.NewClient(o)
+}
+
+// connect makes c's first connection, retrying with backoff until it
+// succeeds or ctx ends and logging why an attempt failed (a wrong password
+// must not go unnoticed); paho reconnects by itself after that.
+func (in *Ingester) connect(ctx context.Context, c mqtt.Client, src source) {
+	for delay := time.Second; ; delay = min(2*delay, 10*time.Second) {
+		t := c.Connect()
+		select {
+		case <-t.Done():
+		case <-ctx.Done():
+			return
+		}
+		if t.Error() == nil {
+			return
+		}
+		if n, ok := in.logLimit.allow("connect:"+src.name, in.opts.Now()); ok {
+			in.log.Error("cannot connect to broker; retrying", "source", src.name, "broker", src.url, "client_id", src.clientID, "err", t.Error(), "failures_since_last_log", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
 }
 
 const drainTimeout = 10 * time.Second
@@ -263,7 +390,11 @@ func (in *Ingester) onMessage(_ mqtt.Client, m mqtt.Message) {
 		return // not acknowledged: the broker redelivers it to the next session
 	}
 	in.m.inflight.Inc()
-	in.in <- message{topic: m.Topic(), payload: m.Payload(), received: in.opts.Now(), ack: m.Ack}
+	msg := message{topic: m.Topic(), payload: m.Payload(), received: in.opts.Now()}
+	if m.Qos() > 0 {
+		msg.ack = m.Ack // a QoS 0 message (from The Things Stack) has nothing to acknowledge
+	}
+	in.in <- msg
 }
 
 // Publish sends a message at QoS 1 over the ingester's own connection to

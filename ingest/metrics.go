@@ -6,6 +6,7 @@ type metrics struct {
 	received, decoded, rejected                         *prometheus.CounterVec
 	written, acked, deadLettered, writeErrors, fcntGaps prometheus.Counter
 	inflight                                            prometheus.Gauge
+	connected                                           *prometheus.GaugeVec
 	batchSize, writeSeconds                             prometheus.Histogram
 }
 
@@ -19,6 +20,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_deadlettered_total", Help: "Dead letters the store confirmed."}),
 		writeErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_write_errors_total", Help: "Store writes that failed and were retried."}),
 		fcntGaps:     prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_tts_fcnt_gaps_total", Help: "LoRaWAN frames missing between consecutive The Things Stack uplinks of a device."}),
+		connected:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kessel_ingest_connected", Help: "1 while an MQTT source (broker, tts) is connected and subscribed."}, []string{"source"}),
 		inflight:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "kessel_ingest_inflight", Help: "Messages received and not yet acknowledged."}),
 		batchSize:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kessel_ingest_batch_size", Help: "Readings per store write.", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}),
 		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kessel_ingest_write_seconds", Help: "Store write latency.", Buckets: prometheus.DefBuckets}),
@@ -26,7 +28,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.received, m.decoded, m.rejected, m.written, m.acked, m.deadLettered, m.writeErrors, m.fcntGaps, m.inflight, m.batchSize, m.writeSeconds} {
+	for _, c := range []prometheus.Collector{m.received, m.decoded, m.rejected, m.written, m.acked, m.deadLettered, m.writeErrors, m.fcntGaps, m.connected, m.inflight, m.batchSize, m.writeSeconds} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

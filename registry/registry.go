@@ -456,6 +456,19 @@ func (r *Registry) Get(id string) (kessel.Device, *kessel.Reading, bool) {
 	return e.dev, latest, true
 }
 
+// EachSeen calls f with every device that has sent a reading, in no
+// particular order, under the registry's read lock: f must not call back
+// into the registry.
+func (r *Registry) EachSeen(f func(id, kind string, lastSeen time.Time)) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for id, e := range r.devs {
+		if !e.dev.LastSeen.IsZero() {
+			f(id, e.dev.Kind, e.dev.LastSeen)
+		}
+	}
+}
+
 // Len returns the number of devices.
 func (r *Registry) Len() int {
 	r.mu.RLock()

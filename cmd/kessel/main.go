@@ -119,6 +119,11 @@ type serveConfig struct {
 	TrustedProxies  string
 	BatchSize       int
 	FlushInterval   time.Duration
+	TTSBroker       string
+	TTSUser         string
+	TTSPassword     string
+	TTSClientID     string
+	DeviceMetrics   bool
 }
 
 // envFlags registers flags whose defaults come from KESSEL_<NAME>.
@@ -150,6 +155,17 @@ func (e *envFlags) int(p *int, name string, def int, help string) {
 	e.fs.IntVar(p, name, def, help+" ($"+envName(name)+")")
 }
 
+func (e *envFlags) bool(p *bool, name string, def bool, help string) {
+	if v := e.getenv(envName(name)); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Errorf("$%s: %q is not true or false", envName(name), v))
+		}
+		def = b
+	}
+	e.fs.BoolVar(p, name, def, help+" ($"+envName(name)+")")
+}
+
 func (e *envFlags) dur(p *time.Duration, name string, def time.Duration, help string) {
 	if v := e.getenv(envName(name)); v != "" {
 		d, err := time.ParseDuration(v)
@@ -174,6 +190,11 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.str(&c.SharedGroup, "mqtt-shared-group", "", "join $share/<group>/ so several ingesters split the readings")
 	e.str(&c.MQTTUser, "mqtt-username", "", "MQTT username of the ingester")
 	e.str(&c.MQTTPassword, "mqtt-password", "", "MQTT password of the ingester (prefer the environment)")
+	e.str(&c.TTSBroker, "tts-broker", "", "The Things Stack MQTT server to read uplinks from as well, e.g. ssl://eu1.cloud.thethings.network:8883")
+	e.str(&c.TTSUser, "tts-username", "", "TTS application id, with @tenant on TTS Cloud and TTN (app1@ttn)")
+	e.str(&c.TTSPassword, "tts-password", "", "TTS API key of the application (prefer the environment)")
+	e.str(&c.TTSClientID, "tts-client-id", "kessel-"+sanitizeID(host)+"-tts", "MQTT client id of the TTS connection")
+	e.bool(&c.DeviceMetrics, "device-metrics", true, "export kessel_device_last_seen_timestamp_seconds, one series per device")
 	e.str(&c.InfluxURL, "influx-url", "http://127.0.0.1:8086", "InfluxDB URL")
 	e.str(&c.InfluxOrg, "influx-org", "kessel", "InfluxDB organisation (ignored by 1.8)")
 	e.str(&c.InfluxBucket, "influx-bucket", "kessel/autogen", "InfluxDB bucket, or database/retention-policy on 1.8")
@@ -215,6 +236,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		if f, err := strconv.ParseFloat(r.v, 64); err != nil || f < 0 {
 			return c, fmt.Errorf("--%s: %q is not a rate ≥ 0", r.name, r.v)
 		}
+	}
+	if c.TTSBroker != "" && !c.has("ingest") {
+		return c, errors.New("--tts-broker needs the ingest role")
 	}
 	if c.InfluxTokenFile != "" {
 		b, err := os.ReadFile(c.InfluxTokenFile)
@@ -317,6 +341,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg, err := registry.New(regOpts)
 	if err != nil {
 		return err
+	}
+	if c.DeviceMetrics {
+		prom.MustRegister(ingest.NewLastSeenCollector(reg))
 	}
 	loadCtx, cancelLoad := context.WithTimeout(ctx, 30*time.Second)
 	recs, err := store.LoadDevices(loadCtx)
@@ -444,6 +471,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			ClientID: c.ClientID, Username: c.MQTTUser, Password: c.MQTTPassword, SharedGroup: c.SharedGroup,
 			Limits: ingest.Limits{MaxPayload: c.MaxPayload, MaxAge: c.MaxAge}, Logger: log, Registerer: prom,
 			BatchSize: c.BatchSize, FlushInterval: c.FlushInterval,
+			TTS: ingest.TTSSource{Broker: c.TTSBroker, Username: c.TTSUser, Password: c.TTSPassword, ClientID: c.TTSClientID},
 		}
 		if !embedded {
 			io.Broker = c.Broker // with the embedded broker, messages arrive through its hook
@@ -466,6 +494,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 		}()
 		ready = append(ready, api.Check{Name: "mqtt", Check: ingester.Ready})
+		if c.TTSBroker != "" {
+			ready = append(ready, api.Check{Name: "tts", Check: ingester.TTSReady, Optional: true})
+		}
 	}
 	brokerURL := c.Broker
 	if embedded {

@@ -96,3 +96,37 @@ func MosquittoConfig(t testing.TB, port, dir string) string {
 	}
 	return b.String()
 }
+
+// StartMosquittoAuth runs mosquitto like StartMosquitto, but with
+// anonymous clients refused, users (name → password, hashed with the
+// mosquitto_passwd that ships with mosquitto) and the given ACL file text.
+func StartMosquittoAuth(t testing.TB, users map[string]string, acl string) *Mosquitto {
+	t.Helper()
+	bin := Program(t, "mosquitto", "KESSEL_MOSQUITTO")
+	passwd := Program(t, "mosquitto_passwd", "KESSEL_MOSQUITTO_PASSWD")
+	dir := t.TempDir()
+	pwFile, aclFile := filepath.Join(dir, "passwords"), filepath.Join(dir, "acl")
+	if err := os.WriteFile(pwFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for u, p := range users {
+		if out, err := exec.Command(passwd, "-b", pwFile, u, p).CombinedOutput(); err != nil {
+			t.Fatalf("mosquitto_passwd %s: %v: %s", u, err, out)
+		}
+	}
+	if err := os.WriteFile(aclFile, []byte(acl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := FreePort(t)
+	_, port, _ := net.SplitHostPort(addr)
+	conf := strings.Replace(MosquittoConfig(t, port, dir), "allow_anonymous true\n",
+		fmt.Sprintf("allow_anonymous false\npassword_file %s\nacl_file %s\n", pwFile, aclFile), 1)
+	confFile := filepath.Join(dir, "mosquitto.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := &Mosquitto{URL: "tcp://" + addr, Addr: addr, conf: confFile, bin: bin}
+	m.Start(t)
+	t.Cleanup(m.Stop)
+	return m
+}
