@@ -540,7 +540,9 @@ type prepared struct {
 	batch             []message
 	readings          []kessel.Reading
 	dead              []kessel.DeadLetter
-	owner             []int // index into batch of each reading
+	owner             []int    // index into batch of each reading
+	format            []string // wire format of each message in batch
+	deadFormat        []string // wire format of each dead letter
 	rejects           []error
 	received, decoded map[string]int // by wire format
 }
@@ -568,6 +570,7 @@ func (in *Ingester) prepareOne(p *prepared, msg message) {
 	p.rejects = append(p.rejects, nil)
 	dec, err := Decode(msg.topic, msg.payload, msg.received, in.opts.Limits)
 	p.received[dec.Format]++
+	p.format = append(p.format, dec.Format)
 	if err == nil && dec.FCnt != nil && len(dec.Readings) == 1 {
 		in.trackFCnt(&dec.Readings[0], *dec.FCnt)
 	}
@@ -583,6 +586,7 @@ func (in *Ingester) prepareOne(p *prepared, msg message) {
 	if err != nil {
 		p.rejects[i] = err
 		p.dead = append(p.dead, in.deadLetter(msg, err))
+		p.deadFormat = append(p.deadFormat, dec.Format)
 		return
 	}
 	p.decoded[dec.Format]++
@@ -611,6 +615,7 @@ func (in *Ingester) finish(p *prepared) {
 // nothing was acknowledged then.
 func (in *Ingester) commit(ctx context.Context, p *prepared) bool {
 	batch, readings, dead, owner, rejects := p.batch, p.readings, p.dead, p.owner, p.rejects
+	deadFormat := p.deadFormat
 	if in.opts.Follow {
 		in.devices.Observe(readings)
 		for _, msg := range batch {
@@ -627,25 +632,28 @@ func (in *Ingester) commit(ctx context.Context, p *prepared) bool {
 		if kessel.ErrorCode(err) == kessel.EINVALID {
 			// The store refused the batch: find the readings it refuses one by one.
 			var kept []kessel.Reading
+			var keptOwner []int
 			for j, r := range readings {
 				err := in.retry(ctx, func(ctx context.Context) error { return in.store.WriteReadings(ctx, []kessel.Reading{r}) })
 				if kessel.ErrorCode(err) == kessel.EINVALID {
 					rej := reject(ReasonStoreRejected, r.Device, "%s", kessel.ErrorMessage(err))
 					rejects[owner[j]] = rej
 					dead = append(dead, in.deadLetter(batch[owner[j]], rej))
+					deadFormat = append(deadFormat, p.format[owner[j]])
 					continue
 				} else if err != nil {
 					return false
 				}
 				kept = append(kept, r)
+				keptOwner = append(keptOwner, owner[j])
 			}
-			readings = kept
+			readings, owner = kept, keptOwner
 		} else if err != nil {
 			return false
 		}
 		in.m.writeSeconds.Observe(time.Since(start).Seconds())
 		in.m.batchSize.Observe(float64(len(readings)))
-		in.m.written.Add(float64(len(readings)))
+		in.countBy(in.m.written, len(owner), func(j int) string { return p.format[owner[j]] })
 		in.devices.Observe(readings)
 	}
 	if len(dead) > 0 {
@@ -655,19 +663,48 @@ func (in *Ingester) commit(ctx context.Context, p *prepared) bool {
 			}
 			in.log.Error("store refused dead letters; acknowledging anyway", "count", len(dead), "err", err)
 		}
-		in.m.deadLettered.Add(float64(len(dead)))
+		in.countBy(in.m.deadLettered, len(dead), func(j int) string { return deadFormat[j] })
 	}
+	acked := 0
 	for i, msg := range batch {
 		if msg.ack != nil {
 			msg.ack()
-			in.m.acked.Inc()
+			acked++
 		}
 		if msg.result != nil {
 			msg.result <- rejects[i]
 		}
-		in.m.inflight.Dec()
 	}
+	if acked > 0 {
+		in.countBy(in.m.acked, len(batch), func(i int) string {
+			if batch[i].ack == nil {
+				return ""
+			}
+			return p.format[i]
+		})
+	}
+	in.m.inflight.Sub(float64(len(batch)))
 	return true
+}
+
+// countBy adds n items to c, labelled by format(i) for i in [0, n); an
+// empty format is not counted. Runs of one format (the common case) cost
+// one label lookup.
+func (in *Ingester) countBy(c *prometheus.CounterVec, n int, format func(i int) string) {
+	run, count := "", 0
+	for i := 0; i < n; i++ {
+		f := format(i)
+		if f != run {
+			if count > 0 && run != "" {
+				c.WithLabelValues(run).Add(float64(count))
+			}
+			run, count = f, 0
+		}
+		count++
+	}
+	if count > 0 && run != "" {
+		c.WithLabelValues(run).Add(float64(count))
+	}
 }
 
 // trackFCnt records a LoRaWAN frame counter: a jump of more than one counts

@@ -164,6 +164,18 @@ func TestGoodAndBadInterleaved(t *testing.T) {
 				dls, err := r.store.DeadLetters(ctx, kessel.DeadLetterQuery{From: base, To: time.Now().Add(time.Minute)})
 				return err == nil && len(dls) == len(bad)
 			}, "dead letters not stored")
+			testenv.Eventually(t, 10*time.Second, func() bool {
+				dead := 0.0
+				for _, f := range []string{"native", "senml", "tts", "meta"} {
+					dead += counterValue(t, r.prom, "kessel_ingest_deadlettered_total", f)
+				}
+				return counterValue(t, r.prom, "kessel_ingest_written_total", "native") == 14 &&
+					counterValue(t, r.prom, "kessel_ingest_written_total", "senml") == 13 &&
+					counterValue(t, r.prom, "kessel_ingest_written_total", "tts") == 13 &&
+					counterValue(t, r.prom, "kessel_ingest_deadlettered_total", "tts") == 2 && dead == float64(len(bad))
+			}, "written/dead-lettered by format: written native %v senml %v tts %v, dead-lettered tts %v",
+				counterValue(t, r.prom, "kessel_ingest_written_total", "native"), counterValue(t, r.prom, "kessel_ingest_written_total", "senml"),
+				counterValue(t, r.prom, "kessel_ingest_written_total", "tts"), counterValue(t, r.prom, "kessel_ingest_deadlettered_total", "tts"))
 			if _, latest, ok := r.reg.Get("air-1"); !ok || latest == nil || latest.Values["pm10"] != 39 {
 				t.Errorf("registry latest = %+v", latest)
 			}

@@ -3,11 +3,11 @@ package ingest
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	received, decoded, rejected                         *prometheus.CounterVec
-	written, acked, deadLettered, writeErrors, fcntGaps prometheus.Counter
-	inflight                                            prometheus.Gauge
-	connected                                           *prometheus.GaugeVec
-	batchSize, writeSeconds                             prometheus.Histogram
+	received, decoded, rejected, written, acked, deadLettered *prometheus.CounterVec
+	writeErrors, fcntGaps                                     prometheus.Counter
+	inflight                                                  prometheus.Gauge
+	connected                                                 *prometheus.GaugeVec
+	batchSize, writeSeconds                                   prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -15,9 +15,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		received:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_ingest_received_total", Help: "Messages received, by wire format."}, []string{"format"}),
 		decoded:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_ingest_decoded_total", Help: "Messages decoded and accepted, by wire format."}, []string{"format"}),
 		rejected:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_ingest_rejected_total", Help: "Messages rejected, by reason; each is kept as a dead letter."}, []string{"reason"}),
-		written:      prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_written_total", Help: "Readings the store confirmed."}),
-		acked:        prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_acknowledged_total", Help: "MQTT messages acknowledged after their write."}),
-		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_deadlettered_total", Help: "Dead letters the store confirmed."}),
+		written:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_ingest_written_total", Help: "Readings the store confirmed, by wire format."}, []string{"format"}),
+		acked:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_ingest_acknowledged_total", Help: "MQTT messages acknowledged after their write, by wire format (QoS 0 messages have nothing to acknowledge)."}, []string{"format"}),
+		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_ingest_deadlettered_total", Help: "Dead letters the store confirmed, by wire format."}, []string{"format"}),
 		writeErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_write_errors_total", Help: "Store writes that failed and were retried."}),
 		fcntGaps:     prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_tts_fcnt_gaps_total", Help: "LoRaWAN frames missing between consecutive The Things Stack uplinks of a device."}),
 		connected:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kessel_ingest_connected", Help: "1 while an MQTT source (broker, tts) is connected and subscribed."}, []string{"source"}),

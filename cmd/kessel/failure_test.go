@@ -117,7 +117,7 @@ func TestBrokerRestart(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	mq.Start(t)
 	before := pub.Sent()
-	testenv.Eventually(t, 30*time.Second, func() bool { return h.metric("kessel_ingest_written_total") > float64(before) }, "no readings written after the broker restart")
+	testenv.Eventually(t, 30*time.Second, func() bool { return h.metricSum("kessel_ingest_written_total") > float64(before) }, "no readings written after the broker restart")
 	time.Sleep(3 * time.Second)
 	sent := pub.Stop()
 	requireAll(t, db, base, sent, 30*time.Second)
@@ -162,7 +162,7 @@ func TestSharedGroup(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	first := pub.Stop()
 	requireAll(t, db, base, first, 30*time.Second)
-	wa, wb := a.metric("kessel_ingest_written_total"), b.metric("kessel_ingest_written_total")
+	wa, wb := a.metricSum("kessel_ingest_written_total"), b.metricSum("kessel_ingest_written_total")
 	if wa == 0 || wb == 0 || int(wa+wb) != first {
 		t.Fatalf("split: a wrote %v, b wrote %v, want both > 0 and together exactly %d", wa, wb, first)
 	}
@@ -176,7 +176,7 @@ func TestSharedGroup(t *testing.T) {
 	a.start()
 	time.Sleep(2 * time.Second)
 	sent := pub.Stop()
-	t.Logf("after the restart: a wrote %v, b wrote %v", a.metric("kessel_ingest_written_total"), b.metric("kessel_ingest_written_total"))
+	t.Logf("after the restart: a wrote %v, b wrote %v", a.metricSum("kessel_ingest_written_total"), b.metricSum("kessel_ingest_written_total"))
 	requireAll(t, db, base2, first+sent, 30*time.Second)
 }
 

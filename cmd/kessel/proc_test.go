@@ -165,6 +165,26 @@ func (h *hub) metric(name string) float64 {
 	return 0
 }
 
+// metricSum returns the sum of a metric over all its label values.
+func (h *hub) metricSum(name string) float64 {
+	resp, err := http.Get("http://" + h.HTTP + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	sum := 0.0
+	for _, line := range strings.Split(b.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "{")) {
+			f := strings.Fields(rest)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			sum += v
+		}
+	}
+	return sum
+}
+
 // steadyPublisher publishes native readings at QoS 1 at about rate msgs/s,
 // each (device, timestamp) unique, retrying every message until the broker
 // acknowledged it, so "sent" is exact even across broker restarts.

@@ -45,7 +45,7 @@ start_kessel() {
   echo "bench: kessel did not become ready" >&2; cat "$work/kessel.log" >&2; exit 1
 }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-written() { curl -fs "http://127.0.0.1:$HPORT/metrics" | awk '$1=="kessel_ingest_written_total"{print $2+0}'; }
+written() { curl -fs "http://127.0.0.1:$HPORT/metrics" | awk '$1 ~ /^kessel_ingest_written_total($|[{])/ {s+=$NF} END {print s+0}'; }
 count_stored() {
   curl -fs -XPOST "http://127.0.0.1:$IPORT/api/v2/query" -H 'Content-Type: application/vnd.flux' -H 'Accept: application/csv' \
     -d "from(bucket: \"kessel/autogen\") |> range(start: -1d, stop: 1d) |> filter(fn: (r) => r._measurement == \"air_quality\" and r._field == \"pm10\") |> group() |> count()" \
@@ -77,8 +77,8 @@ while True:
         continue
     w = 0
     for line in body.splitlines():
-        if line.startswith("kessel_ingest_written_total "):
-            w = float(line.split()[1])
+        if line.startswith("kessel_ingest_written_total"):
+            w += float(line.split()[-1])
     now = time.time()
     if first is None and w > 0:
         first = now
