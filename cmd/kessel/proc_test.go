@@ -147,16 +147,23 @@ func (h *hub) peakRSS() int64 {
 	return 0
 }
 
-// metric returns the value of an unlabelled metric line on /metrics.
+// metricLines returns the lines of /metrics, nil if it does not answer.
+func (h *hub) metricLines() []string {
+	st, body := get(h.t, "http://"+h.HTTP+"/metrics")
+	if st != http.StatusOK {
+		return nil
+	}
+	return strings.Split(body, "\n")
+}
+
+// metric returns the value of an unlabelled metric line on /metrics (or of
+// one series, given its name with labels); -1 if /metrics does not answer.
 func (h *hub) metric(name string) float64 {
-	resp, err := http.Get("http://" + h.HTTP + "/metrics")
-	if err != nil {
+	lines := h.metricLines()
+	if lines == nil {
 		return -1
 	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
-	for _, line := range strings.Split(b.String(), "\n") {
+	for _, line := range lines {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			f, _ := strconv.ParseFloat(v, 64)
 			return f
@@ -165,17 +172,15 @@ func (h *hub) metric(name string) float64 {
 	return 0
 }
 
-// metricSum returns the sum of a metric over all its label values.
+// metricSum returns the sum of a metric over all its label values; -1 if
+// /metrics does not answer.
 func (h *hub) metricSum(name string) float64 {
-	resp, err := http.Get("http://" + h.HTTP + "/metrics")
-	if err != nil {
+	lines := h.metricLines()
+	if lines == nil {
 		return -1
 	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
 	sum := 0.0
-	for _, line := range strings.Split(b.String(), "\n") {
+	for _, line := range lines {
 		if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "{")) {
 			f := strings.Fields(rest)
 			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
