@@ -257,3 +257,17 @@ func TestRadiusSkewedFleet(t *testing.T) {
 		}
 	}
 }
+
+func ExampleIndex_Radius() {
+	ix := geo.NewIndex()
+	_ = ix.Upsert(geo.Entry{ID: "neckartor", Location: orb.Point{9.1905, 48.7887}, Kind: "air_quality", Visibility: kessel.Public})
+	_ = ix.Upsert(geo.Entry{ID: "schlossplatz", Location: orb.Point{9.1800, 48.7784}, Kind: "air_quality", Visibility: kessel.Public})
+	_ = ix.Upsert(geo.Entry{ID: "marienplatz", Location: orb.Point{9.1695, 48.7643}, Kind: "noise", Visibility: kessel.Public})
+	// Everything within 1.5 km of the Königsbau, nearest first, in metres.
+	for _, h := range ix.Radius(orb.Point{9.1790, 48.7790}, 1500, geo.Match{}) {
+		fmt.Printf("%s %.0f m\n", h.ID, h.Distance)
+	}
+	// Output:
+	// schlossplatz 99 m
+	// neckartor 1370 m
+}
