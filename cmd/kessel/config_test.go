@@ -9,13 +9,17 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kessel-city/kessel/alert"
 	"github.com/kessel-city/kessel/internal/testenv"
 )
 
 func TestExampleConfigLoads(t *testing.T) {
-	_, devs, err := loadConfig(filepath.Join(testenv.ModuleRoot(), "deploy/config/kessel.example.yaml"))
+	cfg, devs, err := loadConfig(filepath.Join(testenv.ModuleRoot(), "deploy/config/kessel.example.yaml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := alert.New(cfg.Rules, alert.Options{}); err != nil || len(cfg.Rules) != 6 {
+		t.Errorf("example rules: %d, %v", len(cfg.Rules), err)
 	}
 	if len(devs) != 2 || devs[0].ID != "neckartor-pm" || devs[0].Location == nil || devs[1].Visibility != "internal" {
 		t.Errorf("devices = %+v", devs)
