@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/alert"
 )
@@ -229,4 +231,61 @@ func TestRefill(t *testing.T) {
 	if a.State != kessel.Firing || a.Value < 70 {
 		t.Errorf("after refill: %s at %.1f, want firing near 77", a.State, a.Value)
 	}
+}
+
+// TestObserveBurst hands the engine a burst of single-reading batches, as
+// ingest does, before it runs: up to the queue's bound every reading is
+// evaluated; beyond it the excess is counted, never blocked on.
+func TestObserveBurst(t *testing.T) {
+	tests := []struct {
+		name          string
+		queue, burst  int
+		wantEvaluated int
+		wantDropped   int
+	}{
+		{"within the default bound", 0, 20_000, 20_000, 0},
+		{"beyond a bound of 100", 100, 5_000, 100, 4_900},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			e, err := alert.New([]alert.Rule{{ID: "hot", Kind: "k", Field: "v", Condition: alert.CondThreshold, Op: ">", Threshold: 100}},
+				alert.Options{Queue: tt.queue, Registerer: reg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t0 := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+			for i := range tt.burst {
+				e.Observe([]kessel.Reading{{Device: fmt.Sprintf("d%d", i%50), Kind: "k", Time: t0.Add(time.Duration(i) * time.Second), Values: map[string]float64{"v": 1}}})
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go e.Run(ctx)
+			deadline := time.Now().Add(10 * time.Second)
+			for counter(t, reg, "kessel_alert_evaluations_total") < float64(tt.wantEvaluated) && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond) // and nothing more arrives
+			if got := counter(t, reg, "kessel_alert_evaluations_total"); got != float64(tt.wantEvaluated) {
+				t.Errorf("evaluated %v readings, want %d", got, tt.wantEvaluated)
+			}
+			if got := counter(t, reg, "kessel_alert_dropped_readings_total"); got != float64(tt.wantDropped) {
+				t.Errorf("dropped %v readings, want %d", got, tt.wantDropped)
+			}
+		})
+	}
+}
+
+func counter(t *testing.T, g prometheus.Gatherer, name string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
 }

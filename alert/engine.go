@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +38,9 @@ type Options struct {
 	Journal    Journal
 	// Notify is called for every transition, off the evaluation path.
 	Notify func(ctx context.Context, a kessel.Alert)
-	// Queue bounds readings batches waiting for evaluation; default 1024.
+	// Queue bounds the readings waiting for evaluation; default 100,000
+	// (a burst of that many readings waits, a larger one is counted in
+	// kessel_alert_dropped_readings_total and logged).
 	Queue int
 }
 
@@ -92,13 +95,22 @@ type subject struct {
 	alert    kessel.Alert
 }
 
-// Engine evaluates rules over readings. Observe never blocks ingest: when
-// the engine falls behind, batches are dropped and counted.
+// Engine evaluates rules over readings. Observe never blocks ingest:
+// readings wait in a queue that the engine empties all at once, so it
+// evaluates one reading at a time when readings trickle in and thousands
+// per wake-up in a burst; only beyond Options.Queue waiting readings are
+// they dropped, counted and logged.
 type Engine struct {
 	rules []*Rule
 	opts  Options
 	log   *slog.Logger
-	in    chan []kessel.Reading
+
+	pendMu   sync.Mutex
+	pending  [][]kessel.Reading // as Observe got them
+	pendingN int                // readings in pending
+	spare    [][]kessel.Reading // the last batch's array, reused (Run only)
+	wake     chan struct{}
+	lastDrop atomic.Int64 // unix nanos of the last drop log line
 
 	mu       sync.RWMutex
 	subjects map[string]*subject     // by alert id
@@ -122,11 +134,11 @@ func New(rules []Rule, opts Options) (*Engine, error) {
 		opts.Now = time.Now
 	}
 	if opts.Queue <= 0 {
-		opts.Queue = 1024
+		opts.Queue = 100_000
 	}
-	e := &Engine{opts: opts, log: opts.Logger.With("component", "alert"), in: make(chan []kessel.Reading, opts.Queue),
+	e := &Engine{opts: opts, log: opts.Logger.With("component", "alert"), wake: make(chan struct{}, 1),
 		subjects: map[string]*subject{}, byKey: map[subjectKey]*subject{}, subs: map[chan kessel.AlertEvent]bool{}, notifyQ: make(chan kessel.Alert, 4096),
-		dropped:     prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_alert_dropped_batches_total", Help: "Reading batches the alert engine could not keep up with."}),
+		dropped:     prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_alert_dropped_readings_total", Help: "Readings not evaluated because more than the queue's bound were waiting."}),
 		evaluated:   prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_alert_evaluations_total", Help: "Rule evaluations."}),
 		transitions: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_alert_transitions_total", Help: "Alerts that fired or resolved."}),
 	}
@@ -244,17 +256,38 @@ func Fingerprint(ruleID, subject string, labels map[string]string) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-// Observe queues stored readings for evaluation without blocking.
+// Observe queues readings for evaluation without blocking; the engine
+// reads rs later, so the caller must not change it.
 func (e *Engine) Observe(rs []kessel.Reading) {
-	if len(e.rules) == 0 {
+	if len(e.rules) == 0 || len(rs) == 0 {
 		return
 	}
-	select {
-	case e.in <- rs:
-	default:
-		e.dropped.Inc()
-		e.log.Warn("alert engine behind; a batch of readings was not evaluated", "readings", len(rs))
+	e.pendMu.Lock()
+	if e.pendingN+len(rs) > e.opts.Queue {
+		e.pendMu.Unlock()
+		e.dropped.Add(float64(len(rs)))
+		now := time.Now().UnixNano()
+		if last := e.lastDrop.Load(); now-last > int64(10*time.Second) && e.lastDrop.CompareAndSwap(last, now) {
+			e.log.Warn("alert engine behind; readings not evaluated (see kessel_alert_dropped_readings_total)", "queue", e.opts.Queue)
+		}
+		return
 	}
+	e.pending = append(e.pending, rs)
+	e.pendingN += len(rs)
+	e.pendMu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default: // a wake-up is already due
+	}
+}
+
+// take returns every queued batch and empties the queue.
+func (e *Engine) take() [][]kessel.Reading {
+	e.pendMu.Lock()
+	defer e.pendMu.Unlock()
+	b := e.pending
+	e.pending, e.pendingN, e.spare = e.spare[:0], 0, nil
+	return b
 }
 
 // Restore reloads alert states saved by a previous run (pending timers
@@ -322,8 +355,15 @@ func (e *Engine) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case rs := <-e.in:
-			e.evaluate(rs)
+		case <-e.wake:
+			b := e.take()
+			e.mu.Lock()
+			for _, rs := range b {
+				e.evaluateLocked(rs)
+			}
+			e.mu.Unlock()
+			clear(b) // drop the readings before reusing the array
+			e.spare = b
 		case <-t.C:
 			e.tick(e.opts.Now())
 		}
@@ -333,6 +373,11 @@ func (e *Engine) Run(ctx context.Context) error {
 func (e *Engine) evaluate(rs []kessel.Reading) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.evaluateLocked(rs)
+}
+
+// evaluateLocked evaluates rs under e.mu, held by the caller.
+func (e *Engine) evaluateLocked(rs []kessel.Reading) {
 	for i := range rs {
 		rd := &rs[i]
 		for _, r := range e.rules {
