@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -35,14 +34,11 @@ type deviceInput struct {
 	Labels     map[string]string `json:"labels"`
 }
 
-func decodeDevice(r *http.Request) (kessel.Device, error) {
+func decodeDevice(r *http.Request, limit int) (kessel.Device, error) {
 	var in deviceInput
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPushBody+1))
+	body, err := readBody(r, limit)
 	if err != nil {
-		return kessel.Device{}, invalid("could not read the body: %v", err)
-	}
-	if len(body) > MaxPushBody {
-		return kessel.Device{}, errTooLarge
+		return kessel.Device{}, err
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
@@ -101,7 +97,7 @@ func (s *server) handleCreateDevice() http.Handler {
 			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAVAILABLE, "device changes are not available on this instance"))
 			return
 		}
-		d, err := decodeDevice(r)
+		d, err := decodeDevice(r, s.opts.MaxBody)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -136,7 +132,7 @@ func (s *server) handleReplaceDevice() http.Handler {
 			s.problem(w, r, http.StatusPreconditionRequired, "precondition_required", "PUT needs If-Match with the ETag of the device as you last read it, so that two departments do not overwrite each other")
 			return
 		}
-		d, err := decodeDevice(r)
+		d, err := decodeDevice(r, s.opts.MaxBody)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -21,19 +21,19 @@ type Pusher interface {
 // submitted, followed by the X-Sensor header.
 const AirrohrTopic = "push/airrohr/"
 
-// MaxPushBody is the largest accepted push body.
-// It is twice the ingest limit, so that a push just over that limit still
-// reaches ingest and becomes a counted dead letter (reason too_large).
-const MaxPushBody = 128 << 10
+// DefaultMaxBody is the default of Options.MaxBody: twice ingest's default
+// payload limit.
+const DefaultMaxBody = 128 << 10
 
-// readBody reads at most MaxPushBody bytes, answering 413 beyond.
-func readBody(r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPushBody+1))
+// readBody reads at most limit bytes. Beyond, it returns errTooLarge with
+// the first limit+1 bytes.
+func readBody(r *http.Request, limit int) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
 		return nil, invalid("could not read the body: %v", err)
 	}
-	if len(body) > MaxPushBody {
-		return nil, errTooLarge
+	if len(body) > limit {
+		return body, errTooLarge
 	}
 	return body, nil
 }
@@ -42,7 +42,7 @@ var errTooLarge = errors.New("body too large")
 
 // body reads the request body, answering 413 or 400 itself when it cannot.
 func (s *server) body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	b, err := readBody(r)
+	b, err := readBody(r, s.opts.MaxBody)
 	switch {
 	case errors.Is(err, errTooLarge):
 		s.tooLarge(w, r)
@@ -62,11 +62,21 @@ func (s *server) handlePushAirrohr() http.Handler {
 			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAVAILABLE, "this instance does not run the ingest role"))
 			return
 		}
-		body, ok := s.body(w, r)
-		if !ok {
+		topic := AirrohrTopic + r.Header.Get("X-Sensor")
+		body, err := readBody(r, s.opts.MaxBody)
+		if errors.Is(err, errTooLarge) {
+			// Still a device's message: ingest keeps its first KiB as a
+			// dead letter (too_large), since the prefix is over its limit.
+			if err := s.pusher.Submit(r.Context(), topic, body); kessel.ErrorCode(err) != kessel.EINVALID {
+				s.log.Warn("oversized push not kept as a dead letter", "topic", topic, "err", err)
+			}
+			s.tooLarge(w, r)
+			return
+		} else if err != nil {
+			s.errorResponse(w, r, err)
 			return
 		}
-		if err := s.pusher.Submit(r.Context(), AirrohrTopic+r.Header.Get("X-Sensor"), body); err != nil {
+		if err := s.pusher.Submit(r.Context(), topic, body); err != nil {
 			s.errorResponse(w, r, err)
 			return
 		}
@@ -76,5 +86,5 @@ func (s *server) handlePushAirrohr() http.Handler {
 }
 
 func (s *server) tooLarge(w http.ResponseWriter, r *http.Request) {
-	s.problem(w, r, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d bytes", MaxPushBody))
+	s.problem(w, r, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d bytes", s.opts.MaxBody))
 }

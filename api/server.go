@@ -61,6 +61,12 @@ type Options struct {
 	MaxPoints int
 	// Pusher takes HTTP device pushes; nil answers them 503.
 	Pusher Pusher
+	// MaxBody is the largest request body, in bytes; default DefaultMaxBody.
+	// Beyond, the answer is 413, and a device push is still handed to the
+	// Pusher, cut short, so that it is kept as a dead letter. Keep it above
+	// ingest's payload limit, so that a push just over that limit reaches
+	// ingest whole.
+	MaxBody int
 	// Keys are the department keys; see Key.
 	Keys []Key
 	// DeadLetters serves GET /deadletters; nil answers it 503.
@@ -120,6 +126,9 @@ func NewServer(devices Devices, districts Districts, readings ReadingQuerier, op
 	}
 	if opts.MaxPoints <= 0 {
 		opts.MaxPoints = 10000
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
 	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {

@@ -223,6 +223,30 @@ api_keys:
 		t.Fatalf("bad airrohr push: %v %+v", err, resp)
 	}
 	resp.Body.Close()
+	// A push over twice the payload limit is answered 413 before it is read
+	// whole, and still kept as a dead letter (its first KiB).
+	huge := `{"esp8266id":"7777777","sensordatavalues":[{"value_type":"SDS_P1","value":"` + strings.Repeat("9", 200<<10) + `"}]}`
+	req, _ = http.NewRequest(http.MethodPost, base+"/api/v1/push/airrohr", strings.NewReader(huge))
+	req.Header.Set("X-Sensor", "esp8266-7777777")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusRequestEntityTooLarge || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("oversized airrohr push: %v %+v", err, resp)
+	}
+	resp.Body.Close()
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/deadletters?reason=too_large", nil)
+		req.Header.Set("Authorization", "Bearer kessel_e2e")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var dl struct {
+			Items []struct{ Reason, Device, Topic, Payload string }
+		}
+		return json.NewDecoder(resp.Body).Decode(&dl) == nil && len(dl.Items) == 1 && dl.Items[0].Device == "esp8266-7777777" &&
+			strings.HasPrefix(dl.Items[0].Payload, `{"esp8266id":"7777777"`) && len(dl.Items[0].Payload) <= 1024
+	}, "oversized push not kept as a dead letter")
 	pub2 := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("e2e-formats"))
 	if tok := pub2.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())

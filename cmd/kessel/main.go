@@ -555,7 +555,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	var httpSrv *http.Server
 	if c.has("api") {
-		apiOpts := api.Options{Logger: log, Registerer: prom, Gatherer: prom, Ready: ready, Keys: fileCfg.APIKeys, DeadLetters: store,
+		apiOpts := api.Options{Logger: log, MaxBody: 2 * c.MaxPayload, Registerer: prom, Gatherer: prom, Ready: ready, Keys: fileCfg.APIKeys, DeadLetters: store,
 			Writer: reg, Version: registry.Version, RateLimits: map[string]api.RateLimit{}, Catalog: fileCfg.Catalog}
 		if engine != nil {
 			apiOpts.Alerts = engine
