@@ -34,12 +34,24 @@ type Key struct {
 	Department string   `yaml:"department"`
 	Scopes     []string `yaml:"scopes"`
 	Hash       string   `yaml:"hash"`
+	// Device makes a device key: it may only push readings for this
+	// device over HTTP (POST /devices/{id}/readings), and has no scopes.
+	Device string `yaml:"device"`
 }
 
 // Validate returns an EINVALID error naming what is wrong with the key entry.
 func (k Key) Validate() error {
 	if k.Name == "" {
 		return kessel.Errorf(kessel.EINVALID, "api key: name is required")
+	}
+	if k.Device != "" {
+		if !kessel.ValidDeviceID(k.Device) {
+			return kessel.Errorf(kessel.EINVALID, "api key %s: device %q is not a device id", k.Name, k.Device)
+		}
+		if len(k.Scopes) > 0 {
+			return kessel.Errorf(kessel.EINVALID, "api key %s: a device key has no scopes; it may only push its device's readings", k.Name)
+		}
+		return validHash(k)
 	}
 	if k.Department == "" {
 		return kessel.Errorf(kessel.EINVALID, "api key %s: department is required", k.Name)
@@ -52,6 +64,10 @@ func (k Key) Validate() error {
 			return kessel.Errorf(kessel.EINVALID, "api key %s: unknown scope %q (known: %s)", k.Name, s, strings.Join(Scopes, ", "))
 		}
 	}
+	return validHash(k)
+}
+
+func validHash(k Key) error {
 	h, ok := strings.CutPrefix(k.Hash, "sha256:")
 	if b, err := hex.DecodeString(h); !ok || err != nil || len(b) != sha256.Size {
 		return kessel.Errorf(kessel.EINVALID, "api key %s: hash must be sha256:<64 hex digits>, as `kessel keys new` prints", k.Name)
@@ -79,6 +95,7 @@ func NewKey() (key, hash string, err error) {
 type Principal struct {
 	Name       string
 	Department string
+	Device     string // set for a device key
 	scopes     []string
 }
 

@@ -97,7 +97,12 @@ func openAPI() obj {
 			param("every", "query", "Aggregation window, 1m to 31d.", "string", false, "1h"),
 			obj{"name": "fn", "in": "query", "description": "Aggregate per window (needs every).", "schema": obj{"type": "string", "enum": []string{"mean", "min", "max", "sum", "count", "last"}}},
 			ref("parameters/format"),
-		}, jsonOK("readings", "ReadingList", true), []string{"400", "401", "404", "429", "503"}, nil)},
+		}, jsonOK("readings", "ReadingList", true), []string{"400", "401", "404", "429", "503"}, nil),
+			"post": op("push", "Push a reading over HTTP", "For a device that cannot speak MQTT: the body is what it would publish on kessel/devices/{id}/readings, native JSON or SenML. Needs the device's own key (an api_keys entry with device: {id}, made with kessel keys new --device) or an admin key. Stored before the answer; a bad reading is kept as a dead letter and answered 400 with the reason.",
+				[]any{idParam},
+				obj{"200": obj{"description": "stored", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}}, []string{"400", "401", "403", "413", "429", "503"},
+				obj{"security": []any{obj{"bearer": []any{}}}, "requestBody": obj{"required": true, "content": obj{"application/json": obj{"schema": obj{"oneOf": []any{obj{"type": "object"}, obj{"type": "array"}}},
+					"example": obj{"ts": "2026-11-23T08:00:00Z", "values": obj{"pm10": 23.1, "pm25": 11.0}}}}}})},
 		"/api/v1/latest": obj{"get": op("readings", "Latest reading of every matching device", "Served from the live state in memory, never a database query.", filters,
 			jsonOK("devices with latest readings", "DeviceList", true), std, nil)},
 		"/api/v1/nearest": obj{"get": op("devices", "The k nearest devices", "With great-circle distance in metres (distance_m).", []any{

@@ -62,27 +62,32 @@ func (s *server) handlePushAirrohr() http.Handler {
 			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAVAILABLE, "this instance does not run the ingest role"))
 			return
 		}
-		topic := AirrohrTopic + r.Header.Get("X-Sensor")
-		body, err := readBody(r, s.opts.MaxBody)
-		if errors.Is(err, errTooLarge) {
-			// Still a device's message: ingest keeps its first KiB as a
-			// dead letter (too_large), since the prefix is over its limit.
-			if err := s.pusher.Submit(r.Context(), topic, body); kessel.ErrorCode(err) != kessel.EINVALID {
-				s.log.Warn("oversized push not kept as a dead letter", "topic", topic, "err", err)
-			}
-			s.tooLarge(w, r)
-			return
-		} else if err != nil {
-			s.errorResponse(w, r, err)
-			return
-		}
-		if err := s.pusher.Submit(r.Context(), topic, body); err != nil {
-			s.errorResponse(w, r, err)
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		s.respondJSON(w, r, map[string]string{"status": "stored"}, "no-store")
+		s.push(w, r, AirrohrTopic+r.Header.Get("X-Sensor"))
 	})
+}
+
+// push reads a device's message and submits it on topic: 200 once it is
+// stored, 400 with the reason for a bad one (kept as a dead letter), 413
+// for a body over MaxBody, whose first KiB ingest still keeps as a dead
+// letter (too_large: the prefix handed over is over ingest's limit).
+func (s *server) push(w http.ResponseWriter, r *http.Request, topic string) {
+	body, err := readBody(r, s.opts.MaxBody)
+	if errors.Is(err, errTooLarge) {
+		if err := s.pusher.Submit(r.Context(), topic, body); kessel.ErrorCode(err) != kessel.EINVALID {
+			s.log.Warn("oversized push not kept as a dead letter", "topic", topic, "err", err)
+		}
+		s.tooLarge(w, r)
+		return
+	} else if err != nil {
+		s.errorResponse(w, r, err)
+		return
+	}
+	if err := s.pusher.Submit(r.Context(), topic, body); err != nil {
+		s.errorResponse(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.respondJSON(w, r, map[string]string{"status": "stored"}, "no-store")
 }
 
 func (s *server) tooLarge(w http.ResponseWriter, r *http.Request) {

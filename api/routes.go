@@ -53,4 +53,5 @@ func (s *server) routes() {
 
 	// Device push over HTTP, for devices that cannot speak MQTT.
 	v1.Handle("/push/airrohr", s.instrument("push_airrohr", s.limit(ClassPush, s.handlePushAirrohr()))).Methods(http.MethodPost)
+	v1.Handle("/devices/{id}/readings", s.instrument("device_push", s.limit(ClassPush, s.handleDevicePush()))).Methods(http.MethodPost)
 }

@@ -148,7 +148,7 @@ func NewServer(devices Devices, districts Districts, readings ReadingQuerier, op
 		if _, dup := s.keys[k.Hash]; dup {
 			return nil, kessel.Errorf(kessel.EINVALID, "api key %s: the same key hash appears twice", k.Name)
 		}
-		s.keys[k.Hash] = &Principal{Name: k.Name, Department: k.Department, scopes: k.Scopes}
+		s.keys[k.Hash] = &Principal{Name: k.Name, Department: k.Department, Device: k.Device, scopes: k.Scopes}
 	}
 	s.routes()
 	return s, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kessel-city/kessel/alert"
+	"github.com/kessel-city/kessel/api"
 	"github.com/kessel-city/kessel/internal/testenv"
 )
 
@@ -120,5 +122,47 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 		return ""
 	}, &bytes.Buffer{}); err == nil {
 		t.Error("non-numeric KESSEL_MAX_PAYLOAD accepted")
+	}
+}
+
+// TestKeysNew makes keys as an operator would and checks that the printed
+// entry, pasted under api_keys, is accepted and matches the key.
+func TestKeysNew(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"department key", []string{"new", "--name", "tiefbau-dashboard", "--department", "tiefbau", "--scopes", "devices:write,data:internal"}, ""},
+		{"device key", []string{"new", "--name", "pegel-1-key", "--device", "pegel-1"}, ""},
+		{"device key with scopes", []string{"new", "--name", "k", "--device", "pegel-1", "--scopes", "admin"}, "no scopes"},
+		{"bad device id", []string{"new", "--name", "k", "--device", "a b"}, "not a device id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := keys(tt.args, &out, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, entry, ok := strings.Cut(out.String(), "\n\n")
+			key = strings.TrimPrefix(key, "key: ")
+			_, entry, _ = strings.Cut(entry, "\n\n")
+			p := filepath.Join(t.TempDir(), "k.yaml")
+			os.WriteFile(p, []byte("api_keys:\n"+entry), 0o644)
+			cfg, _, err := loadConfig(p)
+			if !ok || err != nil || len(cfg.APIKeys) != 1 || cfg.APIKeys[0].Hash != api.HashKey(key) {
+				t.Fatalf("entry %q: %v %+v", entry, err, cfg.APIKeys)
+			}
+			if err := cfg.APIKeys[0].Validate(); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }

@@ -638,13 +638,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // config entry (with only the key's hash) to add under api_keys.
 func keys(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "new" {
-		return errors.New("usage: kessel keys new --name NAME --department DEPT --scopes SCOPE[,SCOPE]")
+		return errors.New("usage: kessel keys new --name NAME --department DEPT --scopes SCOPE[,SCOPE]  |  kessel keys new --name NAME --device ID")
 	}
 	fs := flag.NewFlagSet("kessel keys new", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	name := fs.String("name", "", "who or what uses the key, e.g. tiefbau-dashboard")
 	dept := fs.String("department", "", "the department that owns the key")
 	scopes := fs.String("scopes", "", "comma-separated: "+strings.Join(api.Scopes, ", "))
+	device := fs.String("device", "", "make a device key instead: it may only push this device's readings over HTTP")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -652,7 +653,7 @@ func keys(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	k := api.Key{Name: *name, Department: *dept, Scopes: strings.Split(*scopes, ","), Hash: hash}
+	k := api.Key{Name: *name, Department: *dept, Scopes: strings.Split(*scopes, ","), Hash: hash, Device: *device}
 	if *scopes == "" {
 		k.Scopes = nil
 	}
@@ -660,6 +661,10 @@ func keys(args []string, stdout, stderr io.Writer) error {
 		return errors.New(kessel.ErrorMessage(err))
 	}
 	fmt.Fprintf(stdout, "key: %s\n\nThe key is shown only now; hand it to %s. Add this under api_keys in the config file:\n\n", key, k.Name)
+	if k.Device != "" {
+		fmt.Fprintf(stdout, "  - name: %s\n    device: %s\n    hash: %s\n", k.Name, k.Device, k.Hash)
+		return nil
+	}
 	fmt.Fprintf(stdout, "  - name: %s\n    department: %s\n    scopes: [%s]\n    hash: %s\n", k.Name, k.Department, strings.Join(k.Scopes, ", "), k.Hash)
 	return nil
 }
