@@ -23,6 +23,12 @@ type fileConfig struct {
 	Rules          []alert.Rule    `yaml:"rules"`
 	Webhooks       []alert.Webhook `yaml:"webhooks"`
 	Catalog        api.Catalog     `yaml:"catalog"`
+	// Districts is the district file, used when --districts is not given;
+	// a relative path is relative to the config file.
+	Districts struct {
+		File     string `yaml:"file"`
+		NameProp string `yaml:"name_prop"`
+	} `yaml:"districts"`
 	MQTT           struct {
 		// Anonymous lets clients without a username do anything on the
 		// embedded broker; default: true when no users are listed.

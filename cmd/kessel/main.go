@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
@@ -312,6 +313,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if c.UnknownDevices == "" {
 		c.UnknownDevices = fileCfg.UnknownDevices
+	}
+	if d := fileCfg.Districts; c.Districts == "" && d.File != "" {
+		c.Districts = d.File
+		if !filepath.IsAbs(d.File) {
+			c.Districts = filepath.Join(filepath.Dir(c.Config), d.File)
+		}
+		if d.NameProp != "" {
+			c.DistrictProp = d.NameProp
+		}
 	}
 
 	prom := prometheus.NewRegistry()

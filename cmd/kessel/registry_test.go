@@ -150,3 +150,24 @@ rules:
 		}
 	}
 }
+
+// TestDistrictsFromConfig names the district file in the config file, by a
+// path relative to it, instead of --districts.
+func TestDistrictsFromConfig(t *testing.T) {
+	src := filepath.Join(testenv.ModuleRoot(), "..", "shared", "data", "geo", "stuttgart-stadtbezirke-approx.geojson")
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("shared district file absent (../shared/data/geo): %v", err)
+	}
+	db := influxtest.Start(t)
+	dir := t.TempDir()
+	if err := os.Symlink(src, filepath.Join(dir, "stadtbezirke.geojson")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "kessel.yaml")
+	os.WriteFile(cfg, []byte("districts:\n  file: stadtbezirke.geojson\n  name_prop: name\n"), 0o644)
+	h := startHub(t, "kessel", "--influx-url", db.URL, "--mqtt-listen", testenv.FreePort(t), "--config", cfg)
+	st, body := get(t, "http://"+h.HTTP+"/api/v1/districts")
+	if st != 200 || strings.Count(body, `"type":"Feature"`) != 23 || !strings.Contains(body, "Stuttgart-Mitte") {
+		t.Errorf("districts: %d, %d features", st, strings.Count(body, `"type":"Feature"`))
+	}
+}
