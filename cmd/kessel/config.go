@@ -29,7 +29,7 @@ type fileConfig struct {
 		File     string `yaml:"file"`
 		NameProp string `yaml:"name_prop"`
 	} `yaml:"districts"`
-	MQTT           struct {
+	MQTT struct {
 		// Anonymous lets clients without a username do anything on the
 		// embedded broker; default: true when no users are listed.
 		Anonymous *bool         `yaml:"anonymous"`
