@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -31,5 +32,22 @@ kessel_device_last_seen_timestamp_seconds{device="air-2",kind="air_quality"} 1.7
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "kessel_device_last_seen_timestamp_seconds"); err != nil {
 		t.Error(err)
+	}
+}
+
+// BenchmarkLastSeenScrape gathers the per-device series of 10,000 devices,
+// what a Prometheus scrape of a large city costs Kessel.
+func BenchmarkLastSeenScrape(b *testing.B) {
+	src := seen{}
+	for i := range 10_000 {
+		src[fmt.Sprintf("dev-%05d", i)] = time.Unix(1700000000+int64(i), 0)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(ingest.NewLastSeenCollector(src))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := reg.Gather(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
