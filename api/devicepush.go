@@ -30,6 +30,6 @@ func (s *server) handleDevicePush() http.Handler {
 			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAVAILABLE, "this instance does not run the ingest role"))
 			return
 		}
-		s.push(w, r, "kessel/devices/"+id+"/readings")
+		s.push(w, r, kessel.ReadingsTopic(id))
 	})
 }

@@ -17,10 +17,6 @@ type Pusher interface {
 	Submit(ctx context.Context, topic string, payload []byte) error
 }
 
-// AirrohrTopic is the pseudo-topic prefix under which airrohr pushes are
-// submitted, followed by the X-Sensor header.
-const AirrohrTopic = "push/airrohr/"
-
 // DefaultMaxBody is the default of Options.MaxBody: twice ingest's default
 // payload limit.
 const DefaultMaxBody = 128 << 10
@@ -62,7 +58,7 @@ func (s *server) handlePushAirrohr() http.Handler {
 			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAVAILABLE, "this instance does not run the ingest role"))
 			return
 		}
-		s.push(w, r, AirrohrTopic+r.Header.Get("X-Sensor"))
+		s.push(w, r, kessel.AirrohrPushTopic+r.Header.Get("X-Sensor"))
 	})
 }
 

@@ -112,6 +112,6 @@ func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if !write {
 		return strings.HasPrefix(topic, "kessel/alerts/")
 	}
-	rest, ok := strings.CutPrefix(topic, "kessel/devices/"+name+"/")
+	rest, ok := strings.CutPrefix(topic, kessel.DeviceTopicPrefix+name+"/")
 	return ok && (rest == "readings" || rest == "meta")
 }

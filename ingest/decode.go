@@ -84,20 +84,18 @@ type Decoded struct {
 const (
 	topicReadings = "readings"
 	topicMeta     = "meta"
-	// PushAirrohrTopic prefixes the X-Sensor header of an airrohr HTTP push.
-	PushAirrohrTopic = "push/airrohr/"
 )
 
 // Decode turns a message received on topic at time now into readings or a
 // device description. Topics: kessel/devices/{id}/readings (native JSON, or
 // a SenML pack when the payload is a JSON array), kessel/devices/{id}/meta,
 // v3/{app}[@{tenant}]/devices/{id}/up (The Things Stack v3), and
-// PushAirrohrTopic+{X-Sensor} for airrohr HTTP pushes. It returns a
+// kessel.AirrohrPushTopic+{X-Sensor} for airrohr HTTP pushes. It returns a
 // *Rejection for anything it cannot accept. It is pure and safe for
 // concurrent use.
 func Decode(topic string, payload []byte, now time.Time, lim Limits) (Decoded, error) {
 	lim.ensureDefaults()
-	if header, ok := strings.CutPrefix(topic, PushAirrohrTopic); ok {
+	if header, ok := strings.CutPrefix(topic, kessel.AirrohrPushTopic); ok {
 		if len(payload) > lim.MaxPayload {
 			return Decoded{Format: "airrohr"}, reject(ReasonTooLarge, header, "payload is %d bytes; the limit is %d", len(payload), lim.MaxPayload)
 		}
@@ -154,7 +152,7 @@ func Decode(topic string, payload []byte, now time.Time, lim Limits) (Decoded, e
 
 // parseTopic splits kessel/devices/{id}/{readings|meta}.
 func parseTopic(topic string) (device, kind string, ok bool) {
-	rest, ok := strings.CutPrefix(topic, "kessel/devices/")
+	rest, ok := strings.CutPrefix(topic, kessel.DeviceTopicPrefix)
 	if !ok {
 		return "", "", false
 	}

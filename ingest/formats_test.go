@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/internal/testenv"
 )
 
@@ -299,7 +300,7 @@ func TestAirrohr(t *testing.T) {
 			if tc.file != "" {
 				p = sharedPayload(t, tc.file)
 			}
-			d, err := Decode(PushAirrohrTopic+tc.header, p, now, Limits{})
+			d, err := Decode(kessel.AirrohrPushTopic+tc.header, p, now, Limits{})
 			checkDecoded(t, d, err, tc.reason, tc.check)
 		})
 	}
@@ -338,7 +339,7 @@ func FuzzDecodeAirrohr(f *testing.F) {
 	f.Add([]byte(`{"esp8266id":"1","sensordatavalues":[{"value_type":"SDS_P1","value":"4.30"}]}`))
 	now := time.Now()
 	f.Fuzz(func(t *testing.T, p []byte) {
-		d, err := Decode(PushAirrohrTopic, p, now, Limits{})
+		d, err := Decode(kessel.AirrohrPushTopic, p, now, Limits{})
 		if err == nil && len(d.Readings[0].Values) == 0 {
 			t.Fatal("accepted a push without values")
 		}

@@ -82,8 +82,8 @@ type Options struct {
 
 // Topics Kessel subscribes to.
 const (
-	TopicReadings = "kessel/devices/+/readings"
-	TopicMeta     = "kessel/devices/+/meta"
+	TopicReadings = kessel.DeviceTopicPrefix + "+/readings"
+	TopicMeta     = kessel.DeviceTopicPrefix + "+/meta"
 	TopicTTS      = "v3/+/devices/+/up"
 )
 

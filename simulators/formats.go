@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/kessel-city/kessel"
 )
 
 // Message is one thing a device sends: an MQTT topic and payload.
@@ -50,7 +52,7 @@ func NativeReading(d *Device, ts time.Time, values map[string]float64) Message {
 		p = strconv.AppendFloat(p, values[k], 'f', -1, 64)
 	}
 	p = append(p, '}', '}')
-	return Message{Topic: "kessel/devices/" + d.ID + "/readings", Payload: p, Kind: d.Kind, Format: "native"}
+	return Message{Topic: kessel.ReadingsTopic(d.ID), Payload: p, Kind: d.Kind, Format: "native"}
 }
 
 // NativeReadingAt is NativeReading with the position of a mobile sensor.
@@ -60,7 +62,7 @@ func NativeReadingAt(d *Device, ts time.Time, values map[string]float64, p [2]fl
 		Values   map[string]float64 `json:"values"`
 		Location nativeLocation     `json:"location"`
 	}{ts.UTC().Format("2006-01-02T15:04:05.000Z07:00"), values, nativeLocation{p[0], p[1]}})
-	return Message{Topic: "kessel/devices/" + d.ID + "/readings", Payload: b, Kind: d.Kind, Format: "native"}
+	return Message{Topic: kessel.ReadingsTopic(d.ID), Payload: b, Kind: d.Kind, Format: "native"}
 }
 
 // Meta encodes the device's retained self-description.
@@ -72,7 +74,7 @@ func Meta(d *Device) Message {
 		Department string         `json:"department"`
 		Visibility string         `json:"visibility"`
 	}{d.Kind, "Simulated " + d.Kind + " " + d.ID, nativeLocation{d.Location[0], d.Location[1]}, departments[d.Kind], "public"})
-	return Message{Topic: "kessel/devices/" + d.KesselID() + "/meta", Payload: p, Retained: true, Kind: d.Kind, Format: "meta"}
+	return Message{Topic: kessel.MetaTopic(d.KesselID()), Payload: p, Retained: true, Kind: d.Kind, Format: "meta"}
 }
 
 // departments that own each kind in a typical German city administration.

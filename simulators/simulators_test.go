@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/ingest"
 	"github.com/kessel-city/kessel/simulators"
 )
@@ -86,7 +87,7 @@ func TestEveryFormatDecodes(t *testing.T) {
 		}
 		topic := m.Topic
 		if topic == "" {
-			topic = ingest.PushAirrohrTopic + m.Header["X-Sensor"]
+			topic = kessel.AirrohrPushTopic + m.Header["X-Sensor"]
 		}
 		d, err := ingest.Decode(topic, m.Payload, m.Sent.Add(time.Second), ingest.Limits{})
 		if m.Fault == "" {

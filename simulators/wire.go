@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kessel-city/kessel"
 )
 
 // Formats lists the wire formats the simulator speaks. They are written
@@ -47,7 +49,7 @@ func SenMLReading(d *Device, ts time.Time, values map[string]float64) Message {
 		pack = append(pack, r)
 	}
 	p, _ := json.Marshal(pack)
-	return Message{Topic: "kessel/devices/" + d.ID + "/readings", Payload: p, Kind: d.Kind, Format: "senml"}
+	return Message{Topic: kessel.ReadingsTopic(d.ID), Payload: p, Kind: d.Kind, Format: "senml"}
 }
 
 var senmlUnits = map[string]string{"temperature": "Cel", "humidity": "%RH", "pressure": "hPa", "pm10": "ug/m3", "pm25": "ug/m3", "laeq": "dB", "lamax": "dB", "wind": "m/s", "level": "cm"}
