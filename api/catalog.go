@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kessel-city/kessel"
@@ -141,37 +140,6 @@ func distribution(base, kind, format, media, euFormat string, license obj) obj {
 	}
 }
 
-// usage counts requests per day, route and dataset (the kind asked for).
-// It keeps no address, key or other personal data.
-type usage struct {
-	mu     sync.Mutex
-	counts map[usageKey]int
-}
-
-type usageKey struct{ day, route, dataset string }
-
-func (u *usage) count(day, route, dataset string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.counts == nil {
-		u.counts = map[usageKey]int{}
-	}
-	u.counts[usageKey{day, route, dataset}]++
-	if len(u.counts) > 100_000 { // bound memory: forget the oldest day
-		oldest := ""
-		for k := range u.counts {
-			if oldest == "" || k.day < oldest {
-				oldest = k.day
-			}
-		}
-		for k := range u.counts {
-			if k.day == oldest {
-				delete(u.counts, k)
-			}
-		}
-	}
-}
-
 func (s *server) handleUsage() http.Handler {
 	type row struct {
 		Day      string `json:"day"`
@@ -185,12 +153,15 @@ func (s *server) handleUsage() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
-		s.usage.mu.Lock()
-		rows := make([]row, 0, len(s.usage.counts))
-		for k, n := range s.usage.counts {
-			rows = append(rows, row{k.day, k.route, k.dataset, n})
+		counts, err := s.usage.rows(r.Context())
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
 		}
-		s.usage.mu.Unlock()
+		rows := make([]row, 0, len(counts))
+		for _, c := range counts {
+			rows = append(rows, row{c.Day, c.Endpoint, c.Dataset, c.Requests})
+		}
 		slices.SortFunc(rows, func(a, b row) int {
 			return strings.Compare(a.Day+"\x00"+a.Endpoint+"\x00"+a.Dataset, b.Day+"\x00"+b.Endpoint+"\x00"+b.Dataset)
 		})

@@ -129,8 +129,8 @@ func openAPI() obj {
 		}, obj{"200": obj{"description": "dead letters", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}, []string{"400", "401", "403", "429", "503"}, secured)},
 		"/api/v1/catalog": obj{"get": op("open data", "Open-data catalogue", "DCAT-AP.de as JSON-LD: one dataset per device kind, with JSON, GeoJSON and CSV distributions, licence (default dl-de/by-2-0), publisher, contact point, spatial and temporal coverage.", nil,
 			obj{"200": obj{"description": "catalogue", "content": obj{"application/ld+json": obj{"schema": obj{"type": "object"}}}}}, []string{"429"}, nil)},
-		"/api/v1/usage": obj{"get": op("open data", "Usage of this service", "Requests per day, endpoint and dataset (kind), aggregated, with no personal data.", []any{ref("parameters/format")},
-			obj{"200": obj{"description": "usage", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}, []string{"400", "429"}, nil)},
+		"/api/v1/usage": obj{"get": op("open data", "Usage of this service", "Requests per day, endpoint and dataset (kind), aggregated, with no personal data; summed over every instance and kept in InfluxDB (saved every minute and on shutdown), for the last 400 days.", []any{ref("parameters/format")},
+			obj{"200": obj{"description": "usage", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}, []string{"400", "429", "503"}, nil)},
 		"/api/v1/alerts": obj{"get": op("alerts", "Alerts", "Firing, pending and recently resolved alerts. Public alerts for everyone, internal ones with scope alerts:manage.", []any{
 			obj{"name": "state", "in": "query", "description": "Only this state.", "schema": obj{"type": "string", "enum": []string{"firing", "pending", "resolved"}}},
 			ref("parameters/kind"), ref("parameters/district"),

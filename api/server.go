@@ -67,6 +67,8 @@ type Options struct {
 	// ingest's payload limit, so that a push just over that limit reaches
 	// ingest whole.
 	MaxBody int
+	// Usage counts requests for /usage; nil counts in memory only.
+	Usage *Usage
 	// Keys are the department keys; see Key.
 	Keys []Key
 	// DeadLetters serves GET /deadletters; nil answers it 503.
@@ -105,7 +107,7 @@ type server struct {
 	keys      map[string]*Principal // by key hash
 	writer    DeviceWriter
 	limiters  *limiters
-	usage     usage
+	usage     *Usage
 }
 
 func (s *server) version(d kessel.Device) string {
@@ -130,11 +132,14 @@ func NewServer(devices Devices, districts Districts, readings ReadingQuerier, op
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = DefaultMaxBody
 	}
+	if opts.Usage == nil {
+		opts.Usage = NewUsage(nil, "", nil)
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
 	}
-	s := &server{devices: devices, districts: districts, readings: readings, opts: opts, log: opts.Logger.With("component", "api"), router: mux.NewRouter(), m: m, pusher: opts.Pusher,
+	s := &server{devices: devices, districts: districts, readings: readings, opts: opts, log: opts.Logger.With("component", "api"), router: mux.NewRouter(), m: m, pusher: opts.Pusher, usage: opts.Usage,
 		keys: map[string]*Principal{}, writer: opts.Writer}
 	if opts.RateLimits == nil {
 		opts.RateLimits = DefaultRateLimits

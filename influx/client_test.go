@@ -3,6 +3,7 @@ package influx_test
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +207,39 @@ func TestRecent(t *testing.T) {
 	}
 	if len(got) != 4 || per["a"] != 2 || per["b"] != 2 {
 		t.Errorf("recent: %+v", got)
+	}
+}
+
+// TestUsage saves running totals twice (the second overwrites the first)
+// for two instances and reads every count back.
+func TestUsage(t *testing.T) {
+	c, _ := newClient(t)
+	ctx := context.Background()
+	day := time.Now().UTC().Format(time.DateOnly)
+	first := []kessel.UsageCount{
+		{Day: day, Endpoint: "latest", Dataset: "air_quality", Requests: 3, Instance: "a"},
+		{Day: "2026-01-02", Endpoint: "devices", Requests: 9, Instance: "a"},
+		{Day: day, Endpoint: "latest", Dataset: "air_quality", Requests: 5, Instance: "b"},
+	}
+	if err := c.SaveUsage(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	first[0].Requests = 4 // a's running total grew
+	if err := c.SaveUsage(ctx, first[:1]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.LoadUsage(ctx, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(x, y kessel.UsageCount) int {
+		return strings.Compare(x.Instance+x.Day+x.Endpoint, y.Instance+y.Day+y.Endpoint)
+	})
+	want := []kessel.UsageCount{first[1], first[0], first[2]}
+	if !slices.Equal(got, want) {
+		t.Errorf("usage = %+v\nwant %+v", got, want)
+	}
+	if err := c.SaveUsage(ctx, []kessel.UsageCount{{Day: "yesterday"}}); kessel.ErrorCode(err) != kessel.EINVALID {
+		t.Errorf("bad day: %v", err)
 	}
 }

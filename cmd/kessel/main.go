@@ -564,6 +564,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	var httpSrv *http.Server
+	stopUsage := func() {}
 	if c.has("api") {
 		apiOpts := api.Options{Logger: log, MaxBody: 2 * c.MaxPayload, Registerer: prom, Gatherer: prom, Ready: ready, Keys: fileCfg.APIKeys, DeadLetters: store,
 			Writer: reg, Version: registry.Version, RateLimits: map[string]api.RateLimit{}, Catalog: fileCfg.Catalog}
@@ -591,9 +592,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if ingester != nil {
 			apiOpts.Pusher = ingester
 		}
+		usage := api.NewUsage(store, c.ClientID, log)
+		loadCtx, cancelLoad := context.WithTimeout(ctx, 10*time.Second)
+		if err := usage.Load(loadCtx); err != nil {
+			log.Warn("usage statistics not restored; counting from zero", "err", err)
+		}
+		cancelLoad()
+		apiOpts.Usage = usage
+		usageCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		stopUsage = stop
+		wg.Add(1)
+		go func() { defer wg.Done(); usage.Run(usageCtx, time.Minute) }()
 		handler, err := api.NewServer(reg, districtsOrNil(districts), store, apiOpts)
 		if err != nil {
 			closeBroker(emb)
+			stopUsage()
 			stopIngest()
 			wg.Wait()
 			return err
@@ -601,6 +614,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ln, err := net.Listen("tcp", c.HTTP)
 		if err != nil {
 			closeBroker(emb)
+			stopUsage()
 			stopIngest()
 			wg.Wait()
 			return fmt.Errorf("http: %w", err)
@@ -633,6 +647,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Warn("http shutdown", "err", err)
 		}
 	}
+	stopUsage() // saves the counts once more
 	if emb != nil {
 		if err := emb.Close(); err != nil {
 			log.Warn("broker shutdown", "err", err)

@@ -1,0 +1,65 @@
+package influx
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kessel-city/kessel"
+)
+
+// UsageMeasurement holds API usage statistics.
+const UsageMeasurement = "kessel_usage"
+
+// SaveUsage writes usage counts, one point per instance, day, endpoint and
+// dataset at the day's midnight (UTC): saving a day again overwrites it,
+// so an instance saves its running totals.
+func (c *Client) SaveUsage(ctx context.Context, us []kessel.UsageCount) error {
+	if len(us) == 0 {
+		return nil
+	}
+	var b []byte
+	for _, u := range us {
+		day, err := time.Parse(time.DateOnly, u.Day)
+		if err != nil {
+			return fmt.Errorf("influx: save usage: %w", kessel.Errorf(kessel.EINVALID, "day %q: %v", u.Day, err))
+		}
+		b = append(b, UsageMeasurement...)
+		b = appendTag(b, "dataset", u.Dataset)
+		b = appendTag(b, "endpoint", u.Endpoint)
+		b = appendTag(b, "instance", u.Instance)
+		b = append(b, " requests="...)
+		b = strconv.AppendInt(b, int64(u.Requests), 10)
+		b = append(b, "i "...)
+		b = strconv.AppendInt(b, day.UnixNano(), 10)
+		b = append(b, '\n')
+	}
+	return c.writeLines(ctx, string(b))
+}
+
+// LoadUsage returns every instance's usage counts for the days since since.
+func (c *Client) LoadUsage(ctx context.Context, since time.Time) ([]kessel.UsageCount, error) {
+	var f strings.Builder
+	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
+	fmt.Fprintf(&f, "  |> range(start: %s, stop: 2262-01-01T00:00:00Z)\n", since.UTC().Truncate(24*time.Hour).Format(time.RFC3339))
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %q and r._field == \"requests\")\n", UsageMeasurement)
+	f.WriteString("  |> group()\n")
+	res, err := c.query.Query(ctx, f.String())
+	if err != nil {
+		return nil, fmt.Errorf("influx: load usage: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	defer res.Close()
+	var out []kessel.UsageCount
+	for res.Next() {
+		r := res.Record()
+		n, _ := r.Value().(int64)
+		tag := func(k string) string { s, _ := r.ValueByKey(k).(string); return s }
+		out = append(out, kessel.UsageCount{Day: r.Time().UTC().Format(time.DateOnly), Endpoint: tag("endpoint"), Dataset: tag("dataset"), Instance: tag("instance"), Requests: int(n)})
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("influx: load usage: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	return out, nil
+}
