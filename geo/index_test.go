@@ -271,3 +271,53 @@ func ExampleIndex_Radius() {
 	// schlossplatz 99 m
 	// neckartor 1370 m
 }
+
+// TestNearestDenseAndSparse compares Nearest with a brute-force scan on a
+// dense fleet (answered from the grid) and a sparse one (left to the
+// quadtree), for k on both sides of the grid's limit, with and without a
+// maximum distance.
+func TestNearestDenseAndSparse(t *testing.T) {
+	for _, size := range []int{60, 20_000} {
+		rng := rand.New(rand.NewPCG(uint64(size), 3))
+		es := randomFleet(rng, size)
+		ix := geo.NewIndex()
+		for _, e := range es {
+			if err := ix.Upsert(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, k := range []int{1, 5, 64, 80} {
+			for _, maxD := range []float64{0, 250} {
+				t.Run(fmt.Sprintf("%d devices k=%d max=%v", size, k, maxD), func(t *testing.T) {
+					for range 20 {
+						p := orb.Point{9.05 + rng.Float64()*0.25, 48.70 + rng.Float64()*0.15}
+						m := geo.Match{Kind: []string{"", "noise"}[rng.IntN(2)], IncludeInternal: rng.IntN(2) == 0}
+						type dist struct {
+							id string
+							d  float64
+						}
+						var all []dist
+						for _, e := range es {
+							if (m.Kind == "" || m.Kind == e.Kind) && (m.IncludeInternal || e.Visibility != kessel.Internal) {
+								if d := orbgeo.DistanceHaversine(p, e.Location); maxD == 0 || d <= maxD {
+									all = append(all, dist{e.ID, d})
+								}
+							}
+						}
+						sort.Slice(all, func(i, j int) bool { return all[i].d < all[j].d })
+						all = all[:min(k, len(all))]
+						hits := ix.Nearest(p, k, maxD, m)
+						if len(hits) != len(all) {
+							t.Fatalf("Nearest(%v) = %d hits, want %d", p, len(hits), len(all))
+						}
+						for i, h := range hits {
+							if h.ID != all[i].id || abs(h.Distance-all[i].d) > 1e-6 {
+								t.Fatalf("Nearest(%v)[%d] = %s %.3f m, want %s %.3f m", p, i, h.ID, h.Distance, all[i].id, all[i].d)
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
