@@ -4,14 +4,21 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
+	"go.etcd.io/bbolt"
 )
 
 // Options configures the embedded broker.
@@ -37,6 +44,12 @@ type Options struct {
 	// Auth decides who may connect and publish where. The zero value lets
 	// nobody in; use Auth{Anonymous: true} for development.
 	Auth Auth
+	// DataDir, when set, keeps the broker's state in DataDir/broker.db
+	// (bbolt): retained messages (devices' self-descriptions, the latest
+	// alert of each rule and device), persistent sessions with their
+	// subscriptions and unacknowledged messages. Empty keeps them in memory,
+	// lost on restart.
+	DataDir string
 }
 
 // Broker is an embedded MQTT 3.1.1/5 broker.
@@ -64,13 +77,23 @@ func Start(opts Options) (*Broker, error) {
 	caps.MaximumPacketSize = opts.MaxPacket
 	caps.MaximumClientWritesPending = opts.MaxPending
 	caps.MaximumInflight = 65535
-	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: opts.Logger.With("component", "broker"), InlineClient: true})
+	log := slog.New(quietHandler{opts.Logger.Handler()}).With("component", "broker")
+	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: log, InlineClient: true})
 	ah, err := newAuthHook(opts.Auth)
 	if err != nil {
 		return nil, err
 	}
 	if err := srv.AddHook(ah, nil); err != nil {
 		return nil, fmt.Errorf("broker: auth hook: %w", err)
+	}
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("broker: data dir: %w", err)
+		}
+		h := new(bolt.Hook)
+		if err := srv.AddHook(h, &bolt.Options{Path: filepath.Join(opts.DataDir, "broker.db"), Options: &bbolt.Options{Timeout: 2 * time.Second}}); err != nil {
+			return nil, fmt.Errorf("broker: storage in %s: %w", opts.DataDir, err)
+		}
 	}
 	if opts.Deliver != nil {
 		if opts.Match == nil {
@@ -140,4 +163,35 @@ func (h *deliverHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pac
 		}
 	}
 	return pk, nil
+}
+
+// quietHandler passes the broker's log records on, but lowers to debug the
+// storage hook's "key not found" for the system info a fresh data
+// directory does not hold yet: an error line on every first start would
+// only alarm.
+type quietHandler struct{ slog.Handler }
+
+func (h quietHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError && r.Message == "failed to get data" {
+		notFound := false
+		r.Attrs(func(a slog.Attr) bool {
+			notFound = a.Key == "error" && strings.Contains(a.Value.String(), "key not found")
+			return !notFound
+		})
+		if notFound {
+			if !h.Handler.Enabled(ctx, slog.LevelDebug) {
+				return nil
+			}
+			r.Level = slog.LevelDebug
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h quietHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return quietHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h quietHandler) WithGroup(name string) slog.Handler {
+	return quietHandler{h.Handler.WithGroup(name)}
 }

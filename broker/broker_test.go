@@ -2,6 +2,8 @@ package broker_test
 
 import (
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -125,4 +127,83 @@ func TestUserValidation(t *testing.T) {
 			t.Errorf("%+v: %v", u, err)
 		}
 	}
+}
+
+// TestDataDirKeepsState restarts a broker with a data directory: a
+// retained self-description survives, and so does a persistent session's
+// subscription (the dashboard gets an alert published after the restart
+// without subscribing again). Messages queued for an offline session are
+// not restored: mochi-mqtt v2.7.9's bolt hook stores them without their
+// packet id.
+func TestDataDirKeepsState(t *testing.T) {
+	dir := t.TempDir()
+	var logs syncBuf
+	start := func(addr string) *broker.Broker {
+		b, err := broker.Start(broker.Options{Addr: addr, Auth: broker.Auth{Anonymous: true}, DataDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	b := start("127.0.0.1:0")
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("a fresh data directory logged an error:\n%s", logs.String())
+	}
+	addr := b.Addr()
+	got := make(chan string, 4)
+	handler := func(_ mqtt.Client, m mqtt.Message) { got <- m.Topic() + " " + string(m.Payload()) }
+	connect := func(id string, clean bool) mqtt.Client {
+		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetCleanSession(clean).SetDefaultPublishHandler(handler))
+		if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("connect %s: %v", id, tok.Error())
+		}
+		return c
+	}
+	dash := connect("dashboard", false) // a persistent session
+	if tok := dash.Subscribe("kessel/alerts/#", 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	dash.Disconnect(100)
+	pub := connect("sensor", true)
+	pub.Publish("kessel/devices/air-1/meta", 1, true, `{"kind":"air_quality"}`).Wait()
+	pub.Disconnect(100)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b = start(addr)
+	defer b.Close()
+	dash = connect("dashboard", false) // no Subscribe: the session has it
+	defer dash.Disconnect(100)
+	fresh := connect("fresh", true)
+	defer fresh.Disconnect(100)
+	fresh.Subscribe("kessel/devices/+/meta", 1, nil).Wait()
+	fresh.Publish("kessel/alerts/frost/road-1", 1, false, `firing`).Wait()
+	want := map[string]bool{"kessel/alerts/frost/road-1 firing": true, `kessel/devices/air-1/meta {"kind":"air_quality"}`: true}
+	deadline := time.After(5 * time.Second)
+	for len(want) > 0 {
+		select {
+		case m := <-got:
+			delete(want, m)
+		case <-deadline:
+			t.Fatalf("after the restart, not received: %v", want)
+		}
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

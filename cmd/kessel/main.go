@@ -93,6 +93,7 @@ type serveConfig struct {
 	HTTP            string
 	Broker          string
 	MQTTListen      string
+	MQTTData        string
 	ClientID        string
 	SharedGroup     string
 	MQTTUser        string
@@ -187,6 +188,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.str(&c.HTTP, "http", "127.0.0.1:8080", "HTTP listen address")
 	e.str(&c.Broker, "mqtt-broker", "embedded", "MQTT broker: embedded, or tcp://host:port, ssl://…, ws://…")
 	e.str(&c.MQTTListen, "mqtt-listen", "127.0.0.1:1883", "listen address of the embedded broker")
+	e.str(&c.MQTTData, "mqtt-data", "", "directory where the embedded broker keeps retained messages and persistent sessions; empty: in memory")
 	e.str(&c.ClientID, "mqtt-client-id", "kessel-"+sanitizeID(host), "stable MQTT client id of the persistent ingest session")
 	e.str(&c.SharedGroup, "mqtt-shared-group", "", "join $share/<group>/ so several ingesters split the readings")
 	e.str(&c.MQTTUser, "mqtt-username", "", "MQTT username of the ingester")
@@ -514,7 +516,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if auth.Anonymous {
 			log.Warn("embedded broker accepts anonymous clients (development mode); list mqtt.users in the config for production")
 		}
-		bo := broker.Options{Addr: c.MQTTListen, Logger: log, Auth: auth,
+		bo := broker.Options{Addr: c.MQTTListen, Logger: log, Auth: auth, DataDir: c.MQTTData,
 			// Larger than the ingest limit, so an oversized payload reaches
 			// ingest and becomes a counted dead letter, not a disconnect.
 			MaxPacket: uint32(max(1<<20, 2*c.MaxPayload)),

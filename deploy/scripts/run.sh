@@ -13,8 +13,13 @@ INFLUX="${KESSEL_INFLUX_LISTEN:-127.0.0.1:8086}"
 DEVICES="${SIM_DEVICES:-200}"
 INTERVAL="${SIM_INTERVAL:-5s}"
 
+# Each child runs in a session of its own (setsid), so Ctrl-C reaches only
+# this script, which then stops them in order: were the database stopped
+# together with the hub, the hub's last writes would fail.
 pids=()
+stopping=""
 stop() {
+  stopping=1
   trap - INT TERM EXIT
   echo
   echo "stopping…"
@@ -45,7 +50,7 @@ INFLUXDB_REPORTING_DISABLED=true \
 INFLUXDB_HTTP_LOG_ENABLED=false \
 INFLUXDB_MONITOR_STORE_ENABLED=false \
 INFLUXDB_LOGGING_LEVEL=warn \
-  "$root/bin/influxd" run >"$var/log/influxd.log" 2>&1 &
+  setsid "$root/bin/influxd" run >"$var/log/influxd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   curl -fs "http://$INFLUX/ping" >/dev/null 2>&1 && break
@@ -62,7 +67,7 @@ if [ -f "$root/deploy/config/kessel.example.yaml" ]; then
   config=(--config "$root/deploy/config/kessel.example.yaml")
 fi
 
-"$root/bin/kessel" serve --http "$HTTP" --mqtt-listen "$MQTT" --influx-url "http://$INFLUX" "${districts[@]}" "${config[@]}" \
+setsid "$root/bin/kessel" serve --http "$HTTP" --mqtt-listen "$MQTT" --mqtt-data "$var/mqtt" --influx-url "http://$INFLUX" "${districts[@]}" "${config[@]}" \
   2>"$var/log/kessel.log" &
 pids+=($!)
 for _ in $(seq 1 150); do
@@ -71,7 +76,7 @@ for _ in $(seq 1 150); do
 done
 curl -fs "http://$HTTP/readyz" >/dev/null || { echo "run: kessel did not become ready; see $var/log/kessel.log" >&2; exit 1; }
 
-"$root/bin/kessel-sim" --broker "tcp://$MQTT" --push "http://$HTTP" --formats native,senml,tts,airrohr --mobile 0.2 --devices "$DEVICES" --interval "$INTERVAL" --quiet "${districts[@]}" \
+setsid "$root/bin/kessel-sim" --broker "tcp://$MQTT" --push "http://$HTTP" --formats native,senml,tts,airrohr --mobile 0.2 --devices "$DEVICES" --interval "$INTERVAL" --quiet "${districts[@]}" \
   >"$var/log/kessel-sim.out" 2>"$var/log/kessel-sim.log" &
 pids+=($!)
 
@@ -95,7 +100,7 @@ MSG
 # Wait until a child dies or Ctrl-C; then the trap stops the rest.
 wait -n "${pids[@]}" || true
 for pid in "${pids[@]}"; do
-  if ! kill -0 "$pid" 2>/dev/null; then
+  if [ -z "$stopping" ] && ! kill -0 "$pid" 2>/dev/null; then
     echo "run: process $pid exited; see $var/log/ for why" >&2
     break
   fi
