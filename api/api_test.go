@@ -493,8 +493,14 @@ func TestRateLimits(t *testing.T) {
 	if resp, _ := f.do(t, "POST", "/api/v1/push/airrohr", `{}`, "X-Forwarded-For", "203.0.113.7"); resp.StatusCode == 429 {
 		t.Error("push limited by the read bucket")
 	}
+	// A key has its own bucket, even from an address that used up its own.
+	for i, want := range []int{200, 200, 429} {
+		if resp, body := f.get(t, "/api/v1/devices", "X-Forwarded-For", "203.0.113.7", "Authorization", "Bearer "+testKeys["data:internal"]); resp.StatusCode != want {
+			t.Fatalf("keyed request %d: %d, want %d: %s", i, resp.StatusCode, want, body)
+		}
+	}
 	_, body := f.get(t, "/metrics")
-	if !strings.Contains(string(body), `kessel_http_rate_limited_total{class="read"} 1`) {
+	if !strings.Contains(string(body), `kessel_http_rate_limited_total{class="read"} 2`) {
 		t.Error("429 not counted")
 	}
 }

@@ -36,7 +36,8 @@ var DefaultRateLimits = map[string]RateLimit{
 
 type limiterKey struct {
 	class string
-	addr  netip.Addr
+	addr  netip.Addr // the client's address, for requests without a key
+	key   string     // the key's name, for requests with one
 }
 
 type limiterEntry struct {
@@ -53,7 +54,7 @@ type limiters struct {
 	swept   time.Time
 }
 
-func (l *limiters) allow(class string, addr netip.Addr, now time.Time) (ok bool, retryAfter time.Duration) {
+func (l *limiters) allow(class string, who limiterKey, now time.Time) (ok bool, retryAfter time.Duration) {
 	lim, configured := l.limits[class]
 	if !configured || lim.PerSecond <= 0 {
 		return true, 0
@@ -68,7 +69,8 @@ func (l *limiters) allow(class string, addr netip.Addr, now time.Time) (ok bool,
 		}
 		l.swept = now
 	}
-	k := limiterKey{class, addr}
+	k := who
+	k.class = class
 	e, found := l.buckets[k]
 	if !found {
 		e = &limiterEntry{lim: rate.NewLimiter(rate.Limit(lim.PerSecond), max(1, lim.Burst))}
@@ -125,12 +127,18 @@ func (s *server) trusted(a netip.Addr) bool {
 // limit answers 429 with Retry-After when the client exceeds its class's rate.
 func (s *server) limit(class string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, wait := s.limiters.allow(class, s.clientAddr(r), s.opts.Now())
+		// A key has a bucket of its own, wherever it comes from: devices
+		// and departments behind one NAT address must not share one.
+		who := limiterKey{addr: s.clientAddr(r)}
+		if p := principalOf(r); p != nil {
+			who = limiterKey{key: p.Name}
+		}
+		ok, wait := s.limiters.allow(class, who, s.opts.Now())
 		if !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
 			s.m.rateLimited.WithLabelValues(class).Inc()
-			s.problem(w, r, http.StatusTooManyRequests, "rate_limited", "too many requests from your address for this kind of endpoint; retry after the number of seconds in Retry-After")
+			s.problem(w, r, http.StatusTooManyRequests, "rate_limited", "too many requests from your address (or key) for this kind of endpoint; retry after the number of seconds in Retry-After")
 			return
 		}
 		next.ServeHTTP(w, r)

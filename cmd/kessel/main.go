@@ -217,9 +217,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.dur(&c.FlushInterval, "flush-interval", 100*time.Millisecond, "how long ingest waits to fill a batch before writing it")
 	e.str(&c.CPUProfile, "cpuprofile", "", "write a Go CPU profile to this file until shutdown (diagnostics)")
 	e.int(&c.GCPercent, "gc-percent", 400, "Go garbage collector target (GOGC): higher trades memory for CPU per message; the GOGC variable wins if set")
-	e.str(&c.RateRead, "rate-limit-read", "50", "public reads per second per client address (burst twice that); 0 = no limit")
-	e.str(&c.RateWrite, "rate-limit-write", "10", "department writes per second per client address; 0 = no limit")
-	e.str(&c.RatePush, "rate-limit-push", "2", "HTTP device pushes per second per client address; 0 = no limit")
+	e.str(&c.RateRead, "rate-limit-read", "50", "reads per second per client address, or per key (burst twice that); 0 = no limit")
+	e.str(&c.RateWrite, "rate-limit-write", "10", "department writes per second per key; 0 = no limit")
+	e.str(&c.RatePush, "rate-limit-push", "2", "HTTP device pushes per second per client address, or per device key; 0 = no limit")
 	e.str(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client")
 	if err := fs.Parse(args); err != nil {
 		return c, err
