@@ -11,6 +11,8 @@ run: deps build
 ## test: install what is missing and run every test (unit, integration, end to end)
 test: deps-test vet
 	KESSEL_REQUIRE_INTEGRATION=1 $(GO) test -count=1 -timeout 20m ./...
+	# the packages whose concurrency is their contract, again under the race detector
+	KESSEL_REQUIRE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 10m ./geo/ ./alert/ ./ingest/ ./broker/
 
 deps:
 	deploy/scripts/install-deps.sh

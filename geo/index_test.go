@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -319,5 +320,75 @@ func TestNearestDenseAndSparse(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestIndexConcurrent moves and removes devices while other goroutines
+// query; every answer must still be consistent (hits within the radius,
+// nearest first). `make test` runs it under the race detector.
+func TestIndexConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	es := randomFleet(rng, 5000)
+	ix := geo.NewIndex()
+	for _, e := range es {
+		if err := ix.Upsert(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	var writers, readers sync.WaitGroup
+	for w := range 2 {
+		writers.Add(1)
+		go func() { // a mobile fleet on the move, some devices leaving and coming back
+			defer writers.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				e := es[r.IntN(len(es))]
+				if i%10 == 0 {
+					ix.Remove(e.ID)
+				}
+				e.Location = orb.Point{9.05 + r.Float64()*0.25, 48.70 + r.Float64()*0.15}
+				_ = ix.Upsert(e)
+			}
+		}()
+	}
+	errs := make(chan string, 2)
+	for w := range 2 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 2))
+			var buf []geo.Hit
+			for range 300 {
+				p := orb.Point{9.05 + r.Float64()*0.25, 48.70 + r.Float64()*0.15}
+				buf = ix.AppendRadius(buf[:0], p, 800, geo.Match{IncludeInternal: true})
+				for i, h := range buf {
+					if h.Distance > 800 || (i > 0 && h.Distance < buf[i-1].Distance) {
+						errs <- fmt.Sprintf("radius hit %s at %.1f m", h.ID, h.Distance)
+						return
+					}
+				}
+				near := ix.Nearest(p, 10, 0, geo.Match{})
+				for i := 1; i < len(near); i++ {
+					if near[i].Distance < near[i-1].Distance {
+						errs <- "nearest hits out of order"
+						return
+					}
+				}
+				ix.Bound(orb.Bound{Min: p, Max: orb.Point{p[0] + 0.01, p[1] + 0.01}}, geo.Match{Kind: "noise"})
+			}
+		}()
+	}
+	readers.Wait()
+	close(done)
+	writers.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
