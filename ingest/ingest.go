@@ -466,6 +466,9 @@ func (in *Ingester) Submit(ctx context.Context, topic string, payload []byte) er
 func (in *Ingester) loop(ctx, processCtx context.Context) {
 	writes := make(chan *prepared, 1)
 	writerDone := make(chan struct{})
+	// Batches are reused once written: at BatchSize capacity from the
+	// start, they never regrow (growing them was 7 % of ingest's CPU).
+	free := make(chan *prepared, 3)
 	go func() {
 		defer close(writerDone)
 		for p := range writes {
@@ -474,6 +477,11 @@ func (in *Ingester) loop(ctx, processCtx context.Context) {
 				}
 				return
 			}
+			p.reset()
+			select {
+			case free <- p:
+			default:
+			}
 		}
 	}()
 	defer func() {
@@ -481,7 +489,12 @@ func (in *Ingester) loop(ctx, processCtx context.Context) {
 		<-writerDone
 	}()
 	for {
-		p := newPrepared(256)
+		var p *prepared
+		select {
+		case p = <-free:
+		default:
+			p = newPrepared(in.opts.BatchSize)
+		}
 		select {
 		case msg := <-in.in:
 			in.prepareOne(p, msg)
@@ -559,7 +572,20 @@ func (in *Ingester) prepare(batch []message) *prepared {
 }
 
 func newPrepared(n int) *prepared {
-	return &prepared{batch: make([]message, 0, n), rejects: make([]error, 0, n), received: map[string]int{}, decoded: map[string]int{}}
+	return &prepared{batch: make([]message, 0, n), rejects: make([]error, 0, n), format: make([]string, 0, n),
+		readings: make([]kessel.Reading, 0, n), owner: make([]int, 0, n), received: map[string]int{}, decoded: map[string]int{}}
+}
+
+// reset empties p for reuse, dropping what it referenced.
+func (p *prepared) reset() {
+	clear(p.batch)
+	clear(p.readings)
+	clear(p.dead)
+	clear(p.rejects)
+	p.batch, p.readings, p.dead, p.rejects = p.batch[:0], p.readings[:0], p.dead[:0], p.rejects[:0]
+	p.owner, p.format, p.deadFormat = p.owner[:0], p.format[:0], p.deadFormat[:0]
+	clear(p.received)
+	clear(p.decoded)
 }
 
 // prepareOne decodes, validates and enriches one message into p (a bad
