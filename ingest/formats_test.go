@@ -345,3 +345,25 @@ func FuzzDecodeAirrohr(f *testing.F) {
 		}
 	})
 }
+
+func TestParseTTSTopic(t *testing.T) {
+	tests := []struct {
+		topic, app, device string
+		ok                 bool
+	}{
+		{"v3/city-noise@ttn/devices/lora-1/up", "city-noise", "lora-1", true},
+		{"v3/app/devices/d/up", "app", "d", true},
+		{"v3/app/devices/d/down", "", "", false},
+		{"v3//devices/d/up", "", "", false},
+		{"v3/a/b/devices/d/up", "", "", false},
+		{"v3/a/devices/d/e/up", "", "", false},
+		{"v2/a/devices/d/up", "", "", false},
+		{"kessel/devices/d/readings", "", "", false},
+	}
+	for _, tt := range tests {
+		app, device, ok := parseTTSTopic(tt.topic)
+		if app != tt.app || device != tt.device || ok != tt.ok {
+			t.Errorf("parseTTSTopic(%q) = %q, %q, %v; want %q, %q, %v", tt.topic, app, device, ok, tt.app, tt.device, tt.ok)
+		}
+	}
+}

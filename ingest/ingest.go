@@ -332,7 +332,10 @@ func (in *Ingester) newClient(src source) mqtt.Client {
 		SetStore(noStore{}).
 		SetDefaultPublishHandler(in.onMessage).
 		SetOnConnectHandler(func(c mqtt.Client) {
-			t := c.SubscribeMultiple(src.subscriptions, in.onMessage)
+			// No per-subscription callback: paho would match every message
+			// against each route by splitting both topics (8 % of ingest's
+			// CPU in the drain profile); the default handler takes them all.
+			t := c.SubscribeMultiple(src.subscriptions, nil)
 			if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
 				log.Error("subscribe failed; reconnecting", "err", t.Error())
 				set(false)

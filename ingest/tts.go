@@ -186,10 +186,20 @@ func join(prefix, k string) string {
 
 // parseTTSTopic splits v3/{application_id}[@{tenant}]/devices/{device_id}/up.
 func parseTTSTopic(topic string) (app, device string, ok bool) {
-	parts := strings.Split(topic, "/")
-	if len(parts) != 5 || parts[0] != "v3" || parts[2] != "devices" || parts[4] != "up" || parts[1] == "" {
+	// v3/{app}[@{tenant}]/devices/{device}/up, without allocating: every
+	// message's topic passes here.
+	rest, ok := strings.CutPrefix(topic, "v3/")
+	if !ok {
 		return "", "", false
 	}
-	app, _, _ = strings.Cut(parts[1], "@")
-	return app, parts[3], true
+	appTenant, rest, ok := strings.Cut(rest, "/devices/")
+	if !ok || appTenant == "" || strings.Contains(appTenant, "/") {
+		return "", "", false
+	}
+	device, ok = strings.CutSuffix(rest, "/up")
+	if !ok || strings.Contains(device, "/") {
+		return "", "", false
+	}
+	app, _, _ = strings.Cut(appTenant, "@")
+	return app, device, true
 }
