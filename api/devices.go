@@ -137,17 +137,11 @@ func (s *server) respondDevices(w http.ResponseWriter, r *http.Request, format s
 	}
 	switch format {
 	case formatGeoJSON:
-		fc := featureCollection{Type: "FeatureCollection", Features: make([]feature, 0, len(states)), NextCursor: next}
-		for _, st := range states {
-			dj := toDeviceJSON(st, withLatest)
-			var geom any
-			if dj.Location != nil {
-				geom = pointGeometry{Type: "Point", Coordinates: [2]float64{dj.Location.Lon, dj.Location.Lat}}
-			}
-			dj.Location = nil
-			fc.Features = append(fc.Features, feature{Type: "Feature", ID: dj.ID, Geometry: geom, Properties: dj})
+		items := make([]deviceJSON, len(states))
+		for i, st := range states {
+			items[i] = toDeviceJSON(st, withLatest)
 		}
-		s.respondBody(w, r, formatGeoJSON, fc, cacheLive)
+		respond(w, r, contentTypeOf(formatGeoJSON), appendFeatureCollection(make([]byte, 0, 400*len(items)+64), items, next), cacheLive)
 	case formatCSV:
 		respond(w, r, contentTypeOf(formatCSV), devicesCSV(states, withLatest), cacheLive)
 	default:
@@ -155,7 +149,7 @@ func (s *server) respondDevices(w http.ResponseWriter, r *http.Request, format s
 		for i, st := range states {
 			items[i] = toDeviceJSON(st, withLatest)
 		}
-		s.respondJSON(w, r, listJSON{Items: items, Count: len(items), Total: total, NextCursor: next}, cacheLive)
+		respond(w, r, "application/json", appendDeviceList(make([]byte, 0, 400*len(items)+64), items, total, next), cacheLive)
 	}
 }
 
