@@ -12,6 +12,7 @@ import (
 
 	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/broker"
+	"github.com/kessel-city/kessel/internal/testenv"
 )
 
 func hash(t *testing.T, pw string) string {
@@ -137,7 +138,7 @@ func TestUserValidation(t *testing.T) {
 // packet id.
 func TestDataDirKeepsState(t *testing.T) {
 	dir := t.TempDir()
-	var logs syncBuf
+	var logs testenv.Buffer
 	start := func(addr string) *broker.Broker {
 		b, err := broker.Start(broker.Options{Addr: addr, Auth: broker.Auth{Anonymous: true}, DataDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		if err != nil {
@@ -189,21 +190,4 @@ func TestDataDirKeepsState(t *testing.T) {
 			t.Fatalf("after the restart, not received: %v", want)
 		}
 	}
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

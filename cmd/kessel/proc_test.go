@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -56,26 +55,9 @@ type hub struct {
 	args []string
 	cmd  *exec.Cmd
 	done chan error
-	log  *syncBuffer
+	log  *testenv.Buffer
 	HTTP string
 	name string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startHub runs kessel serve with args plus its own HTTP port, and waits
@@ -83,7 +65,7 @@ func (s *syncBuffer) String() string {
 func startHub(t *testing.T, name string, args ...string) *hub {
 	t.Helper()
 	bin, _ := binaries(t)
-	h := &hub{t: t, name: name, HTTP: testenv.FreePort(t), log: &syncBuffer{}}
+	h := &hub{t: t, name: name, HTTP: testenv.FreePort(t), log: &testenv.Buffer{}}
 	h.args = append([]string{"serve", "--http", h.HTTP, "--log-level", "warn", "--rate-limit-read", "0", "--rate-limit-write", "0"}, args...)
 	_ = bin
 	h.start()
