@@ -331,19 +331,7 @@ func (in *Ingester) newClient(src source) mqtt.Client {
 		SetKeepAlive(30 * time.Second).
 		SetStore(noStore{}).
 		SetDefaultPublishHandler(in.onMessage).
-		SetOnConnectHandler(func(c mqtt.Client) {
-			// No per-subscription callback: paho would match every message
-			// against each route by splitting both topics (8 % of ingest's
-			// CPU in the drain profile); the default handler takes them all.
-			t := c.SubscribeMultiple(src.subscriptions, nil)
-			if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
-				log.Error("subscribe failed; reconnecting", "err", t.Error())
-				set(false)
-				return
-			}
-			set(true)
-			log.Info("connected and subscribed", "broker", src.url, "client_id", src.clientID, "topics", src.subscriptions)
-		}).
+		SetOnConnectHandler(func(c mqtt.Client) { in.subscribe(c, src, log, set) }).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			set(false)
 			log.Warn("connection to broker lost; reconnecting", "broker", src.url, "err", err)
@@ -357,6 +345,39 @@ func (in *Ingester) newClient(src source) mqtt.Client {
 		o.SetCustomOpenConnectionFn(mqttconn.Open)
 	}
 	return mqtt.NewClient(o)
+}
+
+// subscribe subscribes c to src's topics. A broker may refuse a
+// subscription it does not allow (SUBACK 0x80: The Things Stack for
+// another application's topics, mosquitto's ACL) while the connection
+// stands; that is logged with the refused topics, reported not connected,
+// and tried again every 10 s while the connection lasts.
+func (in *Ingester) subscribe(c mqtt.Client, src source, log *slog.Logger, set func(bool)) {
+	// No per-subscription callback: paho would match every message
+	// against each route by splitting both topics (8 % of ingest's CPU in
+	// the drain profile); the default handler takes them all.
+	t := c.SubscribeMultiple(src.subscriptions, nil)
+	ok := t.WaitTimeout(30*time.Second) && t.Error() == nil
+	var refused []string
+	if st, isSub := t.(*mqtt.SubscribeToken); ok && isSub {
+		for topic, code := range st.Result() {
+			if code >= 0x80 {
+				refused = append(refused, topic)
+			}
+		}
+	}
+	if !ok || len(refused) > 0 {
+		set(false)
+		log.Error("subscription failed; retrying in 10 s", "broker", src.url, "refused", refused, "err", t.Error())
+		time.AfterFunc(10*time.Second, func() {
+			if c.IsConnectionOpen() {
+				in.subscribe(c, src, log, set)
+			}
+		})
+		return
+	}
+	set(true)
+	log.Info("connected and subscribed", "broker", src.url, "client_id", src.clientID, "topics", src.subscriptions)
 }
 
 // connect makes c's first connection, retrying with backoff until it
