@@ -1,5 +1,7 @@
 package kessel
 
+import "strings"
+
 // The MQTT topics of the contract (PRODUCT.md), in one place for the
 // packages that read, write or authorise them.
 const (
@@ -8,6 +10,15 @@ const (
 	// AirrohrPushTopic prefixes the X-Sensor header of an airrohr HTTP
 	// push, which ingest takes as if it had come on this pseudo-topic.
 	AirrohrPushTopic = "push/airrohr/"
+	// AlertTopicPrefix starts every topic alert transitions are published
+	// on; the level after it says who may read them.
+	AlertTopicPrefix = "kessel/alerts/"
+	// PublicAlertTopicPrefix starts the topics of public alerts, which any
+	// client of the broker may read.
+	PublicAlertTopicPrefix = AlertTopicPrefix + "public/"
+	// InternalAlertTopicPrefix starts the topics of internal alerts, which
+	// only service logins may read.
+	InternalAlertTopicPrefix = AlertTopicPrefix + "internal/"
 )
 
 // ReadingsTopic is where device publishes its readings.
@@ -15,3 +26,29 @@ func ReadingsTopic(device string) string { return DeviceTopicPrefix + device + "
 
 // MetaTopic is where device publishes its retained self-description.
 func MetaTopic(device string) string { return DeviceTopicPrefix + device + "/meta" }
+
+// MetaTopicDevice returns the device whose self-description topic is
+// topic, and false for any other topic.
+func MetaTopicDevice(topic string) (string, bool) {
+	rest, ok := strings.CutPrefix(topic, DeviceTopicPrefix)
+	if !ok {
+		return "", false
+	}
+	dev, ok := strings.CutSuffix(rest, "/meta")
+	if !ok || dev == "" || strings.ContainsAny(dev, "/+#") {
+		return "", false
+	}
+	return dev, true
+}
+
+// AlertTopic is where a's transitions are published:
+// kessel/alerts/public/{rule}/{subject} for a public alert,
+// kessel/alerts/internal/{rule}/{subject} for any other (an alert without
+// a visibility is internal).
+func AlertTopic(a Alert) string {
+	prefix := InternalAlertTopicPrefix
+	if a.Visibility == Public {
+		prefix = PublicAlertTopicPrefix
+	}
+	return prefix + a.RuleID + "/" + a.Subject
+}

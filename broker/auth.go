@@ -13,12 +13,19 @@ import (
 // Roles of MQTT users.
 const (
 	// RoleDevice may publish only on kessel/devices/{its username}/readings
-	// and .../meta, and read the alerts topics.
+	// and .../meta, and read public alerts and public devices'
+	// self-descriptions. It connects with its username as client id, or
+	// with ClientIDSeparator and a suffix after it ("air-1@ota").
 	RoleDevice = "device"
 	// RoleService (Kessel's own components, gateways, bridges) may publish
-	// and subscribe anywhere.
+	// and subscribe anywhere, internal alerts and devices included.
 	RoleService = "service"
 )
+
+// ClientIDSeparator separates a device's id from a suffix of its choosing
+// in the client id of a device login ("air-1@ota"); it cannot occur in a
+// device id, so one device's client ids never collide with another's.
+const ClientIDSeparator = "@"
 
 // User is an MQTT login: the username (for a device, its id), a bcrypt hash
 // of its password, and its role.
@@ -50,8 +57,21 @@ func HashPassword(password string) (string, error) {
 	return string(h), err
 }
 
-// Auth decides who may connect and what they may do. With Anonymous, a
-// client without a username may do anything (development only).
+// Auth decides who may connect and what they may do.
+//
+// With Anonymous, a client without a username may connect and publish
+// anywhere (development only). What it may read depends on Users: with no
+// users at all (development mode), an anonymous client connecting from a
+// loopback address (the operator's tools on the same host: mosquitto_sub,
+// the simulator) reads everything, internal alerts and devices included;
+// every other anonymous client reads only what a device login may read.
+//
+// A client id that names a device login (its id, or its id followed by
+// ClientIDSeparator and a suffix) is that device's alone: any other login
+// using it is refused with CONNACK "identifier rejected" (0x02; 0x85 on
+// MQTT 5), so nobody can knock a device offline by taking its session
+// over. A device login must use such a client id (or none, to have the
+// broker assign one).
 type Auth struct {
 	Anonymous bool
 	Users     []User
@@ -61,10 +81,15 @@ type authHook struct {
 	mqtt.HookBase
 	anonymous bool
 	users     map[string]User
+	read      *readRules
+	m         *metrics
+	// connack refuses a connection with a reason code of its own; set once
+	// the server exists.
+	connack func(cl *mqtt.Client, code packets.Code) error
 }
 
-func newAuthHook(a Auth) (*authHook, error) {
-	h := &authHook{anonymous: a.Anonymous, users: map[string]User{}}
+func newAuthHook(a Auth, read *readRules, m *metrics) (*authHook, error) {
+	h := &authHook{anonymous: a.Anonymous, users: map[string]User{}, read: read, m: m}
 	for _, u := range a.Users {
 		if err := u.Validate(); err != nil {
 			return nil, err
@@ -74,16 +99,55 @@ func newAuthHook(a Auth) (*authHook, error) {
 		}
 		h.users[u.Username] = u
 	}
+	read.devMode = a.Anonymous && len(a.Users) == 0
 	return h, nil
 }
 
 func (h *authHook) ID() string { return "kessel-auth" }
 
 func (h *authHook) Provides(b byte) bool {
-	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
+	switch b {
+	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish:
+		return true
+	}
+	return false
+}
+
+// OnConnect refuses a client id that is not the login's to use. It answers
+// "identifier rejected" only to a client whose credentials are right, so
+// that the answer tells nobody else which usernames are device logins; a
+// client with wrong credentials is refused by OnConnectAuthenticate.
+func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
+	if h.clientIDAllowed(string(pk.Connect.Username), pk.Connect.ClientIdentifier) || !h.authenticate(pk) {
+		return nil
+	}
+	h.m.refused.WithLabelValues("client_id").Inc()
+	if err := h.connack(cl, packets.ErrClientIdentifierNotValid); err != nil {
+		return err
+	}
+	return packets.ErrClientIdentifierNotValid
+}
+
+// clientIDAllowed: a device login uses its id, its id with a suffix, or
+// none (the broker assigns a unique one); nobody else uses a device's.
+func (h *authHook) clientIDAllowed(username, clientID string) bool {
+	if u, ok := h.users[username]; ok && u.Role == RoleDevice {
+		return clientID == "" || clientID == username || strings.HasPrefix(clientID, username+ClientIDSeparator)
+	}
+	owner, _, _ := strings.Cut(clientID, ClientIDSeparator)
+	u, ok := h.users[owner]
+	return !ok || u.Role != RoleDevice
 }
 
 func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	if h.authenticate(pk) {
+		return true
+	}
+	h.m.refused.WithLabelValues("credentials").Inc()
+	return false
+}
+
+func (h *authHook) authenticate(pk packets.Packet) bool {
 	name := string(pk.Connect.Username)
 	if name == "" {
 		return h.anonymous
@@ -97,21 +161,35 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 	return bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), pk.Connect.Password) == nil
 }
 
+// OnACLCheck decides publishes (write) on the topic and subscriptions and
+// deliveries (read) of the topic or filter.
 func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	name := string(cl.Properties.Username)
 	if name == "" {
-		return h.anonymous
+		if !h.anonymous {
+			return false
+		}
+		return write || h.read.all(cl.Net.Remote) || h.read.public(topic)
 	}
 	u, ok := h.users[name]
 	if !ok {
 		return false
 	}
-	if u.Role == RoleService {
+	switch {
+	case u.Role == RoleService:
 		return true
-	}
-	if !write {
-		return strings.HasPrefix(topic, "kessel/alerts/")
+	case !write:
+		return h.read.public(topic)
 	}
 	rest, ok := strings.CutPrefix(topic, kessel.DeviceTopicPrefix+name+"/")
 	return ok && (rest == "readings" || rest == "meta")
+}
+
+// OnPublish notes the visibility each self-description declares, before
+// the broker delivers or retains it.
+func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if dev, ok := kessel.MetaTopicDevice(pk.TopicName); ok {
+		h.read.observeMeta(dev, pk.Payload, pk.FixedHeader.Retain)
+	}
+	return pk, nil
 }

@@ -18,7 +18,10 @@ import (
 	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/bbolt"
+
+	"github.com/kessel-city/kessel"
 )
 
 // Options configures the embedded broker.
@@ -27,12 +30,19 @@ type Options struct {
 	// Use port 0 for a free port and read it back with Addr().
 	Addr string
 	// MaxPacket is the largest packet accepted, in bytes; default 1 MiB.
+	// A client that sends a larger one is disconnected, counted in
+	// kessel_broker_packets_too_large_total and logged (at most once a
+	// minute) with its client id.
 	MaxPacket uint32
 	// MaxPending is how many outbound messages a client may have queued
 	// before the broker drops them for that client; default 65536, so a
 	// burst to a slow subscriber is held, not lost.
 	MaxPending int32
 	Logger     *slog.Logger
+	// Registerer receives the broker's metrics; nil keeps them unregistered.
+	Registerer prometheus.Registerer
+	// Now is the clock; default time.Now.
+	Now func() time.Time
 	// Deliver, when set, receives every message published on a topic that
 	// Match accepts, synchronously, before the broker acknowledges it to
 	// the publisher: a slow Deliver slows that publisher down instead of
@@ -41,15 +51,40 @@ type Options struct {
 	Deliver func(topic string, payload []byte) error
 	// Match selects the topics for Deliver.
 	Match func(topic string) bool
-	// Auth decides who may connect and publish where. The zero value lets
-	// nobody in; use Auth{Anonymous: true} for development.
+	// Auth decides who may connect, publish where and read what. The zero
+	// value lets nobody in; use Auth{Anonymous: true} for development.
 	Auth Auth
+	// Visibility, when set, returns the operator's word on a device's
+	// visibility (false if the device is unknown): a device made internal
+	// keeps its self-description from clients that may read only public
+	// data, whatever the description itself declares. It must be safe for
+	// concurrent use and fast (it is asked on every delivery of a
+	// self-description).
+	Visibility func(device string) (kessel.Visibility, bool)
 	// DataDir, when set, keeps the broker's state in DataDir/broker.db
 	// (bbolt): retained messages (devices' self-descriptions, the latest
 	// alert of each rule and device), persistent sessions with their
 	// subscriptions and unacknowledged messages. Empty keeps them in memory,
 	// lost on restart.
 	DataDir string
+}
+
+func (o *Options) ensureDefaults() {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:1883"
+	}
+	if o.MaxPacket == 0 {
+		o.MaxPacket = 1 << 20
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 1 << 16
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 }
 
 // Broker is an embedded MQTT 3.1.1/5 broker.
@@ -59,19 +94,12 @@ type Broker struct {
 }
 
 // Start listens on opts.Addr and serves MQTT until Close, letting in the
-// clients opts.Auth allows.
+// clients opts.Auth allows. It returns an EINVALID error for a bad user
+// list.
 func Start(opts Options) (*Broker, error) {
-	if opts.Addr == "" {
-		opts.Addr = "127.0.0.1:1883"
-	}
-	if opts.MaxPacket == 0 {
-		opts.MaxPacket = 1 << 20
-	}
-	if opts.MaxPending <= 0 {
-		opts.MaxPending = 1 << 16
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+	opts.ensureDefaults()
+	if opts.Deliver != nil && opts.Match == nil {
+		return nil, errors.New("broker: Deliver needs Match")
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumPacketSize = opts.MaxPacket
@@ -79,30 +107,9 @@ func Start(opts Options) (*Broker, error) {
 	caps.MaximumInflight = 65535
 	log := slog.New(quietHandler{opts.Logger.Handler()}).With("component", "broker")
 	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: log, InlineClient: true})
-	ah, err := newAuthHook(opts.Auth)
-	if err != nil {
+	read := newReadRules(opts.Visibility)
+	if err := addHooks(srv, opts, read); err != nil {
 		return nil, err
-	}
-	if err := srv.AddHook(ah, nil); err != nil {
-		return nil, fmt.Errorf("broker: auth hook: %w", err)
-	}
-	if opts.DataDir != "" {
-		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("broker: data dir: %w", err)
-		}
-		h := new(bolt.Hook)
-		if err := srv.AddHook(h, &bolt.Options{Path: filepath.Join(opts.DataDir, "broker.db"), Options: &bbolt.Options{Timeout: 2 * time.Second}}); err != nil {
-			return nil, fmt.Errorf("broker: storage in %s: %w", opts.DataDir, err)
-		}
-	}
-	if opts.Deliver != nil {
-		if opts.Match == nil {
-			return nil, errors.New("broker: Deliver needs Match")
-		}
-		h := &deliverHook{deliver: opts.Deliver, match: opts.Match, log: opts.Logger}
-		if err := srv.AddHook(h, nil); err != nil {
-			return nil, fmt.Errorf("broker: deliver hook: %w", err)
-		}
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -116,7 +123,50 @@ func Start(opts Options) (*Broker, error) {
 		ln.Close()
 		return nil, fmt.Errorf("broker: serve: %w", err)
 	}
+	// Self-descriptions kept from the last run: until they are read, a
+	// device counts as internal.
+	for _, pk := range srv.Topics.Messages(kessel.DeviceTopicPrefix + "+/meta") {
+		if dev, ok := kessel.MetaTopicDevice(pk.TopicName); ok {
+			read.observeMeta(dev, pk.Payload, true)
+		}
+	}
 	return &Broker{srv: srv, ln: ln}, nil
+}
+
+// addHooks adds, in order, access control, metrics, storage and delivery.
+func addHooks(srv *mqtt.Server, opts Options, read *readRules) error {
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return err
+	}
+	ah, err := newAuthHook(opts.Auth, read, m)
+	if err != nil {
+		return err
+	}
+	ah.connack = func(cl *mqtt.Client, code packets.Code) error { return srv.SendConnack(cl, code, false, nil) }
+	if err := srv.AddHook(ah, nil); err != nil {
+		return fmt.Errorf("broker: auth hook: %w", err)
+	}
+	wh := &watchHook{m: m, log: opts.Logger.With("component", "broker"), limit: opts.MaxPacket, now: opts.Now}
+	if err := srv.AddHook(wh, nil); err != nil {
+		return fmt.Errorf("broker: watch hook: %w", err)
+	}
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+			return fmt.Errorf("broker: data dir: %w", err)
+		}
+		h := new(bolt.Hook)
+		if err := srv.AddHook(h, &bolt.Options{Path: filepath.Join(opts.DataDir, "broker.db"), Options: &bbolt.Options{Timeout: 2 * time.Second}}); err != nil {
+			return fmt.Errorf("broker: storage in %s: %w", opts.DataDir, err)
+		}
+	}
+	if opts.Deliver != nil {
+		h := &deliverHook{deliver: opts.Deliver, match: opts.Match, log: opts.Logger}
+		if err := srv.AddHook(h, nil); err != nil {
+			return fmt.Errorf("broker: deliver hook: %w", err)
+		}
+	}
+	return nil
 }
 
 // Publish sends a message from inside the process (alerts) to the

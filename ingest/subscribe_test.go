@@ -35,7 +35,7 @@ func TestSubscriptionRefused(t *testing.T) {
 	}
 	reg, _ := registry.New(registry.Options{})
 	var logs testenv.Buffer
-	in, err := ingest.New(store, reg, ingest.Options{Broker: b.URL(), ClientID: "kessel-refused", Username: "air-1", Password: "device-secret-1",
+	in, err := ingest.New(store, reg, ingest.Options{Broker: b.URL(), ClientID: "air-1@kessel-refused", Username: "air-1", Password: "device-secret-1",
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)

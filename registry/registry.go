@@ -456,6 +456,18 @@ func (r *Registry) Get(id string) (kessel.Device, *kessel.Reading, bool) {
 	return e.dev, latest, true
 }
 
+// Visibility returns a device's visibility, and false if the device is
+// unknown.
+func (r *Registry) Visibility(id string) (kessel.Visibility, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.devs[id]
+	if !ok {
+		return "", false
+	}
+	return e.dev.Visibility, true
+}
+
 // EachSeen calls f with every device that has sent a reading, in no
 // particular order, under the registry's read lock: f must not call back
 // into the registry.

@@ -167,7 +167,7 @@ rules:
 	testenv.Eventually(t, 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return strings.Join(onMQTT, ",") == "kessel/alerts/pm-mean/air-a firing,kessel/alerts/pm-mean/air-a resolved"
+		return strings.Join(onMQTT, ",") == "kessel/alerts/public/pm-mean/air-a firing,kessel/alerts/public/pm-mean/air-a resolved"
 	}, "MQTT transitions: %v", onMQTT)
 
 	testenv.Eventually(t, 10*time.Second, func() bool {

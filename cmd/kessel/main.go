@@ -431,7 +431,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 					return
 				}
 				body, _ := json.Marshal(alertMessage(a))
-				if err := (*pub)(ctx, "kessel/alerts/"+a.RuleID+"/"+a.Subject, body); err != nil {
+				if err := (*pub)(ctx, kessel.AlertTopic(a), body); err != nil {
 					log.Warn("could not publish an alert transition", "alert", a.ID, "err", err)
 				}
 			}})
@@ -516,7 +516,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if auth.Anonymous {
 			log.Warn("embedded broker accepts anonymous clients (development mode); list mqtt.users in the config for production")
 		}
-		bo := broker.Options{Addr: c.MQTTListen, Logger: log, Auth: auth, DataDir: c.MQTTData,
+		bo := broker.Options{Addr: c.MQTTListen, Logger: log, Auth: auth, DataDir: c.MQTTData, Registerer: prom, Visibility: reg.Visibility,
 			// Larger than the ingest limit, so an oversized payload reaches
 			// ingest and becomes a counted dead letter, not a disconnect.
 			MaxPacket: uint32(max(1<<20, 2*c.MaxPayload)),
@@ -714,7 +714,7 @@ func passwd(in io.Reader, stdout io.Writer) error {
 	return nil
 }
 
-// alertMessage is the JSON published on kessel/alerts/{rule}/{subject}:
+// alertMessage is the JSON published on kessel.AlertTopic(a):
 // the same shape as in the API.
 func alertMessage(a kessel.Alert) any {
 	st := a.State.String()
