@@ -65,7 +65,7 @@ func dial(url string, l login, clientID string) (mqtt.Client, <-chan received, <
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) { lost <- err })
 	c := mqtt.NewClient(o)
 	tok := c.Connect().(*mqtt.ConnectToken)
-	tok.WaitTimeout(5 * time.Second)
+	tok.WaitTimeout(30 * time.Second)
 	return c, msgs, lost, tok
 }
 
@@ -355,5 +355,29 @@ func TestOversizePacket(t *testing.T) {
 				t.Errorf("the log does not name the client:\n%s", logs.String())
 			}
 		})
+	}
+}
+
+// TestRestartKeepsMetaVisibility: after a restart with a data directory,
+// the broker knows again which kept self-descriptions are public.
+func TestRestartKeepsMetaVisibility(t *testing.T) {
+	dir := t.TempDir()
+	b, _ := startUsers(t, broker.Options{DataDir: dir})
+	for _, topic := range []string{publicMeta, internalMeta} {
+		if err := b.Publish(topic, []byte(matrixPayloads[topic]), true, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = startUsers(t, broker.Options{DataDir: dir})
+	c, _, _ := mustDial(t, b.URL(), deviceB, "air-b")
+	tok := c.SubscribeMultiple(map[string]byte{publicMeta: 1, internalMeta: 1}, nil).(*mqtt.SubscribeToken)
+	if !tok.WaitTimeout(10 * time.Second) {
+		t.Fatal("no SUBACK")
+	}
+	if got := tok.Result(); got[publicMeta] != 1 || got[internalMeta] != 0x80 {
+		t.Errorf("SUBACK %v; want %s granted, %s refused", got, publicMeta, internalMeta)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -89,8 +90,10 @@ func (o *Options) ensureDefaults() {
 
 // Broker is an embedded MQTT 3.1.1/5 broker.
 type Broker struct {
-	srv *mqtt.Server
-	ln  net.Listener
+	srv       *mqtt.Server
+	ln        net.Listener
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start listens on opts.Addr and serves MQTT until Close, letting in the
@@ -184,13 +187,16 @@ func (b *Broker) Addr() string { return b.ln.Addr().String() }
 // URL returns the broker's address as an MQTT URL for clients.
 func (b *Broker) URL() string { return "tcp://" + b.Addr() }
 
-// Close disconnects every client and stops listening.
+// Close disconnects every client and stops listening. Calls after the
+// first return the first's error.
 func (b *Broker) Close() error {
-	err := b.srv.Close()
-	if cerr := b.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {
-		err = cerr
-	}
-	return err
+	b.closeOnce.Do(func() {
+		b.closeErr = b.srv.Close()
+		if err := b.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) && b.closeErr == nil {
+			b.closeErr = err
+		}
+	})
+	return b.closeErr
 }
 
 // deliverHook hands matching publishes to Deliver inside the publisher's
