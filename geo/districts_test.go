@@ -110,5 +110,3 @@ func TestHoleExcluded(t *testing.T) {
 		t.Error("hole not honoured or clockwise ring not matched")
 	}
 }
-
-func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

@@ -176,26 +176,6 @@ func TestUpsertRejectsBadLocation(t *testing.T) {
 	}
 }
 
-func ExampleIndex_Nearest() {
-	ix := geo.NewIndex()
-	_ = ix.Upsert(geo.Entry{ID: "neckartor", Location: orb.Point{9.1905, 48.7887}, Kind: "air_quality", Visibility: kessel.Public})
-	_ = ix.Upsert(geo.Entry{ID: "schlossplatz", Location: orb.Point{9.1800, 48.7784}, Kind: "air_quality", Visibility: kessel.Public})
-	_ = ix.Upsert(geo.Entry{ID: "depot", Location: orb.Point{9.1790, 48.7790}, Kind: "air_quality", Visibility: kessel.Internal})
-	for _, h := range ix.Nearest(orb.Point{9.1829, 48.7840}, 2, 0, geo.Match{Kind: "air_quality"}) {
-		fmt.Printf("%s %.0f m\n", h.ID, h.Distance)
-	}
-	// Output:
-	// schlossplatz 659 m
-	// neckartor 764 m
-}
-
-func ExampleDistricts_District() {
-	ds, _ := geo.LoadDistricts(stringsReader(`{"type":"FeatureCollection","features":[
-	 {"type":"Feature","properties":{"name":"Mitte"},"geometry":{"type":"Polygon","coordinates":[[[9.17,48.77],[9.19,48.77],[9.19,48.79],[9.17,48.79],[9.17,48.77]]]}}]}`), "name", nil)
-	fmt.Printf("%q %q\n", ds.District(orb.Point{9.18, 48.7784}), ds.District(orb.Point{9.2219, 48.6899}))
-	// Output: "Mitte" ""
-}
-
 // TestDistance checks the chord-based great-circle distance against orb's
 // haversine from centimetres to antipodes.
 func TestDistance(t *testing.T) {
@@ -257,20 +237,6 @@ func TestRadiusSkewedFleet(t *testing.T) {
 			}
 		}
 	}
-}
-
-func ExampleIndex_Radius() {
-	ix := geo.NewIndex()
-	_ = ix.Upsert(geo.Entry{ID: "neckartor", Location: orb.Point{9.1905, 48.7887}, Kind: "air_quality", Visibility: kessel.Public})
-	_ = ix.Upsert(geo.Entry{ID: "schlossplatz", Location: orb.Point{9.1800, 48.7784}, Kind: "air_quality", Visibility: kessel.Public})
-	_ = ix.Upsert(geo.Entry{ID: "marienplatz", Location: orb.Point{9.1695, 48.7643}, Kind: "noise", Visibility: kessel.Public})
-	// Everything within 1.5 km of the Königsbau, nearest first, in metres.
-	for _, h := range ix.Radius(orb.Point{9.1790, 48.7790}, 1500, geo.Match{}) {
-		fmt.Printf("%s %.0f m\n", h.ID, h.Distance)
-	}
-	// Output:
-	// schlossplatz 99 m
-	// neckartor 1370 m
 }
 
 // TestNearestDenseAndSparse compares Nearest with a brute-force scan on a
