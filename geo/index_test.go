@@ -54,6 +54,38 @@ func sameIDs(a, b []string) bool {
 // entries, on random fleets, after moves and removals.
 func TestIndexMatchesBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	ix, live := movedFleet(t, rng)
+	matches := []geo.Match{{}, {Kind: "noise"}, {IncludeInternal: true}, {Kind: "parking", IncludeInternal: true}}
+	for q := range 50 {
+		p := orb.Point{9.05 + rng.Float64()*0.25, 48.70 + rng.Float64()*0.15}
+		m := matches[q%len(matches)]
+		r := 200 + rng.Float64()*1500
+		b := orb.Bound{Min: p, Max: orb.Point{p[0] + 0.02, p[1] + 0.01}}
+		want := bruteForce(live, p, r, b, m)
+		t.Run(fmt.Sprintf("q%d", q), func(t *testing.T) {
+			checkRadius(t, ix.Radius(p, r, m), p, r, want.radius)
+			if got := ids(ix.Bound(b, m)); !sameIDs(got, want.bound) {
+				t.Errorf("Bound: %d hits, want %d", len(got), len(want.bound))
+			}
+			checkNearest(t, ix, p, m, want.byDistance)
+		})
+	}
+	poly := orb.Polygon{{{9.15, 48.76}, {9.20, 48.76}, {9.20, 48.80}, {9.15, 48.76}}}
+	var want []string
+	for _, e := range live {
+		if matchOK(geo.Match{}, e) && planar.PolygonContains(poly, e.Location) {
+			want = append(want, e.ID)
+		}
+	}
+	if got := ids(ix.Polygon(poly, geo.Match{})); !sameIDs(got, want) || len(want) == 0 {
+		t.Errorf("Polygon: %d hits, want %d", len(got), len(want))
+	}
+}
+
+// movedFleet indexes a random fleet of 3,000, then moves a third and
+// removes a tenth; it returns the index and the entries it should hold.
+func movedFleet(t *testing.T, rng *rand.Rand) (*geo.Index, map[string]geo.Entry) {
+	t.Helper()
 	es := randomFleet(rng, 3000)
 	ix := geo.NewIndex()
 	for _, e := range es {
@@ -61,7 +93,6 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Move a third, remove a tenth.
 	live := map[string]geo.Entry{}
 	for i, e := range es {
 		switch {
@@ -79,84 +110,82 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 	if ix.Len() != len(live) {
 		t.Fatalf("Len = %d, want %d", ix.Len(), len(live))
 	}
-	matches := []geo.Match{{}, {Kind: "noise"}, {IncludeInternal: true}, {Kind: "parking", IncludeInternal: true}}
-	ok := func(m geo.Match, e geo.Entry) bool {
-		return (m.Kind == "" || m.Kind == e.Kind) && (m.IncludeInternal || e.Visibility != kessel.Internal)
-	}
-	for q := range 50 {
-		p := orb.Point{9.05 + rng.Float64()*0.25, 48.70 + rng.Float64()*0.15}
-		m := matches[q%len(matches)]
-		r := 200 + rng.Float64()*1500
-		var wantR []string
-		type dist struct {
-			id string
-			d  float64
-		}
-		var all []dist
-		b := orb.Bound{Min: p, Max: orb.Point{p[0] + 0.02, p[1] + 0.01}}
-		var wantB []string
-		for _, e := range live {
-			if !ok(m, e) {
-				continue
-			}
-			d := orbgeo.DistanceHaversine(p, e.Location)
-			all = append(all, dist{e.ID, d})
-			if d <= r {
-				wantR = append(wantR, e.ID)
-			}
-			if b.Contains(e.Location) {
-				wantB = append(wantB, e.ID)
-			}
-		}
-		sort.Slice(all, func(i, j int) bool { return all[i].d < all[j].d })
-		t.Run(fmt.Sprintf("q%d", q), func(t *testing.T) {
-			rh := ix.Radius(p, r, m)
-			if got := ids(rh); !sameIDs(got, wantR) {
-				t.Errorf("Radius(%v, %.0f): %d hits, want %d", p, r, len(got), len(wantR))
-			}
-			for i, h := range rh {
-				if want := orbgeo.DistanceHaversine(p, h.Location); abs(h.Distance-want) > 1e-6 {
-					t.Fatalf("Radius hit %s at %.9f m, haversine %.9f m", h.ID, h.Distance, want)
-				}
-				if i > 0 && h.Distance < rh[i-1].Distance {
-					t.Fatalf("Radius hits out of order: %.3f m after %.3f m", h.Distance, rh[i-1].Distance)
-				}
-			}
-			if got := ids(ix.Bound(b, m)); !sameIDs(got, wantB) {
-				t.Errorf("Bound: %d hits, want %d", len(got), len(wantB))
-			}
-			hits := ix.Nearest(p, 10, 0, m)
-			for i, h := range hits {
-				if h.ID != all[i].id || abs(h.Distance-all[i].d) > 1e-6 {
-					t.Fatalf("Nearest[%d] = %s %.1fm, want %s %.1fm", i, h.ID, h.Distance, all[i].id, all[i].d)
-				}
-			}
-			limited := ix.Nearest(p, 10, 300, m)
-			for _, h := range limited {
-				if h.Distance > 300 {
-					t.Errorf("Nearest with max 300m returned %.1fm", h.Distance)
-				}
-			}
-			n300 := 0
-			for _, d := range all[:min(10, len(all))] {
-				if d.d <= 300 {
-					n300++
-				}
-			}
-			if len(limited) != n300 {
-				t.Errorf("Nearest max 300m: %d hits, want %d", len(limited), n300)
-			}
-		})
-	}
-	poly := orb.Polygon{{{9.15, 48.76}, {9.20, 48.76}, {9.20, 48.80}, {9.15, 48.76}}}
-	var want []string
+	return ix, live
+}
+
+func matchOK(m geo.Match, e geo.Entry) bool {
+	return (m.Kind == "" || m.Kind == e.Kind) && (m.IncludeInternal || e.Visibility != kessel.Internal)
+}
+
+type dist struct {
+	id string
+	d  float64
+}
+
+// bruteAnswer is what a scan over every entry answers.
+type bruteAnswer struct {
+	radius, bound []string // ids within r of p, inside b
+	byDistance    []dist   // every match, nearest first
+}
+
+func bruteForce(live map[string]geo.Entry, p orb.Point, r float64, b orb.Bound, m geo.Match) bruteAnswer {
+	var a bruteAnswer
 	for _, e := range live {
-		if ok(geo.Match{}, e) && planar.PolygonContains(poly, e.Location) {
-			want = append(want, e.ID)
+		if !matchOK(m, e) {
+			continue
+		}
+		d := orbgeo.DistanceHaversine(p, e.Location)
+		a.byDistance = append(a.byDistance, dist{e.ID, d})
+		if d <= r {
+			a.radius = append(a.radius, e.ID)
+		}
+		if b.Contains(e.Location) {
+			a.bound = append(a.bound, e.ID)
 		}
 	}
-	if got := ids(ix.Polygon(poly, geo.Match{})); !sameIDs(got, want) || len(want) == 0 {
-		t.Errorf("Polygon: %d hits, want %d", len(got), len(want))
+	sort.Slice(a.byDistance, func(i, j int) bool { return a.byDistance[i].d < a.byDistance[j].d })
+	return a
+}
+
+// checkRadius: the same ids as the scan, haversine distances, nearest first.
+func checkRadius(t *testing.T, rh []geo.Hit, p orb.Point, r float64, want []string) {
+	t.Helper()
+	if got := ids(rh); !sameIDs(got, want) {
+		t.Errorf("Radius(%v, %.0f): %d hits, want %d", p, r, len(got), len(want))
+	}
+	for i, h := range rh {
+		if want := orbgeo.DistanceHaversine(p, h.Location); abs(h.Distance-want) > 1e-6 {
+			t.Fatalf("Radius hit %s at %.9f m, haversine %.9f m", h.ID, h.Distance, want)
+		}
+		if i > 0 && h.Distance < rh[i-1].Distance {
+			t.Fatalf("Radius hits out of order: %.3f m after %.3f m", h.Distance, rh[i-1].Distance)
+		}
+	}
+}
+
+// checkNearest: the 10 nearest are the scan's first 10, and with a
+// maximum of 300 m those of them within 300 m.
+func checkNearest(t *testing.T, ix *geo.Index, p orb.Point, m geo.Match, all []dist) {
+	t.Helper()
+	for i, h := range ix.Nearest(p, 10, 0, m) {
+		if h.ID != all[i].id || abs(h.Distance-all[i].d) > 1e-6 {
+			t.Fatalf("Nearest[%d] = %s %.1fm, want %s %.1fm", i, h.ID, h.Distance, all[i].id, all[i].d)
+		}
+	}
+	limited := ix.Nearest(p, 10, 300, m)
+	for _, h := range limited {
+		if h.Distance > 300 {
+			t.Errorf("Nearest with max 300m returned %.1fm", h.Distance)
+		}
+	}
+	n300 := 0
+	for _, d := range all[:min(10, len(all))] {
+		if d.d <= 300 {
+			n300++
+		}
+	}
+	if len(limited) != n300 {
+		t.Errorf("Nearest max 300m: %d hits, want %d", len(limited), n300)
 	}
 }
 
