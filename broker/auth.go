@@ -99,7 +99,6 @@ func newAuthHook(a Auth, read *readRules, m *metrics) (*authHook, error) {
 		}
 		h.users[u.Username] = u
 	}
-	read.devMode = a.Anonymous && len(a.Users) == 0
 	return h, nil
 }
 

@@ -110,7 +110,7 @@ func Start(opts Options) (*Broker, error) {
 	caps.MaximumInflight = 65535
 	log := slog.New(quietHandler{opts.Logger.Handler()}).With("component", "broker")
 	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: log, InlineClient: true})
-	read := newReadRules(opts.Visibility)
+	read := newReadRules(opts.Auth.Anonymous && len(opts.Auth.Users) == 0, opts.Visibility)
 	if err := addHooks(srv, opts, read); err != nil {
 		return nil, err
 	}

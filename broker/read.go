@@ -43,8 +43,10 @@ type readRules struct {
 // retained one (the one a new subscriber gets).
 type metaState struct{ live, retained int8 }
 
-func newReadRules(visibility func(string) (kessel.Visibility, bool)) *readRules {
-	return &readRules{visibility: visibility, meta: map[string]metaState{}}
+// newReadRules returns the rules; devMode is set when anonymous clients
+// are allowed and there are no users.
+func newReadRules(devMode bool, visibility func(string) (kessel.Visibility, bool)) *readRules {
+	return &readRules{devMode: devMode, visibility: visibility, meta: map[string]metaState{}}
 }
 
 // all reports whether an anonymous client at remote may read everything:
@@ -57,10 +59,10 @@ func (r *readRules) all(remote string) bool {
 	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
-// public reports whether topic, or every topic filter could match that is
-// not checked again on delivery, is public. A filter with wildcards passes
-// if it can match a public topic: each message is checked again when it is
-// delivered.
+// public reports whether a client without the right to internal data may
+// read topic. For a filter with wildcards it reports whether the filter
+// can match a public topic: the broker checks each message's topic again
+// when it delivers it, so such a subscription receives only public ones.
 func (r *readRules) public(topic string) bool {
 	if strings.ContainsAny(topic, "+#") {
 		levels := strings.Split(topic, "/")

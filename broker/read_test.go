@@ -26,8 +26,7 @@ func TestReadAllByAddress(t *testing.T) {
 		{"loopback with users configured", false, "127.0.0.1:50000", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newReadRules(nil)
-			r.devMode = tc.devMode
+			r := newReadRules(tc.devMode, nil)
 			if got := r.all(tc.remote); got != tc.want {
 				t.Errorf("all(%s) = %v, want %v", tc.remote, got, tc.want)
 			}
@@ -39,7 +38,7 @@ func TestReadAllByAddress(t *testing.T) {
 // subscribe to (filters that can match a public topic; each message is
 // checked again on delivery) and receive.
 func TestPublicTopics(t *testing.T) {
-	r := newReadRules(func(dev string) (kessel.Visibility, bool) {
+	r := newReadRules(false, func(dev string) (kessel.Visibility, bool) {
 		switch dev {
 		case "made-internal":
 			return kessel.Internal, true
@@ -119,7 +118,7 @@ func TestMetaVisibilityHistory(t *testing.T) {
 		{"live public only", []publish{{pub, false}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newReadRules(nil)
+			r := newReadRules(false, nil)
 			for _, p := range tc.steps {
 				r.observeMeta("d", []byte(p.payload), p.retain)
 			}
@@ -133,7 +132,7 @@ func TestMetaVisibilityHistory(t *testing.T) {
 // TestMetaDevicesBounded: beyond maxMetaDevices, new devices are not
 // remembered and count as internal; known ones still update.
 func TestMetaDevicesBounded(t *testing.T) {
-	r := newReadRules(nil)
+	r := newReadRules(false, nil)
 	for i := range maxMetaDevices {
 		r.meta["dev-"+strconv.Itoa(i)] = metaState{live: metaPublic}
 	}
