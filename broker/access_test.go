@@ -258,7 +258,8 @@ func sameSet(got, want []string) bool {
 // a client with wrong credentials learns nothing about client ids (0x05,
 // not authorised, as for any wrong login).
 func TestClientIDTakeover(t *testing.T) {
-	b, reg := startUsers(t, broker.Options{})
+	var logs testenv.Buffer
+	b, reg := startUsers(t, broker.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	victim, _, lost := mustDial(t, b.URL(), deviceA, "frost-a")
 	refusedByID := 0
 	for _, tc := range []struct {
@@ -303,6 +304,10 @@ func TestClientIDTakeover(t *testing.T) {
 	}
 	if got := counter(t, reg, "kessel_broker_connections_refused_total", "reason=credentials"); got != 1 {
 		t.Errorf("refused for their credentials: counted %g, want 1", got)
+	}
+	// Logged once a minute at most, naming the first.
+	if n := strings.Count(logs.String(), "client id is another login's"); n != 1 || !strings.Contains(logs.String(), "client=frost-a username=air-b") {
+		t.Errorf("%d log lines about client ids, want 1 naming air-b's attempt:\n%s", n, logs.String())
 	}
 }
 

@@ -12,9 +12,34 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// oversizeLogEvery is how often at most a dropped oversized packet is
-// logged; the counter counts every one.
-const oversizeLogEvery = time.Minute
+// logEvery is how often at most the broker logs a refusal of one sort (a
+// packet over the limit, a client id that is not the login's); the
+// counters count every one.
+const logEvery = time.Minute
+
+// logLimiter lets one log line of a sort through per logEvery and counts
+// the ones it held back. It is safe for concurrent use.
+type logLimiter struct {
+	now        func() time.Time
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+// allow reports whether to log now and how many lines were held back
+// since the last one logged.
+func (l *logLimiter) allow() (ok bool, heldBack int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if !l.last.IsZero() && now.Sub(l.last) < logEvery {
+		l.suppressed++
+		return false, 0
+	}
+	heldBack = l.suppressed
+	l.last, l.suppressed = now, 0
+	return true, heldBack
+}
 
 type metrics struct {
 	refused    *prometheus.CounterVec
@@ -48,14 +73,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 // is nothing to keep as a dead letter, only who sent it.
 type watchHook struct {
 	mqtt.HookBase
-	m     *metrics
-	log   *slog.Logger
-	limit uint32
-	now   func() time.Time
-
-	mu         sync.Mutex
-	lastLog    time.Time
-	suppressed int
+	m       *metrics
+	log     *slog.Logger
+	limit   uint32
+	limiter *logLimiter
 }
 
 func (h *watchHook) ID() string { return "kessel-watch" }
@@ -75,16 +96,10 @@ func (h *watchHook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 		return
 	}
 	h.m.tooLarge.Inc()
-	h.mu.Lock()
-	now := h.now()
-	if !h.lastLog.IsZero() && now.Sub(h.lastLog) < oversizeLogEvery {
-		h.suppressed++
-		h.mu.Unlock()
+	ok, suppressed := h.limiter.allow()
+	if !ok {
 		return
 	}
-	suppressed := h.suppressed
-	h.lastLog, h.suppressed = now, 0
-	h.mu.Unlock()
 	h.log.Warn("disconnected a client that sent a packet over the broker's limit; its topic and payload were not read",
 		"client", cl.ID, "username", string(cl.Properties.Username), "remote", cl.Net.Remote, "limit_bytes", h.limit,
 		"not_logged_since_last", suppressed)
