@@ -48,7 +48,7 @@ type Device struct {
 // error naming the first bad field.
 func (d Device) Validate() error {
 	if !ValidDeviceID(d.ID) {
-		return Errorf(EINVALID, "device id %q: use 1-128 letters, digits, '.', '_', ':' or '-'", d.ID)
+		return &Error{Code: EINVALID, Message: DeviceIDError(d.ID)}
 	}
 	if d.Kind != "" && !ValidFieldName(d.Kind) {
 		return Errorf(EINVALID, "device %s: kind %q: use 1-64 lower-case letters, digits or '_'", d.ID, d.Kind)

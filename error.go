@@ -9,11 +9,20 @@ import (
 const (
 	EINVALID      = "invalid"
 	ENOTFOUND     = "not_found"
-	ECONFLICT     = "conflict"
+	ECONFLICT     = "conflict" // the thing exists already
 	EUNAUTHORIZED = "unauthorized"
 	EFORBIDDEN    = "forbidden"
 	EUNAVAILABLE  = "unavailable"
 	EINTERNAL     = "internal"
+
+	// EPRECONDITION: the version the caller named (If-Match) moved on.
+	EPRECONDITION = "precondition_failed"
+	// EPRECONDITIONREQUIRED: a change that must name the version it replaces did not.
+	EPRECONDITIONREQUIRED = "precondition_required"
+	ETOOLARGE             = "too_large"              // a body over the limit
+	EUNSUPPORTED          = "unsupported_media_type" // a body in a format not accepted
+	ERATELIMIT            = "rate_limited"
+	EMETHOD               = "method_not_allowed" // a known resource, another method
 )
 
 // Error is an error a user may see: a code from the list above and a message

@@ -54,7 +54,7 @@ func (r *Rule) Validate() error {
 		return Errorf(EINVALID, "rule %q: %s: %s", r.ID, field, fmt.Sprintf(format, args...))
 	}
 	if !ValidDeviceID(r.ID) {
-		return bad("id", "use 1-128 letters, digits, '.', '_', ':' or '-'")
+		return bad("id", "%s", DeviceIDRule)
 	}
 	if !ValidFieldName(r.Kind) {
 		return bad("kind", "a device kind such as air_quality is required")

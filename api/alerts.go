@@ -41,10 +41,6 @@ func (s *server) canSeeInternalAlerts(r *http.Request) bool {
 
 func (s *server) handleAlerts() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.Alerts == nil {
-			s.respondJSON(w, r, listJSON{Items: []alertJSON{}}, cacheLive)
-			return
-		}
 		v := r.URL.Query()
 		q := kessel.AlertQuery{State: v.Get("state"), Kind: v.Get("kind"), Severity: v.Get("severity"), IncludeInternal: s.canSeeInternalAlerts(r)}
 		switch q.State {
@@ -87,15 +83,12 @@ func (s *server) handleAlerts() http.Handler {
 		for _, a := range s.opts.Alerts.List(q) {
 			items = append(items, toAlertJSON(a))
 		}
-		s.respondJSON(w, r, listJSON{Items: items, Count: len(items), Total: len(items)}, "public, max-age=5")
+		s.encode(w, r, listJSON{Items: items, Count: len(items), Total: len(items)}, reply{cache: "public, max-age=5"})
 	})
 }
 
 func (s *server) alertFor(r *http.Request) (kessel.Alert, error) {
 	id := mux.Vars(r)["id"]
-	if s.opts.Alerts == nil {
-		return kessel.Alert{}, kessel.Errorf(kessel.ENOTFOUND, "alert %q not found", id)
-	}
 	a, ok := s.opts.Alerts.Get(id)
 	if !ok || (a.Visibility != kessel.Public && !s.canSeeInternalAlerts(r)) {
 		return kessel.Alert{}, kessel.Errorf(kessel.ENOTFOUND, "alert %q not found", id)
@@ -125,10 +118,10 @@ func (s *server) handleAlert() http.Handler {
 			}
 			ts = append(ts, transition{ev.Seq, j.State, at.UTC(), ev.Alert.Value})
 		}
-		s.respondJSON(w, r, struct {
+		s.encode(w, r, struct {
 			alertJSON
 			Transitions []transition `json:"transitions"`
-		}{toAlertJSON(a), ts}, "public, max-age=5")
+		}{toAlertJSON(a), ts}, reply{cache: "public, max-age=5"})
 	})
 }
 
@@ -145,7 +138,7 @@ func (s *server) handleAck() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
-		s.respondJSON(w, r, toAlertJSON(a), "no-store")
+		s.encode(w, r, toAlertJSON(a), reply{})
 	})
 }
 
@@ -153,10 +146,6 @@ func (s *server) handleAck() http.Handler {
 // for Last-Event-ID resume, a heartbeat comment every 15 seconds.
 func (s *server) handleStream() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.Alerts == nil {
-			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAVAILABLE, "alerts are not evaluated on this instance"))
-			return
-		}
 		last := r.Header.Get("Last-Event-ID")
 		if last == "" {
 			last = r.URL.Query().Get("last_event_id")

@@ -21,10 +21,6 @@ func (s *server) handleDeadLetters() http.Handler {
 		Payload string    `json:"payload"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.DeadLetters == nil {
-			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAVAILABLE, "dead letters are not available on this instance"))
-			return
-		}
 		v := r.URL.Query()
 		format, err := negotiate(r)
 		if err != nil {
@@ -32,21 +28,9 @@ func (s *server) handleDeadLetters() http.Handler {
 			return
 		}
 		now := s.opts.Now()
-		q := kessel.DeadLetterQuery{From: now.Add(-24 * time.Hour), To: now.Add(time.Minute), Reason: v.Get("reason"), Limit: 1000}
-		if f := v.Get("from"); f != "" {
-			if q.From, err = parseTime("from", f, now); err != nil {
-				s.errorResponse(w, r, err)
-				return
-			}
-		}
-		if t := v.Get("to"); t != "" {
-			if q.To, err = parseTime("to", t, now); err != nil {
-				s.errorResponse(w, r, err)
-				return
-			}
-		}
-		if !q.From.Before(q.To) {
-			s.errorResponse(w, r, invalid("from must be before to"))
+		q := kessel.DeadLetterQuery{Reason: v.Get("reason"), Limit: 1000}
+		if q.From, q.To, err = parseRange(v, now, now.Add(-24*time.Hour), now.Add(time.Minute)); err != nil {
+			s.errorResponse(w, r, err)
 			return
 		}
 		if q.Reason != "" && !kessel.ValidFieldName(q.Reason) {
@@ -71,13 +55,13 @@ func (s *server) handleDeadLetters() http.Handler {
 			for _, d := range dls {
 				rows = append(rows, []string{d.Time.UTC().Format(time.RFC3339Nano), d.Reason, d.Topic, d.Device, d.Detail, d.Payload})
 			}
-			respond(w, r, contentTypeOf(formatCSV), csvBytes(rows), "private, no-store")
+			s.encode(w, r, csvBytes(rows), reply{media: mediaCSV, cache: "private, no-store"})
 			return
 		}
 		items := make([]item, len(dls))
 		for i, d := range dls {
 			items[i] = item{d.Time.UTC(), d.Reason, d.Topic, d.Device, d.Detail, d.Payload}
 		}
-		s.respondJSON(w, r, listJSON{Items: items, Count: len(items), Total: len(items)}, "private, no-store")
+		s.encode(w, r, listJSON{Items: items, Count: len(items), Total: len(items)}, reply{cache: "private, no-store"})
 	})
 }

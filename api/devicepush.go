@@ -26,9 +26,6 @@ func (s *server) handleDevicePush() http.Handler {
 		case p.Device != id && !p.Has(ScopeAdmin):
 			s.errorResponse(w, r, kessel.Errorf(kessel.EFORBIDDEN, "key %q may not push readings for device %q", p.Name, id))
 			return
-		case s.pusher == nil:
-			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAVAILABLE, "this instance does not run the ingest role"))
-			return
 		}
 		s.push(w, r, kessel.ReadingsTopic(id))
 	})

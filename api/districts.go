@@ -66,21 +66,14 @@ func (s *server) districtSummary(d kessel.District, stats bool) districtProps {
 
 func (s *server) handleDistricts() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.districts == nil {
-			s.respondBody(w, r, formatGeoJSON, geojson.NewFeatureCollection(), cacheStatic)
-			return
-		}
 		format, err := negotiate(r)
 		if err != nil {
 			s.errorResponse(w, r, err)
 			return
 		}
 		ds := s.districts.List()
-		if format == formatJSON && r.URL.Query().Get("format") == "" {
-			format = formatGeoJSON // districts are geometry first
-		}
-		switch format {
-		case formatCSV:
+		switch {
+		case format == formatCSV:
 			rows := [][]string{{"id", "name", "devices"}}
 			for _, d := range ds {
 				n := 0
@@ -89,14 +82,14 @@ func (s *server) handleDistricts() http.Handler {
 				}
 				rows = append(rows, []string{d.ID, d.Name, fmtFloat(float64(n))})
 			}
-			respond(w, r, contentTypeOf(formatCSV), csvBytes(rows), cacheLive)
-		case formatJSON:
+			s.encode(w, r, csvBytes(rows), reply{media: mediaCSV, cache: cacheLive})
+		case format == formatJSON && r.URL.Query().Get("format") == formatJSON:
 			items := make([]districtProps, len(ds))
 			for i, d := range ds {
 				items[i] = s.districtSummary(d, false)
 			}
-			s.respondJSON(w, r, listJSON{Items: items, Count: len(items), Total: len(items)}, cacheLive)
-		default:
+			s.encode(w, r, listJSON{Items: items, Count: len(items), Total: len(items)}, reply{cache: cacheLive})
+		default: // districts are geometry first
 			fc := geojson.NewFeatureCollection()
 			for _, d := range ds {
 				f := geojson.NewFeature(d.Geometry)
@@ -105,42 +98,47 @@ func (s *server) handleDistricts() http.Handler {
 				f.Properties = geojson.Properties{"id": p.ID, "name": p.Name, "devices": p.Devices, "latest_url": p.Requests}
 				fc.Append(f)
 			}
-			s.respondBody(w, r, formatGeoJSON, fc, cacheLive)
+			s.encode(w, r, fc, reply{media: mediaGeoJSON, cache: cacheLive})
 		}
 	})
 }
 
+func (s *server) district(r *http.Request) (kessel.District, error) {
+	id := mux.Vars(r)["id"]
+	d, ok := s.districts.Get(id)
+	if !ok {
+		return d, kessel.Errorf(kessel.ENOTFOUND, "district %q not found; see /api/v1/districts", id)
+	}
+	return d, nil
+}
+
 func (s *server) handleDistrict() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := mux.Vars(r)["id"]
-		if s.districts == nil {
-			s.errorResponse(w, r, kessel.Errorf(kessel.ENOTFOUND, "no districts are configured"))
-			return
-		}
-		d, ok := s.districts.Get(id)
-		if !ok {
-			s.errorResponse(w, r, kessel.Errorf(kessel.ENOTFOUND, "district %q not found", id))
+		d, err := s.district(r)
+		if err != nil {
+			s.errorResponse(w, r, err)
 			return
 		}
 		p := s.districtSummary(d, true)
 		f := geojson.NewFeature(d.Geometry)
 		f.ID = d.ID
 		f.Properties = geojson.Properties{"id": p.ID, "name": p.Name, "devices": p.Devices, "current": p.Current, "latest_url": p.Requests}
-		s.respondBody(w, r, formatGeoJSON, f, cacheLive)
+		s.encode(w, r, f, reply{media: mediaGeoJSON, cache: cacheLive})
 	})
 }
 
 // handleDistrictReadings serves a district-wide series: one field of one
-// kind aggregated over all of the district's devices per window.
+// kind aggregated over all of the district's devices per window (default
+// the last 24 hours, every=1h, fn=mean).
 func (s *server) handleDistrictReadings() http.Handler {
+	type point struct {
+		Time  time.Time `json:"time"`
+		Value float64   `json:"value"`
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.districts == nil {
-			s.errorResponse(w, r, kessel.Errorf(kessel.ENOTFOUND, "no districts are configured"))
-			return
-		}
-		d, ok := s.districts.Get(mux.Vars(r)["id"])
-		if !ok {
-			s.errorResponse(w, r, kessel.Errorf(kessel.ENOTFOUND, "district %q not found", mux.Vars(r)["id"]))
+		d, err := s.district(r)
+		if err != nil {
+			s.errorResponse(w, r, err)
 			return
 		}
 		v := r.URL.Query()
@@ -149,12 +147,7 @@ func (s *server) handleDistrictReadings() http.Handler {
 			s.errorResponse(w, r, invalid("kind and field are required, e.g. kind=air_quality&field=pm10"))
 			return
 		}
-		if v.Get("every") == "" {
-			q := r.URL.Query()
-			q.Set("every", "1h")
-			r.URL.RawQuery = q.Encode()
-		}
-		hq, err := s.historyQuery(r, "district", false)
+		sp, err := parseSpan(v, s.opts.Now(), spanDefaults{span: 24 * time.Hour, every: time.Hour, fn: "mean", maxPoints: s.opts.MaxPoints})
 		if err != nil {
 			s.errorResponse(w, r, err)
 			return
@@ -164,14 +157,10 @@ func (s *server) handleDistrictReadings() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
-		rs, err := s.readings.DistrictSeries(r.Context(), d.Name, kind, field, hq.From, hq.To, hq.Every, hq.Fn)
+		rs, err := s.readings.DistrictSeries(r.Context(), d.Name, kind, field, sp.from, sp.to, sp.every, sp.fn)
 		if err != nil {
 			s.errorResponse(w, r, err)
 			return
-		}
-		type point struct {
-			Time  time.Time `json:"time"`
-			Value float64   `json:"value"`
 		}
 		items := make([]point, 0, len(rs))
 		rows := [][]string{{"time", field}}
@@ -180,10 +169,10 @@ func (s *server) handleDistrictReadings() http.Handler {
 			rows = append(rows, []string{rd.Time.UTC().Format(time.RFC3339), fmtFloat(rd.Values[field])})
 		}
 		if format == formatCSV {
-			respond(w, r, contentTypeOf(formatCSV), csvBytes(rows), cacheHistory)
+			s.encode(w, r, csvBytes(rows), reply{media: mediaCSV, cache: cacheHistory})
 			return
 		}
-		s.respondJSON(w, r, struct {
+		s.encode(w, r, struct {
 			District string  `json:"district"`
 			Kind     string  `json:"kind"`
 			Field    string  `json:"field"`
@@ -191,6 +180,6 @@ func (s *server) handleDistrictReadings() http.Handler {
 			Every    string  `json:"every"`
 			Items    []point `json:"items"`
 			Count    int     `json:"count"`
-		}{d.Name, kind, field, hq.Fn, hq.Every.String(), items, len(items)}, cacheHistory)
+		}{d.Name, kind, field, sp.fn, sp.every.String(), items, len(items)}, reply{cache: cacheHistory})
 	})
 }

@@ -58,6 +58,6 @@ fetch('/api/v1/openapi.json').then(r => r.json()).then(doc => {
 func (s *server) handleDocs() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
-		respond(w, r, "text/html; charset=utf-8", []byte(docsPage), cacheStatic)
+		s.encode(w, r, []byte(docsPage), reply{media: mediaHTML, cache: cacheStatic})
 	})
 }

@@ -12,9 +12,7 @@ import (
 
 func (s *server) handleHealth() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+		s.encode(w, r, []byte(`{"status":"ok"}`+"\n"), reply{})
 	})
 }
 
@@ -50,14 +48,13 @@ func (s *server) handleReady() http.Handler {
 			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAVAILABLE, "%s", msg))
 			return
 		}
-		w.Header().Set("Cache-Control", "no-store")
-		s.respondJSON(w, r, res, "no-store")
+		s.encode(w, r, res, reply{})
 	})
 }
 
 func (s *server) handleMetrics() http.Handler {
 	if s.opts.Gatherer == nil {
-		return s.handleNotFound()
+		return s.handleNoRoute()
 	}
 	return promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{ErrorLog: nil})
 }

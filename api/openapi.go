@@ -230,7 +230,7 @@ func openAPI() obj {
 func (s *server) handleOpenAPI() http.Handler {
 	doc := openAPI()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.respondJSON(w, r, doc, cacheStatic)
+		s.encode(w, r, doc, reply{cache: cacheStatic})
 	})
 }
 

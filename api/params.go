@@ -73,8 +73,8 @@ func parseRadius(s string) (float64, error) {
 // deviceQuery reads the filters shared by /devices and /latest.
 func (s *server) deviceQuery(v url.Values) (kessel.DeviceQuery, error) {
 	q := kessel.DeviceQuery{Kind: v.Get("kind"), Department: v.Get("department")}
-	if q.Kind != "" && !kessel.ValidFieldName(q.Kind) {
-		return q, invalid("kind %q: use lower-case letters, digits and '_'", q.Kind)
+	if err := checkKind(q.Kind); err != nil {
+		return q, err
 	}
 	if d := v.Get("district"); d != "" {
 		if s.districts == nil {
@@ -123,49 +123,150 @@ func (s *server) deviceQuery(v url.Values) (kessel.DeviceQuery, error) {
 	return q, nil
 }
 
-// page reads limit and cursor; the cursor is an opaque offset.
-func page(v url.Values) (offset, limit int, err error) {
-	limit = DefaultLimit
+// page is a slice of a list: the cursor's offset and the limit.
+type page struct{ offset, limit int }
+
+// maxOffset bounds a cursor's offset: no list is longer.
+const maxOffset = 1 << 30
+
+// parsePage reads limit and cursor; the cursor is an opaque offset, and
+// only a cursor this API could have issued is taken.
+func parsePage(v url.Values) (page, error) {
+	pg := page{limit: DefaultLimit}
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > MaxLimit {
-			return 0, 0, invalid("limit must be a whole number from 1 to %d, got %q", MaxLimit, l)
+			return pg, invalid("limit must be a whole number from 1 to %d, got %q", MaxLimit, l)
 		}
-		limit = n
+		pg.limit = n
 	}
 	if c := v.Get("cursor"); c != "" {
 		b, err := base64.RawURLEncoding.DecodeString(c)
-		n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "o"))
-		if err != nil || err2 != nil || !strings.HasPrefix(string(b), "o") || n < 0 {
-			return 0, 0, invalid("cursor %q is not one this API issued", c)
+		digits, ok := strings.CutPrefix(string(b), "o")
+		n, err2 := strconv.Atoi(digits)
+		if err != nil || err2 != nil || !ok || n < 0 || n > maxOffset || cursorFor(n) != c {
+			return pg, invalid("cursor %q is not one this API issued; follow next_cursor or the Link header of the previous page", c)
 		}
-		offset = n
+		pg.offset = n
 	}
-	return offset, limit, nil
+	return pg, nil
 }
 
 func cursorFor(offset int) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("o" + strconv.Itoa(offset)))
 }
 
-// parseTime accepts RFC 3339, "now", or a negative offset from now such as
-// -24h, -90m or -7d.
-func parseTime(name, s string, now time.Time) (time.Time, error) {
-	if s == "now" {
-		return now, nil
+// checkKind refuses a kind filter that no device kind can match.
+func checkKind(kind string) error {
+	if kind != "" && !kessel.ValidFieldName(kind) {
+		return invalid("kind %q: use lower-case letters, digits and '_'", kind)
 	}
-	if strings.HasPrefix(s, "-") {
+	return nil
+}
+
+// The instants the store represents: nanoseconds since 1970 in an int64.
+var (
+	minTime = time.Unix(0, math.MinInt64).UTC()
+	maxTime = time.Unix(0, math.MaxInt64).UTC()
+)
+
+// parseTime accepts RFC 3339, "now", or a negative offset from now such as
+// -24h, -90m or -7d, between minTime and maxTime.
+func parseTime(name, s string, now time.Time) (time.Time, error) {
+	t := now
+	switch {
+	case s == "now":
+	case strings.HasPrefix(s, "-"):
 		d, err := parseDuration(s[1:])
 		if err != nil {
 			return time.Time{}, invalid("%s: %q is neither RFC 3339 nor a relative time like -24h or -7d", name, s)
 		}
-		return now.Add(-d), nil
+		t = now.Add(-d)
+	default:
+		var err error
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return time.Time{}, invalid("%s: %q is neither RFC 3339 (2026-11-23T08:00:00Z) nor a relative time like -24h", name, s)
+		}
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, invalid("%s: %q is neither RFC 3339 (2026-11-23T08:00:00Z) nor a relative time like -24h", name, s)
+	if t.Before(minTime) || t.After(maxTime) {
+		return time.Time{}, invalid("%s: %s is outside the stored range, %s to %s", name, s, minTime.Format(time.RFC3339), maxTime.Format(time.RFC3339))
 	}
 	return t, nil
+}
+
+// parseRange reads from and to, defaulting to from and to, and demands
+// from before to.
+func parseRange(v url.Values, now, from, to time.Time) (time.Time, time.Time, error) {
+	var err error
+	if f := v.Get("from"); f != "" {
+		if from, err = parseTime("from", f, now); err != nil {
+			return from, to, err
+		}
+	}
+	if t := v.Get("to"); t != "" {
+		if to, err = parseTime("to", t, now); err != nil {
+			return from, to, err
+		}
+	}
+	if !from.Before(to) {
+		return from, to, invalid("from (%s) must be before to (%s)", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+	}
+	return from, to, nil
+}
+
+// span is the time range and aggregation of a history request.
+type span struct {
+	from, to time.Time
+	every    time.Duration // 0: raw readings
+	fn       string
+}
+
+// spanDefaults are what a history request gets for what it leaves out.
+type spanDefaults struct {
+	span      time.Duration // from = to - span; to defaults to now
+	every     time.Duration // 0: raw unless every is given
+	fn        string        // the aggregate when every is given without fn
+	maxPoints int           // most windows per field
+}
+
+// maxStreamWindows bounds the windows of a streamed (CSV) aggregate: a
+// year of minutes.
+const maxStreamWindows = 366 * 24 * 60
+
+// parseSpan reads from, to, every and fn of a history request.
+func parseSpan(v url.Values, now time.Time, d spanDefaults) (span, error) {
+	from, to, err := parseRange(v, now, now.Add(-d.span), now)
+	sp := span{from: from, to: to, every: d.every, fn: v.Get("fn")}
+	if err != nil {
+		return sp, err
+	}
+	if sp.fn != "" && !kessel.ValidAggregate(sp.fn) {
+		return sp, invalid("fn %q is unknown; use one of %s", sp.fn, strings.Join(kessel.Aggregates, ", "))
+	}
+	if e := v.Get("every"); e != "" {
+		sp.every, err = parseDuration(e)
+		if err != nil || sp.every < time.Minute || sp.every > 31*24*time.Hour {
+			return sp, invalid("every must be a duration from 1m to 31d (e.g. 15m, 1h, 1d), got %q", e)
+		}
+	}
+	if sp.every == 0 {
+		if sp.fn != "" {
+			return sp, invalid("fn needs every (the window length, e.g. every=1h)")
+		}
+		return sp, nil
+	}
+	if sp.fn == "" {
+		sp.fn = d.fn
+	}
+	if windows := int64(to.Sub(from) / sp.every); windows > int64(d.maxPoints) {
+		e := v.Get("every")
+		if e == "" {
+			e = sp.every.String()
+		}
+		return sp, invalid("every=%s gives %d points per field, more than the maximum of %d; use every=%s or larger",
+			e, windows, d.maxPoints, suggestEvery(to.Sub(from), d.maxPoints))
+	}
+	return sp, nil
 }
 
 // parseDuration is time.ParseDuration plus a "d" (24h) unit.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/kessel-city/kessel"
 )
 
 // Route classes for rate limiting.
@@ -138,7 +140,7 @@ func (s *server) limit(class string, next http.Handler) http.Handler {
 			secs := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
 			s.m.rateLimited.WithLabelValues(class).Inc()
-			s.problem(w, r, http.StatusTooManyRequests, "rate_limited", "too many requests from your address (or key) for this kind of endpoint; retry after the number of seconds in Retry-After")
+			s.errorResponse(w, r, kessel.Errorf(kessel.ERATELIMIT, "too many requests from your address (or key) for this kind of endpoint; retry after the number of seconds in Retry-After"))
 			return
 		}
 		next.ServeHTTP(w, r)

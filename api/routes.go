@@ -2,56 +2,74 @@ package api
 
 import "net/http"
 
+// getOrHead serves HEAD wherever GET is served: the same status and
+// headers, no body (ServeHTTP drops it).
+var getOrHead = []string{http.MethodGet, http.MethodHead}
+
 // routes is the map of the API: every route Kessel serves, on one page.
 func (s *server) routes() {
 	r := s.router
-	r.NotFoundHandler = s.instrument("notfound", s.handleNotFound())
-	r.MethodNotAllowedHandler = s.instrument("notallowed", s.handleMethodNotAllowed())
+	noRoute := s.handleNoRoute() // 404, or 405 with Allow for a known path
+	r.NotFoundHandler, r.MethodNotAllowedHandler = noRoute, noRoute
 
-	r.Handle("/healthz", s.instrument("healthz", s.handleHealth())).Methods(http.MethodGet)
-	r.Handle("/readyz", s.instrument("readyz", s.handleReady())).Methods(http.MethodGet)
-	r.Handle("/metrics", s.handleMetrics()).Methods(http.MethodGet)
-	r.Handle("/docs", s.instrument("docs", s.handleDocs())).Methods(http.MethodGet)
+	// What this instance lacks is decided here, once: every route that
+	// needs it answers 503 naming what is missing.
+	districts := s.needs(s.districts != nil, "no districts are configured on this instance (--districts)")
+	history := s.needs(s.readings != nil, "stored readings are not available on this instance")
+	alerts := s.needs(s.opts.Alerts != nil, "this instance does not run the alerts role")
+	rules := s.needs(s.opts.Rules != nil, "this instance does not run the alerts role")
+	changes := s.needs(s.writer != nil, "device changes are not available on this instance")
+	deadLetters := s.needs(s.opts.DeadLetters != nil, "dead letters are not available on this instance")
+	ingest := s.needs(s.pusher != nil, "this instance does not run the ingest role")
+
+	r.Handle("/healthz", s.instrument("healthz", s.handleHealth())).Methods(getOrHead...)
+	r.Handle("/readyz", s.instrument("readyz", s.handleReady())).Methods(getOrHead...)
+	r.Handle("/metrics", s.handleMetrics()).Methods(getOrHead...)
+	r.Handle("/docs", s.instrument("docs", s.handleDocs())).Methods(getOrHead...)
 
 	v1 := r.PathPrefix("/api/v1").Subrouter()
+	v1.NotFoundHandler, v1.MethodNotAllowedHandler = noRoute, noRoute
 	v1.Use(s.cors, s.authenticate)
 	v1.Methods(http.MethodOptions).Handler(s.handlePreflight())
 	read := func(name string, h http.Handler) http.Handler { return s.instrument(name, s.limit(ClassRead, h)) }
 	write := func(name, scope string, h http.Handler) http.Handler {
 		return s.instrument(name, s.limit(ClassWrite, s.require(scope, h)))
 	}
+	push := func(name string, h http.Handler) http.Handler {
+		return s.instrument(name, s.limit(ClassPush, ingest(h)))
+	}
 
-	v1.Handle("/openapi.json", read("openapi", s.handleOpenAPI())).Methods(http.MethodGet)
-	v1.Handle("/devices", read("devices", s.handleDevices())).Methods(http.MethodGet)
-	v1.Handle("/devices", write("device_create", ScopeDevicesWrite, s.handleCreateDevice())).Methods(http.MethodPost)
+	v1.Handle("/openapi.json", read("openapi", s.handleOpenAPI())).Methods(getOrHead...)
+	v1.Handle("/devices", read("devices", s.handleDevices())).Methods(getOrHead...)
+	v1.Handle("/devices", write("device_create", ScopeDevicesWrite, changes(s.handleCreateDevice()))).Methods(http.MethodPost)
 	v1.Handle("/devices/search", read("device_search", s.handleSearch())).Methods(http.MethodPost)
-	v1.Handle("/devices/{id}", read("device", s.handleDevice())).Methods(http.MethodGet)
-	v1.Handle("/devices/{id}", write("device_replace", ScopeDevicesWrite, s.handleReplaceDevice())).Methods(http.MethodPut)
-	v1.Handle("/devices/{id}", write("device_delete", ScopeDevicesWrite, s.handleDeleteDevice())).Methods(http.MethodDelete)
-	v1.Handle("/devices/{id}/readings", read("device_readings", s.handleReadings())).Methods(http.MethodGet)
-	v1.Handle("/latest", read("latest", s.handleLatest())).Methods(http.MethodGet)
-	v1.Handle("/nearest", read("nearest", s.handleNearest())).Methods(http.MethodGet)
-	v1.Handle("/districts", read("districts", s.handleDistricts())).Methods(http.MethodGet)
-	v1.Handle("/districts/{id}", read("district", s.handleDistrict())).Methods(http.MethodGet)
-	v1.Handle("/districts/{id}/readings", read("district_readings", s.handleDistrictReadings())).Methods(http.MethodGet)
+	v1.Handle("/devices/{id}", read("device", s.handleDevice())).Methods(getOrHead...)
+	v1.Handle("/devices/{id}", write("device_replace", ScopeDevicesWrite, changes(s.handleReplaceDevice()))).Methods(http.MethodPut)
+	v1.Handle("/devices/{id}", write("device_delete", ScopeDevicesWrite, changes(s.handleDeleteDevice()))).Methods(http.MethodDelete)
+	v1.Handle("/devices/{id}/readings", read("device_readings", history(s.handleReadings()))).Methods(getOrHead...)
+	v1.Handle("/latest", read("latest", s.handleLatest())).Methods(getOrHead...)
+	v1.Handle("/nearest", read("nearest", s.handleNearest())).Methods(getOrHead...)
+	v1.Handle("/districts", read("districts", districts(s.handleDistricts()))).Methods(getOrHead...)
+	v1.Handle("/districts/{id}", read("district", districts(s.handleDistrict()))).Methods(getOrHead...)
+	v1.Handle("/districts/{id}/readings", read("district_readings", districts(history(s.handleDistrictReadings())))).Methods(getOrHead...)
 
-	v1.Handle("/catalog", read("catalog", s.handleCatalog())).Methods(http.MethodGet)
-	v1.Handle("/usage", read("usage", s.handleUsage())).Methods(http.MethodGet)
-	v1.Handle("/alerts", read("alerts", s.handleAlerts())).Methods(http.MethodGet)
-	v1.Handle("/alerts/stream", s.instrument("alerts_stream", s.limit(ClassRead, s.handleStream()))).Methods(http.MethodGet)
-	v1.Handle("/alerts/{id}", read("alert", s.handleAlert())).Methods(http.MethodGet)
-	v1.Handle("/alerts/{id}/ack", write("alert_ack", ScopeAlertsManage, s.handleAck())).Methods(http.MethodPost)
+	v1.Handle("/catalog", read("catalog", s.handleCatalog())).Methods(getOrHead...)
+	v1.Handle("/usage", read("usage", s.handleUsage())).Methods(getOrHead...)
+	v1.Handle("/alerts", read("alerts", alerts(s.handleAlerts()))).Methods(getOrHead...)
+	v1.Handle("/alerts/stream", s.instrument("alerts_stream", s.limit(ClassRead, alerts(s.handleStream())))).Methods(getOrHead...)
+	v1.Handle("/alerts/{id}", read("alert", alerts(s.handleAlert()))).Methods(getOrHead...)
+	v1.Handle("/alerts/{id}/ack", write("alert_ack", ScopeAlertsManage, alerts(s.handleAck()))).Methods(http.MethodPost)
 
-	v1.Handle("/rules", write("rules", ScopeRulesRead, s.handleRules())).Methods(http.MethodGet)
-	v1.Handle("/rules", write("rule_create", ScopeRulesWrite, s.handlePutRule(true))).Methods(http.MethodPost)
-	v1.Handle("/rules/{id}", write("rule", ScopeRulesRead, s.handleRule())).Methods(http.MethodGet)
-	v1.Handle("/rules/{id}", write("rule_replace", ScopeRulesWrite, s.handlePutRule(false))).Methods(http.MethodPut)
-	v1.Handle("/rules/{id}", write("rule_delete", ScopeRulesWrite, s.handleDeleteRule())).Methods(http.MethodDelete)
+	v1.Handle("/rules", write("rules", ScopeRulesRead, rules(s.handleRules()))).Methods(getOrHead...)
+	v1.Handle("/rules", write("rule_create", ScopeRulesWrite, rules(s.handlePutRule(true)))).Methods(http.MethodPost)
+	v1.Handle("/rules/{id}", write("rule", ScopeRulesRead, rules(s.handleRule()))).Methods(getOrHead...)
+	v1.Handle("/rules/{id}", write("rule_replace", ScopeRulesWrite, rules(s.handlePutRule(false)))).Methods(http.MethodPut)
+	v1.Handle("/rules/{id}", write("rule_delete", ScopeRulesWrite, rules(s.handleDeleteRule()))).Methods(http.MethodDelete)
 
 	// Operations.
-	v1.Handle("/deadletters", write("deadletters", ScopeAdmin, s.handleDeadLetters())).Methods(http.MethodGet)
+	v1.Handle("/deadletters", write("deadletters", ScopeAdmin, deadLetters(s.handleDeadLetters()))).Methods(getOrHead...)
 
 	// Device push over HTTP, for devices that cannot speak MQTT.
-	v1.Handle("/push/airrohr", s.instrument("push_airrohr", s.limit(ClassPush, s.handlePushAirrohr()))).Methods(http.MethodPost)
-	v1.Handle("/devices/{id}/readings", s.instrument("device_push", s.limit(ClassPush, s.handleDevicePush()))).Methods(http.MethodPost)
+	v1.Handle("/push/airrohr", push("push_airrohr", s.handlePushAirrohr())).Methods(http.MethodPost)
+	v1.Handle("/devices/{id}/readings", push("device_push", s.handleDevicePush())).Methods(http.MethodPost)
 }

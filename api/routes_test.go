@@ -23,9 +23,12 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 			return nil // the subrouter itself, or the OPTIONS catch-all
 		}
 		for _, m := range methods {
-			if m != "OPTIONS" {
+			if m != "OPTIONS" && m != "HEAD" { // HEAD goes with every GET, documented once
 				routes = append(routes, m+" "+path)
 			}
+		}
+		if slices.Contains(methods, "GET") != slices.Contains(methods, "HEAD") {
+			t.Errorf("route %s %s: GET and HEAD must be served together", methods, path)
 		}
 		return nil
 	})

@@ -160,5 +160,10 @@ func NewServer(devices Devices, districts Districts, readings ReadingQuerier, op
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		ctx, done := context.WithCancel(r.Context())
+		defer done()
+		w, r = &headWriter{ResponseWriter: w, done: done}, r.WithContext(ctx)
+	}
 	s.router.ServeHTTP(w, r)
 }

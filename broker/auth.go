@@ -44,7 +44,7 @@ func (u User) Validate() error {
 	case u.Role != RoleDevice && u.Role != RoleService:
 		return kessel.Errorf(kessel.EINVALID, "mqtt user %s: role must be %s or %s", u.Username, RoleDevice, RoleService)
 	case u.Role == RoleDevice && !kessel.ValidDeviceID(u.Username):
-		return kessel.Errorf(kessel.EINVALID, "mqtt user %s: a device's username is its device id", u.Username)
+		return kessel.Errorf(kessel.EINVALID, "mqtt user %s: a device's username is its device id: %s", u.Username, kessel.DeviceIDRule)
 	}
 	if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
 		return kessel.Errorf(kessel.EINVALID, "mqtt user %s: password_hash must be a bcrypt hash, as `kessel passwd` prints", u.Username)

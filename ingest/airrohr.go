@@ -62,7 +62,7 @@ func decodeAirrohr(header string, payload []byte, now time.Time, lim Limits) (ke
 		return kessel.Reading{}, reject(ReasonBadDeviceID, "", "no device: send the X-Sensor header (esp8266-<chipid>) or esp8266id in the body")
 	}
 	if !kessel.ValidDeviceID(device) {
-		return kessel.Reading{}, reject(ReasonBadDeviceID, "", "device id %q: use 1-128 letters, digits, '.', '_', ':' or '-'", device)
+		return kessel.Reading{}, reject(ReasonBadDeviceID, "", "%s", kessel.DeviceIDError(device))
 	}
 	if len(b.SensorDataValues) == 0 {
 		return kessel.Reading{}, reject(ReasonEmptyValues, device, "sensordatavalues is missing or empty")

@@ -114,7 +114,7 @@ func Decode(topic string, payload []byte, now time.Time, lim Limits) (Decoded, e
 		return Decoded{Format: "unknown"}, reject(ReasonUnknownTopic, "", "topic %q is not one Kessel reads", topic)
 	}
 	if !kessel.ValidDeviceID(device) {
-		return Decoded{Format: format}, reject(ReasonBadDeviceID, "", "device id %q: use 1-128 letters, digits, '.', '_', ':' or '-'", device)
+		return Decoded{Format: format}, reject(ReasonBadDeviceID, "", "%s", kessel.DeviceIDError(device))
 	}
 	if len(payload) > lim.MaxPayload {
 		return Decoded{Format: format}, reject(ReasonTooLarge, device, "payload is %d bytes; the limit is %d", len(payload), lim.MaxPayload)

@@ -89,7 +89,7 @@ func (r *Registry) Create(ctx context.Context, d kessel.Device) (kessel.Device, 
 }
 
 // Replace changes a device on an operator's word if its current version is
-// version. ENOTFOUND, ECONFLICT (the version moved on: reload and retry),
+// version. ENOTFOUND, EPRECONDITION (the version moved on: reload and retry),
 // EINVALID.
 func (r *Registry) Replace(ctx context.Context, d kessel.Device, version string) (kessel.Device, error) {
 	if d.Visibility == "" {
@@ -106,7 +106,7 @@ func (r *Registry) Replace(ctx context.Context, d kessel.Device, version string)
 		return d, kessel.Errorf(kessel.ENOTFOUND, "device %q not found", d.ID)
 	case Version(e.dev) != version:
 		r.mu.Unlock()
-		return d, kessel.Errorf(kessel.ECONFLICT, "device %q changed since version %s (now %s); fetch it again", d.ID, version, Version(e.dev))
+		return d, kessel.Errorf(kessel.EPRECONDITION, "device %q changed since version %s (now %s); fetch it again", d.ID, version, Version(e.dev))
 	}
 	r.upsert(d, true)
 	d = r.devs[d.ID].dev
@@ -124,7 +124,7 @@ func (r *Registry) Delete(ctx context.Context, id, version string) error {
 		return kessel.Errorf(kessel.ENOTFOUND, "device %q not found", id)
 	case version != "" && Version(e.dev) != version:
 		r.mu.Unlock()
-		return kessel.Errorf(kessel.ECONFLICT, "device %q changed since version %s; fetch it again", id, version)
+		return kessel.Errorf(kessel.EPRECONDITION, "device %q changed since version %s; fetch it again", id, version)
 	}
 	delete(r.devs, id)
 	r.index.Remove(id)

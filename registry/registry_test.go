@@ -185,7 +185,7 @@ func TestOperatorBeatsDevice(t *testing.T) {
 
 // TestVersions: every change of a device moves its version, even when the
 // clock does not; a repeated self-description changes nothing; API
-// changes answer ECONFLICT for a stale version and ENOTFOUND for an
+// changes answer EPRECONDITION for a stale version and ENOTFOUND for an
 // unknown device.
 func TestVersions(t *testing.T) {
 	ctx := context.Background()
@@ -213,7 +213,7 @@ func TestVersions(t *testing.T) {
 		op   func() error
 		code string
 	}{
-		{"replace with a stale version", func() error { _, err := r.Replace(ctx, d, v1); return err }, kessel.ECONFLICT},
+		{"replace with a stale version", func() error { _, err := r.Replace(ctx, d, v1); return err }, kessel.EPRECONDITION},
 		{"replace an unknown device", func() error {
 			_, err := r.Replace(ctx, kessel.Device{ID: "nobody"}, v1)
 			return err
@@ -222,7 +222,7 @@ func TestVersions(t *testing.T) {
 			_, err := r.Replace(ctx, kessel.Device{ID: "air-1", Kind: "Bad Kind"}, v2)
 			return err
 		}, kessel.EINVALID},
-		{"delete with a stale version", func() error { return r.Delete(ctx, "air-1", v1) }, kessel.ECONFLICT},
+		{"delete with a stale version", func() error { return r.Delete(ctx, "air-1", v1) }, kessel.EPRECONDITION},
 		{"delete an unknown device", func() error { return r.Delete(ctx, "nobody", "") }, kessel.ENOTFOUND},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
