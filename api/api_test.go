@@ -36,6 +36,7 @@ const twoDistricts = `{"type":"FeatureCollection","features":[
  {"type":"Feature","id":"ost","properties":{"name":"Ost"},"geometry":{"type":"Polygon","coordinates":[[[9.19,48.77],[9.23,48.77],[9.23,48.79],[9.19,48.79],[9.19,48.77]]]}}]}`
 
 type fixture struct {
+	h     http.Handler
 	srv   *httptest.Server
 	reg   *registry.Registry
 	store *influx.Client
@@ -107,7 +108,7 @@ func newFixtureWith(t *testing.T, storeURL string, tweak func(*api.Options), rea
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, reg: reg, store: store, now: now}
+	return &fixture{h: h, srv: srv, reg: reg, store: store, now: now}
 }
 
 func (f *fixture) get(t *testing.T, path string, hdr ...string) (*http.Response, []byte) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -78,25 +80,46 @@ func invalid(format string, args ...any) error {
 	return kessel.Errorf(kessel.EINVALID, format, args...)
 }
 
-// probeMethods are the methods a path is tried with to tell 405 from 404.
-var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+// served is one path pattern of the router and the methods it serves.
+type served struct {
+	path    *regexp.Regexp
+	methods []string
+}
 
-// allowed lists the methods the router serves at r's path, OPTIONS last
-// (the CORS preflight) when any other is served.
+// servedPaths lists the router's paths and methods, for Allow; the OPTIONS
+// catch-all (the CORS preflight, which answers any path) is left out.
+func servedPaths(router *mux.Router) ([]served, error) {
+	var out []served
+	err := router.Walk(func(rt *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		methods, err := rt.GetMethods()
+		if err != nil || slices.Equal(methods, []string{http.MethodOptions}) {
+			return nil // the subrouter itself, or the preflight
+		}
+		expr, err := rt.GetPathRegexp()
+		if err != nil {
+			return err
+		}
+		re, err := regexp.Compile(expr)
+		out = append(out, served{re, methods})
+		return err
+	})
+	return out, err
+}
+
+// allowed lists the methods served at r's path, with OPTIONS (the CORS
+// preflight) under /api/v1/.
 func (s *server) allowed(r *http.Request) []string {
 	var out []string
-	for _, m := range append(probeMethods, http.MethodOptions) {
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		var match mux.RouteMatch
-		if s.router.Match(probe, &match) && match.MatchErr == nil {
-			out = append(out, m)
+	for _, sv := range s.served {
+		if sv.path.MatchString(r.URL.Path) {
+			out = append(out, sv.methods...)
 		}
 	}
-	if len(out) == 1 && out[0] == http.MethodOptions {
-		return nil // the preflight answers any path; it alone makes no resource
+	if len(out) > 0 && strings.HasPrefix(r.URL.Path, "/api/v1/") {
+		out = append(out, http.MethodOptions)
 	}
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // handleNoRoute answers a request no route takes: 405 with Allow when the

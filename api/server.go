@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -108,6 +109,7 @@ type server struct {
 	writer    DeviceWriter
 	limiters  *limiters
 	usage     *Usage
+	served    []served // paths and their methods, for 405's Allow
 }
 
 func (s *server) version(d kessel.Device) string {
@@ -156,6 +158,9 @@ func NewServer(devices Devices, districts Districts, readings ReadingQuerier, op
 		s.keys[k.Hash] = &Principal{Name: k.Name, Department: k.Department, Device: k.Device, scopes: k.Scopes}
 	}
 	s.routes()
+	if s.served, err = servedPaths(s.router); err != nil {
+		return nil, fmt.Errorf("api: routes: %w", err)
+	}
 	return s, nil
 }
 
