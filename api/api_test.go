@@ -55,11 +55,11 @@ var testKeys = map[string]string{
 	"alerts:manage": "kessel_test-alerts",
 }
 
-func newFixture(t *testing.T, storeURL string, ready ...api.Check) *fixture {
+func newFixture(t testing.TB, storeURL string, ready ...api.Check) *fixture {
 	return newFixtureWith(t, storeURL, func(*api.Options) {}, ready...)
 }
 
-func newFixtureWith(t *testing.T, storeURL string, tweak func(*api.Options), ready ...api.Check) *fixture {
+func newFixtureWith(t testing.TB, storeURL string, tweak func(*api.Options), ready ...api.Check) *fixture {
 	t.Helper()
 	ds, err := geo.LoadDistricts(strings.NewReader(twoDistricts), "name", nil)
 	if err != nil {
