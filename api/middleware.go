@@ -28,7 +28,7 @@ func (s *server) handlePreflight() http.Handler {
 		h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match")
 		h.Set("Access-Control-Max-Age", "86400")
-		w.WriteHeader(http.StatusNoContent)
+		s.encode(w, r, nil, reply{status: http.StatusNoContent})
 	})
 }
 
