@@ -381,6 +381,11 @@ func TestHistoryFromInfluxDB(t *testing.T) {
 	if !strings.HasPrefix(string(body), "time,pm10\n") || strings.Count(string(body), "\n") != 121 {
 		t.Errorf("csv history: %d %.200s", resp.StatusCode, body)
 	}
+	// HEAD of a streamed export: the headers, no body, and the stream ends.
+	resp, body = f.do(t, http.MethodHead, "/api/v1/devices/air-1/readings?from=-2h&format=csv&fields=pm10", "")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || len(body) != 0 {
+		t.Errorf("HEAD of the csv history: %d %q %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+	}
 }
 
 // TestScopeMatrix walks every protected route with no key, a wrong key, a

@@ -102,3 +102,32 @@ func TestStrictJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestPanicIsAProblem: a handler's panic is answered as a counted 500
+// problem that tells nothing, and the server goes on serving.
+func TestPanicIsAProblem(t *testing.T) {
+	h, err := NewServer(nil, nil, nil, Options{Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := h.(*server)
+	s.router.Handle("/boom", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		var m map[string]int
+		m["x"]++ // a nil map: the kind of bug a bad input could reach
+	}))
+	for range 2 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/boom", nil))
+		if rec.Code != 500 || rec.Header().Get("Content-Type") != "application/problem+json" || strings.Contains(rec.Body.String(), "nil map") {
+			t.Fatalf("%d %q %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		}
+	}
+	if got := testutil.ToFloat64(s.m.problems.WithLabelValues(kessel.EINTERNAL)); got != 2 {
+		t.Errorf("problems{code=internal} = %v, want 2", got)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != 200 {
+		t.Errorf("after the panics /healthz answers %d", rec.Code)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -164,7 +165,18 @@ func NewServer(devices Devices, districts Districts, readings ReadingQuerier, op
 	return s, nil
 }
 
+// ServeHTTP serves HEAD with the GET handlers (see headWriter) and turns a
+// handler's panic into a logged, counted 500 problem instead of a dropped
+// connection.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.errorResponse(w, r, fmt.Errorf("api: panic: %v\n%s", v, debug.Stack()))
+		}
+	}()
 	if r.Method == http.MethodHead {
 		ctx, done := context.WithCancel(r.Context())
 		defer done()
