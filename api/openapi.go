@@ -161,7 +161,7 @@ func devicePaths() obj {
 func districtPaths() obj {
 	return obj{
 		"/api/v1/districts": obj{"get": op("districts", "Districts", "GeoJSON polygons with device counts per kind.", []any{ref("parameters/format")},
-			obj{"200": obj{"description": "districts", "content": obj{"application/geo+json": obj{"schema": ref("schemas/FeatureCollection")}, "application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}, append(stdErrors, "503"), nil)},
+			obj{"200": obj{"description": "districts", "content": obj{"application/geo+json": obj{"schema": ref("schemas/FeatureCollection")}, "application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}, []string{"400", "401", "429", "503"}, nil)},
 		"/api/v1/districts/{id}": obj{"get": op("districts", "One district", "Polygon plus the current mean, min and max per field per kind over its public devices' latest readings.",
 			[]any{param("id", "path", "District id, name or slug.", "string", true, "stuttgart-mitte")},
 			obj{"200": obj{"description": "district", "content": obj{"application/geo+json": obj{"schema": obj{"type": "object"}}}}}, []string{"404", "429", "503"}, nil)},
@@ -188,10 +188,10 @@ func alertPaths() obj {
 			ref("parameters/kind"), ref("parameters/district"),
 			obj{"name": "severity", "in": "query", "description": "Only this severity.", "schema": obj{"type": "string", "enum": []string{"info", "warning", "critical"}}},
 			param("since", "query", "Changed since: RFC 3339 or relative.", "string", false, "-24h"),
-		}, obj{"200": obj{"description": "alerts", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}}, append(stdErrors, "503"), nil)},
+		}, obj{"200": obj{"description": "alerts", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}}, []string{"400", "401", "429", "503"}, nil)},
 		"/api/v1/alerts/stream": obj{"get": op("alerts", "Alert transitions as Server-Sent Events", "Each event has an id; reconnect with Last-Event-ID to resume. A heartbeat comment every 15 s.",
 			[]any{param("Last-Event-ID", "header", "Resume after this event id.", "string", false, nil), param("last_event_id", "query", "The same, for clients that cannot set headers.", "string", false, nil)},
-			obj{"200": obj{"description": "event stream", "content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}}, append(stdErrors, "503"), nil)},
+			obj{"200": obj{"description": "event stream", "content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}}, []string{"400", "401", "429", "503"}, nil)},
 		"/api/v1/alerts/{id}": obj{"get": op("alerts", "One alert", "Its state and times.", []any{param("id", "path", "Alert id (fingerprint).", "string", true, nil)},
 			obj{"200": obj{"description": "alert", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}}, []string{"404", "429", "503"}, nil)},
 		"/api/v1/alerts/{id}/ack": obj{"post": op("alerts", "Acknowledge an alert", "Scope alerts:manage; records who and when.", []any{param("id", "path", "Alert id.", "string", true, nil)},
