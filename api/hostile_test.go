@@ -217,6 +217,9 @@ func TestMethodNotAllowedOnEveryPath(t *testing.T) {
 			t.Run(m+" "+rt.Path, func(t *testing.T) {
 				rec := f.serve(m, pathOf(rt.Path), "")
 				problemOf(t, rec, http.StatusMethodNotAllowed)
+				if strings.HasPrefix(rt.Path, "/api/v1/") && rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+					t.Error("a 405 of the public API without CORS: browsers cannot read it")
+				}
 				allow := strings.Split(rec.Header().Get("Allow"), ", ")
 				slices.Sort(allow)
 				if !slices.Equal(allow, want) {

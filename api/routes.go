@@ -28,7 +28,7 @@ func (s *server) routes() {
 	r.Handle("/docs", s.instrument("docs", s.handleDocs())).Methods(getOrHead...)
 
 	v1 := r.PathPrefix("/api/v1").Subrouter()
-	v1.NotFoundHandler, v1.MethodNotAllowedHandler = noRoute, noRoute
+	v1.NotFoundHandler, v1.MethodNotAllowedHandler = s.cors(noRoute), s.cors(noRoute) // browsers may read why
 	v1.Use(s.cors, s.authenticate)
 	v1.Methods(http.MethodOptions).Handler(s.handlePreflight())
 	read := func(name string, h http.Handler) http.Handler { return s.instrument(name, s.limit(ClassRead, h)) }
