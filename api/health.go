@@ -53,8 +53,5 @@ func (s *server) handleReady() http.Handler {
 }
 
 func (s *server) handleMetrics() http.Handler {
-	if s.opts.Gatherer == nil {
-		return s.handleNoRoute()
-	}
 	return promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{ErrorLog: nil})
 }

@@ -279,6 +279,7 @@ func TestMissingDependencies(t *testing.T) {
 		{"GET", "/api/v1/deadletters", "dead letters"},
 		{"POST", "/api/v1/push/airrohr", "ingest role"},
 		{"POST", "/api/v1/devices/a/readings", "ingest role"},
+		{"GET", "/metrics", "no metrics"},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -21,10 +21,11 @@ func (s *server) routes() {
 	changes := s.needs(s.writer != nil, "device changes are not available on this instance")
 	deadLetters := s.needs(s.opts.DeadLetters != nil, "dead letters are not available on this instance")
 	ingest := s.needs(s.pusher != nil, "this instance does not run the ingest role")
+	metrics := s.needs(s.opts.Gatherer != nil, "no metrics are gathered on this instance")
 
 	r.Handle("/healthz", s.instrument("healthz", s.handleHealth())).Methods(getOrHead...)
 	r.Handle("/readyz", s.instrument("readyz", s.handleReady())).Methods(getOrHead...)
-	r.Handle("/metrics", s.handleMetrics()).Methods(getOrHead...)
+	r.Handle("/metrics", metrics(s.handleMetrics())).Methods(getOrHead...)
 	r.Handle("/docs", s.instrument("docs", s.handleDocs())).Methods(getOrHead...)
 
 	v1 := r.PathPrefix("/api/v1").Subrouter()
