@@ -56,7 +56,7 @@ func TestDecodeNative(t *testing.T) {
 		{name: "empty values", payload: `{"values":{}}`, reason: ReasonEmptyValues},
 		{name: "no values", payload: `{"ts":"2026-11-23T07:59:00Z"}`, reason: ReasonEmptyValues},
 		{name: "bad field", payload: `{"values":{"x;drop":1}}`, reason: ReasonBadFieldName},
-		{name: "reserved field", payload: `{"values":{"lat":1}}`, reason: ReasonBadFieldName},
+		{name: "reserved field", payload: `{"values":{"lat":1}}`, reason: ReasonReservedField},
 		{name: "too many fields", payload: `{"values":{` + manyFields(65) + `}}`, reason: ReasonTooManyFields},
 		{name: "bad ts", payload: `{"ts":"yesterday","values":{"x":1}}`, reason: ReasonBadTimestamp},
 		{name: "future ts", payload: `{"ts":"2026-11-23T08:06:00Z","values":{"x":1}}`, reason: ReasonFutureTimestamp},

@@ -70,7 +70,7 @@ func fastNative(device string, p []byte, now time.Time, lim Limits) (r kessel.Re
 			}
 			seenKind = true
 			v, ok := s.simpleString()
-			if !ok || (v != "" && !kessel.ValidFieldName(v)) {
+			if !ok || kessel.ValidateKind(v) != nil {
 				return r, false
 			}
 			r.Kind = v
@@ -92,7 +92,7 @@ func fastNative(device string, p []byte, now time.Time, lim Limits) (r kessel.Re
 					return r, false
 				}
 				name := NormalizeField(k)
-				if !kessel.ValidFieldName(name) || name == "lat" || name == "lon" {
+				if kessel.ValidateFieldName(name) != nil {
 					return r, false
 				}
 				if _, dup := r.Values[name]; dup {

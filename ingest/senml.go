@@ -227,8 +227,8 @@ func decodeSenML(device string, payload []byte, now time.Time, lim Limits) ([]ke
 			continue
 		}
 		f := senmlField(rec)
-		if !kessel.ValidFieldName(f) || f == "lat" || f == "lon" {
-			return nil, reject(ReasonBadFieldName, device, "SenML name %q gives field %q: use letters, digits and '_'", rec.Name, f)
+		if rej := checkField(device, "SenML name", rec.Name, f); rej != nil {
+			return nil, rej
 		}
 		r.Values[f] = v
 		if rec.Unit != "" {
