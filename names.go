@@ -81,8 +81,9 @@ const MaxTagValue = 256
 
 // ValidateTagValue returns nil when v may be stored as the tag what
 // (department, district): valid UTF-8 of at most MaxTagValue bytes without
-// control characters and not ending in a backslash (which line protocol
-// cannot carry before its separator); else an EINVALID error naming what.
+// control characters and without a backslash at its end or before ',', '='
+// or ' ' (which line protocol cannot carry); else an EINVALID error naming
+// what.
 func ValidateTagValue(what, v string) error {
 	if len(v) > MaxTagValue {
 		return Errorf(EINVALID, "%s is %d bytes long; the limit is %d", what, len(v), MaxTagValue)
@@ -95,8 +96,10 @@ func ValidateTagValue(what, v string) error {
 			return Errorf(EINVALID, "%s %q contains a control character", what, v)
 		}
 	}
-	if strings.HasSuffix(v, `\`) {
-		return Errorf(EINVALID, "%s %q ends in a backslash", what, v)
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' && (i+1 == len(v) || strings.IndexByte(",= ", v[i+1]) >= 0) {
+			return Errorf(EINVALID, "%s %q has a backslash at its end or before ',', '=' or ' ', which the store cannot carry", what, v)
+		}
 	}
 	return nil
 }
