@@ -21,145 +21,132 @@ import (
 // accepts identically.
 func fastNative(device string, p []byte, now time.Time, lim Limits) (r kessel.Reading, ok bool) {
 	s := scanner{b: p}
-	if !s.consume('{') {
-		return r, false
-	}
 	r = kessel.Reading{Device: device, Source: "native", Time: now}
 	var seenTS, seenKind, seenValues, seenLoc bool
-	for first := true; ; first = false {
-		if s.consume('}') {
-			break
-		}
-		if !first && !s.consume(',') {
-			return r, false
-		}
-		key, ok := s.simpleString()
-		if !ok || !s.consume(':') {
-			return r, false
-		}
-		switch key {
-		case "ts":
-			if seenTS {
-				return r, false
-			}
+	ok = s.members(func(key string) bool {
+		switch {
+		case key == "ts" && !seenTS:
 			seenTS = true
-			s.ws()
-			switch {
-			case s.peek() == '"':
-				v, ok := s.simpleString()
-				if !ok {
-					return r, false
-				}
-				t, err := time.Parse(time.RFC3339Nano, v)
-				if err != nil {
-					return r, false
-				}
-				r.Time = t
-			case s.literal("null"):
-			default:
-				f, ok := s.number()
-				if !ok || f < 0 || f > 1e11 {
-					return r, false
-				}
-				sec, frac := math.Modf(f)
-				r.Time = time.Unix(int64(sec), int64(frac*1e9)).UTC()
-			}
-		case "kind":
-			if seenKind {
-				return r, false
-			}
+			return s.timestamp(&r.Time)
+		case key == "kind" && !seenKind:
 			seenKind = true
 			v, ok := s.simpleString()
-			if !ok || kessel.ValidateKind(v) != nil {
-				return r, false
-			}
 			r.Kind = v
-		case "values":
-			if seenValues || !s.consume('{') {
-				return r, false
-			}
+			return ok && kessel.ValidateKind(v) == nil
+		case key == "values" && !seenValues:
 			seenValues = true
 			r.Values = make(map[string]float64, 8)
-			for vfirst := true; ; vfirst = false {
-				if s.consume('}') {
-					break
-				}
-				if !vfirst && !s.consume(',') {
-					return r, false
-				}
-				k, ok := s.simpleString()
-				if !ok || !s.consume(':') {
-					return r, false
-				}
-				name := NormalizeField(k)
-				if kessel.ValidateFieldName(name) != nil {
-					return r, false
-				}
-				if _, dup := r.Values[name]; dup {
-					return r, false
-				}
-				s.ws()
-				var v float64
-				switch {
-				case s.literal("true"):
-					v = 1
-				case s.literal("false"):
-					v = 0
-				default:
-					f, ok := s.number()
-					if !ok {
-						return r, false
-					}
-					v = f
-				}
-				r.Values[name] = v
-				if len(r.Values) > lim.MaxFields {
-					return r, false
-				}
-			}
-		case "location":
-			if seenLoc || !s.consume('{') {
-				return r, false
-			}
+			return s.values(r.Values, lim.MaxFields)
+		case key == "location" && !seenLoc:
 			seenLoc = true
-			var lon, lat float64
-			var hasLon, hasLat bool
-			for lfirst := true; ; lfirst = false {
-				if s.consume('}') {
-					break
-				}
-				if !lfirst && !s.consume(',') {
-					return r, false
-				}
-				k, ok := s.simpleString()
-				if !ok || !s.consume(':') {
-					return r, false
-				}
-				f, ok := s.number()
-				switch {
-				case !ok:
-					return r, false
-				case k == "lon" && !hasLon:
-					lon, hasLon = f, true
-				case k == "lat" && !hasLat:
-					lat, hasLat = f, true
-				default:
-					return r, false
-				}
-			}
-			if !hasLon || !hasLat || !kessel.ValidLonLat(lon, lat) {
-				return r, false
-			}
-			r.Location = &orb.Point{lon, lat}
-		default:
-			return r, false
+			r.Location, ok = s.location()
+			return ok
 		}
-	}
+		return false
+	})
 	s.ws()
-	if s.i != len(s.b) || len(r.Values) == 0 || checkTime(r.Time, now, lim) != nil {
+	if !ok || s.i != len(s.b) || len(r.Values) == 0 || checkTime(r.Time, now, lim) != nil {
 		return r, false
 	}
 	return r, true
+}
+
+// members reads a JSON object, calling member for each key with the
+// scanner at its value; member reads the value and reports whether it was
+// acceptable.
+func (s *scanner) members(member func(key string) bool) bool {
+	if !s.consume('{') {
+		return false
+	}
+	for first := true; ; first = false {
+		if s.consume('}') {
+			return true
+		}
+		if !first && !s.consume(',') {
+			return false
+		}
+		key, ok := s.simpleString()
+		if !ok || !s.consume(':') || !member(key) {
+			return false
+		}
+	}
+}
+
+// timestamp reads "ts": an RFC 3339 string, Unix seconds or null (which
+// leaves t as it is).
+func (s *scanner) timestamp(t *time.Time) bool {
+	s.ws()
+	switch {
+	case s.peek() == '"':
+		v, ok := s.simpleString()
+		if !ok {
+			return false
+		}
+		ts, err := time.Parse(time.RFC3339Nano, v)
+		*t = ts
+		return err == nil
+	case s.literal("null"):
+		return true
+	}
+	f, ok := s.number()
+	if !ok || f < 0 || f > 1e11 {
+		return false
+	}
+	sec, frac := math.Modf(f)
+	*t = time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	return true
+}
+
+// values reads "values": numbers and booleans (as 1 and 0) under field
+// names a reading may have, at most maxFields of them, none twice.
+func (s *scanner) values(into map[string]float64, maxFields int) bool {
+	return s.members(func(k string) bool {
+		name := NormalizeField(k)
+		if kessel.ValidateFieldName(name) != nil {
+			return false
+		}
+		if _, dup := into[name]; dup {
+			return false
+		}
+		s.ws()
+		switch {
+		case s.literal("true"):
+			into[name] = 1
+		case s.literal("false"):
+			into[name] = 0
+		default:
+			f, ok := s.number()
+			if !ok {
+				return false
+			}
+			into[name] = f
+		}
+		return len(into) <= maxFields
+	})
+}
+
+// location reads "location": lon and lat, each once, a WGS84 position.
+func (s *scanner) location() (*orb.Point, bool) {
+	var lon, lat float64
+	var hasLon, hasLat bool
+	ok := s.members(func(k string) bool {
+		f, ok := s.number()
+		switch {
+		case !ok:
+			return false
+		case k == "lon" && !hasLon:
+			lon, hasLon = f, true
+		case k == "lat" && !hasLat:
+			lat, hasLat = f, true
+		default:
+			return false
+		}
+		return true
+	})
+	if !ok || !hasLon || !hasLat || !kessel.ValidLonLat(lon, lat) {
+		return nil, false
+	}
+	return &orb.Point{lon, lat}, true
 }
 
 type scanner struct {
