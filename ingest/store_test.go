@@ -90,3 +90,80 @@ func TestOneBadDeviceAmongGood(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// refusingStore refuses, without saying which, every batch that holds a
+// reading of the device bad, as a store that answers 400 to the whole
+// request does; it counts the calls.
+type refusingStore struct {
+	memStore
+	calls int
+}
+
+func (s *refusingStore) WriteReadings(ctx context.Context, rs []kessel.Reading) error {
+	s.mu.Lock()
+	s.calls++
+	s.mu.Unlock()
+	for _, r := range rs {
+		if r.Device == "bad" {
+			return kessel.Errorf(kessel.EINVALID, "refused")
+		}
+	}
+	return s.memStore.WriteReadings(ctx, rs)
+}
+
+// TestRefusedBatchIsNarrowedDown: when the store refuses a batch without
+// naming the culprits, ingest finds them by halving the batch, in a number
+// of calls that grows with the logarithm of the batch, not its size.
+func TestRefusedBatchIsNarrowedDown(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		good, bad int
+		maxCalls  int
+	}{
+		{"one bad among 255", 255, 1, 1 + 2*8},
+		{"three bad among 500", 500, 3, 1 + 3*2*9},
+		{"all bad", 0, 4, 1 + 2 + 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := &refusingStore{}
+			prom := prometheus.NewRegistry()
+			in, err := ingest.New(store, &devicesFunc{enrich: func(*kessel.Reading) {}}, ingest.Options{Registerer: prom})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			n := tc.good + tc.bad
+			badAt := map[int]bool{}
+			for k := range tc.bad {
+				badAt[k*n/tc.bad+n/(2*tc.bad)] = true // spread over the batch
+			}
+			for i := range n {
+				device := fmt.Sprintf("good-%d", i)
+				if badAt[i] {
+					device = "bad"
+				}
+				if err := in.Enqueue(ctx, "kessel/devices/"+device+"/readings", []byte(fmt.Sprintf(`{"values":{"x":%d}}`, i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			done := make(chan error, 1)
+			go func() { done <- in.Run(ctx) }()
+			testenv.Eventually(t, 10*time.Second, func() bool {
+				return counterValue(t, prom, "kessel_ingest_written_total", "native")+counterValue(t, prom, "kessel_ingest_deadlettered_total", "native") == float64(n)
+			}, "batch not processed")
+			cancel()
+			<-done
+			store.mu.Lock()
+			defer store.mu.Unlock()
+			bad := n - len(store.readings)
+			if bad != tc.bad || len(store.dead) != bad || counterValue(t, prom, "kessel_ingest_rejected_total", ingest.ReasonStoreRejected) != float64(bad) {
+				t.Errorf("%d readings stored of %d, %d dead letters", len(store.readings), n, len(store.dead))
+			}
+			t.Logf("%d bad of %d: %d store calls", bad, n, store.calls)
+			if store.calls > tc.maxCalls {
+				t.Errorf("%d store calls, want at most %d", store.calls, tc.maxCalls)
+			}
+		})
+	}
+}
