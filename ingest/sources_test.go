@@ -11,6 +11,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/kessel-city/kessel/broker"
 	"github.com/kessel-city/kessel/internal/testenv"
@@ -32,7 +33,7 @@ func sourceGoroutines() string {
 func testSource(t *testing.T, url, user, password string) *source {
 	t.Helper()
 	gauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "test_connected"})
-	cfg := sourceConfig{name: "broker", url: url, clientID: "src-test", username: user, password: password,
+	cfg := sourceConfig{name: "broker", url: url, clientID: "air-1@ingest-test", username: user, password: password,
 		clean: true, subscriptions: map[string]byte{TopicReadings: 1}}
 	s := newSource(cfg, func(mqtt.Client, mqtt.Message) {}, slog.New(slog.DiscardHandler), &logLimiter{}, time.Now, gauge)
 	s.retry = 20 * time.Millisecond
@@ -43,11 +44,11 @@ func testSource(t *testing.T, url, user, password string) *source {
 // loop making the first connection (to a broker that is not there) nor a
 // resubscription scheduled after a refused subscription.
 func TestSourceCloseWaits(t *testing.T) {
-	hash, err := broker.HashPassword("device-secret-1")
+	hash, err := bcrypt.GenerateFromPassword([]byte("device-secret-1"), bcrypt.MinCost) // fast under -race
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := broker.Start(broker.Options{Addr: "127.0.0.1:0", Auth: broker.Auth{Users: []broker.User{{Username: "air-1", PasswordHash: hash, Role: broker.RoleDevice}}}})
+	b, err := broker.Start(broker.Options{Addr: "127.0.0.1:0", Auth: broker.Auth{Users: []broker.User{{Username: "air-1", PasswordHash: string(hash), Role: broker.RoleDevice}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,9 +74,17 @@ func TestSourceCloseWaits(t *testing.T) {
 			s := testSource(t, tc.url, tc.user, tc.password)
 			ctx, cancel := context.WithCancel(context.Background())
 			s.start(ctx)
-			testenv.Eventually(t, 10*time.Second, func() bool { return tc.running(s) }, "source never reached the state to test")
+			closed := false
+			t.Cleanup(func() {
+				if !closed {
+					cancel()
+					s.close()
+				}
+			})
+			testenv.Eventually(t, 20*time.Second, func() bool { return tc.running(s) }, "source never reached the state to test")
 			cancel()
 			s.close()
+			closed = true
 			if s.pendingResubscription() {
 				t.Error("a resubscription is still scheduled after close")
 			}
