@@ -3,13 +3,13 @@
 // at least once: an MQTT message is acknowledged only after the store has
 // confirmed the write of its readings, or of its dead letter when it was bad.
 //
-// An Ingester stores; a Follower (for an API-only instance) only keeps the
-// live state current. The files hold one job each: sources.go the MQTT
-// connections, intake.go how messages arrive, pipeline.go batching,
-// decoding and acknowledgement, store.go writing with retries, check.go the
-// last validation before a reading enters a batch, deadletter.go,
-// framecount.go and loglimit.go; the decoders are decode.go, fastnative.go,
-// senml.go, tts.go and airrohr.go.
+// An Ingester stores; a Follower (follower.go, for an API-only instance)
+// only keeps the live state current. The files hold one job each:
+// sources.go the MQTT connections, intake.go how messages arrive,
+// pipeline.go batching, decoding and acknowledgement, store.go writing with
+// retries, check.go the last validation before a reading enters a batch,
+// deadletter.go, framecount.go and loglimit.go; the decoders are decode.go,
+// fastnative.go, senml.go, tts.go and airrohr.go.
 package ingest
 
 import (
