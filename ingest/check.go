@@ -72,8 +72,8 @@ func checkField(device, what, raw, name string) *Rejection {
 // checkTime refuses a time the store cannot hold, one too far ahead of
 // now and, with Limits.MaxAge, one older than that.
 func checkTime(ts, now time.Time, lim Limits) *Rejection {
-	if err := kessel.ValidateTime(ts); err != nil {
-		return reject(ReasonBadTimestamp, "", "ts: %s", kessel.ErrorMessage(err))
+	if ts.Before(kessel.MinTime) || ts.After(kessel.MaxTime) {
+		return reject(ReasonBadTimestamp, "", "ts: %s", kessel.ErrorMessage(kessel.ValidateTime(ts)))
 	}
 	if ts.After(now.Add(lim.MaxFuture)) {
 		return reject(ReasonFutureTimestamp, "", "ts %s is more than %s ahead of the server clock (%s)", ts.Format(time.RFC3339), lim.MaxFuture, now.UTC().Format(time.RFC3339))

@@ -161,3 +161,28 @@ func BenchmarkFastNative(b *testing.B) {
 		}
 	}
 }
+
+// TestFastNativeKeepsNoView checks that a reading decoded on the fast path
+// holds no view into the payload: overwriting the payload afterwards must
+// not change it (keys are read without copying).
+func TestFastNativeKeepsNoView(t *testing.T) {
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ name, payload, kind, field string }{
+		{"field kept as sent", `{"kind":"noise","values":{"laeq":55}}`, "noise", "laeq"},
+		{"field normalised", `{"kind":"air_quality","values":{"PM10":55}}`, "air_quality", "pm10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := []byte(tc.payload)
+			r, ok := fastNative("d", p, now, Limits{MaxFields: 64, MaxFuture: time.Minute})
+			if !ok {
+				t.Fatal("not on the fast path")
+			}
+			for i := range p {
+				p[i] = 'X'
+			}
+			if _, has := r.Values[tc.field]; !has || r.Kind != tc.kind || len(r.Values) != 1 {
+				t.Errorf("reading changed with its payload: kind %q, values %v", r.Kind, r.Values)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -21,55 +22,62 @@ import (
 // accepts identically.
 func fastNative(device string, p []byte, now time.Time, lim Limits) (r kessel.Reading, ok bool) {
 	s := scanner{b: p}
+	if !s.consume('{') {
+		return r, false
+	}
 	r = kessel.Reading{Device: device, Source: "native", Time: now}
 	var seenTS, seenKind, seenValues, seenLoc bool
-	ok = s.members(func(key string) bool {
+	for first := true; ; first = false {
+		key, more := s.member(first)
+		if !more {
+			break
+		}
 		switch {
 		case key == "ts" && !seenTS:
-			seenTS = true
-			return s.timestamp(&r.Time)
+			seenTS, ok = true, s.timestamp(&r.Time)
 		case key == "kind" && !seenKind:
 			seenKind = true
-			v, ok := s.simpleString()
-			r.Kind = v
-			return ok && kessel.ValidateKind(v) == nil
+			r.Kind, ok = s.simpleString()
+			ok = ok && kessel.ValidateKind(r.Kind) == nil
 		case key == "values" && !seenValues:
 			seenValues = true
 			r.Values = make(map[string]float64, 8)
-			return s.values(r.Values, lim.MaxFields)
+			ok = s.values(r.Values, lim.MaxFields)
 		case key == "location" && !seenLoc:
 			seenLoc = true
 			r.Location, ok = s.location()
-			return ok
+		default:
+			ok = false
 		}
-		return false
-	})
+		if !ok {
+			return r, false
+		}
+	}
 	s.ws()
-	if !ok || s.i != len(s.b) || len(r.Values) == 0 || checkTime(r.Time, now, lim) != nil {
+	if s.err || s.i != len(s.b) || len(r.Values) == 0 || checkTime(r.Time, now, lim) != nil {
 		return r, false
 	}
 	return r, true
 }
 
-// members reads a JSON object, calling member for each key with the
-// scanner at its value; member reads the value and reports whether it was
-// acceptable.
-func (s *scanner) members(member func(key string) bool) bool {
-	if !s.consume('{') {
-		return false
+// member reads up to the value of an object's next member (after its
+// opening '{') and returns the member's key, a view into the payload (see
+// view); more is false at the closing '}' and on a syntax error, which sets
+// s.err.
+func (s *scanner) member(first bool) (key string, more bool) {
+	if s.consume('}') {
+		return "", false
 	}
-	for first := true; ; first = false {
-		if s.consume('}') {
-			return true
-		}
-		if !first && !s.consume(',') {
-			return false
-		}
-		key, ok := s.simpleString()
-		if !ok || !s.consume(':') || !member(key) {
-			return false
-		}
+	if !first && !s.consume(',') {
+		s.err = true
+		return "", false
 	}
+	key, ok := s.view()
+	if !ok || !s.consume(':') {
+		s.err = true
+		return "", false
+	}
+	return key, true
 }
 
 // timestamp reads "ts": an RFC 3339 string, Unix seconds or null (which
@@ -78,7 +86,7 @@ func (s *scanner) timestamp(t *time.Time) bool {
 	s.ws()
 	switch {
 	case s.peek() == '"':
-		v, ok := s.simpleString()
+		v, ok := s.view() // parsed, not kept
 		if !ok {
 			return false
 		}
@@ -100,13 +108,23 @@ func (s *scanner) timestamp(t *time.Time) bool {
 // values reads "values": numbers and booleans (as 1 and 0) under field
 // names a reading may have, at most maxFields of them, none twice.
 func (s *scanner) values(into map[string]float64, maxFields int) bool {
-	return s.members(func(k string) bool {
+	if !s.consume('{') {
+		return false
+	}
+	for first := true; ; first = false {
+		k, more := s.member(first)
+		if !more {
+			return !s.err
+		}
 		name := NormalizeField(k)
-		if kessel.ValidateFieldName(name) != nil {
+		if !kessel.ValidFieldName(name) || kessel.ReservedField(name) { // ValidateFieldName, inlined
 			return false
 		}
 		if _, dup := into[name]; dup {
 			return false
+		}
+		if unsafe.StringData(name) == unsafe.StringData(k) {
+			name = strings.Clone(name) // unchanged by NormalizeField: still a view
 		}
 		s.ws()
 		switch {
@@ -121,37 +139,46 @@ func (s *scanner) values(into map[string]float64, maxFields int) bool {
 			}
 			into[name] = f
 		}
-		return len(into) <= maxFields
-	})
+		if len(into) > maxFields {
+			return false
+		}
+	}
 }
 
 // location reads "location": lon and lat, each once, a WGS84 position.
 func (s *scanner) location() (*orb.Point, bool) {
+	if !s.consume('{') {
+		return nil, false
+	}
 	var lon, lat float64
 	var hasLon, hasLat bool
-	ok := s.members(func(k string) bool {
+	for first := true; ; first = false {
+		k, more := s.member(first)
+		if !more {
+			break
+		}
 		f, ok := s.number()
 		switch {
 		case !ok:
-			return false
+			return nil, false
 		case k == "lon" && !hasLon:
 			lon, hasLon = f, true
 		case k == "lat" && !hasLat:
 			lat, hasLat = f, true
 		default:
-			return false
+			return nil, false
 		}
-		return true
-	})
-	if !ok || !hasLon || !hasLat || !kessel.ValidLonLat(lon, lat) {
+	}
+	if s.err || !hasLon || !hasLat || !kessel.ValidLonLat(lon, lat) {
 		return nil, false
 	}
 	return &orb.Point{lon, lat}, true
 }
 
 type scanner struct {
-	b []byte
-	i int
+	b   []byte
+	i   int
+	err bool // a syntax error was met (see member)
 }
 
 func (s *scanner) ws() {
@@ -191,6 +218,14 @@ func (s *scanner) literal(lit string) bool {
 
 // simpleString reads a JSON string of printable ASCII without escapes.
 func (s *scanner) simpleString() (string, bool) {
+	v, ok := s.view()
+	return strings.Clone(v), ok // kept (the kind): a copy
+}
+
+// view reads a JSON string of printable ASCII without escapes and returns
+// it without copying: a view into the payload, valid only while the
+// payload is, so never to be kept (keys compared, or cloned to keep).
+func (s *scanner) view() (string, bool) {
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return "", false
@@ -201,7 +236,7 @@ func (s *scanner) simpleString() (string, bool) {
 		switch {
 		case c == '"':
 			s.i = j + 1
-			return string(s.b[start:j]), true
+			return unsafe.String(unsafe.SliceData(s.b[start:j]), j-start), true
 		case c < 0x20 || c == '\\' || c >= 0x80:
 			return "", false
 		}
