@@ -53,7 +53,7 @@ func NewFollower(devices Devices, opts FollowerOptions) (*Follower, error) {
 		opts.Now = time.Now
 	}
 	opts.Limits.ensureDefaults()
-	up := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kessel_ingest_connected", Help: "1 while an MQTT source (broker, tts) is connected and subscribed."}, []string{"source"})
+	up := newConnectedGauge()
 	if opts.Registerer != nil {
 		if err := opts.Registerer.Register(up); err != nil {
 			return nil, fmt.Errorf("ingest: follower metrics: %w", err)
