@@ -50,8 +50,11 @@ func (d Device) Validate() error {
 	if !ValidDeviceID(d.ID) {
 		return &Error{Code: EINVALID, Message: DeviceIDError(d.ID)}
 	}
-	if d.Kind != "" && !ValidFieldName(d.Kind) {
-		return Errorf(EINVALID, "device %s: kind %q: use 1-64 lower-case letters, digits or '_'", d.ID, d.Kind)
+	if err := ValidateKind(d.Kind); err != nil {
+		return Errorf(EINVALID, "device %s: %s", d.ID, ErrorMessage(err))
+	}
+	if err := ValidateTagValue("department", d.Department); err != nil {
+		return Errorf(EINVALID, "device %s: %s", d.ID, ErrorMessage(err))
 	}
 	if _, err := ParseVisibility(string(d.Visibility)); err != nil {
 		return fmt.Errorf("device %s: %w", d.ID, err)

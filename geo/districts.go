@@ -96,6 +96,9 @@ func LoadDistricts(r io.Reader, nameProp string, log *slog.Logger) (*Districts, 
 		if name == "" {
 			return nil, kessel.Errorf(kessel.EINVALID, "feature %d has no %q property to name it", i, nameProp)
 		}
+		if err := kessel.ValidateTagValue("district name", name); err != nil {
+			return nil, kessel.Errorf(kessel.EINVALID, "feature %d: %s", i, kessel.ErrorMessage(err))
+		}
 		if _, dup := ds.byName[name]; dup {
 			return nil, kessel.Errorf(kessel.EINVALID, "district name %q appears twice", name)
 		}

@@ -178,18 +178,6 @@ func (c *Client) writeLines(ctx context.Context, lines string) error {
 	return fmt.Errorf("influx: write: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB write failed"}, err)
 }
 
-// WriteReadings stores readings: measurement = kind, tags device, district,
-// department and source, fields = values (plus lat and lon when a reading has
-// a location). A reading with the same device, kind, tags and time overwrites
-// the earlier one, so redelivery never duplicates data.
-func (c *Client) WriteReadings(ctx context.Context, rs []kessel.Reading) error {
-	b := make([]byte, 0, 160*len(rs)) // a typical line's length: no regrowth
-	for i := range rs {
-		b = appendReading(b, &rs[i])
-	}
-	return c.writeLines(ctx, string(b))
-}
-
 // WriteDeadLetters stores dead letters in DeadLetterMeasurement with the
 // reason as the only tag.
 func (c *Client) WriteDeadLetters(ctx context.Context, dls []kessel.DeadLetter) error {

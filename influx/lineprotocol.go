@@ -9,11 +9,7 @@ import (
 	"github.com/kessel-city/kessel"
 )
 
-var (
-	measurementEscaper = strings.NewReplacer(",", `\,`, " ", `\ `, "\n", `\n`)
-	keyEscaper         = strings.NewReplacer(",", `\,`, "=", `\=`, " ", `\ `, "\n", `\n`)
-	stringEscaper      = strings.NewReplacer(`"`, `\"`, `\`, `\\`, "\n", `\n`, "\r", `\r`)
-)
+var stringEscaper = strings.NewReplacer(`"`, `\"`, `\`, `\\`, "\n", `\n`, "\r", `\r`)
 
 // UnknownKind is the measurement of readings whose device has no kind.
 const UnknownKind = "unknown"
@@ -23,7 +19,7 @@ func appendReading(b []byte, r *kessel.Reading) []byte {
 	if kind == "" {
 		kind = UnknownKind
 	}
-	b = appendEscaped(b, kind, measurementEscaper, ", \n")
+	b = appendEscaped(b, kind)
 	// Tags in key order, as InfluxDB prefers.
 	b = appendTag(b, "department", r.Department)
 	b = appendTag(b, "device", r.Device)
@@ -45,7 +41,7 @@ func appendReading(b []byte, r *kessel.Reading) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = appendEscaped(b, k, keyEscaper, keySpecial)
+		b = appendEscaped(b, k)
 		b = append(b, '=')
 		b = strconv.AppendFloat(b, r.Values[k], 'g', -1, 64)
 	}
@@ -74,17 +70,42 @@ func appendTag(b []byte, k, v string) []byte {
 	b = append(b, ',')
 	b = append(b, k...)
 	b = append(b, '=')
-	return appendEscaped(b, v, keyEscaper, keySpecial)
+	return appendEscaped(b, v)
 }
 
-const keySpecial = ",= \n"
+// lineSpecial are the bytes a measurement, tag key, tag value or field key
+// cannot hold as they are.
+const lineSpecial = ",= \n\\"
 
-// appendEscaped appends s, escaped only when it holds a special character.
-func appendEscaped(b []byte, s string, r *strings.Replacer, special string) []byte {
-	if !strings.ContainsAny(s, special) {
+// appendEscaped appends a measurement, tag key, tag value or field key,
+// escaped for line protocol: ',', '=' and ' ' with a backslash, a newline
+// as the two characters \n. InfluxDB reads a backslash as the escape of
+// the next byte and refuses a name whose last byte is one, so a backslash
+// before ',', '=', ' ' or at the end (which no escaping can carry) is
+// written as U+FF3C (＼); any other backslash is kept. Kessel refuses such
+// names where they enter (kessel.ValidateTagValue); this keeps one that
+// got in from making a whole batch unwritable.
+func appendEscaped(b []byte, s string) []byte {
+	if !strings.ContainsAny(s, lineSpecial) {
 		return append(b, s...)
 	}
-	return append(b, r.Replace(s)...)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ',', '=', ' ':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\\':
+			if i+1 == len(s) || strings.IndexByte(",= ", s[i+1]) >= 0 {
+				b = append(b, "\uFF3C"...)
+			} else {
+				b = append(b, c)
+			}
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 func appendDeadLetter(b []byte, d *kessel.DeadLetter) []byte {

@@ -3,7 +3,6 @@ package influx
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +17,22 @@ var reservedColumns = map[string]bool{
 	"result": true, "table": true, "_start": true, "_stop": true, "_time": true,
 	"_measurement": true, "device": true, "district": true, "department": true, "source": true,
 }
+
+// readingsFilter is a Flux filter that keeps the points of readings: not
+// Kessel's own records (kessel.ReservedPrefix), with a device tag, and
+// only fields a reading may have. A point written past Kessel with a field
+// named like a column of the pivoted table (_value, result, device, …)
+// would otherwise make every query that pivots it fail: one device's bad
+// data must never empty another's history or live state.
+var readingsFilter = func() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  |> filter(fn: (r) => r._measurement !~ /^(%s|_)/ and exists r.device and r._field =~ /^[a-z0-9][a-z0-9_]{0,63}$/", kessel.ReservedPrefix)
+	for _, c := range append([]string{"result", "table", "time"}, kessel.TagKeys...) {
+		fmt.Fprintf(&b, " and r._field != %q", c)
+	}
+	b.WriteString(")\n")
+	return b.String()
+}()
 
 // History returns the device's readings in [From, To), oldest first, one
 // Reading per timestamp. It returns EINVALID for a bad query and
@@ -52,7 +67,8 @@ func (c *Client) historyFlux(q kessel.HistoryQuery) (string, error) {
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano))
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement != %q and r._measurement != %q and r._measurement != %q and r.device == %s)\n", DeadLetterMeasurement, DeviceMeasurement, AlertMeasurement, strconv.Quote(q.Device))
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r.device == %s)\n", strconv.Quote(q.Device))
+	f.WriteString(readingsFilter)
 	if len(q.Fields) > 0 {
 		conds := make([]string, len(q.Fields))
 		for i, name := range q.Fields {
@@ -82,49 +98,6 @@ func (c *Client) historyFlux(q kessel.HistoryQuery) (string, error) {
 		fmt.Fprintf(&f, "  |> limit(n: %d)\n", q.Limit)
 	}
 	return f.String(), nil
-}
-
-// Latest returns the most recent reading of every device written in
-// [from, to), one per device. It is used to fill the live state on start.
-func (c *Client) Latest(ctx context.Context, from, to time.Time) ([]kessel.Reading, error) {
-	var f strings.Builder
-	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
-	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement != %q and r._measurement != %q and r._measurement != %q)\n", DeadLetterMeasurement, DeviceMeasurement, AlertMeasurement)
-	f.WriteString("  |> last()\n")
-	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
-	rows, err := c.readings(ctx, f.String(), "latest")
-	if err != nil {
-		return nil, err
-	}
-	// Keep the newest row per device; merge in fields whose last value is older.
-	byDevice := map[string]*kessel.Reading{}
-	var order []string
-	for i := range rows {
-		r := &rows[i]
-		cur, ok := byDevice[r.Device]
-		if !ok {
-			byDevice[r.Device] = r
-			order = append(order, r.Device)
-			continue
-		}
-		newer, older := r, cur
-		if cur.Time.After(r.Time) {
-			newer, older = cur, r
-		}
-		for k, v := range older.Values {
-			if _, ok := newer.Values[k]; !ok {
-				newer.Values[k] = v
-			}
-		}
-		byDevice[r.Device] = newer
-	}
-	out := make([]kessel.Reading, 0, len(order))
-	for _, d := range order {
-		out = append(out, *byDevice[d])
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Device < out[j].Device })
-	return out, nil
 }
 
 func (c *Client) readings(ctx context.Context, flux, what string) ([]kessel.Reading, error) {
@@ -197,7 +170,7 @@ func (c *Client) eachReading(ctx context.Context, flux, what string, fn func(kes
 // oldest first.
 func (c *Client) DistrictSeries(ctx context.Context, district, kind, field string, from, to time.Time, every time.Duration, fn string) ([]kessel.Reading, error) {
 	switch {
-	case !kessel.ValidFieldName(kind) || !kessel.ValidFieldName(field):
+	case kessel.ValidateKind(kind) != nil || kind == "" || !kessel.ValidFieldName(field):
 		return nil, kessel.Errorf(kessel.EINVALID, "kind and field must be names such as air_quality and pm10")
 	case !kessel.ValidAggregate(fn):
 		return nil, kessel.Errorf(kessel.EINVALID, "unknown aggregate fn %q", fn)
@@ -262,7 +235,7 @@ func (c *Client) DeadLetters(ctx context.Context, q kessel.DeadLetterQuery) ([]k
 // averaged into windows of every (per device), for refilling alert windows
 // on start.
 func (c *Client) Recent(ctx context.Context, kind, field string, from, to time.Time, every time.Duration) ([]kessel.Reading, error) {
-	if !kessel.ValidFieldName(kind) || !kessel.ValidFieldName(field) || every <= 0 {
+	if kessel.ValidateKind(kind) != nil || kind == "" || !kessel.ValidFieldName(field) || every <= 0 {
 		return nil, kessel.Errorf(kessel.EINVALID, "recent: bad kind, field or window")
 	}
 	var f strings.Builder

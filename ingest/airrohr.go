@@ -91,8 +91,8 @@ func decodeAirrohr(header string, payload []byte, now time.Time, lim Limits) (ke
 		if _, taken := r.Values[name]; taken {
 			name = prefixed
 		}
-		if !kessel.ValidFieldName(name) || name == "lat" || name == "lon" {
-			return kessel.Reading{}, reject(ReasonBadFieldName, device, "value_type %q gives field %q: use letters, digits and '_'", sv.ValueType, name)
+		if rej := checkField(device, "value_type", sv.ValueType, name); rej != nil {
+			return kessel.Reading{}, rej
 		}
 		r.Values[name] = v
 	}

@@ -80,10 +80,12 @@ type Decoded struct {
 	Format string
 }
 
-// Topics (and pseudo-topics for HTTP push) Decode understands.
+// Message types: the last segment of a device topic (readings, meta) and
+// The Things Stack's uplinks.
 const (
 	topicReadings = "readings"
 	topicMeta     = "meta"
+	topicTTS      = "tts"
 )
 
 // Decode turns a message received on topic at time now into readings or a
@@ -105,10 +107,10 @@ func Decode(topic string, payload []byte, now time.Time, lim Limits) (Decoded, e
 		}
 		return Decoded{Readings: []kessel.Reading{r}, Format: "airrohr"}, nil
 	}
-	var device, kind, format string
+	var device, msgType, format string
 	if _, dev, ok := parseTTSTopic(topic); ok {
-		device, kind, format = dev, "tts", "tts"
-	} else if device, kind, ok = parseTopic(topic); ok {
+		device, msgType, format = dev, topicTTS, "tts"
+	} else if device, msgType, ok = parseTopic(topic); ok {
 		format = formatOf(topic, payload)
 	} else {
 		return Decoded{Format: "unknown"}, reject(ReasonUnknownTopic, "", "topic %q is not one Kessel reads", topic)
@@ -120,13 +122,13 @@ func Decode(topic string, payload []byte, now time.Time, lim Limits) (Decoded, e
 		return Decoded{Format: format}, reject(ReasonTooLarge, device, "payload is %d bytes; the limit is %d", len(payload), lim.MaxPayload)
 	}
 	switch {
-	case kind == "tts":
+	case msgType == topicTTS:
 		up, rej := decodeTTS(device, payload, now, lim)
 		if rej != nil {
 			return Decoded{Format: format}, rej
 		}
 		return Decoded{Readings: []kessel.Reading{up.Reading}, FCnt: up.FCnt, Format: format}, nil
-	case kind == topicMeta:
+	case msgType == topicMeta:
 		d, err := decodeMeta(device, payload)
 		if err != nil {
 			return Decoded{Format: format}, err
@@ -150,17 +152,35 @@ func Decode(topic string, payload []byte, now time.Time, lim Limits) (Decoded, e
 	}
 }
 
-// parseTopic splits kessel/devices/{id}/{readings|meta}.
-func parseTopic(topic string) (device, kind string, ok bool) {
+// parseTopic splits kessel/devices/{id}/{readings|meta} into the device
+// and the message type.
+func parseTopic(topic string) (device, msgType string, ok bool) {
 	rest, ok := strings.CutPrefix(topic, kessel.DeviceTopicPrefix)
 	if !ok {
 		return "", "", false
 	}
-	device, kind, ok = strings.Cut(rest, "/")
-	if !ok || (kind != topicReadings && kind != topicMeta) {
+	device, msgType, ok = strings.Cut(rest, "/")
+	if !ok || (msgType != topicReadings && msgType != topicMeta) {
 		return "", "", false
 	}
-	return device, kind, true
+	return device, msgType, true
+}
+
+// formatOf names a message's wire format for metrics.
+func formatOf(topic string, payload []byte) string {
+	if strings.HasSuffix(topic, "/meta") {
+		return "meta"
+	}
+	for _, c := range payload {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '[':
+			return "senml"
+		}
+		break
+	}
+	return "native"
 }
 
 type nativeLocation struct {
@@ -181,8 +201,8 @@ func decodeNative(device string, payload []byte, now time.Time, lim Limits) (kes
 		return kessel.Reading{}, jsonRejection(device, payload, err)
 	}
 	r := kessel.Reading{Device: device, Source: "native", Kind: n.Kind}
-	if n.Kind != "" && !kessel.ValidFieldName(n.Kind) {
-		return r, reject(ReasonBadFieldName, device, "kind %q: use 1-64 lower-case letters, digits or '_'", n.Kind)
+	if rej := checkKind(device, n.Kind); rej != nil {
+		return r, rej
 	}
 	ts, err := parseTime(n.TS, now)
 	if err != nil {
@@ -202,8 +222,8 @@ func decodeNative(device string, payload []byte, now time.Time, lim Limits) (kes
 	r.Values = make(map[string]float64, len(n.Values))
 	for k, raw := range n.Values {
 		name := NormalizeField(k)
-		if !kessel.ValidFieldName(name) || name == "lat" || name == "lon" {
-			return r, reject(ReasonBadFieldName, device, "field %q: use 1-64 letters, digits or '_' (lat and lon are reserved)", k)
+		if rej := checkField(device, "values key", k, name); rej != nil {
+			return r, rej
 		}
 		v, rej := parseValue(device, k, raw)
 		if rej != nil {
@@ -291,16 +311,6 @@ func parseTime(raw json.RawMessage, now time.Time) (time.Time, error) {
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
 }
 
-func checkTime(ts, now time.Time, lim Limits) *Rejection {
-	if ts.After(now.Add(lim.MaxFuture)) {
-		return reject(ReasonFutureTimestamp, "", "ts %s is more than %s ahead of the server clock (%s)", ts.Format(time.RFC3339), lim.MaxFuture, now.UTC().Format(time.RFC3339))
-	}
-	if lim.MaxAge > 0 && ts.Before(now.Add(-lim.MaxAge)) {
-		return reject(ReasonTooOld, "", "ts %s is older than the retention window of %s", ts.Format(time.RFC3339), lim.MaxAge)
-	}
-	return nil
-}
-
 // jsonRejection tells bare NaN/Infinity (which some firmware writes) apart
 // from other malformed JSON.
 func jsonRejection(device string, payload []byte, err error) *Rejection {
@@ -338,6 +348,12 @@ func decodeMeta(device string, payload []byte) (*kessel.Device, error) {
 	vis, err := kessel.ParseVisibility(m.Visibility)
 	if err != nil {
 		return nil, reject(ReasonBadMeta, device, "%s", kessel.ErrorMessage(err))
+	}
+	if rej := checkKind(device, m.Kind); rej != nil {
+		return nil, rej
+	}
+	if err := kessel.ValidateTagValue("department", m.Department); err != nil {
+		return nil, reject(ReasonBadTagValue, device, "%s", kessel.ErrorMessage(err))
 	}
 	d := &kessel.Device{ID: device, Kind: m.Kind, Name: m.Name, Department: m.Department, Visibility: vis, Labels: m.Labels}
 	if m.Location != nil {

@@ -3,6 +3,7 @@ package ingest
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -27,144 +28,157 @@ func fastNative(device string, p []byte, now time.Time, lim Limits) (r kessel.Re
 	r = kessel.Reading{Device: device, Source: "native", Time: now}
 	var seenTS, seenKind, seenValues, seenLoc bool
 	for first := true; ; first = false {
-		if s.consume('}') {
+		key, more := s.member(first)
+		if !more {
 			break
 		}
-		if !first && !s.consume(',') {
-			return r, false
-		}
-		key, ok := s.simpleString()
-		if !ok || !s.consume(':') {
-			return r, false
-		}
-		switch key {
-		case "ts":
-			if seenTS {
-				return r, false
-			}
-			seenTS = true
-			s.ws()
-			switch {
-			case s.peek() == '"':
-				v, ok := s.simpleString()
-				if !ok {
-					return r, false
-				}
-				t, err := time.Parse(time.RFC3339Nano, v)
-				if err != nil {
-					return r, false
-				}
-				r.Time = t
-			case s.literal("null"):
-			default:
-				f, ok := s.number()
-				if !ok || f < 0 || f > 1e11 {
-					return r, false
-				}
-				sec, frac := math.Modf(f)
-				r.Time = time.Unix(int64(sec), int64(frac*1e9)).UTC()
-			}
-		case "kind":
-			if seenKind {
-				return r, false
-			}
+		switch {
+		case key == "ts" && !seenTS:
+			seenTS, ok = true, s.timestamp(&r.Time)
+		case key == "kind" && !seenKind:
 			seenKind = true
-			v, ok := s.simpleString()
-			if !ok || (v != "" && !kessel.ValidFieldName(v)) {
-				return r, false
-			}
-			r.Kind = v
-		case "values":
-			if seenValues || !s.consume('{') {
-				return r, false
-			}
+			r.Kind, ok = s.simpleString()
+			ok = ok && kessel.ValidateKind(r.Kind) == nil
+		case key == "values" && !seenValues:
 			seenValues = true
 			r.Values = make(map[string]float64, 8)
-			for vfirst := true; ; vfirst = false {
-				if s.consume('}') {
-					break
-				}
-				if !vfirst && !s.consume(',') {
-					return r, false
-				}
-				k, ok := s.simpleString()
-				if !ok || !s.consume(':') {
-					return r, false
-				}
-				name := NormalizeField(k)
-				if !kessel.ValidFieldName(name) || name == "lat" || name == "lon" {
-					return r, false
-				}
-				if _, dup := r.Values[name]; dup {
-					return r, false
-				}
-				s.ws()
-				var v float64
-				switch {
-				case s.literal("true"):
-					v = 1
-				case s.literal("false"):
-					v = 0
-				default:
-					f, ok := s.number()
-					if !ok {
-						return r, false
-					}
-					v = f
-				}
-				r.Values[name] = v
-				if len(r.Values) > lim.MaxFields {
-					return r, false
-				}
-			}
-		case "location":
-			if seenLoc || !s.consume('{') {
-				return r, false
-			}
+			ok = s.values(r.Values, lim.MaxFields)
+		case key == "location" && !seenLoc:
 			seenLoc = true
-			var lon, lat float64
-			var hasLon, hasLat bool
-			for lfirst := true; ; lfirst = false {
-				if s.consume('}') {
-					break
-				}
-				if !lfirst && !s.consume(',') {
-					return r, false
-				}
-				k, ok := s.simpleString()
-				if !ok || !s.consume(':') {
-					return r, false
-				}
-				f, ok := s.number()
-				switch {
-				case !ok:
-					return r, false
-				case k == "lon" && !hasLon:
-					lon, hasLon = f, true
-				case k == "lat" && !hasLat:
-					lat, hasLat = f, true
-				default:
-					return r, false
-				}
-			}
-			if !hasLon || !hasLat || !kessel.ValidLonLat(lon, lat) {
-				return r, false
-			}
-			r.Location = &orb.Point{lon, lat}
+			r.Location, ok = s.location()
 		default:
+			ok = false
+		}
+		if !ok {
 			return r, false
 		}
 	}
 	s.ws()
-	if s.i != len(s.b) || len(r.Values) == 0 || checkTime(r.Time, now, lim) != nil {
+	if s.err || s.i != len(s.b) || len(r.Values) == 0 || checkTime(r.Time, now, lim) != nil {
 		return r, false
 	}
 	return r, true
 }
 
+// member reads up to the value of an object's next member (after its
+// opening '{') and returns the member's key, a view into the payload (see
+// view); more is false at the closing '}' and on a syntax error, which sets
+// s.err.
+func (s *scanner) member(first bool) (key string, more bool) {
+	if s.consume('}') {
+		return "", false
+	}
+	if !first && !s.consume(',') {
+		s.err = true
+		return "", false
+	}
+	key, ok := s.view()
+	if !ok || !s.consume(':') {
+		s.err = true
+		return "", false
+	}
+	return key, true
+}
+
+// timestamp reads "ts": an RFC 3339 string, Unix seconds or null (which
+// leaves t as it is).
+func (s *scanner) timestamp(t *time.Time) bool {
+	s.ws()
+	switch {
+	case s.peek() == '"':
+		v, ok := s.view() // parsed, not kept
+		if !ok {
+			return false
+		}
+		ts, err := time.Parse(time.RFC3339Nano, v)
+		*t = ts
+		return err == nil
+	case s.literal("null"):
+		return true
+	}
+	f, ok := s.number()
+	if !ok || f < 0 || f > 1e11 {
+		return false
+	}
+	sec, frac := math.Modf(f)
+	*t = time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	return true
+}
+
+// values reads "values": numbers and booleans (as 1 and 0) under field
+// names a reading may have, at most maxFields of them, none twice.
+func (s *scanner) values(into map[string]float64, maxFields int) bool {
+	if !s.consume('{') {
+		return false
+	}
+	for first := true; ; first = false {
+		k, more := s.member(first)
+		if !more {
+			return !s.err
+		}
+		name := NormalizeField(k)
+		if !kessel.ValidFieldName(name) || kessel.ReservedField(name) { // ValidateFieldName, inlined
+			return false
+		}
+		if _, dup := into[name]; dup {
+			return false
+		}
+		if unsafe.StringData(name) == unsafe.StringData(k) {
+			name = strings.Clone(name) // unchanged by NormalizeField: still a view
+		}
+		s.ws()
+		switch {
+		case s.literal("true"):
+			into[name] = 1
+		case s.literal("false"):
+			into[name] = 0
+		default:
+			f, ok := s.number()
+			if !ok {
+				return false
+			}
+			into[name] = f
+		}
+		if len(into) > maxFields {
+			return false
+		}
+	}
+}
+
+// location reads "location": lon and lat, each once, a WGS84 position.
+func (s *scanner) location() (*orb.Point, bool) {
+	if !s.consume('{') {
+		return nil, false
+	}
+	var lon, lat float64
+	var hasLon, hasLat bool
+	for first := true; ; first = false {
+		k, more := s.member(first)
+		if !more {
+			break
+		}
+		f, ok := s.number()
+		switch {
+		case !ok:
+			return nil, false
+		case k == "lon" && !hasLon:
+			lon, hasLon = f, true
+		case k == "lat" && !hasLat:
+			lat, hasLat = f, true
+		default:
+			return nil, false
+		}
+	}
+	if s.err || !hasLon || !hasLat || !kessel.ValidLonLat(lon, lat) {
+		return nil, false
+	}
+	return &orb.Point{lon, lat}, true
+}
+
 type scanner struct {
-	b []byte
-	i int
+	b   []byte
+	i   int
+	err bool // a syntax error was met (see member)
 }
 
 func (s *scanner) ws() {
@@ -204,6 +218,14 @@ func (s *scanner) literal(lit string) bool {
 
 // simpleString reads a JSON string of printable ASCII without escapes.
 func (s *scanner) simpleString() (string, bool) {
+	v, ok := s.view()
+	return strings.Clone(v), ok // kept (the kind): a copy
+}
+
+// view reads a JSON string of printable ASCII without escapes and returns
+// it without copying: a view into the payload, valid only while the
+// payload is, so never to be kept (keys compared, or cloned to keep).
+func (s *scanner) view() (string, bool) {
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return "", false
@@ -214,7 +236,7 @@ func (s *scanner) simpleString() (string, bool) {
 		switch {
 		case c == '"':
 			s.i = j + 1
-			return string(s.b[start:j]), true
+			return unsafe.String(unsafe.SliceData(s.b[start:j]), j-start), true
 		case c < 0x20 || c == '\\' || c >= 0x80:
 			return "", false
 		}

@@ -81,8 +81,9 @@ func publish(t *testing.T, c mqtt.Client, topic, payload string) {
 }
 
 // TestGoodAndBadInterleaved sends bad messages of every wire format
-// between good ones of every format and checks that every good one is
-// stored, every bad one counted by reason and kept as a dead letter, on
+// (reserved kinds and field names, unstorable tag values and times among
+// them) between good ones of every format and checks that every good one
+// is stored, every bad one counted by reason and kept as a dead letter, on
 // both broker kinds.
 func TestGoodAndBadInterleaved(t *testing.T) {
 	brokers := map[string]func(t *testing.T) string{
@@ -110,6 +111,13 @@ func TestGoodAndBadInterleaved(t *testing.T) {
 		{tts, `{"app_id":"x","payload_fields":{"t":1}}`, ingest.ReasonUnsupportedFormat},
 		{tts, `{"uplink_message":{"decoded_payload":{"t":1}},"received_at":"soon"}`, ingest.ReasonBadTimestamp},
 		{"kessel/devices/air-1/meta", `{"kind":"air_quality","visibility":"secret"}`, ingest.ReasonBadMeta},
+		{"kessel/devices/air-9/meta", `{"kind":"kessel_rules"}`, ingest.ReasonReservedKind},
+		{"kessel/devices/air-9/meta", `{"kind":"noise","department":"Tiefbau\\"}`, ingest.ReasonBadTagValue},
+		{native, `{"values":{"_start":1}}`, ingest.ReasonReservedField},
+		{native, `{"kind":"kessel_usage","values":{"pm10":1}}`, ingest.ReasonReservedKind},
+		{native, `{"ts":"1677-09-01T00:00:00Z","values":{"pm10":1}}`, ingest.ReasonBadTimestamp},
+		{senml, `[{"n":"device","v":1}]`, ingest.ReasonReservedField},
+		{tts, `{"uplink_message":{"decoded_payload":{"_time":1}}}`, ingest.ReasonReservedField},
 	}
 	wantReasons := map[string]int{}
 	for _, b := range bad {
@@ -172,7 +180,7 @@ func TestGoodAndBadInterleaved(t *testing.T) {
 				return counterValue(t, r.prom, "kessel_ingest_written_total", "native") == 14 &&
 					counterValue(t, r.prom, "kessel_ingest_written_total", "senml") == 13 &&
 					counterValue(t, r.prom, "kessel_ingest_written_total", "tts") == 13 &&
-					counterValue(t, r.prom, "kessel_ingest_deadlettered_total", "tts") == 2 && dead == float64(len(bad))
+					counterValue(t, r.prom, "kessel_ingest_deadlettered_total", "tts") == 3 && dead == float64(len(bad))
 			}, "written/dead-lettered by format: written native %v senml %v tts %v, dead-lettered tts %v",
 				counterValue(t, r.prom, "kessel_ingest_written_total", "native"), counterValue(t, r.prom, "kessel_ingest_written_total", "senml"),
 				counterValue(t, r.prom, "kessel_ingest_written_total", "tts"), counterValue(t, r.prom, "kessel_ingest_deadlettered_total", "tts"))

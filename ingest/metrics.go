@@ -20,7 +20,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_ingest_deadlettered_total", Help: "Dead letters the store confirmed, by wire format."}, []string{"format"}),
 		writeErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_write_errors_total", Help: "Store writes that failed and were retried."}),
 		fcntGaps:     prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_tts_fcnt_gaps_total", Help: "LoRaWAN frames missing between consecutive The Things Stack uplinks of a device."}),
-		connected:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kessel_ingest_connected", Help: "1 while an MQTT source (broker, tts) is connected and subscribed."}, []string{"source"}),
+		connected:    newConnectedGauge(),
 		inflight:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "kessel_ingest_inflight", Help: "Messages received and not yet acknowledged."}),
 		batchSize:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kessel_ingest_batch_size", Help: "Readings per store write.", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}),
 		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kessel_ingest_write_seconds", Help: "Store write latency.", Buckets: prometheus.DefBuckets}),
@@ -34,4 +34,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// newConnectedGauge is kessel_ingest_connected, of an Ingester's sources or
+// a Follower's.
+func newConnectedGauge() *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kessel_ingest_connected", Help: "1 while an MQTT source (broker, tts) is connected and subscribed."}, []string{"source"})
 }

@@ -52,6 +52,37 @@ type senmlRaw struct {
 // relativeLimit: SenML times below 2**28 are relative to now (RFC 8428 4.5.3).
 const relativeLimit = 1 << 28
 
+// senmlBase holds the base fields in force (RFC 8428 section 4.1): each
+// record's base fields replace the ones before for the records after it.
+type senmlBase struct {
+	name, unit       string
+	time, value, sum float64
+}
+
+func (b *senmlBase) apply(r *senmlRaw) {
+	if r.BaseName != nil {
+		b.name = *r.BaseName
+	}
+	if r.BaseTime != nil {
+		b.time = *r.BaseTime
+	}
+	if r.BaseUnit != nil {
+		b.unit = *r.BaseUnit
+	}
+	if r.BaseValue != nil {
+		b.value = *r.BaseValue
+	}
+	if r.BaseSum != nil {
+		b.sum = *r.BaseSum
+	}
+}
+
+// baseOnly reports whether r only sets base fields for the records after it.
+func (r *senmlRaw) baseOnly() bool {
+	return r.Name == "" && r.Unit == "" && r.Time == nil &&
+		(r.BaseName != nil || r.BaseTime != nil || r.BaseUnit != nil || r.BaseValue != nil || r.BaseSum != nil || r.BaseVersion != nil)
+}
+
 // ResolveSenML resolves a SenML JSON pack against now. It returns a
 // *Rejection for packs that are not valid SenML.
 func ResolveSenML(payload []byte, now time.Time) ([]SenMLRecord, error) {
@@ -64,73 +95,20 @@ func ResolveSenML(payload []byte, now time.Time) ([]SenMLRecord, error) {
 		return nil, reject(ReasonEmptyValues, "", "the SenML pack is empty")
 	}
 	nowSec := float64(now.UnixNano()) / 1e9
-	var bn, bu string
-	var bt, bv, bs float64
+	var base senmlBase
 	out := make([]SenMLRecord, 0, len(raws))
-	for i, r := range raws {
+	for i := range raws {
+		r := &raws[i]
 		if r.BaseVersion != nil && *r.BaseVersion > 10 {
 			return nil, reject(ReasonMalformedJSON, "", "record %d: SenML version %d is not supported", i, *r.BaseVersion)
 		}
-		if r.BaseName != nil {
-			bn = *r.BaseName
-		}
-		if r.BaseTime != nil {
-			bt = *r.BaseTime
-		}
-		if r.BaseUnit != nil {
-			bu = *r.BaseUnit
-		}
-		if r.BaseValue != nil {
-			bv = *r.BaseValue
-		}
-		if r.BaseSum != nil {
-			bs = *r.BaseSum
-		}
-		rec := SenMLRecord{Name: bn + r.Name, Unit: r.Unit, Link: r.Link, own: r.Name}
-		if rec.Unit == "" {
-			rec.Unit = bu
-		}
-		t := bt
-		if r.Time != nil {
-			t += *r.Time
-		}
-		if math.IsNaN(t) || math.IsInf(t, 0) {
-			return nil, reject(ReasonBadTimestamp, "", "record %d: time is not finite", i)
-		}
-		if t < relativeLimit {
-			t += nowSec
-		}
-		rec.Time = t
-		n := 0
-		if r.Value != nil {
-			v := *r.Value + bv
-			rec.Value = &v
-			n++
-		}
-		if r.StringValue != nil {
-			rec.StringValue = r.StringValue
-			n++
-		}
-		if r.BoolValue != nil {
-			rec.BoolValue = r.BoolValue
-			n++
-		}
-		if r.DataValue != nil {
-			rec.DataValue = r.DataValue
-			n++
-		}
-		if r.Sum != nil {
-			s := *r.Sum + bs
-			rec.Sum = &s
-		}
-		if n > 1 {
-			return nil, reject(ReasonMalformedJSON, "", "record %d (%s) has more than one value", i, rec.Name)
-		}
-		if rec.Name == "" && (n > 0 || rec.Sum != nil) {
-			return nil, reject(ReasonBadFieldName, "", "record %d has no name (n or bn)", i)
+		base.apply(r)
+		rec, n, rej := resolveRecord(i, r, &base, nowSec)
+		if rej != nil {
+			return nil, rej
 		}
 		if n == 0 && rec.Sum == nil {
-			if r.Name == "" && r.Unit == "" && r.Time == nil && (r.BaseName != nil || r.BaseTime != nil || r.BaseUnit != nil || r.BaseValue != nil || r.BaseSum != nil || r.BaseVersion != nil) {
+			if r.baseOnly() {
 				continue // a record of base fields only sets them for the records after it
 			}
 			return nil, reject(ReasonEmptyValues, "", "record %d (%s) has no value", i, rec.Name)
@@ -138,6 +116,55 @@ func ResolveSenML(payload []byte, now time.Time) ([]SenMLRecord, error) {
 		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// resolveRecord applies base to the i-th record r and returns it with its
+// number of values (v, vs, vb, vd; the sum apart).
+func resolveRecord(i int, r *senmlRaw, base *senmlBase, nowSec float64) (SenMLRecord, int, *Rejection) {
+	rec := SenMLRecord{Name: base.name + r.Name, Unit: r.Unit, Link: r.Link, own: r.Name}
+	if rec.Unit == "" {
+		rec.Unit = base.unit
+	}
+	t := base.time
+	if r.Time != nil {
+		t += *r.Time
+	}
+	if math.IsNaN(t) || math.IsInf(t, 0) {
+		return rec, 0, reject(ReasonBadTimestamp, "", "record %d: time is not finite", i)
+	}
+	if t < relativeLimit {
+		t += nowSec
+	}
+	rec.Time = t
+	n := 0
+	if r.Value != nil {
+		v := *r.Value + base.value
+		rec.Value = &v
+		n++
+	}
+	if r.StringValue != nil {
+		rec.StringValue = r.StringValue
+		n++
+	}
+	if r.BoolValue != nil {
+		rec.BoolValue = r.BoolValue
+		n++
+	}
+	if r.DataValue != nil {
+		rec.DataValue = r.DataValue
+		n++
+	}
+	if r.Sum != nil {
+		s := *r.Sum + base.sum
+		rec.Sum = &s
+	}
+	if n > 1 {
+		return rec, n, reject(ReasonMalformedJSON, "", "record %d (%s) has more than one value", i, rec.Name)
+	}
+	if rec.Name == "" && (n > 0 || rec.Sum != nil) {
+		return rec, n, reject(ReasonBadFieldName, "", "record %d has no name (n or bn)", i)
+	}
+	return rec, n, nil
 }
 
 // senmlUnitFields names a field after its SenML unit when a record has no
@@ -185,70 +212,100 @@ func decodeSenML(device string, payload []byte, now time.Time, lim Limits) ([]ke
 		rej.Device = device
 		return nil, rej
 	}
-	byTime := map[float64]*kessel.Reading{}
-	var order []float64
-	lons, lats := map[float64]float64{}, map[float64]float64{}
+	p := senmlPack{device: device, byTime: map[float64]*kessel.Reading{}, lons: map[float64]float64{}, lats: map[float64]float64{}}
 	for i := range recs {
-		rec := &recs[i]
-		r, ok := byTime[rec.Time]
-		if !ok {
-			sec, frac := math.Modf(rec.Time)
-			ts := time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC()
-			if rej := checkTime(ts, now, lim); rej != nil {
-				rej.Device = device
-				return nil, rej
-			}
-			r = &kessel.Reading{Device: device, Time: ts, Source: "senml", Values: map[string]float64{}}
-			byTime[rec.Time] = r
-			order = append(order, rec.Time)
-		}
-		var v float64
-		switch {
-		case rec.Value != nil:
-			v = *rec.Value
-		case rec.BoolValue != nil:
-			if *rec.BoolValue {
-				v = 1
-			}
-		case rec.Sum != nil:
-			v = *rec.Sum
-		default:
-			continue // string or data value
-		}
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, reject(ReasonNonFinite, device, "record %s is not finite", rec.Name)
-		}
-		switch rec.Unit {
-		case "lon":
-			lons[rec.Time] = v
-			continue
-		case "lat":
-			lats[rec.Time] = v
-			continue
-		}
-		f := senmlField(rec)
-		if !kessel.ValidFieldName(f) || f == "lat" || f == "lon" {
-			return nil, reject(ReasonBadFieldName, device, "SenML name %q gives field %q: use letters, digits and '_'", rec.Name, f)
-		}
-		r.Values[f] = v
-		if rec.Unit != "" {
-			if r.Units == nil {
-				r.Units = map[string]string{}
-			}
-			r.Units[f] = rec.Unit
-		}
-		if len(r.Values) > lim.MaxFields {
-			return nil, reject(ReasonTooManyFields, device, "more than %d values at one time", lim.MaxFields)
+		if rej := p.add(&recs[i], now, lim); rej != nil {
+			return nil, rej
 		}
 	}
-	out := make([]kessel.Reading, 0, len(order))
-	for _, t := range order {
-		r := byTime[t]
-		lon, okLon := lons[t]
-		lat, okLat := lats[t]
+	return p.readings()
+}
+
+// senmlPack gathers a pack's records into readings by time.
+type senmlPack struct {
+	device     string
+	byTime     map[float64]*kessel.Reading
+	order      []float64
+	lons, lats map[float64]float64
+}
+
+// senmlMinSec and senmlMaxSec bound the SenML times (seconds) the store can hold.
+var senmlMinSec, senmlMaxSec = float64(kessel.MinTime.Unix()), float64(kessel.MaxTime.Unix())
+
+// add puts one record's value into the reading of its time.
+func (p *senmlPack) add(rec *SenMLRecord, now time.Time, lim Limits) *Rejection {
+	r, ok := p.byTime[rec.Time]
+	if !ok {
+		if rec.Time < senmlMinSec || rec.Time > senmlMaxSec {
+			return reject(ReasonBadTimestamp, p.device, "record %s: time %g s is outside what the store can hold", rec.Name, rec.Time)
+		}
+		sec, frac := math.Modf(rec.Time)
+		ts := time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC()
+		if rej := checkTime(ts, now, lim); rej != nil {
+			rej.Device = p.device
+			return rej
+		}
+		r = &kessel.Reading{Device: p.device, Time: ts, Source: "senml", Values: map[string]float64{}}
+		p.byTime[rec.Time] = r
+		p.order = append(p.order, rec.Time)
+	}
+	v, ok := senmlNumber(rec)
+	switch {
+	case !ok:
+		return nil // string or data value
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return reject(ReasonNonFinite, p.device, "record %s is not finite", rec.Name)
+	case rec.Unit == "lon":
+		p.lons[rec.Time] = v
+		return nil
+	case rec.Unit == "lat":
+		p.lats[rec.Time] = v
+		return nil
+	}
+	f := senmlField(rec)
+	if rej := checkField(p.device, "SenML name", rec.Name, f); rej != nil {
+		return rej
+	}
+	r.Values[f] = v
+	if rec.Unit != "" {
+		if r.Units == nil {
+			r.Units = map[string]string{}
+		}
+		r.Units[f] = rec.Unit
+	}
+	if len(r.Values) > lim.MaxFields {
+		return reject(ReasonTooManyFields, p.device, "more than %d values at one time", lim.MaxFields)
+	}
+	return nil
+}
+
+// senmlNumber is a record's numeric value: v, vb as 1/0, else s.
+func senmlNumber(rec *SenMLRecord) (float64, bool) {
+	switch {
+	case rec.Value != nil:
+		return *rec.Value, true
+	case rec.BoolValue != nil:
+		if *rec.BoolValue {
+			return 1, true
+		}
+		return 0, true
+	case rec.Sum != nil:
+		return *rec.Sum, true
+	}
+	return 0, false
+}
+
+// readings returns the pack's readings in the order of their first record,
+// with their locations.
+func (p *senmlPack) readings() ([]kessel.Reading, *Rejection) {
+	out := make([]kessel.Reading, 0, len(p.order))
+	for _, t := range p.order {
+		r := p.byTime[t]
+		lon, okLon := p.lons[t]
+		lat, okLat := p.lats[t]
 		if okLon && okLat {
 			if !kessel.ValidLonLat(lon, lat) {
-				return nil, reject(ReasonBadLocation, device, "lon %g, lat %g is not a WGS84 position", lon, lat)
+				return nil, reject(ReasonBadLocation, p.device, "lon %g, lat %g is not a WGS84 position", lon, lat)
 			}
 			r.Location = &orb.Point{lon, lat}
 		}
@@ -258,7 +315,7 @@ func decodeSenML(device string, payload []byte, now time.Time, lim Limits) ([]ke
 		out = append(out, *r)
 	}
 	if len(out) == 0 {
-		return nil, reject(ReasonEmptyValues, device, "the SenML pack has no numeric or boolean values")
+		return nil, reject(ReasonEmptyValues, p.device, "the SenML pack has no numeric or boolean values")
 	}
 	return out, nil
 }

@@ -167,8 +167,8 @@ func flatten(device, prefix string, v any, values map[string]float64, maxFields 
 }
 
 func put(device, name string, v float64, values map[string]float64, maxFields int) *Rejection {
-	if !kessel.ValidFieldName(name) || name == "lat" || name == "lon" {
-		return reject(ReasonBadFieldName, device, "decoded_payload field %q: use letters, digits and '_', at most 64 (lat and lon are reserved)", name)
+	if rej := checkField(device, "decoded_payload key", name, name); rej != nil {
+		return rej
 	}
 	if len(values) >= maxFields {
 		return reject(ReasonTooManyFields, device, "decoded_payload has more than %d values", maxFields)

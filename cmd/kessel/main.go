@@ -547,7 +547,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// An API-only instance follows the readings stream to keep its live
 	// state current (it was filled from InfluxDB on start); it stores nothing.
 	if !c.has("ingest") && c.has("api") {
-		follower, err := ingest.New(store, reg, ingest.Options{Broker: brokerURL, ClientID: c.ClientID + "-api", Follow: true,
+		follower, err := ingest.NewFollower(reg, ingest.FollowerOptions{Broker: brokerURL, ClientID: c.ClientID + "-api",
 			Username: c.MQTTUser, Password: c.MQTTPassword, Limits: ingest.Limits{MaxPayload: c.MaxPayload}, Logger: log, Registerer: prom})
 		if err != nil {
 			closeBroker(emb)

@@ -5,11 +5,17 @@ package influxtest
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -132,3 +138,48 @@ func (s *Server) Restart(t testing.TB) {
 
 // Log returns what influxd printed.
 func (s *Server) Log() string { return s.log.String() }
+
+// WriteLines writes line protocol straight to the 1.x write endpoint of
+// database db, bypassing Kessel, for tests that poison the store.
+func (s *Server) WriteLines(t testing.TB, db, lines string) {
+	t.Helper()
+	resp, err := http.Post(s.URL+"/write?db="+db, "text/plain", strings.NewReader(lines))
+	if err != nil {
+		t.Fatalf("write lines: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("write lines: status %d: %s", resp.StatusCode, body)
+	}
+}
+
+// Proxy is a reverse proxy in front of a Server that counts the write
+// requests passing through it, to observe how a client writes.
+type Proxy struct {
+	URL    string
+	writes atomic.Int64
+}
+
+// Writes returns how many write requests (/write, /api/v2/write) passed.
+func (p *Proxy) Writes() int64 { return p.writes.Load() }
+
+// CountingProxy starts a Proxy to s that stops when the test ends.
+func (s *Server) CountingProxy(t testing.TB) *Proxy {
+	t.Helper()
+	target, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/write") {
+			p.writes.Add(1)
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p.URL = srv.URL
+	return p
+}
