@@ -27,6 +27,10 @@ func (s *server) routes() {
 	r.Handle("/readyz", s.instrument("readyz", s.handleReady())).Methods(getOrHead...)
 	r.Handle("/metrics", metrics(s.handleMetrics())).Methods(getOrHead...)
 	r.Handle("/docs", s.instrument("docs", s.handleDocs())).Methods(getOrHead...)
+	if s.opts.Page != nil { // the citizens' page: HTML, not part of the API document
+		r.Handle("/", s.instrument("page", s.opts.Page)).Methods(getOrHead...)
+		r.PathPrefix("/static/").Handler(s.instrument("static", s.opts.Page)).Methods(getOrHead...)
+	}
 
 	v1 := r.PathPrefix("/api/v1").Subrouter()
 	v1.NotFoundHandler, v1.MethodNotAllowedHandler = s.cors(noRoute), s.cors(noRoute) // browsers may read why

@@ -90,6 +90,9 @@ type Options struct {
 	Catalog Catalog
 	// Rules serves /rules; nil answers 503.
 	Rules RuleManager
+	// Page serves the citizens' page at GET / and its assets under
+	// /static/; nil leaves / a 404.
+	Page http.Handler
 }
 
 // DeadLetterQuerier reads stored dead letters.

@@ -40,6 +40,7 @@ import (
 	"github.com/kessel-city/kessel/influx"
 	"github.com/kessel-city/kessel/ingest"
 	"github.com/kessel-city/kessel/registry"
+	"github.com/kessel-city/kessel/web"
 )
 
 func main() {
@@ -119,6 +120,8 @@ type serveConfig struct {
 	RateWrite       string
 	RatePush        string
 	TrustedProxies  string
+	MapTiles        string // the citizens' page's tile server (web.Options)
+	MapAttribution  string
 	BatchSize       int
 	FlushInterval   time.Duration
 	TTSBroker       string
@@ -221,6 +224,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.str(&c.RateWrite, "rate-limit-write", "10", "department writes per second per key; 0 = no limit")
 	e.str(&c.RatePush, "rate-limit-push", "2", "HTTP device pushes per second per client address, or per device key; 0 = no limit")
 	e.str(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client")
+	e.str(&c.MapTiles, "map-tiles", "", "XYZ tile URL for the citizens' page's map, e.g. https://tiles.example.org/{z}/{x}/{y}.png; empty: districts only, no request to another host")
+	e.str(&c.MapAttribution, "map-tiles-attribution", "", "attribution the tile server's licence requires, shown on the map")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -605,6 +610,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		stopUsage = stop
 		wg.Add(1)
 		go func() { defer wg.Done(); usage.Run(usageCtx, time.Minute) }()
+		page, err := web.New(web.Options{TileURL: c.MapTiles, TileAttribution: c.MapAttribution})
+		if err != nil {
+			closeBroker(emb)
+			stopUsage()
+			stopIngest()
+			wg.Wait()
+			return fmt.Errorf("--map-tiles: %w", err)
+		}
+		apiOpts.Page = page
 		handler, err := api.NewServer(reg, districtsOrNil(districts), store, apiOpts)
 		if err != nil {
 			closeBroker(emb)

@@ -1,0 +1,52 @@
+// Active public alerts: loaded once, then kept current from the
+// Server-Sent Events of /api/v1/alerts/stream, without reloading the page.
+import { firingAlerts } from './api.js';
+
+export class Alerts {
+  // onChange is called with the Map of firing alerts (id -> alert)
+  // whenever it changes.
+  constructor(onChange) {
+    this.onChange = onChange;
+    this.firing = new Map();
+    this.source = null;
+  }
+
+  async start() {
+    // Subscribe first, so no change between the list and the stream is lost.
+    this.source = new EventSource('/api/v1/alerts/stream');
+    this.source.addEventListener('alert', (e) => {
+      try {
+        this.apply(JSON.parse(e.data));
+      } catch {
+        // a malformed event changes nothing
+      }
+    });
+    this.source.addEventListener('open', () => this.reload());
+  }
+
+  async reload() {
+    try {
+      const items = await firingAlerts();
+      this.firing = new Map(items.filter((a) => a.state === 'firing').map((a) => [a.id, a]));
+      this.onChange(this.firing);
+    } catch {
+      // keep what is shown; the stream's reconnect reloads
+    }
+  }
+
+  apply(a) {
+    if (a.state === 'firing') this.firing.set(a.id, a);
+    else this.firing.delete(a.id);
+    this.onChange(this.firing);
+  }
+
+  // bySubject returns the firing alert of a device, if any.
+  bySubject(id) {
+    for (const a of this.firing.values()) if (a.subject === id) return a;
+    return undefined;
+  }
+
+  subjects() {
+    return new Set([...this.firing.values()].map((a) => a.subject));
+  }
+}

@@ -1,0 +1,246 @@
+// The citizens' page: wires the data (api.js), the map, the table, the
+// device panel and the alert banner, and refreshes them without a reload.
+import { t, raw, setLang, lang, languages, texts, fmtNumber, fmtTime } from './i18n.js';
+import { quantities, byId, valueOf, bandOf, colourOf, noDataColour, scales } from './quantities.js';
+import * as api from './api.js';
+import { DeviceMap } from './map.js';
+import { DeviceTable, swatch } from './list.js';
+import { DevicePanel } from './panel.js';
+import { Alerts } from './alerts.js';
+
+const REFRESH_MS = 15000;
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  q: quantities[0],
+  devices: [], // from /latest
+  districts: null,
+  catalog: null,
+  kind: quantities[0].kind,
+  district: '',
+  rows: new Map(), // id -> row of the last render
+};
+
+let map;
+let table;
+let panel;
+let alerts;
+
+// buildRow turns a device of /latest into what the page shows: the value
+// of the chosen quantity (or, for other kinds, of their own first
+// quantity), its band, colour and words.
+function buildRow(d) {
+  const kq = state.q.kind === d.kind ? state.q : quantities.find((x) => x.kind === d.kind);
+  const values = d.latest?.values;
+  const value = kq ? valueOf(kq, values) : undefined;
+  const band = kq ? bandOf(kq, value) : -1;
+  const loc = d.latest?.location || d.location;
+  const bandName = band < 0 ? t('noData') : raw(`bands.${kq.scale}`)[band];
+  const name = d.name || d.id;
+  const valueText = value === undefined ? t('noValue') : `${fmtNumber(value)} ${kq.unit}`;
+  return {
+    id: d.id, name, kind: d.kind, kindName: t(`kinds.${d.kind}`), district: d.district || '',
+    lat: loc?.lat, lon: loc?.lon, values, value, unit: kq?.unit || '', band, bandName,
+    colour: kq ? colourOf(kq, band) : noDataColour, digit: band < 0 ? '–' : String(band + 1),
+    time: d.latest?.time ? new Date(d.latest.time) : null,
+    label: t('markerLabel', { name, value: valueText, band: bandName }),
+  };
+}
+
+function districtMeans(rows) {
+  const acc = new Map();
+  for (const r of rows) {
+    if (r.kind !== state.q.kind || r.value === undefined || !r.district) continue;
+    const m = acc.get(r.district) || { sum: 0, n: 0 };
+    m.sum += r.value;
+    m.n++;
+    acc.set(r.district, m);
+  }
+  const out = new Map();
+  for (const [name, m] of acc) {
+    const mean = m.sum / m.n;
+    const band = bandOf(state.q, mean);
+    out.set(name, { mean, n: m.n, band, bandName: raw(`bands.${state.q.scale}`)[band] });
+  }
+  return out;
+}
+
+// render redraws everything from state; cheap enough to run on every change.
+function render() {
+  const all = state.devices.map(buildRow);
+  state.rows = new Map(all.map((r) => [r.id, r]));
+  const inDistrict = (r) => !state.district || r.district === state.district;
+  const onMap = all.filter((r) => r.kind === state.q.kind && inDistrict(r));
+  const listed = all.filter((r) => (!state.kind || r.kind === state.kind) && inDistrict(r));
+  const qName = t(`quantities.${state.q.id}`);
+  map.update(onMap, alerts.subjects());
+  map.setLabel(t('mapLabel', { q: qName }));
+  const means = districtMeans(all);
+  map.shadeDistricts(means, state.q, (v) => `${fmtNumber(v)} ${state.q.unit}`);
+  table.render(listed);
+  $('table-caption').textContent = t('tableCaption', { n: listed.length, q: qName });
+  renderDistrictTable(means, qName);
+  renderLegend(qName);
+  if (panel.id && state.rows.has(panel.id)) panel.render(state.rows.get(panel.id), alerts.bySubject(panel.id));
+}
+
+function renderDistrictTable(means, qName) {
+  $('district-caption').textContent = t('districtCaption', { q: qName });
+  const names = (state.districts?.features || []).map((f) => f.properties.name).sort((a, b) => a.localeCompare(b));
+  const tbody = $('district-table').querySelector('tbody');
+  tbody.replaceChildren(...names.map((name) => {
+    const m = means.get(name);
+    const tr = document.createElement('tr');
+    const th = document.createElement('th');
+    th.scope = 'row';
+    th.textContent = name;
+    const mean = document.createElement('td');
+    mean.className = 'num';
+    mean.textContent = m ? `${fmtNumber(m.mean)} ${state.q.unit}` : t('noValue');
+    const band = document.createElement('td');
+    const r = m ? { colour: colourOf(state.q, m.band), digit: String(m.band + 1), bandName: m.bandName } : { colour: noDataColour, digit: '–', bandName: t('noData') };
+    band.append(swatch(r));
+    const n = document.createElement('td');
+    n.className = 'num';
+    n.textContent = m ? String(m.n) : '0';
+    tr.append(th, mean, band, n);
+    return tr;
+  }));
+}
+
+function renderLegend(qName) {
+  const q = state.q;
+  $('legend-source').textContent = `${qName} (${q.unit}). ${t(scales[q.scale].note)}`;
+  const names = raw(`bands.${q.scale}`);
+  const items = names.map((bandName, i) => ({ colour: colourOf(q, i), digit: String(i + 1), bandName }));
+  items.push({ colour: noDataColour, digit: '–', bandName: t('noData') });
+  $('legend-list').replaceChildren(...items.map((r) => {
+    const li = document.createElement('li');
+    li.append(swatch(r));
+    return li;
+  }));
+}
+
+function renderAlerts(firing) {
+  const list = $('alert-list');
+  const items = [...firing.values()].sort((a, b) => (b.fired_at || '').localeCompare(a.fired_at || ''));
+  $('alerts').hidden = items.length === 0;
+  list.replaceChildren(...items.map((a) => {
+    const li = document.createElement('li');
+    li.dataset.alert = a.id;
+    li.className = `alert sev-${a.severity || 'warning'}`;
+    const what = document.createElement('strong');
+    what.textContent = a.summary || a.rule_id;
+    li.append(what);
+    const where = [a.district ? t('alertIn', { district: a.district }) : '', a.fired_at ? t('alertSince', { time: fmtTime(new Date(a.fired_at)) }) : ''];
+    li.append(` ${where.filter(Boolean).join(', ')} `);
+    const row = state.rows.get(a.subject);
+    if (row) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'link';
+      b.textContent = t('alertOpen', { name: row.name });
+      b.addEventListener('click', () => select(a.subject, b));
+      li.append(b);
+    }
+    return li;
+  }));
+  if (map) render();
+}
+
+function renderLicence() {
+  const c = state.catalog || {};
+  const publisher = c['dct:publisher']?.['foaf:name'] || '';
+  const lic = c['dct:license']?.['@id'] || '';
+  const name = !lic || lic.includes('dl-by-de/2.0') ? t('licenceName') : lic;
+  $('licence').textContent = t('licenceText', { publisher: publisher || '–', licence: name });
+}
+
+function renderExplain() {
+  $('explain').replaceChildren(...raw('explain').map((s) => {
+    const p = document.createElement('p');
+    p.textContent = s;
+    return p;
+  }));
+}
+
+function fillSelect(sel, options, value) {
+  const first = sel.options[0]?.value === '' ? sel.options[0] : null;
+  sel.replaceChildren(...(first ? [first] : []), ...options.map(([v, label]) => new Option(label, v)));
+  sel.value = value;
+}
+
+function fillControls() {
+  fillSelect($('quantity'), quantities.map((q) => [q.id, t(`quantities.${q.id}`)]), state.q.id);
+  const kinds = [...new Set(state.devices.map((d) => d.kind))].sort();
+  fillSelect($('kind-filter'), kinds.map((k) => [k, t(`kinds.${k}`)]), state.kind);
+  const districts = (state.districts?.features || []).map((f) => f.properties.name).sort((a, b) => a.localeCompare(b));
+  fillSelect($('district-filter'), districts.map((d) => [d, d]), state.district);
+}
+
+function applyLanguage(l) {
+  setLang(l);
+  try { localStorage.setItem('kessel-lang', lang()); } catch { /* private mode */ }
+  const other = languages.find((x) => x !== lang());
+  const sw = $('lang-switch');
+  sw.textContent = texts[other].langName;
+  sw.lang = other;
+  sw.dataset.lang = other;
+  fillControls();
+  renderExplain();
+  renderLicence();
+  renderAlerts(alerts.firing);
+}
+
+function select(id, from) {
+  const r = state.rows.get(id);
+  if (!r) return;
+  panel.open(r, state.q, from, alerts.bySubject(id));
+  map.show(id);
+}
+
+async function refresh() {
+  try {
+    const { items, changed } = await api.latest();
+    if (changed) {
+      const kindsBefore = new Set(state.devices.map((d) => d.kind)).size;
+      state.devices = items;
+      if (new Set(items.map((d) => d.kind)).size !== kindsBefore) fillControls();
+      render();
+      $('status').textContent = t('updated', { time: fmtTime(new Date()), n: items.length });
+    }
+    document.body.dataset.ready = 'yes';
+  } catch (e) {
+    $('status').textContent = t('loadError', { err: e.message });
+  }
+  setTimeout(refresh, REFRESH_MS);
+}
+
+async function start() {
+  const saved = new URLSearchParams(location.search).get('lang') || (() => { try { return localStorage.getItem('kessel-lang'); } catch { return null; } })();
+  setLang(saved || 'de');
+  map = new DeviceMap($('map'), select);
+  table = new DeviceTable($('device-table'), select);
+  panel = new DevicePanel(() => {});
+  alerts = new Alerts((firing) => renderAlerts(firing));
+  $('status').textContent = t('loading');
+  $('lang-switch').addEventListener('click', () => applyLanguage($('lang-switch').dataset.lang));
+  $('quantity').addEventListener('change', (e) => {
+    state.q = byId(e.target.value);
+    state.kind = state.q.kind;
+    $('kind-filter').value = state.kind;
+    render();
+  });
+  $('kind-filter').addEventListener('change', (e) => { state.kind = e.target.value; render(); });
+  $('district-filter').addEventListener('change', (e) => { state.district = e.target.value; render(); });
+  $('controls').addEventListener('submit', (e) => e.preventDefault());
+  const [districts, catalog] = await Promise.allSettled([api.districts(), api.catalog()]);
+  state.districts = districts.status === 'fulfilled' ? districts.value : null;
+  state.catalog = catalog.status === 'fulfilled' ? catalog.value : null;
+  map.setDistricts(state.districts);
+  applyLanguage(lang());
+  alerts.start();
+  await refresh();
+}
+
+start();

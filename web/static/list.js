@@ -1,0 +1,95 @@
+// The list view: every device the map shows, and more, as a sortable
+// table. It is the map's text alternative: a screen reader or keyboard
+// user reaches every device and its panel from here.
+import { t, fmtTime, fmtNumber } from './i18n.js';
+
+export class DeviceTable {
+  constructor(table, onSelect) {
+    this.table = table;
+    this.tbody = table.querySelector('tbody');
+    this.onSelect = onSelect;
+    this.sort = { key: 'name', dir: 1 };
+    for (const th of table.querySelectorAll('th[data-sort]')) {
+      th.querySelector('button').addEventListener('click', () => {
+        const key = th.dataset.sort;
+        this.sort = { key, dir: this.sort.key === key ? -this.sort.dir : 1 };
+        this.render(this.rows);
+      });
+    }
+    this.rows = [];
+  }
+
+  // render shows rows sorted by the chosen column.
+  render(rows) {
+    this.rows = rows;
+    const { key, dir } = this.sort;
+    const sorted = [...rows].sort((a, b) => dir * compare(sortValue(a, key), sortValue(b, key)) || a.id.localeCompare(b.id));
+    for (const th of this.table.querySelectorAll('th[data-sort]')) {
+      th.setAttribute('aria-sort', th.dataset.sort === key ? (dir > 0 ? 'ascending' : 'descending') : 'none');
+    }
+    const frag = document.createDocumentFragment();
+    for (const r of sorted) frag.appendChild(row(r, this.onSelect));
+    this.tbody.replaceChildren(frag);
+  }
+
+  // button returns the row's button of a device, to return focus to.
+  button(id) {
+    return this.tbody.querySelector(`tr[data-device="${CSS.escape(id)}"] button`);
+  }
+}
+
+function sortValue(r, key) {
+  switch (key) {
+    case 'value': return r.value ?? -Infinity;
+    case 'band': return r.band;
+    case 'time': return r.time ? r.time.getTime() : 0;
+    case 'kind': return r.kindName;
+    case 'district': return r.district || '';
+    default: return r.name;
+  }
+}
+
+function compare(a, b) {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a).localeCompare(String(b), undefined, { numeric: true });
+}
+
+function row(r, onSelect) {
+  const tr = document.createElement('tr');
+  tr.dataset.device = r.id;
+  const name = document.createElement('th');
+  name.scope = 'row';
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'link';
+  b.textContent = r.name;
+  b.addEventListener('click', () => onSelect(r.id, b));
+  name.appendChild(b);
+  tr.appendChild(name);
+  const value = r.value === undefined ? t('noValue') : `${fmtNumber(r.value)} ${r.unit}`;
+  tr.append(cell(r.kindName), cell(r.district || t('noDistrict')), cell(value, 'num'));
+  const band = cell('');
+  band.appendChild(swatch(r));
+  tr.appendChild(band);
+  tr.appendChild(cell(r.time ? fmtTime(r.time) : t('noData')));
+  return tr;
+}
+
+function cell(text, cls) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+}
+
+// swatch is a colour chip with its digit and the band's name in words.
+export function swatch(r) {
+  const span = document.createElement('span');
+  span.className = 'band';
+  const chip = document.createElement('span');
+  chip.className = `chip ${r.colour.cls}`;
+  chip.textContent = r.digit;
+  chip.setAttribute('aria-hidden', 'true');
+  span.append(chip, ' ', r.bandName);
+  return span;
+}

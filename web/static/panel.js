@@ -1,0 +1,112 @@
+// The device panel: what one device measures now, its last 24 hours and
+// 30 days, and download links. Focus moves into it on open and back to
+// the marker or table row that opened it on close.
+import { t, fmtNumber, fmtTime, fmtAgo } from './i18n.js';
+import { units } from './quantities.js';
+import { history, csvURL, geojsonURL } from './api.js';
+import { drawChart, para } from './chart.js';
+import { swatch } from './list.js';
+
+const $ = (id) => document.getElementById(id);
+
+export class DevicePanel {
+  constructor(onClose) {
+    this.el = $('panel');
+    this.onClose = onClose;
+    this.id = null;
+    this.returnTo = null;
+    $('panel-close').addEventListener('click', () => this.close());
+    this.el.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') this.close();
+    });
+  }
+
+  // open shows row r (a device row as app.js builds it); focus returns to
+  // from on close.
+  open(r, q, from, alert) {
+    this.id = r.id;
+    this.returnTo = from || null;
+    this.el.hidden = false;
+    this.render(r, alert);
+    this.loadCharts(r, q);
+    $('panel-h').focus();
+  }
+
+  // render fills in name, metadata and values; app.js calls it again on
+  // every refresh while the panel is open.
+  render(r, alert) {
+    this.el.dataset.device = r.id;
+    const h = $('panel-h');
+    h.textContent = r.name;
+    h.tabIndex = -1;
+    const meta = $('panel-meta');
+    meta.replaceChildren();
+    const add = (k, v) => {
+      const dt = document.createElement('dt');
+      dt.textContent = t(k);
+      const dd = document.createElement('dd');
+      if (typeof v === 'string') dd.textContent = v; else dd.append(v);
+      meta.append(dt, dd);
+    };
+    add('metaKind', r.kindName);
+    add('metaDistrict', r.district || t('noDistrict'));
+    if (r.time) {
+      const time = document.createElement('time');
+      time.dateTime = r.time.toISOString();
+      time.textContent = `${fmtAgo(r.time)} (${fmtTime(r.time)})`;
+      add('metaUpdated', time);
+    }
+    if (r.value !== undefined) add('colBand', swatch(r));
+    if (alert) add('metaAlert', alert.summary || alert.rule_id);
+    const tbody = $('panel-values').querySelector('tbody');
+    tbody.replaceChildren();
+    for (const [f, v] of Object.entries(r.values || {}).sort()) {
+      if (!(f in units)) continue;
+      const tr = document.createElement('tr');
+      tr.dataset.field = f;
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = t(`fields.${f}`);
+      const td = document.createElement('td');
+      td.className = 'num';
+      td.dataset.value = String(v);
+      td.textContent = `${fmtNumber(v, 2)}${units[f] ? ` ${units[f]}` : ''}`;
+      tr.append(th, td);
+      tbody.append(tr);
+    }
+    $('dl-csv').href = csvURL(r.id);
+    $('dl-geojson').href = geojsonURL(r.id);
+  }
+
+  async loadCharts(r, q) {
+    const field = q && q.kind === r.kind && !q.value ? q.field : firstField(r);
+    const name = t(`fields.${field}`);
+    const unit = units[field] || '';
+    const jobs = [['chart24', '24h', (d) => fmtTime(d)], ['chart30', '30d', (d) => d.toLocaleDateString(document.documentElement.lang)]];
+    for (const [box, span, fmt] of jobs) {
+      $(box).replaceChildren(para(t('chartLoading')));
+      if (!field) { $(box).replaceChildren(para(t('chartEmpty'))); continue; }
+      const id = r.id;
+      history(id, field, span).then((items) => {
+        if (this.id !== id) return;
+        const pts = items.filter((it) => typeof it.values?.[field] === 'number')
+          .map((it) => ({ time: new Date(it.time), value: it.values[field] }));
+        drawChart($(box), pts, name, unit, fmt);
+      }).catch(() => {
+        if (this.id === id) $(box).replaceChildren(para(t('chartError')));
+      });
+    }
+  }
+
+  close() {
+    if (this.el.hidden) return;
+    this.el.hidden = true;
+    this.id = null;
+    this.onClose();
+    if (this.returnTo && this.returnTo.isConnected) this.returnTo.focus();
+  }
+}
+
+function firstField(r) {
+  return Object.keys(r.values || {}).find((f) => f in units && units[f] !== '');
+}

@@ -1,0 +1,164 @@
+// Package web is the citizens' page: a map and a list of the city's public
+// sensors, their alerts and districts, in German and English. It is plain
+// HTML, CSS and JavaScript modules embedded in the binary (no bundler, no
+// CDN); the page reads only Kessel's public API, so a visitor's browser
+// talks to no other host unless the operator configures a tile server.
+//
+// The third-party library it uses (Leaflet) is vendored, pinned, under
+// static/vendor/ with its licence file; static/vendor/README.md says where
+// each file comes from.
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+)
+
+//go:embed static index.html
+var files embed.FS
+
+// Options configures the page. The zero value is a page with no tile
+// server: the map draws the districts as its base layer.
+type Options struct {
+	// TileURL is an XYZ tile URL template with {z}, {x} and {y}, e.g.
+	// https://tiles.example.org/{z}/{x}/{y}.png; empty means no tiles.
+	// It is the only host other than Kessel the page will contact.
+	TileURL string
+	// TileAttribution is shown on the map when TileURL is set (the tile
+	// provider's licence usually requires it).
+	TileAttribution string
+}
+
+// Handler serves the page at "/" and its assets under "/static/". It is
+// safe for concurrent use; everything is rendered once in New.
+type Handler struct {
+	index     []byte
+	indexETag string
+	csp       string
+	static    map[string]asset
+}
+
+type asset struct {
+	body  []byte
+	etag  string
+	ctype string
+}
+
+// New renders the page for opts. It returns an error when TileURL is not
+// an http(s) URL template with {z}, {x} and {y}.
+func New(opts Options) (*Handler, error) {
+	tileOrigin, err := checkTiles(opts.TileURL)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{static: map[string]asset{}, csp: csp(tileOrigin)}
+	tmpl, err := template.ParseFS(files, "index.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, opts); err != nil {
+		return nil, fmt.Errorf("web: render index: %w", err)
+	}
+	h.index, h.indexETag = buf.Bytes(), etag(buf.Bytes())
+	err = fs.WalkDir(files, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := files.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		ctype := mime.TypeByExtension(path.Ext(p))
+		if strings.HasSuffix(p, ".js") {
+			ctype = "text/javascript; charset=utf-8"
+		}
+		if ctype == "" {
+			ctype = "application/octet-stream"
+		}
+		h.static["/"+p] = asset{body: b, etag: etag(b), ctype: ctype}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	return h, nil
+}
+
+// checkTiles validates a tile URL template and returns its origin.
+func checkTiles(tiles string) (string, error) {
+	if tiles == "" {
+		return "", nil
+	}
+	u, err := url.Parse(tiles)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("web: tile URL %q is not an http(s) URL", tiles)
+	}
+	for _, p := range []string{"{z}", "{x}", "{y}"} {
+		if !strings.Contains(tiles, p) {
+			return "", fmt.Errorf("web: tile URL %q lacks %s", tiles, p)
+		}
+	}
+	if strings.ContainsAny(u.Host, "{}") {
+		return "", fmt.Errorf("web: tile URL %q: placeholders in the host (such as {s}) are not supported; name one host", tiles)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// csp allows the page's own scripts, styles and API only, plus the tile
+// server's images when one is configured: the browser itself then refuses
+// any other host.
+func csp(tileOrigin string) string {
+	img := "img-src 'self' data:"
+	if tileOrigin != "" {
+		img += " " + tileOrigin
+	}
+	return "default-src 'none'; script-src 'self'; style-src 'self'; " + img +
+		"; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+}
+
+func etag(b []byte) string {
+	sum := sha256.Sum256(b)
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+}
+
+// ServeHTTP answers GET and HEAD of "/" and of the embedded assets; any
+// other path is 404 and any other method 405, both as plain text.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	hd := w.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	if r.URL.Path == "/" {
+		hd.Set("Content-Security-Policy", h.csp)
+		hd.Set("Content-Type", "text/html; charset=utf-8")
+		hd.Set("Cache-Control", "no-cache")
+		hd.Set("ETag", h.indexETag)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(h.index))
+		return
+	}
+	a, ok := h.static[r.URL.Path]
+	if !ok {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	hd.Set("Content-Type", a.ctype)
+	hd.Set("Cache-Control", "public, max-age=300")
+	hd.Set("ETag", a.etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+}
