@@ -38,12 +38,13 @@ function buildRow(d) {
   const bandName = band < 0 ? t('noData') : raw(`bands.${kq.scale}`)[band];
   const name = d.name || d.id;
   const valueText = value === undefined ? t('noValue') : `${fmtNumber(value)} ${kq.unit}`;
+  const digit = band < 0 ? '–' : String(band + 1);
   return {
     id: d.id, name, kind: d.kind, kindName: t(`kinds.${d.kind}`), district: d.district || '',
     lat: loc?.lat, lon: loc?.lon, values, value, unit: kq?.unit || '', band, bandName,
-    colour: kq ? colourOf(kq, band) : noDataColour, digit: band < 0 ? '–' : String(band + 1),
+    colour: kq ? colourOf(kq, band) : noDataColour, digit,
     time: d.latest?.time ? new Date(d.latest.time) : null,
-    label: t('markerLabel', { name, value: valueText, band: bandName }),
+    label: t('markerLabel', { name, value: valueText, digit, band: bandName }),
   };
 }
 

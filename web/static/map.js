@@ -55,6 +55,11 @@ export class DeviceMap {
       if (!m) {
         const marker = L.marker([r.lat, r.lon], { icon: icon(r, alerting.has(r.id)), keyboard: true, riseOnHover: true });
         marker.on('click', () => this.onSelect(r.id, marker.getElement()));
+        marker.on('add', () => marker.getElement().addEventListener('keydown', (e) => {
+          if (e.key !== 'Enter' && e.key !== ' ') return;
+          e.preventDefault(); // a button opens on Enter and Space, once
+          this.onSelect(r.id, marker.getElement());
+        }));
         m = { marker, key: '' };
         this.markers.set(r.id, m);
         marker.addTo(this.deviceLayer);

@@ -1,0 +1,320 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/kessel-city/kessel/internal/testenv"
+)
+
+// TestCitizensPage drives real Chromium against a real `kessel serve`
+// with a simulated fleet: what the page shows must equal what the API
+// says, by mouse, keyboard and in both languages, and the page must talk
+// to no host but Kessel's.
+func TestCitizensPage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	b := newBrowser(t, "") // skips before the slow start when chromium is absent
+	s := startStack(t, 27)
+	b.mu.Lock()
+	b.base = s.base
+	b.mu.Unlock()
+	b.open("")
+	b.screenshot("desktop-de-map")
+
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, *browser, *stack)
+	}{
+		{"markers equal the public devices of the chosen kind", testMarkers},
+		{"list view equals /latest", testTable},
+		{"keyboard opens a device panel with the API's values", testKeyboardPanel},
+		{"an alert appears without a reload", testLiveAlert},
+		{"language switch", testLanguage},
+		{"axe-core finds no serious or critical violation", testAxe},
+		{"phone", testPhone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b.t = t
+			tc.fn(t, b, s)
+		})
+		b.t = t
+	}
+	b.checkOnlyKessel()
+}
+
+// ubaPM10 is the Umweltbundesamt's PM10 band (1..5) of a value.
+func ubaPM10(v float64) string {
+	for i, limit := range []float64{20, 35, 50, 100} {
+		if v <= limit {
+			return strconv.Itoa(i + 1)
+		}
+	}
+	return "5"
+}
+
+func testMarkers(t *testing.T, b *browser, s *stack) {
+	parent := t
+	for _, tc := range []struct{ quantity, kind string }{
+		{"pm10", "air_quality"}, {"surface", "road_surface"}, {"level", "water_level"}, {"parking", "parking"}, {"laeq", "noise"},
+	} {
+		t.Run(tc.quantity, func(t *testing.T) {
+			b.t = t
+			defer func() { b.t = parent }()
+			b.selectOption("quantity", tc.quantity)
+			var want []string
+			pm10 := map[string]string{}
+			for _, d := range s.latest(t, tc.kind).Items {
+				if d.Location != nil {
+					want = append(want, d.ID)
+				}
+				if d.Latest != nil {
+					pm10[d.ID] = ubaPM10(d.Latest.Values["pm10"])
+				}
+			}
+			if len(want) == 0 {
+				t.Fatalf("the simulated fleet has no %s device with a location", tc.kind)
+			}
+			type marker struct{ ID, Digit, Label string }
+			got := eval[[]marker](b, `[...document.querySelectorAll('.leaflet-marker-icon[data-device]')].map(e =>
+				({ID: e.dataset.device, Digit: e.textContent.trim(), Label: e.getAttribute('aria-label') || ''}))`)
+			ids := make([]string, len(got))
+			for i, m := range got {
+				ids[i] = m.ID
+				if m.Label == "" {
+					t.Errorf("marker %s has no accessible name", m.ID)
+				}
+				if tc.quantity == "pm10" && pm10[m.ID] != "" && m.Digit != pm10[m.ID] {
+					t.Errorf("marker %s shows band %s, want UBA band %s", m.ID, m.Digit, pm10[m.ID])
+				}
+			}
+			slices.Sort(ids)
+			slices.Sort(want)
+			if !slices.Equal(ids, want) {
+				t.Errorf("markers for %s = %v\nwant the public %s devices of /latest %v", tc.quantity, ids, tc.kind, want)
+			}
+		})
+	}
+	b.selectOption("quantity", "pm10")
+}
+
+func testTable(t *testing.T, b *browser, s *stack) {
+	b.selectOption("kind-filter", "")
+	type row struct{ ID, Name, District string }
+	got := eval[[]row](b, `[...document.querySelectorAll('#device-table tbody tr')].map(r =>
+		({ID: r.dataset.device, Name: r.cells[0].textContent, District: r.cells[2].textContent}))`)
+	all := s.latest(t, "")
+	want := map[string]row{}
+	for _, d := range all.Items {
+		name, district := d.Name, d.District
+		if name == "" {
+			name = d.ID
+		}
+		if district == "" {
+			district = "außerhalb der Stadtbezirke"
+		}
+		want[d.ID] = row{d.ID, name, district}
+	}
+	if len(got) != len(want) {
+		t.Errorf("table has %d rows, /latest %d devices", len(got), len(want))
+	}
+	for _, r := range got {
+		if w, ok := want[r.ID]; !ok || r != w {
+			t.Errorf("table row %+v, want %+v", r, w)
+		}
+		if r.ID == "hidden-1" {
+			t.Error("an internal device is listed on the public page")
+		}
+	}
+	b.selectOption("kind-filter", "road_surface")
+	n := eval[int](b, `document.querySelectorAll('#device-table tbody tr').length`)
+	if want := len(s.latest(t, "road_surface").Items); n != want {
+		t.Errorf("filtered by road_surface: %d rows, want %d", n, want)
+	}
+	b.selectOption("kind-filter", "air_quality")
+	b.screenshot("desktop-de-list")
+}
+
+func testKeyboardPanel(t *testing.T, b *browser, s *stack) {
+	eval[bool](b, `(document.activeElement.blur(), window.scrollTo(0, 0), true)`)
+	reached := false
+	for range 40 {
+		b.do(keyTab)
+		if eval[bool](b, `document.activeElement.classList.contains('leaflet-marker-icon')`) {
+			reached = true
+			break
+		}
+	}
+	if !reached {
+		t.Fatal("40 presses of Tab did not reach a device marker")
+	}
+	id := eval[string](b, `document.activeElement.dataset.device`)
+	b.do(keyEnter)
+	b.waitFor(`!document.getElementById('panel').hidden && document.activeElement.id === 'panel-h'`, "the panel to open and take focus")
+	b.waitFor(`document.querySelector('#chart24 svg, #chart24 p:not(:only-child)')`, "the 24-hour chart")
+	b.screenshot("desktop-de-panel")
+	var dev apiDevice
+	getJSON(t, s.base+"/api/v1/devices/"+id, &dev)
+	if h := eval[string](b, `document.getElementById('panel-h').textContent`); h != dev.Name && h != dev.ID {
+		t.Errorf("panel heading %q, want the device's name %q", h, dev.Name)
+	}
+	shown := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll('#panel-values tbody tr')].map(r =>
+		[r.dataset.field, r.querySelector('td').dataset.value]))`)
+	if _, ok := shown["pm10"]; !ok {
+		t.Errorf("panel of %s lacks pm10: %v", id, shown)
+	}
+	for f, v := range shown {
+		got, err := strconv.ParseFloat(v, 64)
+		if want, ok := dev.Latest.Values[f]; err != nil || !ok || got != want {
+			t.Errorf("panel shows %s = %s, the API %v", f, v, dev.Latest.Values[f])
+		}
+	}
+	for _, link := range []string{"dl-csv", "dl-geojson"} {
+		href := eval[string](b, `document.getElementById('`+link+`').href`)
+		if st := status(href); st != http.StatusOK {
+			t.Errorf("download %s: %d", href, st)
+		}
+	}
+	b.do(keyEscape)
+	b.waitFor(`document.getElementById('panel').hidden`, "Escape to close the panel")
+	if back := eval[string](b, `document.activeElement.dataset.device || ''`); back != id {
+		t.Errorf("focus after closing went to %q, want the marker of %s", back, id)
+	}
+}
+
+var (
+	keyTab    = chromedpKey("\t")
+	keyEnter  = chromedpKey("\r")
+	keyEscape = chromedpKey("\u001b")
+)
+
+func testLiveAlert(t *testing.T, b *browser, s *stack) {
+	eval[bool](b, `(window.__sameDocument = true)`)
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(s.mqtt).SetClientID("web-test-alert"))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("mqtt: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	payload := fmt.Sprintf(`{"ts":%q,"values":{"pm10":480}}`, time.Now().UTC().Format(time.RFC3339Nano))
+	if tok := c.Publish("kessel/devices/station-1/readings", 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	b.waitFor(`!document.getElementById('alerts').hidden && document.querySelector('#alert-list li[data-alert]')`, "the alert banner")
+	text := eval[string](b, `document.getElementById('alert-list').textContent`)
+	if !containsAll(text, "Feinstaub PM10 über 400", "Mitte") {
+		t.Errorf("alert banner says %q", text)
+	}
+	if !eval[bool](b, `window.__sameDocument === true`) {
+		t.Error("the page reloaded to show the alert")
+	}
+	b.waitFor(`document.querySelector('.leaflet-marker-icon[data-device="station-1"] .alerting')`, "the alerting device's marker")
+	b.screenshot("desktop-de-alert")
+}
+
+func testLanguage(t *testing.T, b *browser, _ *stack) {
+	read := func() []string {
+		return eval[[]string](b, `[document.documentElement.lang, document.querySelector('h1').textContent,
+			document.getElementById('list-h').textContent, document.querySelector('#device-table thead th').textContent]`)
+	}
+	if got := read(); !slices.Equal(got, []string{"de", "Messwerte der Stadt", "Alle Messstellen", "Name"}) {
+		t.Errorf("German page: %q", got)
+	}
+	b.do(chromedp.Click(chromedp.ID("lang-switch")))
+	b.waitFor(`document.documentElement.lang === 'en'`, "the English page")
+	if got := read(); !slices.Equal(got, []string{"en", "City measurements", "All sensors", "Name"}) {
+		t.Errorf("English page: %q", got)
+	}
+	missing := eval[[]string](b, `import('/static/i18n.js').then(({texts}) => {
+		const keys = (o, p = '') => Object.entries(o).flatMap(([k, v]) =>
+			v && typeof v === 'object' && !Array.isArray(v) ? keys(v, p + k + '.') : [p + k + (Array.isArray(v) ? '[' + v.length + ']' : '')]);
+		const de = keys(texts.de), en = keys(texts.en);
+		return [...de.filter(k => !en.includes(k)).map(k => 'en lacks ' + k), ...en.filter(k => !de.includes(k)).map(k => 'de lacks ' + k)];
+	})`)
+	if len(missing) > 0 {
+		t.Errorf("translations differ: %v", missing)
+	}
+	b.screenshot("desktop-en-map")
+}
+
+func containsAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// axeScript is axe-core from npm, installed by `make deps-test` into
+// web/testdata/axe (see its package.json).
+func axeScript(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(testenv.ModuleRoot(), "web", "testdata", "axe", "node_modules", "axe-core", "axe.min.js")
+	src, err := os.ReadFile(p)
+	if err != nil {
+		testenv.Missing(t, "axe-core is not installed (%v); run npm ci in web/testdata/axe", err)
+	}
+	return string(src)
+}
+
+func chromedpKey(k string) chromedp.Action[chromedp.Void] { return chromedp.KeyEvent(k) }
+
+// testAxe runs axe-core's WCAG 2.1 A and AA rules on the page with data
+// loaded, the device panel open, in both languages.
+func testAxe(t *testing.T, b *browser, _ *stack) {
+	src := axeScript(t)
+	eval[bool](b, `(() => { if (!window.axe) { (0, eval)(`+jsString(src)+`); } return !!window.axe; })()`)
+	eval[bool](b, `(document.querySelector('#device-table tbody button').click(), true)`)
+	b.waitFor(`!document.getElementById('panel').hidden`, "the panel")
+	type violation struct {
+		ID, Impact, Help string
+		Nodes            []struct{ Target []string }
+	}
+	for _, lang := range []string{"en", "de"} {
+		if eval[string](b, `document.documentElement.lang`) != lang {
+			b.do(chromedp.Click(chromedp.ID("lang-switch")))
+			b.waitFor(`document.documentElement.lang === '`+lang+`'`, "language "+lang)
+		}
+		vs := eval[[]violation](b, `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+			.then(r => r.violations.map(v => ({ID: v.id, Impact: v.impact || '', Help: v.help, Nodes: v.nodes.slice(0, 5).map(n => ({Target: n.target.map(String)}))})))`)
+		for _, v := range vs {
+			if v.Impact == "serious" || v.Impact == "critical" {
+				t.Errorf("%s: axe %s (%s): %s at %v", lang, v.ID, v.Impact, v.Help, v.Nodes)
+			} else {
+				t.Logf("%s: axe %s (%s): %s", lang, v.ID, v.Impact, v.Help)
+			}
+		}
+	}
+	b.do(chromedp.Click(chromedp.ID("panel-close")))
+}
+
+// testPhone checks the page at a phone's width: no horizontal scrolling of
+// the page, the map and the table both there; and takes the screenshots.
+func testPhone(t *testing.T, b *browser, _ *stack) {
+	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch))
+	defer b.do(chromedp.EmulateViewport(1280, 900))
+	for _, lang := range []string{"de", "en"} {
+		b.open("?lang=" + lang)
+		if w := eval[int](b, `document.documentElement.scrollWidth`); w > 390 {
+			t.Errorf("%s: the page is %d px wide on a 390 px phone", lang, w)
+		}
+		if h := eval[float64](b, `document.getElementById('map').getBoundingClientRect().height`); h < 250 {
+			t.Errorf("%s: map only %.0f px high on a phone", lang, h)
+		}
+		b.screenshot("phone-" + lang)
+		eval[bool](b, `(document.querySelector('#device-table tbody button').click(), true)`)
+		b.waitFor(`!document.getElementById('panel').hidden`, "the panel")
+		b.screenshot("phone-" + lang + "-panel")
+	}
+}
