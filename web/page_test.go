@@ -41,9 +41,11 @@ func TestCitizensPage(t *testing.T) {
 		{"list view equals /latest", testTable},
 		{"keyboard opens a device panel with the API's values", testKeyboardPanel},
 		{"an alert appears without a reload", testLiveAlert},
+		{"values refresh by conditional GET", testRefresh},
 		{"language switch", testLanguage},
 		{"axe-core finds no serious or critical violation", testAxe},
 		{"phone", testPhone},
+		{"an attempt to reach another host is caught", testForeignCaught},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b.t = t
@@ -201,15 +203,7 @@ var (
 
 func testLiveAlert(t *testing.T, b *browser, s *stack) {
 	eval[bool](b, `(window.__sameDocument = true)`)
-	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(s.mqtt).SetClientID("web-test-alert"))
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("mqtt: %v", tok.Error())
-	}
-	defer c.Disconnect(100)
-	payload := fmt.Sprintf(`{"ts":%q,"values":{"pm10":480}}`, time.Now().UTC().Format(time.RFC3339Nano))
-	if tok := c.Publish("kessel/devices/station-1/readings", 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("publish: %v", tok.Error())
-	}
+	s.publish(t, "station-1", `{"pm10":480}`)
 	b.waitFor(`!document.getElementById('alerts').hidden && document.querySelector('#alert-list li[data-alert]')`, "the alert banner")
 	text := eval[string](b, `document.getElementById('alert-list').textContent`)
 	if !containsAll(text, "Feinstaub PM10 über 400", "Mitte") {
@@ -317,4 +311,42 @@ func testPhone(t *testing.T, b *browser, _ *stack) {
 		b.waitFor(`!document.getElementById('panel').hidden`, "the panel")
 		b.screenshot("phone-" + lang + "-panel")
 	}
+}
+
+// publish sends one native reading for device, stamped now.
+func (s *stack) publish(t *testing.T, device, values string) {
+	t.Helper()
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(s.mqtt).SetClientID("web-test-" + device))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("mqtt: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	payload := fmt.Sprintf(`{"ts":%q,"values":%s}`, time.Now().UTC().Format(time.RFC3339Nano), values)
+	if tok := c.Publish("kessel/devices/"+device+"/readings", 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+}
+
+// testRefresh: with nothing new, a refresh costs a 304; a new reading
+// shows in the table without a reload.
+func testRefresh(t *testing.T, b *browser, s *stack) {
+	b.open("?refresh=1")
+	eval[bool](b, `(window.__sameDocument = true)`)
+	b.waitFor(`window.kesselPage.stats.notModified >= 2`, "two refreshes answered 304 Not Modified")
+	s.publish(t, "air-0001", `{"pm10":12.3,"pm25":5}`)
+	b.waitFor(`document.querySelector('#device-table tr[data-device="air-0001"]').cells[3].textContent === '12,3 µg/m³'`, "the new value in the table")
+	if !eval[bool](b, `window.__sameDocument === true`) {
+		t.Error("the page reloaded to show the new value")
+	}
+	if d := eval[string](b, `document.querySelector('.leaflet-marker-icon[data-device="air-0001"]').textContent`); d != "1" {
+		t.Errorf("marker of air-0001 at 12.3 µg/m³ shows band %q, want 1 (sehr gut)", d)
+	}
+}
+
+// testForeignCaught shows that checkOnlyKessel can fail: the page's policy
+// blocks a request to another host, and the test sees the attempt.
+func testForeignCaught(t *testing.T, b *browser, _ *stack) {
+	eval[bool](b, `fetch('http://127.0.0.2:9/tracker').then(() => true, () => true)`)
+	b.waitFor(`window.__csp.some(v => v.includes('127.0.0.2'))`, "the blocked request to be recorded")
+	eval[bool](b, `(window.__csp = [], true)`)
 }

@@ -46,7 +46,8 @@ type Handler struct {
 	index     []byte
 	indexETag string
 	csp       string
-	static    map[string]asset
+	static    map[string]asset // by path under static/, e.g. "app.js"
+	version   string           // hash of every asset: the URL prefix /static/<version>/
 }
 
 type asset struct {
@@ -63,16 +64,31 @@ func New(opts Options) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{static: map[string]asset{}, csp: csp(tileOrigin)}
+	if err := h.loadAssets(); err != nil {
+		return nil, err
+	}
 	tmpl, err := template.ParseFS(files, "index.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, opts); err != nil {
+	data := struct {
+		Options
+		Static string
+	}{opts, "/static/" + h.version}
+	if err := tmpl.Execute(&buf, data); err != nil {
 		return nil, fmt.Errorf("web: render index: %w", err)
 	}
 	h.index, h.indexETag = buf.Bytes(), etag(buf.Bytes())
-	err = fs.WalkDir(files, "static", func(p string, d fs.DirEntry, err error) error {
+	return h, nil
+}
+
+// loadAssets reads the embedded files and names this set of them by a
+// hash, so that their URLs change whenever one changes and browsers may
+// cache them for good.
+func (h *Handler) loadAssets() error {
+	all := sha256.New()
+	err := fs.WalkDir(files, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -87,19 +103,28 @@ func New(opts Options) (*Handler, error) {
 		if ctype == "" {
 			ctype = "application/octet-stream"
 		}
-		h.static["/"+p] = asset{body: b, etag: etag(b), ctype: ctype}
+		name := strings.TrimPrefix(p, "static/")
+		h.static[name] = asset{body: b, etag: etag(b), ctype: ctype}
+		fmt.Fprintf(all, "%s\x00%d\x00", name, len(b))
+		all.Write(b)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("web: %w", err)
+		return fmt.Errorf("web: %w", err)
 	}
-	return h, nil
+	h.version = base64.RawURLEncoding.EncodeToString(all.Sum(nil)[:9])
+	return nil
 }
 
 // checkTiles validates a tile URL template and returns its origin.
 func checkTiles(tiles string) (string, error) {
 	if tiles == "" {
 		return "", nil
+	}
+	if _, rest, ok := strings.Cut(tiles, "://"); ok {
+		if host, _, _ := strings.Cut(rest, "/"); strings.ContainsAny(host, "{}") {
+			return "", fmt.Errorf("web: tile URL %q: placeholders in the host (such as {s}) are not supported; name one host", tiles)
+		}
 	}
 	u, err := url.Parse(tiles)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -109,9 +134,6 @@ func checkTiles(tiles string) (string, error) {
 		if !strings.Contains(tiles, p) {
 			return "", fmt.Errorf("web: tile URL %q lacks %s", tiles, p)
 		}
-	}
-	if strings.ContainsAny(u.Host, "{}") {
-		return "", fmt.Errorf("web: tile URL %q: placeholders in the host (such as {s}) are not supported; name one host", tiles)
 	}
 	return u.Scheme + "://" + u.Host, nil
 }
@@ -152,13 +174,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(h.index))
 		return
 	}
-	a, ok := h.static[r.URL.Path]
-	if !ok {
+	// /static/<version>/<file> never changes: cache it for a year.
+	// /static/<file> (links from elsewhere) is revalidated every time.
+	name, ok := strings.CutPrefix(r.URL.Path, "/static/")
+	cache := "no-cache"
+	if rest, versioned := strings.CutPrefix(name, h.version+"/"); versioned {
+		name, cache = rest, "public, max-age=31536000, immutable"
+	}
+	a, found := h.static[name]
+	if !ok || !found {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
 	hd.Set("Content-Type", a.ctype)
-	hd.Set("Cache-Control", "public, max-age=300")
+	hd.Set("Cache-Control", cache)
 	hd.Set("ETag", a.etag)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
 }

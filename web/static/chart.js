@@ -14,9 +14,9 @@ function el(name, attrs, text) {
   return e;
 }
 
-// drawChart renders points [{time: Date, value: number}] into box, labelled
-// with the quantity's name and unit.
-export function drawChart(box, points, name, unit, timeFmt = fmtTime) {
+// drawChart renders points [{time: Date, value: number}] into box over the
+// time span [from, to] (Dates), labelled with the quantity's name and unit.
+export function drawChart(box, points, name, unit, from, to, timeFmt = fmtTime) {
   box.replaceChildren();
   if (points.length === 0) {
     box.append(para(t('chartEmpty')));
@@ -26,8 +26,8 @@ export function drawChart(box, points, name, unit, timeFmt = fmtTime) {
   let min = Math.min(...vals);
   let max = Math.max(...vals);
   if (min === max) { min -= 1; max += 1; }
-  const t0 = points[0].time.getTime();
-  const t1 = Math.max(points[points.length - 1].time.getTime(), t0 + 1);
+  const t0 = Math.min(from.getTime(), points[0].time.getTime());
+  const t1 = Math.max(to.getTime(), points[points.length - 1].time.getTime(), t0 + 1);
   const x = (tm) => PAD.l + ((tm - t0) / (t1 - t0)) * (W - PAD.l - PAD.r);
   const y = (v) => PAD.t + (1 - (v - min) / (max - min)) * (H - PAD.t - PAD.b);
   const summary = t('chartSummary', {
@@ -41,8 +41,8 @@ export function drawChart(box, points, name, unit, timeFmt = fmtTime) {
     el('line', { x1: PAD.l, y1: PAD.t, x2: PAD.l, y2: H - PAD.b, class: 'axis' }),
     el('text', { x: PAD.l - 4, y: PAD.t + 8, 'text-anchor': 'end', class: 'tick' }, fmtNumber(max)),
     el('text', { x: PAD.l - 4, y: H - PAD.b, 'text-anchor': 'end', class: 'tick' }, fmtNumber(min)),
-    el('text', { x: PAD.l, y: H - 6, class: 'tick' }, timeFmt(points[0].time)),
-    el('text', { x: W - PAD.r, y: H - 6, 'text-anchor': 'end', class: 'tick' }, timeFmt(points[points.length - 1].time)),
+    el('text', { x: PAD.l, y: H - 6, class: 'tick' }, timeFmt(new Date(t0))),
+    el('text', { x: W - PAD.r, y: H - 6, 'text-anchor': 'end', class: 'tick' }, timeFmt(new Date(t1))),
   );
   const d = points.map((p, i) => `${i ? 'L' : 'M'}${x(p.time.getTime()).toFixed(1)},${y(p.value).toFixed(1)}`).join('');
   svg.append(el('path', { d, class: 'line' }));

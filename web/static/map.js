@@ -92,10 +92,15 @@ export class DeviceMap {
     return this.markers.get(id)?.marker.getElement();
   }
 
-  // show centres the map on a device.
+  // show centres the map on a device, after the layout has settled (the
+  // panel that opens with it narrows the map on wide screens).
   show(id) {
-    const m = this.markers.get(id);
-    if (m) this.map.panTo(m.marker.getLatLng());
+    requestAnimationFrame(() => {
+      const m = this.markers.get(id);
+      if (!m) return;
+      this.map.invalidateSize();
+      this.map.panTo(m.marker.getLatLng());
+    });
   }
 
   setLabel(text) {

@@ -82,8 +82,9 @@ export class DevicePanel {
     const field = q && q.kind === r.kind && !q.value ? q.field : firstField(r);
     const name = t(`fields.${field}`);
     const unit = units[field] || '';
-    const jobs = [['chart24', '24h', (d) => fmtTime(d)], ['chart30', '30d', (d) => d.toLocaleDateString(document.documentElement.lang)]];
-    for (const [box, span, fmt] of jobs) {
+    const day = 24 * 3600 * 1000;
+    const jobs = [['chart24', '24h', day, (d) => fmtTime(d)], ['chart30', '30d', 30 * day, (d) => d.toLocaleDateString(document.documentElement.lang)]];
+    for (const [box, span, ms, fmt] of jobs) {
       $(box).replaceChildren(para(t('chartLoading')));
       if (!field) { $(box).replaceChildren(para(t('chartEmpty'))); continue; }
       const id = r.id;
@@ -91,7 +92,8 @@ export class DevicePanel {
         if (this.id !== id) return;
         const pts = items.filter((it) => typeof it.values?.[field] === 'number')
           .map((it) => ({ time: new Date(it.time), value: it.values[field] }));
-        drawChart($(box), pts, name, unit, fmt);
+        const now = new Date();
+        drawChart($(box), pts, name, unit, new Date(now.getTime() - ms), now, fmt);
       }).catch(() => {
         if (this.id === id) $(box).replaceChildren(para(t('chartError')));
       });
