@@ -213,6 +213,13 @@ func testLiveAlert(t *testing.T, b *browser, s *stack) {
 		t.Error("the page reloaded to show the alert")
 	}
 	b.waitFor(`document.querySelector('.leaflet-marker-icon[data-device="station-1"] .alerting')`, "the alerting device's marker")
+	b.waitFor(`document.querySelector('#alert-list li button')`, "the banner's button to the device")
+	if w := eval[string](b, `document.querySelector('#device-table tr[data-device="station-1"] .warn')?.textContent || ''`); !strings.Contains(w, "Warnung") {
+		t.Errorf("the table does not mark station-1 as warned in words: %q", w)
+	}
+	if l := eval[string](b, `document.querySelector('.leaflet-marker-icon[data-device="station-1"]').getAttribute('aria-label')`); !strings.Contains(l, "Warnung: Feinstaub PM10 über 400") {
+		t.Errorf("the marker's name does not tell of the alert: %q", l)
+	}
 	b.screenshot("desktop-de-alert")
 }
 
@@ -228,6 +235,9 @@ func testLanguage(t *testing.T, b *browser, _ *stack) {
 	b.waitFor(`document.documentElement.lang === 'en'`, "the English page")
 	if got := read(); !slices.Equal(got, []string{"en", "City measurements", "All sensors", "Name"}) {
 		t.Errorf("English page: %q", got)
+	}
+	if st := eval[string](b, `document.getElementById('status').textContent`); !strings.HasPrefix(st, "As of ") {
+		t.Errorf("status line not translated: %q", st)
 	}
 	missing := eval[[]string](b, `import('/static/i18n.js').then(({texts}) => {
 		const keys = (o, p = '') => Object.entries(o).flatMap(([k, v]) =>
@@ -308,7 +318,7 @@ func testPhone(t *testing.T, b *browser, _ *stack) {
 		}
 		b.screenshot("phone-" + lang)
 		eval[bool](b, `(document.querySelector('#device-table tbody button').click(), true)`)
-		b.waitFor(`!document.getElementById('panel').hidden`, "the panel")
+		b.waitFor(`!document.getElementById('panel').hidden && document.querySelector('#chart24 svg')`, "the panel and its chart")
 		b.screenshot("phone-" + lang + "-panel")
 	}
 }

@@ -8,6 +8,7 @@ export class Alerts {
   constructor(onChange) {
     this.onChange = onChange;
     this.firing = new Map();
+    this.index = null; // subject -> alert, built on demand
     this.source = null;
   }
 
@@ -28,6 +29,7 @@ export class Alerts {
     try {
       const items = await firingAlerts();
       this.firing = new Map(items.filter((a) => a.state === 'firing').map((a) => [a.id, a]));
+      this.index = null;
       this.onChange(this.firing);
     } catch {
       // keep what is shown; the stream's reconnect reloads
@@ -37,13 +39,14 @@ export class Alerts {
   apply(a) {
     if (a.state === 'firing') this.firing.set(a.id, a);
     else this.firing.delete(a.id);
+    this.index = null;
     this.onChange(this.firing);
   }
 
   // bySubject returns the firing alert of a device, if any.
   bySubject(id) {
-    for (const a of this.firing.values()) if (a.subject === id) return a;
-    return undefined;
+    if (!this.index) this.index = new Map([...this.firing.values()].map((a) => [a.subject, a]));
+    return this.index.get(id);
   }
 
   subjects() {

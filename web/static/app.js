@@ -20,6 +20,7 @@ const state = {
   kind: quantities[0].kind,
   district: '',
   rows: new Map(), // id -> row of the last render
+  updatedAt: null, // when /latest last changed
 };
 
 let map;
@@ -40,12 +41,15 @@ function buildRow(d) {
   const name = d.name || d.id;
   const valueText = value === undefined ? t('noValue') : `${fmtNumber(value)} ${kq.unit}`;
   const digit = band < 0 ? '–' : String(band + 1);
+  const alert = alerts.bySubject(d.id);
+  const warning = alert ? `. ${t('metaAlert')}: ${alert.summary || alert.rule_id}` : '';
   return {
     id: d.id, name, kind: d.kind, kindName: t(`kinds.${d.kind}`), district: d.district || '',
     lat: loc?.lat, lon: loc?.lon, values, value, unit: kq?.unit || '', band, bandName,
     colour: kq ? colourOf(kq, band) : noDataColour, digit,
     time: d.latest?.time ? new Date(d.latest.time) : null,
-    label: t('markerLabel', { name, value: valueText, digit, band: bandName }),
+    label: t('markerLabel', { name, value: valueText, digit, band: bandName }) + warning,
+    alert,
   };
 }
 
@@ -83,6 +87,8 @@ function render() {
   $('table-caption').textContent = t('tableCaption', { n: listed.length, q: qName });
   renderDistrictTable(means, qName);
   renderLegend(qName);
+  renderAlerts();
+  if (state.updatedAt) $('status').textContent = t('updated', { time: fmtTime(state.updatedAt), n: state.devices.length });
   if (panel.id && state.rows.has(panel.id)) panel.render(state.rows.get(panel.id), alerts.bySubject(panel.id));
 }
 
@@ -123,9 +129,11 @@ function renderLegend(qName) {
   }));
 }
 
-function renderAlerts(firing) {
+// renderAlerts shows the firing alerts in the banner, each with a button to
+// its device once the device is known.
+function renderAlerts() {
   const list = $('alert-list');
-  const items = [...firing.values()].sort((a, b) => (b.fired_at || '').localeCompare(a.fired_at || ''));
+  const items = [...alerts.firing.values()].sort((a, b) => (b.fired_at || '').localeCompare(a.fired_at || ''));
   $('alerts').hidden = items.length === 0;
   list.replaceChildren(...items.map((a) => {
     const li = document.createElement('li');
@@ -147,7 +155,6 @@ function renderAlerts(firing) {
     }
     return li;
   }));
-  if (map) render();
 }
 
 function renderLicence() {
@@ -191,7 +198,7 @@ function applyLanguage(l) {
   fillControls();
   renderExplain();
   renderLicence();
-  renderAlerts(alerts.firing);
+  render();
 }
 
 function select(id, from) {
@@ -212,8 +219,8 @@ async function refresh() {
       const kindsBefore = new Set(state.devices.map((d) => d.kind)).size;
       state.devices = items;
       if (new Set(items.map((d) => d.kind)).size !== kindsBefore) fillControls();
+      state.updatedAt = new Date();
       render();
-      $('status').textContent = t('updated', { time: fmtTime(new Date()), n: items.length });
     }
     document.body.dataset.ready = 'yes';
   } catch (e) {
@@ -228,7 +235,7 @@ async function start() {
   map = new DeviceMap($('map'), select);
   table = new DeviceTable($('device-table'), select);
   panel = new DevicePanel(() => {});
-  alerts = new Alerts((firing) => renderAlerts(firing));
+  alerts = new Alerts(() => render());
   $('status').textContent = t('loading');
   $('lang-switch').addEventListener('click', () => applyLanguage($('lang-switch').dataset.lang));
   $('quantity').addEventListener('change', (e) => {

@@ -70,6 +70,12 @@ function row(r, onSelect) {
   tr.append(cell(r.kindName), cell(r.district || t('noDistrict')), cell(value, 'num'));
   const band = cell('');
   band.appendChild(swatch(r));
+  if (r.alert) {
+    const warn = document.createElement('span');
+    warn.className = 'warn';
+    warn.textContent = ` ${t('metaAlert')}`;
+    band.append(' ', warn);
+  }
   tr.appendChild(band);
   tr.appendChild(cell(r.time ? fmtTime(r.time) : t('noData')));
   return tr;
