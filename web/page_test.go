@@ -144,8 +144,47 @@ func testTable(t *testing.T, b *browser, s *stack) {
 	if want := len(s.latest(t, "road_surface").Items); n != want {
 		t.Errorf("filtered by road_surface: %d rows, want %d", n, want)
 	}
+	testSort(t, b)
 	b.selectOption("kind-filter", "air_quality")
 	b.screenshot("desktop-de-list")
+	b.selectOption("district-filter", "Nord")
+	var nord []string
+	for _, d := range s.latest(t, "air_quality").Items {
+		if d.District == "Nord" && d.Location != nil {
+			nord = append(nord, d.ID)
+		}
+	}
+	markers := eval[[]string](b, `[...document.querySelectorAll('.leaflet-marker-icon[data-device]')].map(e => e.dataset.device).sort()`)
+	rows := eval[[]string](b, `[...document.querySelectorAll('#device-table tbody tr')].map(r => r.dataset.device).sort()`)
+	if len(nord) == 0 {
+		t.Fatal("the simulated fleet has no air_quality device in Nord")
+	}
+	slices.Sort(nord)
+	if !slices.Equal(markers, nord) || !slices.Equal(rows, nord) {
+		t.Errorf("district Nord: markers %v, rows %v, want %v", markers, rows, nord)
+	}
+	b.selectOption("district-filter", "")
+}
+
+// testSort clicks the value column's header: ascending, then descending.
+func testSort(t *testing.T, b *browser) {
+	b.selectOption("kind-filter", "air_quality")
+	for _, dir := range []string{"ascending", "descending"} {
+		b.do(chromedp.Click(chromedp.ID("col-value")))
+		vals := eval[[]float64](b, `[...document.querySelectorAll('#device-table tbody tr')].map(r =>
+			parseFloat(r.cells[3].textContent.replace(/\./g, '').replace(',', '.'))).filter(v => !isNaN(v))`)
+		sorted := slices.IsSorted(vals)
+		if dir == "descending" {
+			slices.Reverse(vals)
+			sorted = slices.IsSorted(vals)
+		}
+		if len(vals) < 2 || !sorted {
+			t.Errorf("values after sorting %s: %v", dir, vals)
+		}
+		if got := eval[string](b, `document.querySelector('th[data-sort="value"]').getAttribute('aria-sort')`); got != dir {
+			t.Errorf("aria-sort = %q, want %q", got, dir)
+		}
+	}
 }
 
 func testKeyboardPanel(t *testing.T, b *browser, s *stack) {

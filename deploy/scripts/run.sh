@@ -84,6 +84,7 @@ cat <<MSG
 
 Kessel is running (InfluxDB, hub with embedded MQTT broker, $DEVICES simulated devices every $INTERVAL).
 
+  Citizens' page   http://$HTTP/
   Devices          http://$HTTP/api/v1/devices
   Latest values    http://$HTTP/api/v1/latest?format=geojson
   One device       http://$HTTP/api/v1/devices/air-0001
