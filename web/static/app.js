@@ -222,6 +222,7 @@ async function refresh() {
       state.updatedAt = new Date();
       render();
     }
+    if (document.body.dataset.ready !== 'yes') performance.mark('kessel-first-render');
     document.body.dataset.ready = 'yes';
   } catch (e) {
     $('status').textContent = t('loadError', { err: e.message });
@@ -242,10 +243,11 @@ async function start() {
     state.q = byId(e.target.value);
     state.kind = state.q.kind;
     $('kind-filter').value = state.kind;
+    table.reset();
     render();
   });
-  $('kind-filter').addEventListener('change', (e) => { state.kind = e.target.value; render(); });
-  $('district-filter').addEventListener('change', (e) => { state.district = e.target.value; render(); });
+  $('kind-filter').addEventListener('change', (e) => { state.kind = e.target.value; table.reset(); render(); });
+  $('district-filter').addEventListener('change', (e) => { state.district = e.target.value; table.reset(); render(); });
   $('controls').addEventListener('submit', (e) => e.preventDefault());
   const [districts, catalog] = await Promise.allSettled([api.districts(), api.catalog()]);
   state.districts = districts.status === 'fulfilled' ? districts.value : null;

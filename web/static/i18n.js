@@ -41,7 +41,8 @@ export const texts = {
     colQuantity: 'Messgröße',
     colMean: 'Mittelwert',
     colCount: 'Messstellen',
-    sortAsc: 'aufsteigend sortiert',
+    tableShown: '{shown} von {total} Messstellen angezeigt.',
+    showMore: 'Weitere {n} anzeigen',
     sortDesc: 'absteigend sortiert',
     metaKind: 'Art',
     metaDistrict: 'Stadtbezirk',
@@ -139,7 +140,8 @@ export const texts = {
     colQuantity: 'Quantity',
     colMean: 'Mean',
     colCount: 'Sensors',
-    sortAsc: 'sorted ascending',
+    tableShown: 'Showing {shown} of {total} sensors.',
+    showMore: 'Show {n} more',
     sortDesc: 'sorted descending',
     metaKind: 'Kind',
     metaDistrict: 'District',
@@ -229,14 +231,22 @@ export function setLang(l) {
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
 }
 
+// Formatters are costly to make; one of each per language and kind.
+const formatters = new Map();
+function formatter(kind, opts, make) {
+  const key = `${current}|${kind}`;
+  if (!formatters.has(key)) formatters.set(key, make(current, opts));
+  return formatters.get(key);
+}
+
 // fmtNumber formats a value for the current language.
 export function fmtNumber(v, digits = 1) {
-  return new Intl.NumberFormat(current, { maximumFractionDigits: digits }).format(v);
+  return formatter(`n${digits}`, { maximumFractionDigits: digits }, (l, o) => new Intl.NumberFormat(l, o)).format(v);
 }
 
 // fmtTime formats an instant as local date and time.
 export function fmtTime(d) {
-  return new Intl.DateTimeFormat(current, { dateStyle: 'short', timeStyle: 'short' }).format(d);
+  return formatter('t', { dateStyle: 'short', timeStyle: 'short' }, (l, o) => new Intl.DateTimeFormat(l, o)).format(d);
 }
 
 // fmtAgo says how long ago d was ("vor 2 Minuten", "2 minutes ago").

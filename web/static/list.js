@@ -3,8 +3,21 @@
 // user reaches every device and its panel from here.
 import { t, fmtTime, fmtNumber } from './i18n.js';
 
+// PAGE is how many rows the table shows at first and adds per "more":
+// thousands of rows would make the page slow and the list hard to use.
+const PAGE = 200;
+
 export class DeviceTable {
   constructor(table, onSelect) {
+    this.limit = PAGE;
+    this.more = document.getElementById('table-more');
+    this.shown = document.getElementById('table-shown');
+    this.more.addEventListener('click', () => {
+      const first = this.limit;
+      this.limit += PAGE;
+      this.render(this.rows);
+      this.tbody.rows[first]?.querySelector('button')?.focus(); // continue where the list grew
+    });
     this.table = table;
     this.tbody = table.querySelector('tbody');
     this.onSelect = onSelect;
@@ -28,8 +41,17 @@ export class DeviceTable {
       th.setAttribute('aria-sort', th.dataset.sort === key ? (dir > 0 ? 'ascending' : 'descending') : 'none');
     }
     const frag = document.createDocumentFragment();
-    for (const r of sorted) frag.appendChild(row(r, this.onSelect));
+    for (const r of sorted.slice(0, this.limit)) frag.appendChild(row(r, this.onSelect));
     this.tbody.replaceChildren(frag);
+    const shown = Math.min(this.limit, sorted.length);
+    this.more.hidden = shown >= sorted.length;
+    this.more.textContent = t('showMore', { n: Math.min(PAGE, sorted.length - shown) });
+    this.shown.textContent = sorted.length > PAGE ? t('tableShown', { shown, total: sorted.length }) : '';
+  }
+
+  // reset shows the first page again (after a filter changed).
+  reset() {
+    this.limit = PAGE;
   }
 
   // button returns the row's button of a device, to return focus to.
