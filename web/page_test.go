@@ -316,30 +316,37 @@ func chromedpKey(k string) chromedp.Action[chromedp.Void] { return chromedp.KeyE
 // testAxe runs axe-core's WCAG 2.1 A and AA rules on the page with data
 // loaded, the device panel open, in both languages.
 func testAxe(t *testing.T, b *browser, _ *stack) {
-	src := axeScript(t)
-	eval[bool](b, `(() => { if (!window.axe) { (0, eval)(`+jsString(src)+`); } return !!window.axe; })()`)
 	eval[bool](b, `(document.querySelector('#device-table tbody button').click(), true)`)
 	b.waitFor(`!document.getElementById('panel').hidden`, "the panel")
-	type violation struct {
-		ID, Impact, Help string
-		Nodes            []struct{ Target []string }
-	}
 	for _, lang := range []string{"en", "de"} {
 		if eval[string](b, `document.documentElement.lang`) != lang {
 			b.do(chromedp.Click(chromedp.ID("lang-switch")))
 			b.waitFor(`document.documentElement.lang === '`+lang+`'`, "language "+lang)
 		}
-		vs := eval[[]violation](b, `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
-			.then(r => r.violations.map(v => ({ID: v.id, Impact: v.impact || '', Help: v.help, Nodes: v.nodes.slice(0, 5).map(n => ({Target: n.target.map(String)}))})))`)
-		for _, v := range vs {
-			if v.Impact == "serious" || v.Impact == "critical" {
-				t.Errorf("%s: axe %s (%s): %s at %v", lang, v.ID, v.Impact, v.Help, v.Nodes)
-			} else {
-				t.Logf("%s: axe %s (%s): %s", lang, v.ID, v.Impact, v.Help)
-			}
-		}
+		runAxe(t, b, lang)
 	}
 	b.do(chromedp.Click(chromedp.ID("panel-close")))
+}
+
+// runAxe injects axe-core (once per document) and fails t on every
+// serious or critical violation; lesser ones are logged.
+func runAxe(t *testing.T, b *browser, what string) {
+	t.Helper()
+	src := axeScript(t)
+	eval[bool](b, `(() => { if (!window.axe) { (0, eval)(`+jsString(src)+`); } return !!window.axe; })()`)
+	type violation struct {
+		ID, Impact, Help string
+		Nodes            []struct{ Target []string }
+	}
+	vs := eval[[]violation](b, `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+		.then(r => r.violations.map(v => ({ID: v.id, Impact: v.impact || '', Help: v.help, Nodes: v.nodes.slice(0, 5).map(n => ({Target: n.target.map(String)}))})))`)
+	for _, v := range vs {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			t.Errorf("%s: axe %s (%s): %s at %v", what, v.ID, v.Impact, v.Help, v.Nodes)
+		} else {
+			t.Logf("%s: axe %s (%s): %s", what, v.ID, v.Impact, v.Help)
+		}
+	}
 }
 
 // testPhone checks the page at a phone's width: no horizontal scrolling of
@@ -356,6 +363,7 @@ func testPhone(t *testing.T, b *browser, _ *stack) {
 			t.Errorf("%s: map only %.0f px high on a phone", lang, h)
 		}
 		b.screenshot("phone-" + lang)
+		runAxe(t, b, "phone "+lang)
 		eval[bool](b, `(document.querySelector('#device-table tbody button').click(), true)`)
 		b.waitFor(`!document.getElementById('panel').hidden && document.querySelector('#chart24 svg')`, "the panel and its chart")
 		b.screenshot("phone-" + lang + "-panel")
