@@ -221,6 +221,11 @@ func testKeyboardPanel(t *testing.T, b *browser, s *stack) {
 			t.Errorf("panel shows %s = %s, the API %v", f, v, dev.Latest.Values[f])
 		}
 	}
+	for f := range dev.Latest.Values {
+		if _, ok := shown[f]; !ok && !slices.Contains([]string{"f_cnt", "gateways", "rssi", "snr", "signal"}, f) {
+			t.Errorf("panel of %s lacks the API's field %s", id, f)
+		}
+	}
 	for _, link := range []string{"dl-csv", "dl-geojson"} {
 		href := eval[string](b, `document.getElementById('`+link+`').href`)
 		if st := status(href); st != http.StatusOK {

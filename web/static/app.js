@@ -44,7 +44,7 @@ function buildRow(d) {
   const alert = alerts.bySubject(d.id);
   const warning = alert ? `. ${t('metaAlert')}: ${alert.summary || alert.rule_id}` : '';
   return {
-    id: d.id, name, kind: d.kind, kindName: t(`kinds.${d.kind}`), district: d.district || '',
+    id: d.id, name, kind: d.kind, kindName: raw(`kinds.${d.kind}`) || d.kind, district: d.district || '',
     lat: loc?.lat, lon: loc?.lon, values, value, unit: kq?.unit || '', band, bandName,
     colour: kq ? colourOf(kq, band) : noDataColour, digit,
     time: d.latest?.time ? new Date(d.latest.time) : null,
@@ -182,7 +182,7 @@ function fillSelect(sel, options, value) {
 function fillControls() {
   fillSelect($('quantity'), quantities.map((q) => [q.id, t(`quantities.${q.id}`)]), state.q.id);
   const kinds = [...new Set(state.devices.map((d) => d.kind))].sort();
-  fillSelect($('kind-filter'), kinds.map((k) => [k, t(`kinds.${k}`)]), state.kind);
+  fillSelect($('kind-filter'), kinds.map((k) => [k, raw(`kinds.${k}`) || k]), state.kind);
   const districts = (state.districts?.features || []).map((f) => f.properties.name).sort((a, b) => a.localeCompare(b));
   fillSelect($('district-filter'), districts.map((d) => [d, d]), state.district);
 }

@@ -96,6 +96,7 @@ export const texts = {
     explain: [
       'Jeder Punkt auf der Karte ist eine Messstelle der Stadt. Die Farbe und die Ziffer im Punkt zeigen, wie der letzte Messwert einzuordnen ist; die Legende erklärt jede Stufe in Worten.',
       'Feinstaub (PM10 und PM2,5) und Stickstoffdioxid werden in Mikrogramm je Kubikmeter Luft (µg/m³) gemessen. Die Stufen von „sehr gut“ bis „sehr schlecht“ sind die des Luftqualitätsindex des Umweltbundesamts. Bei „schlecht“ und „sehr schlecht“ sollten empfindliche Menschen längere Anstrengung im Freien meiden.',
+      'Die Karte zeigt den jeweils letzten Messwert. Das Umweltbundesamt bewertet Feinstaub nach dem Mittel der letzten 24 Stunden und Stickstoffdioxid nach dem Mittel einer Stunde; ein einzelner Wert kann davon abweichen. Den Verlauf zeigt das Feld einer Messstelle.',
       'Lärm wird in Dezibel (dB(A)) gemessen. 10 dB mehr empfindet man etwa als doppelt so laut.',
       'Liegt die Temperatur der Fahrbahn unter 0 °C, kann sie glatt werden.',
       'Die Werte sind Messungen einzelner Geräte und können kurzzeitig schwanken. Sie sind keine amtliche Warnung; amtliche Warnungen stehen oben auf der Seite.',
@@ -195,6 +196,7 @@ export const texts = {
     explain: [
       'Each dot on the map is one of the city\'s sensors. Its colour and the digit inside show how the latest value rates; the legend names every band in words.',
       'Particulate matter (PM10 and PM2.5) and nitrogen dioxide are measured in micrograms per cubic metre of air (µg/m³). The bands from "very good" to "very poor" are those of the German Environment Agency\'s air quality index. At "poor" and "very poor", sensitive people should avoid long exertion outdoors.',
+      'The map shows the latest value of each sensor. The German Environment Agency rates particulate matter by the mean of the last 24 hours and nitrogen dioxide by the mean of one hour; a single value can differ. A sensor\'s panel shows its history.',
       'Noise is measured in decibels (dB(A)). 10 dB more sounds about twice as loud.',
       'When the road surface is below 0 °C, it can become icy.',
       'The values are measurements of single devices and can vary for short periods. They are not official warnings; official warnings are shown at the top of the page.',

@@ -1,8 +1,8 @@
 // The device panel: what one device measures now, its last 24 hours and
 // 30 days, and download links. Focus moves into it on open and back to
 // the marker or table row that opened it on close.
-import { t, fmtNumber, fmtTime, fmtAgo } from './i18n.js';
-import { units } from './quantities.js';
+import { t, raw, fmtNumber, fmtTime, fmtAgo } from './i18n.js';
+import { units, technical } from './quantities.js';
 import { history, csvURL, geojsonURL } from './api.js';
 import { drawChart, para } from './chart.js';
 import { swatch } from './list.js';
@@ -61,12 +61,12 @@ export class DevicePanel {
     const tbody = $('panel-values').querySelector('tbody');
     tbody.replaceChildren();
     for (const [f, v] of Object.entries(r.values || {}).sort()) {
-      if (!(f in units)) continue;
+      if (technical.has(f)) continue;
       const tr = document.createElement('tr');
       tr.dataset.field = f;
       const th = document.createElement('th');
       th.scope = 'row';
-      th.textContent = t(`fields.${f}`);
+      th.textContent = fieldName(f);
       const td = document.createElement('td');
       td.className = 'num';
       td.dataset.value = String(v);
@@ -80,7 +80,7 @@ export class DevicePanel {
 
   async loadCharts(r, q) {
     const field = q && q.kind === r.kind && !q.value ? q.field : firstField(r);
-    const name = t(`fields.${field}`);
+    const name = fieldName(field);
     const unit = units[field] || '';
     const day = 24 * 3600 * 1000;
     const jobs = [['chart24', '24h', day, (d) => fmtTime(d)], ['chart30', '30d', 30 * day, (d) => d.toLocaleDateString(document.documentElement.lang)]];
@@ -107,6 +107,12 @@ export class DevicePanel {
     this.onClose();
     if (this.returnTo && this.returnTo.isConnected) this.returnTo.focus();
   }
+}
+
+// fieldName is a field's name in words, or the field itself when the
+// translation table does not know it (a new kind of sensor).
+function fieldName(f) {
+  return raw(`fields.${f}`) || f;
 }
 
 function firstField(r) {

@@ -43,8 +43,11 @@ export const quantities = [
   { id: 'fill', kind: 'waste_bin', field: 'fill', unit: '%', scale: 'percent', bounds: [50, 80, 95] },
 ];
 
-// units of the fields a device panel lists; fields not named here (radio
-// link figures such as rssi) are not shown to citizens.
+// technical are the fields of the radio link, not of the city: a device
+// panel does not list them. Every other field is listed, with its unit
+// from units where known.
+export const technical = new Set(['f_cnt', 'gateways', 'rssi', 'snr', 'signal']);
+
 export const units = {
   pm10: 'µg/m³', pm25: 'µg/m³', no2: 'µg/m³', temperature: '°C', humidity: '%', pressure: 'hPa', wind: 'm/s',
   rain: 'mm', laeq: 'dB(A)', lamax: 'dB(A)', level: 'cm', occupied: '', free: '', surface_temperature: '°C',
