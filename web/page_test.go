@@ -37,6 +37,7 @@ func TestCitizensPage(t *testing.T) {
 		name string
 		fn   func(*testing.T, *browser, *stack)
 	}{
+		{"bands at their boundaries", testBands},
 		{"markers equal the public devices of the chosen kind", testMarkers},
 		{"list view equals /latest", testTable},
 		{"keyboard opens a device panel with the API's values", testKeyboardPanel},
@@ -264,6 +265,11 @@ func testLiveAlert(t *testing.T, b *browser, s *stack) {
 	if l := eval[string](b, `document.querySelector('.leaflet-marker-icon[data-device="station-1"]').getAttribute('aria-label')`); !strings.Contains(l, "Warnung: Feinstaub PM10 über 400") {
 		t.Errorf("the marker's name does not tell of the alert: %q", l)
 	}
+	b.waitFor(`[...document.querySelectorAll('#district-table tbody tr')].some(r => r.cells[0].textContent === 'Mitte' && r.querySelector('.warn'))`,
+		"the district alert in the district table")
+	if n := eval[int](b, `document.querySelectorAll('#map path[stroke-dasharray]').length`); n != 1 {
+		t.Errorf("%d districts outlined as alerted on the map, want 1 (Mitte)", n)
+	}
 	b.screenshot("desktop-de-alert")
 }
 
@@ -411,4 +417,31 @@ func testForeignCaught(t *testing.T, b *browser, _ *stack) {
 	eval[bool](b, `fetch('http://127.0.0.2:9/tracker').then(() => true, () => true)`)
 	b.waitFor(`window.__csp.some(v => v.includes('127.0.0.2'))`, "the blocked request to be recorded")
 	eval[bool](b, `(window.__csp = [], true)`)
+}
+
+// testBands checks the page's band arithmetic (quantities.js) at the
+// official limits: UBA's upper bounds belong to the better band, frost is
+// strictly below 0 °C.
+func testBands(t *testing.T, b *browser, _ *stack) {
+	tests := []struct {
+		quantity string
+		value    float64
+		band     int // 0-based; -1 no value
+	}{
+		{"pm10", 20, 0}, {"pm10", 20.1, 1}, {"pm10", 35, 1}, {"pm10", 50, 2}, {"pm10", 100, 3}, {"pm10", 100.1, 4},
+		{"pm25", 10, 0}, {"pm25", 25, 2}, {"pm25", 50.5, 4},
+		{"no2", 40, 1}, {"no2", 200, 3}, {"no2", 201, 4},
+		{"surface", -0.1, 0}, {"surface", 0, 1}, {"surface", 2.9, 1}, {"surface", 3, 2},
+		{"parking", 50, 1}, {"parking", 96, 3},
+	}
+	for _, tc := range tests {
+		got := eval[int](b, fmt.Sprintf(`import('/static/quantities.js').then(m => m.bandOf(m.byId(%s), %v))`, jsString(tc.quantity), tc.value))
+		if got != tc.band {
+			t.Errorf("%s %v: band %d, want %d", tc.quantity, tc.value, got, tc.band)
+		}
+	}
+	occ := eval[float64](b, `import('/static/quantities.js').then(m => m.valueOf(m.byId('parking'), {occupied: 30, free: 10}))`)
+	if occ != 75 {
+		t.Errorf("parking occupancy of 30 occupied, 10 free = %v %%, want 75", occ)
+	}
 }

@@ -82,17 +82,19 @@ function render() {
   map.update(onMap, alerts.subjects());
   map.setLabel(t('mapLabel', { q: qName }));
   const means = districtMeans(all);
-  map.shadeDistricts(means, state.q, (v) => `${fmtNumber(v)} ${state.q.unit}`);
+  const areaAlerts = new Map([...alerts.firing.values()].filter((a) => (a.subject || '').startsWith('district:'))
+    .map((a) => [a.subject.slice('district:'.length), a]));
+  map.shadeDistricts(means, state.q, (v) => `${fmtNumber(v)} ${state.q.unit}`, areaAlerts);
   table.render(listed);
   $('table-caption').textContent = t('tableCaption', { n: listed.length, q: qName });
-  renderDistrictTable(means, qName);
+  renderDistrictTable(means, qName, areaAlerts);
   renderLegend(qName);
   renderAlerts();
   if (state.updatedAt) $('status').textContent = t('updated', { time: fmtTime(state.updatedAt), n: state.devices.length });
   if (panel.id && state.rows.has(panel.id)) panel.render(state.rows.get(panel.id), alerts.bySubject(panel.id));
 }
 
-function renderDistrictTable(means, qName) {
+function renderDistrictTable(means, qName, areaAlerts) {
   $('district-caption').textContent = t('districtCaption', { q: qName });
   const names = (state.districts?.features || []).map((f) => f.properties.name).sort((a, b) => a.localeCompare(b));
   const tbody = $('district-table').querySelector('tbody');
@@ -108,12 +110,21 @@ function renderDistrictTable(means, qName) {
     const band = document.createElement('td');
     const r = m ? { colour: colourOf(state.q, m.band), digit: String(m.band + 1), bandName: m.bandName } : { colour: noDataColour, digit: '–', bandName: t('noData') };
     band.append(swatch(r));
+    if (areaAlerts.has(name)) band.append(' ', warning());
     const n = document.createElement('td');
     n.className = 'num';
     n.textContent = m ? String(m.n) : '0';
     tr.append(th, mean, band, n);
     return tr;
   }));
+}
+
+// warning is the word that marks a device or district with an alert.
+function warning() {
+  const warn = document.createElement('span');
+  warn.className = 'warn';
+  warn.textContent = t('metaAlert');
+  return warn;
 }
 
 function renderLegend(qName) {

@@ -32,13 +32,16 @@ export class DeviceMap {
     this.fitted = true;
   }
 
-  // shadeDistricts colours each district by the band of its mean.
-  shadeDistricts(means, q, fmt) {
+  // shadeDistricts colours each district by the band of its mean, and
+  // outlines the districts with an area alert (a Map name -> alert).
+  shadeDistricts(means, q, fmt, alerts) {
     this.districtLayer.eachLayer((layer) => {
       const name = layer.feature.properties.name;
       const m = means.get(name);
-      layer.setStyle(districtStyle(m ? colourOf(q, m.band) : null));
-      const label = m ? `${name}: ${fmt(m.mean)} (${m.bandName})` : `${name}: ${t('noData')}`;
+      const alert = alerts.get(name);
+      layer.setStyle(districtStyle(m ? colourOf(q, m.band) : null, alert));
+      let label = m ? `${name}: ${fmt(m.mean)} (${m.bandName})` : `${name}: ${t('noData')}`;
+      if (alert) label += `. ${t('metaAlert')}: ${alert.summary || alert.rule_id}`;
       layer.bindTooltip(label, { sticky: true });
     });
   }
@@ -108,9 +111,9 @@ export class DeviceMap {
   }
 }
 
-function districtStyle(colour) {
+function districtStyle(colour, alert) {
   return {
-    color: '#1d2733', weight: 1.5, opacity: 0.9,
+    color: '#1d2733', weight: alert ? 4 : 1.5, opacity: 0.9, dashArray: alert ? '8 5' : null,
     fillColor: colour ? colour.fill : '#ffffff', fillOpacity: colour ? 0.45 : 0.15,
   };
 }
