@@ -46,6 +46,7 @@ func TestCitizensPage(t *testing.T) {
 		{"language switch", testLanguage},
 		{"axe-core finds no serious or critical violation", testAxe},
 		{"phone", testPhone},
+		{"clusters hold every device", testClusters},
 		{"an attempt to reach another host is caught", testForeignCaught},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -444,4 +445,42 @@ func testBands(t *testing.T, b *browser, _ *stack) {
 	if occ != 75 {
 		t.Errorf("parking occupancy of 30 occupied, 10 free = %v %%, want 75", occ)
 	}
+}
+
+// testClusters lowers the cluster limit so the small fleet is clustered:
+// every device is in a cluster or shown alone, and a cluster says in words
+// how many it holds.
+func testClusters(t *testing.T, b *browser, s *stack) {
+	b.open("?cluster=1&lang=de")
+	for i := 0; i < 6 && !eval[bool](b, `!!document.querySelector('.cl-in')`); i++ {
+		b.do(chromedp.Click(chromedp.CSS(".leaflet-control-zoom-out")))
+	}
+	b.waitFor(`document.querySelector('.cl-in')`, "clusters")
+	type icon struct {
+		Count int
+		Words string
+	}
+	clusters := eval[[]icon](b, `[...document.querySelectorAll('.cl-in')].map(e =>
+		({Count: parseInt(e.querySelector('[aria-hidden]').textContent), Words: e.querySelector('.vh').textContent}))`)
+	singles := eval[int](b, `document.querySelectorAll('.leaflet-marker-icon[data-device]').length`)
+	n := singles
+	for _, c := range clusters {
+		n += c.Count
+		if !strings.HasPrefix(c.Words, fmt.Sprintf("%d Messstellen, ungünstigste Bewertung: ", c.Count)) {
+			t.Errorf("cluster of %d says %q", c.Count, c.Words)
+		}
+	}
+	want := 0
+	for _, d := range s.latest(t, "air_quality").Items {
+		if d.Location != nil {
+			want++
+		}
+	}
+	if n != want || len(clusters) == 0 {
+		t.Errorf("%d clusters and %d single markers hold %d devices, want %d", len(clusters), singles, n, want)
+	}
+	if note := eval[string](b, `document.getElementById('legend-source').textContent`); !strings.Contains(note, "doppeltem Rand") {
+		t.Errorf("legend does not explain clusters: %q", note)
+	}
+	b.screenshot("desktop-de-clusters")
 }

@@ -79,7 +79,7 @@ function render() {
   const onMap = all.filter((r) => r.kind === state.q.kind && inDistrict(r));
   const listed = all.filter((r) => (!state.kind || r.kind === state.kind) && inDistrict(r));
   const qName = t(`quantities.${state.q.id}`);
-  map.update(onMap, alerts.subjects());
+  map.update(onMap, alerts.subjects(), state.q.scale === 'frost');
   map.setLabel(t('mapLabel', { q: qName }));
   const means = districtMeans(all);
   const areaAlerts = new Map([...alerts.firing.values()].filter((a) => (a.subject || '').startsWith('district:'))
@@ -129,7 +129,7 @@ function warning() {
 
 function renderLegend(qName) {
   const q = state.q;
-  $('legend-source').textContent = `${qName} (${q.unit}). ${t(scales[q.scale].note)}`;
+  $('legend-source').textContent = `${qName} (${q.unit}). ${t(scales[q.scale].note)}${map.clustered ? ` ${t('clusterNote')}` : ''}`;
   const names = raw(`bands.${q.scale}`);
   const items = names.map((bandName, i) => ({ colour: colourOf(q, i), digit: String(i + 1), bandName }));
   items.push({ colour: noDataColour, digit: '–', bandName: t('noData') });
