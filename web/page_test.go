@@ -31,6 +31,8 @@ func TestCitizensPage(t *testing.T) {
 	b.base = s.base
 	b.mu.Unlock()
 	b.open("")
+	t.Logf("first render with %d devices: %.0f ms after navigation (performance mark)", len(s.latest(t, "").Items),
+		eval[float64](b, `performance.getEntriesByName('kessel-first-render')[0].startTime`))
 	b.screenshot("desktop-de-map")
 
 	for _, tc := range []struct {
