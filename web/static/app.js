@@ -97,6 +97,8 @@ function render() {
 function renderDistrictTable(means, qName, areaAlerts) {
   $('district-caption').textContent = t('districtCaption', { q: qName });
   const names = (state.districts?.features || []).map((f) => f.properties.name).sort((a, b) => a.localeCompare(b));
+  // Without a districts file there is nothing to show or filter by.
+  for (const id of ['districts-h', 'district-table-wrap', 'district-control']) $(id).hidden = names.length === 0;
   const tbody = $('district-table').querySelector('tbody');
   tbody.replaceChildren(...names.map((name) => {
     const m = means.get(name);
@@ -232,6 +234,8 @@ async function refresh() {
       if (new Set(items.map((d) => d.kind)).size !== kindsBefore) fillControls();
       state.updatedAt = new Date();
       render();
+    } else if (panel.id && state.rows.has(panel.id)) {
+      panel.render(state.rows.get(panel.id), alerts.bySubject(panel.id)); // "vor 3 Minuten" moves on
     }
     if (document.body.dataset.ready !== 'yes') performance.mark('kessel-first-render');
     document.body.dataset.ready = 'yes';
