@@ -98,10 +98,15 @@ func eval[T any](b *browser, js string) T {
 	return v
 }
 
-// waitFor polls a script until it is truthy.
+// waitFor polls a script until it is truthy, for up to 30 s.
 func (b *browser) waitFor(js, what string) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	b.waitWithin(30*time.Second, js, what)
+}
+
+func (b *browser) waitWithin(d time.Duration, js, what string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, d)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
 		b.t.Fatalf("waiting for %s: %v", what, err)

@@ -75,7 +75,7 @@ func startStack(t *testing.T, devices int) *stack {
 	testenv.Eventually(t, 30*time.Second, func() bool { return status(s.base+"/readyz") == http.StatusOK }, "kessel not ready")
 
 	sim := exec.Command(filepath.Join(dir, "kessel-sim"), "--broker", s.mqtt, "--devices", fmt.Sprint(devices),
-		"--count", fmt.Sprint(2*devices), "--interval", "0", "--seed", "5", "--districts", districts, "--quiet")
+		"--count", fmt.Sprint(2*devices), "--interval", "0", "--seed", "5", "--districts", districts, "--mobile", "0.5", "--quiet")
 	if out, err := sim.CombinedOutput(); err != nil {
 		t.Fatalf("kessel-sim: %v\n%s", err, out)
 	}
@@ -106,12 +106,22 @@ type apiDevice struct {
 	Kind     string `json:"kind"`
 	Name     string `json:"name"`
 	District string `json:"district"`
-	Location *struct {
-		Lon, Lat float64
-	} `json:"location"`
-	Latest *struct {
-		Values map[string]float64 `json:"values"`
+	Location *point `json:"location"`
+	Latest   *struct {
+		Values   map[string]float64 `json:"values"`
+		Location *point             `json:"location"` // a mobile sensor's latest place
 	} `json:"latest"`
+}
+
+type point struct{ Lon, Lat float64 }
+
+// place is where the page must show a device: a mobile sensor's latest
+// place, else its registered one; nil when it has neither.
+func (d apiDevice) place() *point {
+	if d.Latest != nil && d.Latest.Location != nil {
+		return d.Latest.Location
+	}
+	return d.Location
 }
 
 type latestList struct {

@@ -39,7 +39,6 @@ export class DeviceMap {
     if (!fc || !fc.features || fc.features.length === 0) return;
     this.districtLayer.addData(fc);
     this.map.fitBounds(this.districtLayer.getBounds(), { padding: [8, 8] });
-    this.fitted = true;
   }
 
   // shadeDistricts colours each district by the band of its mean, and
@@ -76,6 +75,7 @@ export class DeviceMap {
         added.push(m.marker);
       } else if (!m.marker.getLatLng().equals([r.lat, r.lon])) {
         m.marker.setLatLng([r.lat, r.lon]); // a mobile sensor: its latest place only
+        describe(m.marker);
       }
       if (m.key !== key) {
         m.key = key;
@@ -92,8 +92,10 @@ export class DeviceMap {
       }
     }
     this.place(added, gone);
-    if (!this.fitted && this.markers.size > 0) {
-      this.map.fitBounds(L.latLngBounds([...this.markers.values()].map((m) => m.marker.getLatLng())), { padding: [20, 20] });
+    if (!this.fitted && this.markers.size > 0) { // once: the districts and every device in view
+      const bounds = L.latLngBounds([...this.markers.values()].map((m) => m.marker.getLatLng()));
+      if (this.districtLayer.getLayers().length > 0) bounds.extend(this.districtLayer.getBounds());
+      this.map.fitBounds(bounds, { padding: [20, 20] });
       this.fitted = true;
     }
   }
@@ -184,6 +186,9 @@ function describe(marker) {
   if (!el || !k) return;
   el.setAttribute('aria-label', k.label);
   el.dataset.device = k.id;
+  const at = marker.getLatLng();
+  el.dataset.lon = String(at.lng);
+  el.dataset.lat = String(at.lat);
   el.removeAttribute('title');
 }
 
