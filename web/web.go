@@ -11,6 +11,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
@@ -43,17 +44,57 @@ type Options struct {
 // Handler serves the page at "/" and its assets under "/static/". It is
 // safe for concurrent use; everything is rendered once in New.
 type Handler struct {
-	index     []byte
-	indexETag string
-	csp       string
-	static    map[string]asset // by path under static/, e.g. "app.js"
-	version   string           // hash of every asset: the URL prefix /static/<version>/
+	index   asset
+	csp     string
+	static  map[string]asset // by path under static/, e.g. "app.js"
+	version string           // hash of every asset: the URL prefix /static/<version>/
 }
 
 type asset struct {
 	body  []byte
+	gz    []byte // body gzipped once at start; nil when that saves little
 	etag  string
 	ctype string
+}
+
+func newAsset(body []byte, ctype string) asset {
+	a := asset{body: body, etag: etag(body), ctype: ctype}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level: no error
+	_, _ = zw.Write(body)                                    // a bytes.Buffer does not fail
+	if zw.Close() == nil && buf.Len() < len(body)*9/10 {
+		a.gz = buf.Bytes()
+	}
+	return a
+}
+
+// serve answers with the asset, gzipped for clients that accept it, with
+// its ETag (304 on a match) and the given Cache-Control.
+func (a asset) serve(w http.ResponseWriter, r *http.Request, cacheControl string) {
+	hd := w.Header()
+	hd.Set("Content-Type", a.ctype)
+	hd.Set("Cache-Control", cacheControl)
+	body, tag := a.body, a.etag
+	if a.gz != nil {
+		hd.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+			body, tag = a.gz, strings.TrimSuffix(a.etag, `"`)+`-gz"`
+			hd.Set("Content-Encoding", "gzip")
+		}
+	}
+	hd.Set("ETag", tag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+}
+
+// acceptsGzip reports whether an Accept-Encoding header allows gzip.
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			return strings.ReplaceAll(strings.TrimSpace(params), " ", "") != "q=0"
+		}
+	}
+	return false
 }
 
 // New renders the page for opts. It returns an error when TileURL is not
@@ -79,7 +120,7 @@ func New(opts Options) (*Handler, error) {
 	if err := tmpl.Execute(&buf, data); err != nil {
 		return nil, fmt.Errorf("web: render index: %w", err)
 	}
-	h.index, h.indexETag = buf.Bytes(), etag(buf.Bytes())
+	h.index = newAsset(buf.Bytes(), "text/html; charset=utf-8")
 	return h, nil
 }
 
@@ -104,7 +145,7 @@ func (h *Handler) loadAssets() error {
 			ctype = "application/octet-stream"
 		}
 		name := strings.TrimPrefix(p, "static/")
-		h.static[name] = asset{body: b, etag: etag(b), ctype: ctype}
+		h.static[name] = newAsset(b, ctype)
 		fmt.Fprintf(all, "%s\x00%d\x00", name, len(b))
 		all.Write(b)
 		return nil
@@ -168,10 +209,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Referrer-Policy", "no-referrer")
 	if r.URL.Path == "/" {
 		hd.Set("Content-Security-Policy", h.csp)
-		hd.Set("Content-Type", "text/html; charset=utf-8")
-		hd.Set("Cache-Control", "no-cache")
-		hd.Set("ETag", h.indexETag)
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(h.index))
+		h.index.serve(w, r, "no-cache")
 		return
 	}
 	// /static/<version>/<file> never changes: cache it for a year.
@@ -186,8 +224,5 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	hd.Set("Content-Type", a.ctype)
-	hd.Set("Cache-Control", cache)
-	hd.Set("ETag", a.etag)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	a.serve(w, r, cache)
 }

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"compress/gzip"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -124,6 +125,49 @@ func TestTileServer(t *testing.T) {
 			html := body(t, resp)
 			if tc.tiles != "" && !strings.Contains(html, `content="© Example &lt;contributors&gt;"`) {
 				t.Error("attribution not in the page, or not escaped")
+			}
+		})
+	}
+}
+
+// TestGzip: assets and the page are sent gzipped to clients that accept
+// it, identical once unpacked, with an ETag of their own.
+func TestGzip(t *testing.T) {
+	h, err := web.New(web.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := staticPrefix(t, body(t, serve(t, h, http.MethodGet, "/", nil)))
+	for _, path := range []string{"/", prefix + "/app.js", prefix + "/vendor/leaflet-1.9.4/leaflet.js"} {
+		t.Run(path, func(t *testing.T) {
+			plain := serve(t, h, http.MethodGet, path, nil)
+			want := body(t, plain)
+			for _, tc := range []struct {
+				accept string
+				gzip   bool
+			}{{"gzip, deflate, br", true}, {"br;q=1.0, gzip;q=0.8", true}, {"gzip;q=0", false}, {"identity", false}} {
+				resp := serve(t, h, http.MethodGet, path, http.Header{"Accept-Encoding": {tc.accept}})
+				if got := resp.Header.Get("Content-Encoding") == "gzip"; got != tc.gzip {
+					t.Errorf("Accept-Encoding %q: gzipped %v, want %v", tc.accept, got, tc.gzip)
+					continue
+				}
+				if !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+					t.Errorf("no Vary: Accept-Encoding")
+				}
+				if !tc.gzip {
+					continue
+				}
+				zr, err := gzip.NewReader(resp.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := io.ReadAll(zr)
+				if err != nil || string(got) != want {
+					t.Errorf("unpacked body differs from the plain one (%v)", err)
+				}
+				if resp.Header.Get("ETag") == plain.Header.Get("ETag") {
+					t.Error("gzipped and plain bodies share an ETag")
+				}
 			}
 		})
 	}
