@@ -32,9 +32,11 @@ export class DeviceTable {
     this.rows = [];
   }
 
-  // render shows rows sorted by the chosen column.
+  // render shows rows sorted by the chosen column; the kind column only
+  // when rows of several kinds are listed (narrow screens need the room).
   render(rows) {
     this.rows = rows;
+    this.table.classList.toggle('one-kind', new Set(rows.map((r) => r.kind)).size <= 1);
     const { key, dir } = this.sort;
     const sorted = [...rows].sort((a, b) => dir * compare(sortValue(a, key), sortValue(b, key)) || a.id.localeCompare(b.id));
     for (const th of this.table.querySelectorAll('th[data-sort]')) {
@@ -89,7 +91,7 @@ function row(r, onSelect) {
   name.appendChild(b);
   tr.appendChild(name);
   const value = r.value === undefined ? t('noValue') : `${fmtNumber(r.value)} ${r.unit}`;
-  tr.append(cell(r.kindName), cell(r.district || t('noDistrict')), cell(value, 'num'));
+  tr.append(cell(r.kindName, 'kind'), cell(r.district || t('noDistrict')), cell(value, 'num'));
   const band = cell('');
   band.appendChild(swatch(r));
   if (r.alert) {
