@@ -1,119 +1,155 @@
 package main
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
 	"os"
-
-	"github.com/paulmach/orb"
-	"go.yaml.in/yaml/v3"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/kessel-city/kessel"
-	"github.com/kessel-city/kessel/alert"
 	"github.com/kessel-city/kessel/api"
-	"github.com/kessel-city/kessel/broker"
 )
 
-// fileConfig is the YAML config file (--config). deploy/config/kessel.example.yaml
-// documents every key.
-type fileConfig struct {
-	UnknownDevices string          `yaml:"unknown_devices"`
-	Devices        []deviceConfig  `yaml:"devices"`
-	APIKeys        []api.Key       `yaml:"api_keys"`
-	Rules          []alert.Rule    `yaml:"rules"`
-	Webhooks       []alert.Webhook `yaml:"webhooks"`
-	Catalog        api.Catalog     `yaml:"catalog"`
-	// Districts is the district file, used when --districts is not given;
-	// a relative path is relative to the config file.
-	Districts struct {
-		File     string `yaml:"file"`
-		NameProp string `yaml:"name_prop"`
-	} `yaml:"districts"`
-	MQTT struct {
-		// Anonymous lets clients without a username do anything on the
-		// embedded broker; default: true when no users are listed.
-		Anonymous *bool         `yaml:"anonymous"`
-		Users     []broker.User `yaml:"users"`
-	} `yaml:"mqtt"`
+// config is everything `kessel serve` runs with: the flags (each defaulting
+// from $KESSEL_<FLAG>) merged with the YAML file given by --config, checked
+// once, before anything starts. A flag or variable beats the file.
+type config struct {
+	serveFlags
+	// File is the YAML file's content; Devices are its devices, validated.
+	File    fileConfig
+	Devices []kessel.Device
+	// RoleSet holds the roles to run (ingest, alerts, api).
+	RoleSet map[string]bool
+	// RateLimits are the API's limits per request class, from the
+	// --rate-limit-* flags.
+	RateLimits map[string]api.RateLimit
+	// Proxies are the --trusted-proxies.
+	Proxies []netip.Prefix
+	Level   slog.Level
 }
 
-// brokerAuth returns the embedded broker's access rules.
-func (c fileConfig) brokerAuth() broker.Auth {
-	anon := len(c.MQTT.Users) == 0
-	if c.MQTT.Anonymous != nil {
-		anon = *c.MQTT.Anonymous
-	}
-	return broker.Auth{Anonymous: anon, Users: c.MQTT.Users}
-}
+var roles = []string{"ingest", "alerts", "api"}
 
-type deviceConfig struct {
-	ID         string                      `yaml:"id"`
-	Kind       string                      `yaml:"kind"`
-	Name       string                      `yaml:"name"`
-	Location   *struct{ Lon, Lat float64 } `yaml:"location"`
-	Department string                      `yaml:"department"`
-	Visibility string                      `yaml:"visibility"`
-	Labels     map[string]string           `yaml:"labels"`
-}
-
-// loadConfig reads and validates the YAML file at path; unknown keys are
-// errors, so a typo never passes silently.
-func loadConfig(path string) (fileConfig, []kessel.Device, error) {
-	var cfg fileConfig
-	if path == "" {
-		return cfg, nil, nil
-	}
-	data, err := os.ReadFile(path)
+// newConfig parses args (and the environment through getenv), reads the
+// config file and returns the validated config. Every error names the flag,
+// variable or file entry at fault.
+func newConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	f, err := parseFlags(args, getenv, stderr)
 	if err != nil {
-		return cfg, nil, fmt.Errorf("config: %w", err)
+		return config{}, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		return cfg, nil, fmt.Errorf("config %s: %w", path, err)
+	c := config{serveFlags: f, RoleSet: map[string]bool{}, RateLimits: map[string]api.RateLimit{}}
+	for _, step := range []func() error{c.checkRoles, c.parseRates, c.parseProxies, c.checkLog, c.readTokenFile, c.readFile} {
+		if err := step(); err != nil {
+			return c, err
+		}
 	}
-	var devs []kessel.Device
-	seen := map[string]bool{}
-	for i, dc := range cfg.Devices {
-		vis, err := kessel.ParseVisibility(dc.Visibility)
+	return c, nil
+}
+
+// has reports whether c runs role.
+func (c config) has(role string) bool { return c.RoleSet[role] }
+
+func (c *config) checkRoles() error {
+	for _, r := range strings.Split(c.Roles, ",") {
+		r = strings.TrimSpace(r)
+		if !slices.Contains(roles, r) {
+			return fmt.Errorf("--roles: unknown role %q (use ingest, alerts, api)", r)
+		}
+		c.RoleSet[r] = true
+	}
+	if c.TTSBroker != "" && !c.has("ingest") {
+		return errors.New("--tts-broker needs the ingest role")
+	}
+	return nil
+}
+
+// parseRates turns the three --rate-limit-* flags into the API's limits:
+// a burst of twice the rate, at least 1.
+func (c *config) parseRates() error {
+	for _, r := range []struct{ flag, class, v string }{
+		{"rate-limit-read", api.ClassRead, c.RateRead},
+		{"rate-limit-write", api.ClassWrite, c.RateWrite},
+		{"rate-limit-push", api.ClassPush, c.RatePush},
+	} {
+		f, err := strconv.ParseFloat(r.v, 64)
+		if err != nil || f < 0 {
+			return fmt.Errorf("--%s: %q is not a rate ≥ 0", r.flag, r.v)
+		}
+		c.RateLimits[r.class] = api.RateLimit{PerSecond: f, Burst: int(max(1, 2*f))}
+	}
+	return nil
+}
+
+func (c *config) parseProxies() error {
+	for _, cidr := range strings.Split(c.TrustedProxies, ",") {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(cidr)
 		if err != nil {
-			return cfg, nil, fmt.Errorf("config %s: devices[%d] (%s): %s", path, i, dc.ID, kessel.ErrorMessage(err))
+			return fmt.Errorf("--trusted-proxies: %q is not a CIDR", cidr)
 		}
-		d := kessel.Device{ID: dc.ID, Kind: dc.Kind, Name: dc.Name, Department: dc.Department, Visibility: vis, Labels: dc.Labels}
-		if dc.Location != nil {
-			d.Location = &orb.Point{dc.Location.Lon, dc.Location.Lat}
-		}
-		if d.Kind == "" {
-			return cfg, nil, fmt.Errorf("config %s: devices[%d] (%s): kind is required", path, i, dc.ID)
-		}
-		if err := d.Validate(); err != nil {
-			return cfg, nil, fmt.Errorf("config %s: devices[%d]: %s", path, i, kessel.ErrorMessage(err))
-		}
-		if seen[d.ID] {
-			return cfg, nil, fmt.Errorf("config %s: devices[%d]: id %q appears twice", path, i, d.ID)
-		}
-		seen[d.ID] = true
-		devs = append(devs, d)
+		c.Proxies = append(c.Proxies, p)
 	}
-	for i := range cfg.Rules {
-		if err := cfg.Rules[i].Validate(); err != nil {
-			return cfg, nil, fmt.Errorf("config %s: rules[%d]: %s", path, i, kessel.ErrorMessage(err))
+	return nil
+}
+
+func (c *config) checkLog() error {
+	if err := c.Level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format %q: use text or json", c.LogFormat)
+	}
+	return nil
+}
+
+func (c *config) readTokenFile() error {
+	if c.InfluxTokenFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(c.InfluxTokenFile)
+	if err != nil {
+		return fmt.Errorf("--influx-token-file: %w", err)
+	}
+	c.InfluxToken = strings.TrimSpace(string(b))
+	return nil
+}
+
+// readFile reads --config and takes from it what no flag set: the
+// unknown-devices policy and the district file (relative to the config).
+func (c *config) readFile() error {
+	var err error
+	if c.File, c.Devices, err = loadConfig(c.Config); err != nil {
+		return err
+	}
+	if c.UnknownDevices == "" {
+		c.UnknownDevices = c.File.UnknownDevices
+	}
+	if d := c.File.Districts; c.Districts == "" && d.File != "" {
+		c.Districts = d.File
+		if !filepath.IsAbs(d.File) {
+			c.Districts = filepath.Join(filepath.Dir(c.Config), d.File)
+		}
+		if d.NameProp != "" {
+			c.DistrictProp = d.NameProp
 		}
 	}
-	for i, w := range cfg.Webhooks {
-		if err := w.Validate(); err != nil {
-			return cfg, nil, fmt.Errorf("config %s: webhooks[%d]: %s", path, i, kessel.ErrorMessage(err))
-		}
+	return nil
+}
+
+// newLogger returns the logger c asks for, writing to w.
+func newLogger(c config, w io.Writer) *slog.Logger {
+	o := &slog.HandlerOptions{Level: c.Level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
 	}
-	for i, u := range cfg.MQTT.Users {
-		if err := u.Validate(); err != nil {
-			return cfg, nil, fmt.Errorf("config %s: mqtt.users[%d]: %s", path, i, kessel.ErrorMessage(err))
-		}
-	}
-	for i, k := range cfg.APIKeys {
-		if err := k.Validate(); err != nil {
-			return cfg, nil, fmt.Errorf("config %s: api_keys[%d]: %s", path, i, kessel.ErrorMessage(err))
-		}
-	}
-	return cfg, devs, nil
+	return slog.New(slog.NewTextHandler(w, o))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,7 +74,7 @@ func TestComposeFile(t *testing.T) {
 	}
 	known := map[string]bool{}
 	var usage bytes.Buffer
-	parseServe([]string{"-h"}, func(string) string { return "" }, &usage)
+	parseFlags([]string{"-h"}, func(string) string { return "" }, &usage)
 	for _, f := range strings.Fields(usage.String()) {
 		if strings.HasPrefix(f, "($KESSEL_") {
 			known[strings.Trim(f, "($)")] = true
@@ -97,31 +98,85 @@ func TestComposeFile(t *testing.T) {
 	}
 }
 
-func TestServeFlagsFromEnvironment(t *testing.T) {
-	env := map[string]string{"KESSEL_HTTP": "127.0.0.1:9999", "KESSEL_INFLUX_BUCKET": "city/autogen", "KESSEL_MAX_PAYLOAD": "1024"}
-	c, err := parseServe(nil, func(k string) string { return env[k] }, &bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.HTTP != "127.0.0.1:9999" || c.InfluxBucket != "city/autogen" || c.MaxPayload != 1024 {
-		t.Errorf("config = %+v", c)
-	}
-	c, err = parseServe([]string{"--http", "127.0.0.1:1"}, func(k string) string { return env[k] }, &bytes.Buffer{})
-	if err != nil || c.HTTP != "127.0.0.1:1" {
-		t.Errorf("flag does not beat environment: %+v %v", c, err)
-	}
-	for _, bad := range [][]string{{"--roles", "ingest,cook"}, {"--nope"}} {
-		if _, err := parseServe(bad, func(string) string { return "" }, &bytes.Buffer{}); err == nil {
-			t.Errorf("%v accepted", bad)
+// TestServeConfig checks how flags, environment and config file make the
+// one config of kessel serve: a flag beats its variable, a variable beats
+// the file, and every bad value is refused naming its flag or variable.
+func TestServeConfig(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
 		}
+		return p
 	}
-	if _, err := parseServe(nil, func(k string) string {
-		if k == "KESSEL_MAX_PAYLOAD" {
-			return "big"
-		}
-		return ""
-	}, &bytes.Buffer{}); err == nil {
-		t.Error("non-numeric KESSEL_MAX_PAYLOAD accepted")
+	cfgFile := file("k.yaml", "unknown_devices: reject\ndistricts: {file: d.geojson, name_prop: STADTBEZ}\n")
+	token := file("token", "  s3cret\n")
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(c config) bool
+		wantErr string
+	}{
+		{name: "defaults", check: func(c config) bool {
+			return c.HTTP == "127.0.0.1:8080" && c.has("ingest") && c.has("alerts") && c.has("api") && c.embedded() &&
+				c.RateLimits[api.ClassRead] == api.RateLimit{PerSecond: 50, Burst: 100} && c.RateLimits[api.ClassPush] == api.RateLimit{PerSecond: 2, Burst: 4}
+		}},
+		{name: "environment beats default", env: map[string]string{"KESSEL_HTTP": "127.0.0.1:9999", "KESSEL_INFLUX_BUCKET": "city/autogen", "KESSEL_MAX_PAYLOAD": "1024", "KESSEL_DEVICE_METRICS": "false"},
+			check: func(c config) bool {
+				return c.HTTP == "127.0.0.1:9999" && c.InfluxBucket == "city/autogen" && c.MaxPayload == 1024 && !c.DeviceMetrics
+			}},
+		{name: "flag beats environment", args: []string{"--http", "127.0.0.1:1", "--max-payload", "2048"}, env: map[string]string{"KESSEL_HTTP": "127.0.0.1:9999", "KESSEL_MAX_PAYLOAD": "1024"},
+			check: func(c config) bool { return c.HTTP == "127.0.0.1:1" && c.MaxPayload == 2048 }},
+		{name: "file fills what no flag set", args: []string{"--config", cfgFile}, check: func(c config) bool {
+			return c.UnknownDevices == "reject" && c.Districts == filepath.Join(dir, "d.geojson") && c.DistrictProp == "STADTBEZ"
+		}},
+		{name: "flag beats file", args: []string{"--config", cfgFile, "--unknown-devices", "auto-register", "--districts", "/x.geojson"}, check: func(c config) bool {
+			return c.UnknownDevices == "auto-register" && c.Districts == "/x.geojson" && c.DistrictProp == "name"
+		}},
+		{name: "environment beats file", args: []string{"--config", cfgFile}, env: map[string]string{"KESSEL_UNKNOWN_DEVICES": "auto-register"},
+			check: func(c config) bool { return c.UnknownDevices == "auto-register" }},
+		{name: "rates parsed once", args: []string{"--rate-limit-read", "0.2", "--rate-limit-write", "0"}, check: func(c config) bool {
+			return c.RateLimits[api.ClassRead] == api.RateLimit{PerSecond: 0.2, Burst: 1} && c.RateLimits[api.ClassWrite] == api.RateLimit{PerSecond: 0, Burst: 1}
+		}},
+		{name: "roles and proxies", args: []string{"--roles", "api, ingest", "--trusted-proxies", "10.0.0.0/8, ::1/128", "--mqtt-broker", "tcp://b:1883"}, check: func(c config) bool {
+			return c.has("api") && c.has("ingest") && !c.has("alerts") && len(c.Proxies) == 2 && c.Proxies[1].String() == "::1/128" && !c.embedded()
+		}},
+		{name: "token file", args: []string{"--influx-token-file", token}, env: map[string]string{"KESSEL_INFLUX_TOKEN": "other"},
+			check: func(c config) bool { return c.InfluxToken == "s3cret" }},
+		{name: "log level", args: []string{"--log-level", "debug", "--log-format", "json"}, check: func(c config) bool { return c.Level == slog.LevelDebug }},
+
+		{name: "unknown role", args: []string{"--roles", "ingest,cook"}, wantErr: `--roles: unknown role "cook"`},
+		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined: -nope"},
+		{name: "stray argument", args: []string{"--http", ":1", "extra"}, wantErr: "unexpected arguments: [extra]"},
+		{name: "bad number in environment", env: map[string]string{"KESSEL_MAX_PAYLOAD": "big"}, wantErr: `$KESSEL_MAX_PAYLOAD: "big" is not a whole number`},
+		{name: "bad duration in environment", env: map[string]string{"KESSEL_MAX_AGE": "7"}, wantErr: `$KESSEL_MAX_AGE: "7" is not a duration`},
+		{name: "bad rate", args: []string{"--rate-limit-push", "-1"}, wantErr: `--rate-limit-push: "-1" is not a rate ≥ 0`},
+		{name: "bad rate in environment", env: map[string]string{"KESSEL_RATE_LIMIT_READ": "lots"}, wantErr: `--rate-limit-read: "lots" is not a rate ≥ 0`},
+		{name: "bad proxy", args: []string{"--trusted-proxies", "10.0.0.1"}, wantErr: `--trusted-proxies: "10.0.0.1" is not a CIDR`},
+		{name: "tts without ingest", args: []string{"--roles", "api", "--tts-broker", "ssl://x:8883"}, wantErr: "--tts-broker needs the ingest role"},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: "--log-level"},
+		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: `--log-format "xml": use text or json`},
+		{name: "missing token file", args: []string{"--influx-token-file", filepath.Join(dir, "none")}, wantErr: "--influx-token-file: open"},
+		{name: "bad config file", args: []string{"--config", file("bad.yaml", "devicez: []")}, wantErr: "devicez"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := newConfig(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
+			if tc.check == nil {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Errorf("config = %+v", c)
+			}
+		})
 	}
 }
 

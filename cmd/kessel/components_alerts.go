@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/alert"
+)
+
+// startAlerts runs the alert engine (role alerts): its rules, the states
+// and window points it had, and its webhooks. The engine sees every stored
+// reading; it never slows ingest.
+func (a *app) startAlerts(ctx context.Context) (func(context.Context), error) {
+	if !a.cfg.has("alerts") {
+		return nil, nil
+	}
+	hooks, err := alert.NewWebhooks(a.cfg.File.Webhooks, alert.WebhookOptions{Logger: a.log, Registerer: a.prom})
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	rules := a.rules(ctx)
+	engine, err := alert.New(rules, alert.Options{Logger: a.log, Registerer: a.prom, Journal: a.store, RuleStore: a.store,
+		Notify: func(ctx context.Context, al kessel.Alert) {
+			hooks.Notify(al)
+			a.publish(ctx, al)
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var states []kessel.Alert
+	timeout(ctx, 30*time.Second, func(ctx context.Context) {
+		if states, err = a.store.LoadAlerts(ctx, time.Now().Add(-7*24*time.Hour)); err != nil {
+			a.log.Warn("could not restore alert states", "err", err)
+		}
+	})
+	engine.Restore(states)
+	refilled := a.refill(ctx, engine)
+	a.engine = engine
+
+	hooksCtx, stopHooks := detach(ctx)
+	waitHooks := background(func() {
+		if err := hooks.Run(hooksCtx); err != nil {
+			a.fail(fmt.Errorf("webhooks: %w", err))
+		}
+	})
+	engineCtx, stopEngine := detach(ctx)
+	waitEngine := background(func() {
+		if err := engine.Run(engineCtx); err != nil {
+			a.fail(fmt.Errorf("alerts: %w", err))
+		}
+	})
+	a.log.Info("alert engine running", "rules", len(rules), "restored", len(states), "window_points_refilled", refilled)
+	return func(context.Context) {
+		stopEngine()
+		waitEngine()
+		stopHooks()
+		waitHooks()
+	}, nil
+}
+
+// rules returns the rule set last saved through the API, or the config
+// file's when none was saved (or they cannot be read).
+func (a *app) rules(ctx context.Context) []alert.Rule {
+	var saved []kessel.Rule
+	var found bool
+	var err error
+	timeout(ctx, 30*time.Second, func(ctx context.Context) { found, err = a.store.LoadRules(ctx, &saved) })
+	switch {
+	case err != nil:
+		a.log.Warn("could not load rules saved through the API; using the config's", "err", err)
+	case found:
+		a.log.Info("using the rule set last changed through the API; the config's rules section is the initial set only", "rules", len(saved))
+		return saved
+	}
+	return a.cfg.File.Rules
+}
+
+// refill fills window conditions (a 24-hour mean) from InfluxDB and
+// returns how many points it added.
+func (a *app) refill(ctx context.Context, engine *alert.Engine) int {
+	refilled := 0
+	for _, r := range engine.WindowRules() {
+		timeout(ctx, 30*time.Second, func(ctx context.Context) {
+			now := time.Now()
+			rs, err := a.store.Recent(ctx, r.Kind, r.Field, now.Add(-r.Window), now.Add(time.Minute), max(r.Window/96, time.Second))
+			if err != nil {
+				a.log.Warn("could not refill an alert window from InfluxDB", "rule", r.ID, "err", err)
+				return
+			}
+			engine.Refill(rs)
+			refilled += len(rs)
+		})
+	}
+	return refilled
+}
+
+// publish sends an alert transition to kessel.AlertTopic(al), once a
+// broker connection exists.
+func (a *app) publish(ctx context.Context, al kessel.Alert) {
+	pub := a.publishAlert.Load()
+	if pub == nil {
+		return
+	}
+	body, _ := json.Marshal(alertMessage(al))
+	if err := (*pub)(ctx, kessel.AlertTopic(al), body); err != nil {
+		a.log.Warn("could not publish an alert transition", "alert", al.ID, "err", err)
+	}
+}
+
+// alertMessage is the JSON published on kessel.AlertTopic(a):
+// the same shape as in the API.
+func alertMessage(a kessel.Alert) any {
+	st := a.State.String()
+	if a.State == kessel.Inactive && !a.ResolvedAt.IsZero() {
+		st = "resolved"
+	}
+	return struct {
+		kessel.Alert
+		State string `json:"state"`
+	}{a, st}
+}
+
+// setPublisher sets how alert transitions go out over MQTT.
+func (a *app) setPublisher(pub func(ctx context.Context, topic string, payload []byte) error) {
+	a.publishAlert.Store(&pub)
+}

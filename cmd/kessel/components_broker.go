@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+
+	"github.com/kessel-city/kessel/broker"
+)
+
+// embedded reports whether the hub runs its own MQTT broker.
+func (c config) embedded() bool { return c.Broker == "embedded" }
+
+// startBroker runs the embedded MQTT broker (--mqtt-broker embedded),
+// which hands readings straight to ingest.
+func (a *app) startBroker(context.Context) (func(context.Context), error) {
+	a.brokerURL = a.cfg.Broker
+	if !a.cfg.embedded() {
+		return nil, nil
+	}
+	auth := a.cfg.File.brokerAuth()
+	if auth.Anonymous {
+		a.log.Warn("embedded broker accepts anonymous clients (development mode); list mqtt.users in the config for production")
+	}
+	o := broker.Options{Addr: a.cfg.MQTTListen, Logger: a.log, Auth: auth, DataDir: a.cfg.MQTTData,
+		Registerer: a.prom, Visibility: a.reg.Visibility,
+		// Larger than the ingest limit, so an oversized payload reaches
+		// ingest and becomes a counted dead letter, not a disconnect.
+		MaxPacket: uint32(max(1<<20, 2*a.cfg.MaxPayload)),
+	}
+	a.deliverToIngest(&o)
+	b, err := broker.Start(o)
+	if err != nil {
+		return nil, err
+	}
+	a.broker = b
+	a.brokerURL = b.URL()
+	a.log.Info("embedded MQTT broker listening", "addr", b.Addr())
+	a.setPublisher(func(_ context.Context, topic string, payload []byte) error {
+		return b.Publish(topic, payload, false, 1)
+	})
+	return func(context.Context) {
+		if err := b.Close(); err != nil {
+			a.log.Warn("broker shutdown", "err", err)
+		}
+	}, nil
+}
