@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/kessel-city/kessel/geo"
+	"github.com/kessel-city/kessel/internal/envflag"
 	"github.com/kessel-city/kessel/simulators"
 )
 
@@ -46,87 +48,77 @@ type config struct {
 	Faults                               float64
 	Districts, DistrictProp              string
 	Quiet                                bool
-	Start                                time.Time
-	Speedup                              float64
-	Replay, ReplayDevice, ReplayKind     string
-	ReplayField, ReplayColumn, ReplayTZ  string
-	ReplayLon, ReplayLat                 float64
-	Connections                          int
-	Mobile                               float64
+	// Start is when simulated time starts: --start, or now. Simulated
+	// tells whether --start was given (the run then follows the simulated
+	// clock, not the wall clock).
+	Start     time.Time
+	Simulated bool
+	Speedup   float64
+	// start and replayAt are --start and --replay-location as given.
+	start, replayAt                     string
+	Replay, ReplayDevice, ReplayKind    string
+	ReplayField, ReplayColumn, ReplayTZ string
+	ReplayLon, ReplayLat                float64
+	Connections                         int
+	Mobile                              float64
 }
 
-func envName(name string) string {
-	return "KESSEL_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-}
-
+// parse reads the flags, each defaulting from $KESSEL_<FLAG>, and checks
+// them; every bad value is reported, each naming its flag.
 func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	c, err := parseFlags(args, getenv, stderr)
+	if err != nil {
+		return c, err
+	}
+	now := time.Now()
+	return c, errors.Join(c.checkFleet(), c.checkPace(), c.parseStart(now), c.parseReplayLocation())
+}
+
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("kessel-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	e := envflag.New(fs, "KESSEL_", getenv)
+	e.String(&c.Broker, "broker", "tcp://127.0.0.1:1883", "MQTT broker URL")
+	e.String(&c.ClientID, "client-id", fmt.Sprintf("kessel-sim-%d", os.Getpid()), "MQTT client id")
+	e.String(&c.Username, "username", "", "MQTT username")
+	e.String(&c.Password, "password", "", "MQTT password (prefer the environment)")
+	e.String(&c.Push, "push", "", "Kessel's HTTP base URL, for devices that push over HTTP (airrohr), e.g. http://127.0.0.1:8080")
+	e.Int(&c.Devices, "devices", 20, "fleet size")
+	e.String(&c.Kinds, "kinds", strings.Join(simulators.Kinds, ","), "comma-separated device kinds")
+	e.String(&c.Formats, "formats", "native", "wire formats, assigned round-robin: "+strings.Join(simulators.Formats, ","))
+	e.Duration(&c.Interval, "interval", 10*time.Second, "how often each device sends; 0 = as fast as --rate allows")
+	e.Float64(&c.Rate, "rate", 0, "cap on messages per second over the fleet; 0 = no cap")
+	e.Int(&c.Count, "count", 0, "stop after this many readings; 0 = run until stopped")
+	e.Uint64(&c.Seed, "seed", 1, "random seed: same seed, same fleet and values (and, with --start, the same messages)")
+	e.Float64(&c.Faults, "faults", 0, "share of bad messages (0..1)")
+	e.String(&c.Scenario, "scenario", "", "scenario to play: "+strings.Join(simulators.Scenarios, ", "))
+	e.String(&c.start, "start", "", "simulated start time: RFC 3339 or relative such as -72h (backfills history); default now, on the wall clock")
+	e.Float64(&c.Speedup, "speedup", 1, "simulated time runs this many times faster than real time (needs --start; stops at the present)")
+	e.String(&c.Districts, "districts", "", "GeoJSON of districts to place devices in")
+	e.String(&c.DistrictProp, "district-name-prop", "name", "feature property naming a district")
+	e.Bool(&c.Quiet, "quiet", false, "no progress lines on stderr")
+	e.Int(&c.Connections, "connections", 1, "MQTT connections to publish over (a device always uses the same one)")
+	e.Float64(&c.Mobile, "mobile", 0, "share (0..1) of air_quality devices that ride the tram line and report their position")
+	e.String(&c.Replay, "replay", "", "replay a real time series from this CSV file as one device instead of simulating a fleet")
+	e.String(&c.ReplayDevice, "replay-device", "replay-1", "device id for --replay")
+	e.String(&c.ReplayKind, "replay-kind", "water_level", "device kind for --replay")
+	e.String(&c.ReplayField, "replay-field", "level", "field name for the replayed values")
+	e.String(&c.ReplayColumn, "replay-column", "", "CSV column to replay (prefix of its header; default: the first numeric column)")
+	e.String(&c.ReplayTZ, "replay-tz", "UTC", "zone of times without an offset, e.g. Europe/Berlin (an LfU file's 'Zeitbezug: MEZ' is honoured)")
+	e.String(&c.replayAt, "replay-location", "9.1800,48.7784", "lon,lat of the replayed device")
+	return c, e.Parse(args)
+}
+
+// checkFleet checks what makes the fleet: its size, formats, faults,
+// connections, mobile share and scenario.
+func (c *config) checkFleet() error {
 	var errs []error
-	env := func(name, def string) string {
-		if v := getenv(envName(name)); v != "" {
-			return v
-		}
-		return def
+	if c.Devices < 1 {
+		errs = append(errs, fmt.Errorf("--devices must be a whole number ≥ 1, got %d", c.Devices))
 	}
-	str := func(p *string, name, def, help string) {
-		fs.StringVar(p, name, env(name, def), help+" ($"+envName(name)+")")
-	}
-	num := func(name, def, help string) *string {
-		s := new(string)
-		fs.StringVar(s, name, env(name, def), help+" ($"+envName(name)+")")
-		return s
-	}
-	str(&c.Broker, "broker", "tcp://127.0.0.1:1883", "MQTT broker URL")
-	str(&c.ClientID, "client-id", fmt.Sprintf("kessel-sim-%d", os.Getpid()), "MQTT client id")
-	str(&c.Username, "username", "", "MQTT username")
-	str(&c.Password, "password", "", "MQTT password (prefer the environment)")
-	str(&c.Push, "push", "", "Kessel's HTTP base URL, for devices that push over HTTP (airrohr), e.g. http://127.0.0.1:8080")
-	devices := num("devices", "20", "fleet size")
-	str(&c.Kinds, "kinds", strings.Join(simulators.Kinds, ","), "comma-separated device kinds")
-	str(&c.Formats, "formats", "native", "wire formats, assigned round-robin: "+strings.Join(simulators.Formats, ","))
-	interval := num("interval", "10s", "how often each device sends; 0 = as fast as --rate allows")
-	rate := num("rate", "0", "cap on messages per second over the fleet; 0 = no cap")
-	count := num("count", "0", "stop after this many readings; 0 = run until stopped")
-	seed := num("seed", "1", "random seed: same seed, same fleet and values")
-	faults := num("faults", "0", "share of bad messages (0..1)")
-	str(&c.Scenario, "scenario", "", "scenario to play: "+strings.Join(simulators.Scenarios, ", "))
-	start := num("start", "", "simulated start time: RFC 3339 or relative such as -72h (backfills history); default now")
-	speedup := num("speedup", "1", "simulated time runs this many times faster than real time (stops at the present)")
-	str(&c.Districts, "districts", "", "GeoJSON of districts to place devices in")
-	str(&c.DistrictProp, "district-name-prop", "name", "feature property naming a district")
-	fs.BoolVar(&c.Quiet, "quiet", false, "no progress lines on stderr")
-	conns := num("connections", "1", "MQTT connections to publish over (a device always uses the same one)")
-	mobile := num("mobile", "0", "share (0..1) of air_quality devices that ride the tram line and report their position")
-	str(&c.Replay, "replay", "", "replay a real time series from this CSV file as one device instead of simulating a fleet")
-	str(&c.ReplayDevice, "replay-device", "replay-1", "device id for --replay")
-	str(&c.ReplayKind, "replay-kind", "water_level", "device kind for --replay")
-	str(&c.ReplayField, "replay-field", "level", "field name for the replayed values")
-	str(&c.ReplayColumn, "replay-column", "", "CSV column to replay (prefix of its header; default: the first numeric column)")
-	str(&c.ReplayTZ, "replay-tz", "UTC", "zone of times without an offset, e.g. Europe/Berlin (an LfU file's 'Zeitbezug: MEZ' is honoured)")
-	replayAt := num("replay-location", "9.1800,48.7784", "lon,lat of the replayed device")
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	var err error
-	if c.Devices, err = strconv.Atoi(*devices); err != nil || c.Devices < 1 {
-		errs = append(errs, fmt.Errorf("--devices must be a whole number ≥ 1, got %q", *devices))
-	}
-	if c.Interval, err = time.ParseDuration(*interval); err != nil || c.Interval < 0 {
-		errs = append(errs, fmt.Errorf("--interval must be a duration such as 10s, got %q", *interval))
-	}
-	if c.Rate, err = strconv.ParseFloat(*rate, 64); err != nil || c.Rate < 0 {
-		errs = append(errs, fmt.Errorf("--rate must be ≥ 0, got %q", *rate))
-	}
-	if c.Count, err = strconv.Atoi(*count); err != nil || c.Count < 0 {
-		errs = append(errs, fmt.Errorf("--count must be a whole number ≥ 0, got %q", *count))
-	}
-	if c.Seed, err = strconv.ParseUint(*seed, 10, 64); err != nil {
-		errs = append(errs, fmt.Errorf("--seed must be a whole number, got %q", *seed))
-	}
-	if c.Faults, err = strconv.ParseFloat(*faults, 64); err != nil || c.Faults < 0 || c.Faults > 1 {
-		errs = append(errs, fmt.Errorf("--faults must be in [0,1], got %q", *faults))
+	if c.Faults < 0 || c.Faults > 1 {
+		errs = append(errs, fmt.Errorf("--faults must be in [0,1], got %g", c.Faults))
 	}
 	for _, f := range strings.Split(c.Formats, ",") {
 		if !slices.Contains(simulators.Formats, f) {
@@ -136,44 +128,80 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 			errs = append(errs, errors.New("--formats airrohr needs --push (Kessel's HTTP base URL)"))
 		}
 	}
-	if c.Mobile, err = strconv.ParseFloat(*mobile, 64); err != nil || c.Mobile < 0 || c.Mobile > 1 {
-		errs = append(errs, fmt.Errorf("--mobile must be in [0,1], got %q", *mobile))
+	if c.Mobile < 0 || c.Mobile > 1 {
+		errs = append(errs, fmt.Errorf("--mobile must be in [0,1], got %g", c.Mobile))
 	}
-	if c.Connections, err = strconv.Atoi(*conns); err != nil || c.Connections < 1 || c.Connections > 64 {
-		errs = append(errs, fmt.Errorf("--connections must be 1 to 64, got %q", *conns))
-	}
-	if ll := strings.Split(*replayAt, ","); len(ll) == 2 {
-		c.ReplayLon, _ = strconv.ParseFloat(ll[0], 64)
-		c.ReplayLat, _ = strconv.ParseFloat(ll[1], 64)
-	} else {
-		errs = append(errs, fmt.Errorf("--replay-location must be lon,lat, got %q", *replayAt))
+	if c.Connections < 1 || c.Connections > 64 {
+		errs = append(errs, fmt.Errorf("--connections must be 1 to 64, got %d", c.Connections))
 	}
 	if c.Scenario != "" && !slices.Contains(simulators.Scenarios, c.Scenario) {
 		errs = append(errs, fmt.Errorf("--scenario %q is unknown (known: %s)", c.Scenario, strings.Join(simulators.Scenarios, ", ")))
 	}
-	if c.Speedup, err = strconv.ParseFloat(*speedup, 64); err != nil || c.Speedup < 1 {
-		errs = append(errs, fmt.Errorf("--speedup must be a number ≥ 1, got %q", *speedup))
+	return errors.Join(errs...)
+}
+
+// checkPace checks how fast the run goes.
+func (c *config) checkPace() error {
+	var errs []error
+	if c.Interval < 0 {
+		errs = append(errs, fmt.Errorf("--interval must be ≥ 0, got %s", c.Interval))
 	}
-	c.Start = time.Now()
-	switch {
-	case *start == "":
-	case strings.HasPrefix(*start, "-"):
-		d, err := time.ParseDuration((*start)[1:])
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--start %q: use RFC 3339 or a relative time such as -72h", *start))
-		}
-		c.Start = c.Start.Add(-d)
-	default:
-		t, err := time.Parse(time.RFC3339, *start)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--start %q: use RFC 3339 or a relative time such as -72h", *start))
-		}
-		c.Start = t
+	if c.Rate < 0 {
+		errs = append(errs, fmt.Errorf("--rate must be ≥ 0, got %g", c.Rate))
 	}
-	if c.Start.After(time.Now().Add(time.Minute)) {
-		errs = append(errs, errors.New("--start must not be in the future: Kessel refuses readings from the future"))
+	if c.Count < 0 {
+		errs = append(errs, fmt.Errorf("--count must be a whole number ≥ 0, got %d", c.Count))
 	}
-	return c, errors.Join(errs...)
+	if c.Speedup < 1 {
+		errs = append(errs, fmt.Errorf("--speedup must be a number ≥ 1, got %g", c.Speedup))
+	}
+	if c.Speedup > 1 && c.start == "" {
+		errs = append(errs, fmt.Errorf("--speedup %g needs --start in the past (e.g. --start -72h): simulated time runs ahead of real time from there and stops at the present; without --start it starts at the present and there is nothing to send", c.Speedup))
+	}
+	if c.start != "" && c.Interval == 0 && c.Rate == 0 {
+		errs = append(errs, errors.New("--start needs --interval or --rate: simulated time advances by them"))
+	}
+	return errors.Join(errs...)
+}
+
+// parseStart sets Start from --start: RFC 3339, or relative to now.
+func (c *config) parseStart(now time.Time) error {
+	c.Start = now
+	if c.start == "" {
+		return nil
+	}
+	c.Simulated = true
+	var err error
+	if rel, ok := strings.CutPrefix(c.start, "-"); ok {
+		var d time.Duration
+		d, err = time.ParseDuration(rel)
+		c.Start = now.Add(-d)
+	} else {
+		c.Start, err = time.Parse(time.RFC3339, c.start)
+	}
+	if err != nil {
+		return fmt.Errorf("--start %q: use RFC 3339 or a relative time such as -72h", c.start)
+	}
+	if c.Start.After(now.Add(time.Minute)) {
+		return errors.New("--start must not be in the future: Kessel refuses readings from the future")
+	}
+	return nil
+}
+
+// parseReplayLocation sets ReplayLon and ReplayLat from --replay-location.
+func (c *config) parseReplayLocation() error {
+	bad := fmt.Errorf("--replay-location must be lon,lat in degrees (e.g. 9.18,48.7784), got %q", c.replayAt)
+	lon, lat, ok := strings.Cut(c.replayAt, ",")
+	if !ok {
+		return bad
+	}
+	var err1, err2 error
+	c.ReplayLon, err1 = strconv.ParseFloat(strings.TrimSpace(lon), 64)
+	c.ReplayLat, err2 = strconv.ParseFloat(strings.TrimSpace(lat), 64)
+	if err1 != nil || err2 != nil || math.Abs(c.ReplayLon) > 180 || math.Abs(c.ReplayLat) > 90 || math.IsNaN(c.ReplayLon) || math.IsNaN(c.ReplayLat) {
+		return bad
+	}
+	return nil
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -204,12 +232,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer pub.Close()
 	ro := simulators.RunOptions{Interval: c.Interval, Rate: c.Rate, Count: c.Count, Faults: c.Faults, Seed: c.Seed, Speedup: c.Speedup}
-	if c.Speedup > 1 || !c.Start.IsZero() {
-		simStart, realStart, speed := c.Start, time.Now(), c.Speedup
-		ro.Now = func() time.Time { return simStart.Add(time.Duration(float64(time.Since(realStart)) * speed)) }
+	if c.Simulated {
+		ro.Start = c.Start
 	}
 	if c.Scenario != "" {
-		ro.Scenario, _ = simulators.NewScenario(c.Scenario, c.Start)
+		if ro.Scenario, err = simulators.NewScenario(c.Scenario, c.Start); err != nil {
+			return err
+		}
 	}
 	router := simulators.Router{MQTT: pub}
 	if c.Push != "" {
