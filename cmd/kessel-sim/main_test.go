@@ -24,7 +24,9 @@ func TestParse(t *testing.T) {
 		{name: "flag beats environment", args: []string{"--quiet=false", "--devices", "3"}, env: map[string]string{"KESSEL_QUIET": "1", "KESSEL_DEVICES": "7"},
 			check: func(c config) bool { return !c.Quiet && c.Devices == 3 }},
 		{name: "numbers from the environment", env: map[string]string{"KESSEL_DEVICES": "7", "KESSEL_INTERVAL": "1m", "KESSEL_RATE": "2.5", "KESSEL_SEED": "42"},
-			check: func(c config) bool { return c.Devices == 7 && c.Interval == time.Minute && c.Rate == 2.5 && c.Seed == 42 }},
+			check: func(c config) bool {
+				return c.Devices == 7 && c.Interval == time.Minute && c.Rate == 2.5 && c.Seed == 42
+			}},
 		{name: "replay location", args: []string{"--replay-location", "11.5855, 48.1315"}, check: func(c config) bool { return c.ReplayLon == 11.5855 && c.ReplayLat == 48.1315 }},
 		{name: "fixed start", args: []string{"--start", "2026-01-05T06:00:00Z", "--speedup", "100"}, check: func(c config) bool {
 			return c.Simulated && c.Start.Equal(time.Date(2026, 1, 5, 6, 0, 0, 0, time.UTC)) && c.Speedup == 100
