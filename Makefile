@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: run test deps deps-test build vet bench bench-geo bench-ingest bench-api bench-sim bench-alert clean
+.PHONY: run test deps deps-run deps-test build vet bench bench-geo bench-ingest bench-api bench-sim bench-alert clean
 
 ## run: install what is missing, start InfluxDB, the hub and a simulated fleet
-run: deps build
+run: deps-run build
 	deploy/scripts/run.sh
 
 ## test: install what is missing and run every test (unit, integration, end to end)
@@ -16,6 +16,10 @@ test: deps-test vet
 
 deps:
 	deploy/scripts/install-deps.sh
+
+# what make run needs, and the MQTT command-line clients its walk-through uses
+deps-run:
+	deploy/scripts/install-deps.sh --mqtt-clients
 
 deps-test:
 	deploy/scripts/install-deps.sh --mosquitto --browser --node-tools

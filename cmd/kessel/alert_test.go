@@ -38,6 +38,28 @@ func readSSE(ctx context.Context, t *testing.T, url, lastID string, out chan<- s
 
 // readSSEAs is readSSE with an API key ("" for none).
 func readSSEAs(ctx context.Context, t *testing.T, url, lastID, key string, out chan<- sseEvent) {
+	resp := openSSE(ctx, t, url, lastID, key)
+	if resp != nil {
+		scanSSE(resp, out)
+	}
+}
+
+// subscribeSSE opens the stream and returns once the server subscribed
+// (it does so before it sends the response header); the events arrive on
+// the returned channel until ctx ends.
+func subscribeSSE(ctx context.Context, t testing.TB, url, key string) <-chan sseEvent {
+	t.Helper()
+	resp := openSSE(ctx, t, url, "", key)
+	if resp == nil {
+		t.Fatalf("could not open %s", url)
+	}
+	out := make(chan sseEvent, 1024)
+	go scanSSE(resp, out)
+	return out
+}
+
+// openSSE requests an event stream; nil if that failed.
+func openSSE(ctx context.Context, t testing.TB, url, lastID, key string) *http.Response {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
@@ -47,13 +69,19 @@ func readSSEAs(ctx context.Context, t *testing.T, url, lastID, key string, out c
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return
+		return nil
 	}
-	defer resp.Body.Close()
 	if resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Errorf("stream Content-Type %q", resp.Header.Get("Content-Type"))
-		return
+		resp.Body.Close()
+		return nil
 	}
+	return resp
+}
+
+// scanSSE sends the events of resp to out until the stream ends.
+func scanSSE(resp *http.Response, out chan<- sseEvent) {
+	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	var ev sseEvent
 	for sc.Scan() {
@@ -109,8 +137,7 @@ rules:
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	events := make(chan sseEvent, 16)
-	go readSSE(ctx, t, base+"/alerts/stream", "", events)
+	events := subscribeSSE(ctx, t, base+"/alerts/stream", "")
 
 	var mu sync.Mutex
 	var onMQTT []string
@@ -126,7 +153,6 @@ rules:
 		onMQTT = append(onMQTT, m.Topic()+" "+a.State)
 		mu.Unlock()
 	}).Wait()
-	time.Sleep(300 * time.Millisecond) // let the stream subscribe
 
 	start := time.Now().Add(-3 * time.Minute)
 	send := func(i int, v float64) {
@@ -244,9 +270,7 @@ func TestShippedRulesOnScenarios(t *testing.T) {
 			base := "http://" + h.HTTP + "/api/v1"
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			events := make(chan sseEvent, 256)
-			go readSSEAs(ctx, t, base+"/alerts/stream", "", key, events)
-			time.Sleep(300 * time.Millisecond)
+			events := subscribeSSE(ctx, t, base+"/alerts/stream", key)
 
 			_, simBin := binaries(t)
 			out, err := exec.Command(simBin, "--broker", "tcp://"+mqttAddr, "--kinds", tt.kind, "--devices", strconv.Itoa(tt.devices), "--interval", tt.interval,

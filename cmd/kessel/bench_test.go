@@ -29,15 +29,13 @@ func BenchmarkAlertLatencySSE(b *testing.B) {
 	h := startHubB(b, "--influx-url", db.URL, "--mqtt-listen", mqttAddr, "--config", cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	events := make(chan sseEvent, 1024)
-	go readSSEB(ctx, "http://"+h+"/api/v1/alerts/stream", events)
+	events := subscribeSSE(ctx, b, "http://"+h+"/api/v1/alerts/stream", "")
 
 	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("bench-pub"))
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		b.Fatal(tok.Error())
 	}
 	defer c.Disconnect(100)
-	time.Sleep(500 * time.Millisecond)
 	var lat []time.Duration
 	tick := time.NewTicker(10 * time.Millisecond) // 100 readings per tick: 10,000/s
 	defer tick.Stop()
@@ -85,8 +83,4 @@ func startHubB(b *testing.B, args ...string) string {
 	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	testenv.Eventually(b, 30*time.Second, func() bool { st, err := httpGet("http://" + addr + "/readyz"); return err == nil && st == 200 }, "kessel not ready")
 	return addr
-}
-
-func readSSEB(ctx context.Context, url string, out chan<- sseEvent) {
-	readSSE(ctx, &testing.T{}, url, "", out)
 }

@@ -2,6 +2,9 @@
 # Installs what Kessel's make targets need and this machine lacks:
 #   - influxd 1.8.10 (built from source with `go install`) into ./bin
 #   - mosquitto (Debian package; needs root) for the external-broker tests
+#   - with --mqtt-clients (make run): mosquitto_pub and mosquitto_sub (Debian
+#     package mosquitto-clients; needs root), which the README's walk-through
+#     uses; without root it says how to install them and goes on
 #   - chromium + chromium-driver (Debian packages; needs root) with --browser
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
@@ -10,12 +13,14 @@ bin="$root/bin"
 mkdir -p "$bin"
 
 want_mosquitto=0
+want_clients=0
 want_browser=0
 want_node=0
 want_bench=0
 for arg in "$@"; do
   case "$arg" in
     --mosquitto) want_mosquitto=1 ;;
+    --mqtt-clients) want_clients=1 ;;
     --browser) want_browser=1 ;;
     --node-tools) want_node=1 ;;
     --bench) want_bench=1 ;;
@@ -31,6 +36,14 @@ fi
 apt_pkgs=()
 if [ "$want_mosquitto" = 1 ] && ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
   apt_pkgs+=(mosquitto)
+fi
+if [ "$want_clients" = 1 ] && ! command -v mosquitto_pub >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt_pkgs+=(mosquitto-clients)
+  else
+    # Optional: Kessel runs without them; only the walk-through needs them.
+    echo "install-deps: mosquitto_pub/mosquitto_sub are missing (the README uses them): sudo apt-get install mosquitto-clients" >&2
+  fi
 fi
 if [ "$want_browser" = 1 ] && ! command -v chromium >/dev/null; then
   apt_pkgs+=(chromium)

@@ -15,7 +15,13 @@ INTERVAL="${SIM_INTERVAL:-5s}"
 
 # Each child runs in a session of its own (setsid), so Ctrl-C reaches only
 # this script, which then stops them in order: were the database stopped
-# together with the hub, the hub's last writes would fail.
+# together with the hub, the hub's last writes would fail. Killed hard
+# (SIGKILL), the script cannot stop them; so it lists them in $pidfile,
+# and the next `make run` finds and stops what an earlier one left.
+pidfile="$var/run.pids"
+# shellcheck source=deploy/scripts/procs.sh
+. "$root/deploy/scripts/procs.sh"
+
 pids=()
 stopping=""
 stop() {
@@ -28,14 +34,23 @@ stop() {
     kill -TERM "${pids[$i]}" 2>/dev/null || true
     wait "${pids[$i]}" 2>/dev/null || true
   done
+  rm -f "$pidfile"
   echo "stopped; data is kept in $var"
 }
+
+# started NAME PID DATADIR records a child (running bin/NAME) in $pidfile.
+started() {
+  pids+=("$2")
+  printf '%s %s %s %s\n' "$1" "$2" "$(readlink -f "$root/bin/$1")" "$3" >>"$pidfile"
+}
+
+stop_leftovers "$pidfile" || exit 1
+printf 'run.sh %s %s -\n' "$$" "$(exe_of $$)" >"$pidfile"
 trap stop INT TERM EXIT
 
-busy() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
 for addr in "$HTTP" "$MQTT" "$INFLUX"; do
   if busy "$addr"; then
-    echo "run: $addr is already in use; stop what listens there (or set KESSEL_HTTP / KESSEL_MQTT_LISTEN / KESSEL_INFLUX_LISTEN)" >&2
+    echo "run: $addr is already in use by $(holder "$addr"); stop it (or set KESSEL_HTTP / KESSEL_MQTT_LISTEN / KESSEL_INFLUX_LISTEN)" >&2
     exit 1
   fi
 done
@@ -51,7 +66,7 @@ INFLUXDB_HTTP_LOG_ENABLED=false \
 INFLUXDB_MONITOR_STORE_ENABLED=false \
 INFLUXDB_LOGGING_LEVEL=warn \
   setsid "$root/bin/influxd" run >"$var/log/influxd.log" 2>&1 &
-pids+=($!)
+started influxd $! "$var/influxdb"
 for _ in $(seq 1 100); do
   curl -fs "http://$INFLUX/ping" >/dev/null 2>&1 && break
   sleep 0.2
@@ -69,7 +84,7 @@ fi
 
 setsid "$root/bin/kessel" serve --http "$HTTP" --mqtt-listen "$MQTT" --mqtt-data "$var/mqtt" --influx-url "http://$INFLUX" "${districts[@]}" "${config[@]}" \
   2>"$var/log/kessel.log" &
-pids+=($!)
+started kessel $! "$var/mqtt"
 for _ in $(seq 1 150); do
   curl -fs "http://$HTTP/readyz" >/dev/null 2>&1 && break
   sleep 0.2
@@ -78,7 +93,7 @@ curl -fs "http://$HTTP/readyz" >/dev/null || { echo "run: kessel did not become 
 
 setsid "$root/bin/kessel-sim" --broker "tcp://$MQTT" --push "http://$HTTP" --formats native,senml,tts,airrohr --mobile 0.2 --devices "$DEVICES" --interval "$INTERVAL" --quiet "${districts[@]}" \
   >"$var/log/kessel-sim.out" 2>"$var/log/kessel-sim.log" &
-pids+=($!)
+started kessel-sim $! -
 
 cat <<MSG
 
