@@ -45,15 +45,14 @@ started() {
 }
 
 stop_leftovers "$pidfile" || exit 1
-printf 'run.sh %s %s -\n' "$$" "$(exe_of $$)" >"$pidfile"
-trap stop INT TERM EXIT
-
 for addr in "$HTTP" "$MQTT" "$INFLUX"; do
   if busy "$addr"; then
     echo "run: $addr is already in use by $(holder "$addr"); stop it (or set KESSEL_HTTP / KESSEL_MQTT_LISTEN / KESSEL_INFLUX_LISTEN)" >&2
     exit 1
   fi
 done
+printf 'run.sh %s %s -\n' "$$" "$(exe_of $$)" >"$pidfile"
+trap stop INT TERM EXIT
 
 INFLUXDB_HTTP_BIND_ADDRESS="$INFLUX" \
 INFLUXDB_BIND_ADDRESS="127.0.0.1:0" \
