@@ -20,7 +20,6 @@ func (a *app) registerLastSeen(reg *registry.Registry) {
 // startIngest runs ingest (role ingest): MQTT (or the embedded broker's
 // deliveries) and HTTP pushes -> decode -> validate -> store.
 func (a *app) startIngest(ctx context.Context) (func(context.Context), error) {
-	a.ingestCtx = context.WithoutCancel(ctx)
 	if !a.cfg.has("ingest") {
 		return nil, nil
 	}
