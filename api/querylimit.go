@@ -26,8 +26,10 @@ type Concurrency struct {
 var DefaultQueries = Concurrency{PerClient: 4, Total: 16, Wait: 200 * time.Millisecond}
 
 // DefaultStreams fill the zero fields of Options.Streams: open
-// /alerts/stream connections, each a goroutine for as long as it lasts.
-var DefaultStreams = Concurrency{PerClient: 16, Total: 2000, Wait: 10 * time.Millisecond}
+// /alerts/stream connections, each a goroutine for as long as it lasts
+// (64 per client: one address may be a whole office behind NAT, each
+// browser tab with the citizens' page holding one stream).
+var DefaultStreams = Concurrency{PerClient: 64, Total: 2000, Wait: 10 * time.Millisecond}
 
 var (
 	errClientBusy = errors.New("api: client's query slots busy")
