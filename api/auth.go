@@ -21,11 +21,14 @@ const (
 	ScopeRulesRead    = "rules:read"
 	ScopeRulesWrite   = "rules:write"
 	ScopeAlertsManage = "alerts:manage"
-	ScopeAdmin        = "admin"
+	// ScopeMetrics reads all of /metrics, the series naming internal
+	// devices included (a Prometheus scrape job's key).
+	ScopeMetrics = "metrics"
+	ScopeAdmin   = "admin"
 )
 
 // Scopes lists every scope.
-var Scopes = []string{ScopeDevicesWrite, ScopeDataInternal, ScopeRulesRead, ScopeRulesWrite, ScopeAlertsManage, ScopeAdmin}
+var Scopes = []string{ScopeDevicesWrite, ScopeDataInternal, ScopeRulesRead, ScopeRulesWrite, ScopeAlertsManage, ScopeMetrics, ScopeAdmin}
 
 // Key is a department's API key as the configuration stores it: never the
 // key itself, only its hash ("sha256:<hex>").
@@ -114,23 +117,30 @@ func principalOf(r *http.Request) *Principal {
 }
 
 // authenticate resolves a Bearer key. Requests without one are public; a
-// key that is malformed or unknown is answered 401 at once.
+// key that is malformed or unknown is answered 401 at once, or 429 once
+// the client's address has used up its failed-authentication bucket
+// (Options.FailedAuth). Responses to keyed requests are made private to
+// caches (see cacheScope).
 func (s *server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		if h == "" {
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(&cacheScope{ResponseWriter: w}, r)
 			return
 		}
 		key, ok := strings.CutPrefix(h, "Bearer ")
 		p, known := s.keys[HashKey(strings.TrimSpace(key))]
 		if !ok || !known {
 			s.m.authFailures.Inc()
+			if ok, wait := s.limiters.allow(ClassAuth, limiterKey{addr: hostOf(s.clientAddr(r))}, s.opts.Now()); !ok {
+				s.tooMany(w, r, ClassAuth, wait, "too many requests with a wrong key from your address; retry after the number of seconds in Retry-After")
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="kessel", error="invalid_token"`)
 			s.errorResponse(w, r, kessel.Errorf(kessel.EUNAUTHORIZED, "the Authorization header must be \"Bearer <key>\" with a key this server knows"))
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		next.ServeHTTP(&cacheScope{ResponseWriter: w, keyed: true}, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
 }
 
@@ -153,3 +163,23 @@ func (s *server) require(scope string, next http.Handler) http.Handler {
 // canSeeInternal reports whether the request may see internal devices and
 // their data.
 func (s *server) canSeeInternal(r *http.Request) bool { return principalOf(r).Has(ScopeDataInternal) }
+
+// createRefused words the registry's refusal of POST /devices for a key.
+// An id that exists answers 409 (change it with PUT) only to a key that
+// may see and change that device. Any other key gets the 403 a key gets
+// for an id it may not claim, the same whether the id belongs to an
+// internal device it cannot see or to another department's public one,
+// so that it learns nothing about internal devices beyond the fact,
+// inherent in one namespace of ids, that this id is not free.
+func (s *server) createRefused(r *http.Request, id string, err error) error {
+	if kessel.ErrorCode(err) != kessel.ECONFLICT {
+		return err
+	}
+	p := principalOf(r)
+	d, _, ok := s.devices.Get(id)
+	if ok && (d.Visibility != kessel.Internal || s.canSeeInternal(r)) && mayWrite(p, d.Department) {
+		return err
+	}
+	s.log.Info("device registration refused: the id is taken by a device the key may not change", "key", p.Name, "device", id)
+	return kessel.Errorf(kessel.EFORBIDDEN, "key %q may not register a device with id %q; choose another id", p.Name, id)
+}

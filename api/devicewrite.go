@@ -80,7 +80,7 @@ func (s *server) handleCreateDevice() http.Handler {
 		}
 		created, err := s.writer.Create(r.Context(), d)
 		if err != nil {
-			s.errorResponse(w, r, err)
+			s.errorResponse(w, r, s.createRefused(r, d.ID, err))
 			return
 		}
 		w.Header().Set("Location", "/api/v1/devices/"+created.ID)

@@ -92,10 +92,10 @@ func openAPI() obj {
 // operationPaths describes the operational endpoints.
 func operationPaths() obj {
 	return obj{
-		"/healthz": obj{"get": op("operations", "Liveness", "Answers 200 while the process runs.", nil, obj{"200": obj{"description": "alive"}}, nil, nil)},
-		"/readyz": obj{"get": op("operations", "Readiness", "200 when InfluxDB and the MQTT broker are reachable and writes succeed (status \"degraded\" while an optional source such as The Things Stack is down); 503 naming what is not.", nil,
-			obj{"200": obj{"description": "ready"}}, []string{"503"}, nil)},
-		"/metrics":             obj{"get": op("operations", "Prometheus metrics", "Text exposition format.", nil, obj{"200": obj{"description": "metrics", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}}, nil, nil)},
+		"/healthz": obj{"get": op("operations", "Liveness", "Answers 200 while the process runs.", nil, obj{"200": obj{"description": "alive"}}, []string{"429"}, nil)},
+		"/readyz": obj{"get": op("operations", "Readiness", "200 when InfluxDB and the MQTT broker are reachable and writes succeed (status \"degraded\" while an optional source such as The Things Stack is down); 503 naming what is not. The checks run at most once a second.", nil,
+			obj{"200": obj{"description": "ready"}}, []string{"429", "503"}, nil)},
+		"/metrics":             obj{"get": op("operations", "Prometheus metrics", "Text exposition format. All of it with a key holding scope metrics (or admin); without one, no series naming a non-public device or a webhook.", nil, obj{"200": obj{"description": "metrics", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}}, []string{"401", "429", "503"}, nil)},
 		"/docs":                obj{"get": op("operations", "API documentation page", "A human-readable page rendered from this document.", nil, obj{"200": obj{"description": "HTML", "content": obj{"text/html": obj{"schema": obj{"type": "string"}}}}}, nil, nil)},
 		"/api/v1/openapi.json": obj{"get": op("operations", "This document", "OpenAPI 3 description of the whole API.", nil, obj{"200": obj{"description": "OpenAPI document", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}}, nil, nil)},
 		"/api/v1/deadletters": obj{"get": op("operations", "Dead letters", "Scope admin. Messages Kessel could not accept, with reason, topic and the first KiB of payload; newest first.", []any{

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +21,18 @@ const (
 	ClassRead  = "read"  // public GETs
 	ClassWrite = "write" // department changes
 	ClassPush  = "push"  // device pushes over HTTP
+	// ClassAuth limits failed authentications per client address; its
+	// limit is Options.FailedAuth, not an entry of Options.RateLimits.
+	ClassAuth = "auth"
 )
+
+// DefaultFailedAuth is Options.FailedAuth's default: a client address may
+// present 20 wrong keys at once, then one a second.
+var DefaultFailedAuth = RateLimit{PerSecond: 1, Burst: 20}
+
+// maxBuckets bounds the token buckets held at once (one per class and
+// client address or key); beyond it the least recently used are dropped.
+const maxBuckets = 50_000
 
 // RateLimit is a token bucket: PerSecond requests per second with bursts
 // of Burst. PerSecond 0 means no limit.
@@ -47,13 +59,56 @@ type limiterEntry struct {
 	seen time.Time
 }
 
-// limiters hands out one token bucket per class and client address and
-// forgets buckets idle for ten minutes.
+// limiters hands out one token bucket per class and client address (or
+// key), forgets buckets idle for ten minutes and holds at most max.
 type limiters struct {
 	mu      sync.Mutex
 	limits  map[string]RateLimit
 	buckets map[limiterKey]*limiterEntry
 	swept   time.Time
+	max     int // 0 means maxBuckets
+}
+
+func newLimiters(limits map[string]RateLimit, failedAuth RateLimit) *limiters {
+	all := make(map[string]RateLimit, len(limits)+1)
+	for c, l := range limits {
+		all[c] = l
+	}
+	all[ClassAuth] = failedAuth
+	return &limiters{limits: all, buckets: map[limiterKey]*limiterEntry{}}
+}
+
+// sweep forgets idle buckets every minute, and, at the cap, the least
+// recently used half: a flood of new addresses costs a bounded amount of
+// memory and at worst gives old clients a fresh burst.
+func (l *limiters) sweep(now time.Time) {
+	limit := l.max
+	if limit <= 0 {
+		limit = maxBuckets
+	}
+	if now.Sub(l.swept) <= time.Minute && len(l.buckets) < limit {
+		return
+	}
+	for k, e := range l.buckets {
+		if now.Sub(e.seen) > 10*time.Minute {
+			delete(l.buckets, k)
+		}
+	}
+	l.swept = now
+	if len(l.buckets) < limit {
+		return
+	}
+	seen := make([]time.Time, 0, len(l.buckets))
+	for _, e := range l.buckets {
+		seen = append(seen, e.seen)
+	}
+	slices.SortFunc(seen, time.Time.Compare)
+	cut := seen[len(seen)/2]
+	for k, e := range l.buckets {
+		if !e.seen.After(cut) {
+			delete(l.buckets, k)
+		}
+	}
 }
 
 func (l *limiters) allow(class string, who limiterKey, now time.Time) (ok bool, retryAfter time.Duration) {
@@ -63,14 +118,7 @@ func (l *limiters) allow(class string, who limiterKey, now time.Time) (ok bool, 
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.swept) > time.Minute {
-		for k, e := range l.buckets {
-			if now.Sub(e.seen) > 10*time.Minute {
-				delete(l.buckets, k)
-			}
-		}
-		l.swept = now
-	}
+	l.sweep(now)
 	k := who
 	k.class = class
 	e, found := l.buckets[k]
@@ -129,20 +177,41 @@ func (s *server) trusted(a netip.Addr) bool {
 // limit answers 429 with Retry-After when the client exceeds its class's rate.
 func (s *server) limit(class string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A key has a bucket of its own, wherever it comes from: devices
-		// and departments behind one NAT address must not share one.
-		who := limiterKey{addr: s.clientAddr(r)}
-		if p := principalOf(r); p != nil {
-			who = limiterKey{key: p.Name}
-		}
-		ok, wait := s.limiters.allow(class, who, s.opts.Now())
+		ok, wait := s.limiters.allow(class, s.client(r), s.opts.Now())
 		if !ok {
-			secs := int(math.Ceil(wait.Seconds()))
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
-			s.m.rateLimited.WithLabelValues(class).Inc()
-			s.errorResponse(w, r, kessel.Errorf(kessel.ERATELIMIT, "too many requests from your address (or key) for this kind of endpoint; retry after the number of seconds in Retry-After"))
+			s.tooMany(w, r, class, wait, "too many requests from your address (or key) for this kind of endpoint; retry after the number of seconds in Retry-After")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// client names the request's client for limits: its key, or, without one,
+// its address (an IPv6 address by its /64, which one host usually holds
+// whole). A key has a bucket of its own, wherever it comes from: devices
+// and departments behind one NAT address must not share one.
+func (s *server) client(r *http.Request) limiterKey {
+	if p := principalOf(r); p != nil {
+		return limiterKey{key: p.Name}
+	}
+	return limiterKey{addr: hostOf(s.clientAddr(r))}
+}
+
+// hostOf is a's IPv4 address, or its IPv6 /64 prefix.
+func hostOf(a netip.Addr) netip.Addr {
+	if a.Is6() {
+		if p, err := a.Prefix(64); err == nil {
+			return p.Addr()
+		}
+	}
+	return a
+}
+
+// tooMany answers 429 with Retry-After (whole seconds, at least 1) and
+// counts it by class.
+func (s *server) tooMany(w http.ResponseWriter, r *http.Request, class string, wait time.Duration, detail string) {
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
+	s.m.rateLimited.WithLabelValues(class).Inc()
+	s.errorResponse(w, r, kessel.Errorf(kessel.ERATELIMIT, "%s", detail))
 }

@@ -23,9 +23,9 @@ func (s *server) routes() {
 	ingest := s.needs(s.pusher != nil, "this instance does not run the ingest role")
 	metrics := s.needs(s.opts.Gatherer != nil, "no metrics are gathered on this instance")
 
-	r.Handle("/healthz", s.instrument("healthz", s.handleHealth())).Methods(getOrHead...)
-	r.Handle("/readyz", s.instrument("readyz", s.handleReady())).Methods(getOrHead...)
-	r.Handle("/metrics", metrics(s.handleMetrics())).Methods(getOrHead...)
+	r.Handle("/healthz", s.instrument("healthz", s.limit(ClassRead, s.handleHealth()))).Methods(getOrHead...)
+	r.Handle("/readyz", s.instrument("readyz", s.limit(ClassRead, s.handleReady()))).Methods(getOrHead...)
+	r.Handle("/metrics", s.authenticate(s.limit(ClassRead, metrics(s.handleMetrics())))).Methods(getOrHead...)
 	r.Handle("/docs", s.instrument("docs", s.handleDocs())).Methods(getOrHead...)
 	if s.opts.Page != nil { // the citizens' page: HTML, not part of the API document
 		r.Handle("/", s.instrument("page", s.opts.Page)).Methods(getOrHead...)
@@ -37,6 +37,7 @@ func (s *server) routes() {
 	v1.Use(s.cors, s.authenticate)
 	v1.Methods(http.MethodOptions).Handler(s.handlePreflight())
 	read := func(name string, h http.Handler) http.Handler { return s.instrument(name, s.limit(ClassRead, h)) }
+	query := func(name string, h http.Handler) http.Handler { return read(name, s.queryLimit(h)) } // reads InfluxDB
 	write := func(name, scope string, h http.Handler) http.Handler {
 		return s.instrument(name, s.limit(ClassWrite, s.require(scope, h)))
 	}
@@ -51,17 +52,17 @@ func (s *server) routes() {
 	v1.Handle("/devices/{id}", read("device", s.handleDevice())).Methods(getOrHead...)
 	v1.Handle("/devices/{id}", write("device_replace", ScopeDevicesWrite, changes(s.handleReplaceDevice()))).Methods(http.MethodPut)
 	v1.Handle("/devices/{id}", write("device_delete", ScopeDevicesWrite, changes(s.handleDeleteDevice()))).Methods(http.MethodDelete)
-	v1.Handle("/devices/{id}/readings", read("device_readings", history(s.handleReadings()))).Methods(getOrHead...)
+	v1.Handle("/devices/{id}/readings", query("device_readings", history(s.handleReadings()))).Methods(getOrHead...)
 	v1.Handle("/latest", read("latest", s.handleLatest())).Methods(getOrHead...)
 	v1.Handle("/nearest", read("nearest", s.handleNearest())).Methods(getOrHead...)
 	v1.Handle("/districts", read("districts", districts(s.handleDistricts()))).Methods(getOrHead...)
 	v1.Handle("/districts/{id}", read("district", districts(s.handleDistrict()))).Methods(getOrHead...)
-	v1.Handle("/districts/{id}/readings", read("district_readings", districts(history(s.handleDistrictReadings())))).Methods(getOrHead...)
+	v1.Handle("/districts/{id}/readings", query("district_readings", districts(history(s.handleDistrictReadings())))).Methods(getOrHead...)
 
 	v1.Handle("/catalog", read("catalog", s.handleCatalog())).Methods(getOrHead...)
-	v1.Handle("/usage", read("usage", s.handleUsage())).Methods(getOrHead...)
+	v1.Handle("/usage", query("usage", s.handleUsage())).Methods(getOrHead...)
 	v1.Handle("/alerts", read("alerts", alerts(s.handleAlerts()))).Methods(getOrHead...)
-	v1.Handle("/alerts/stream", s.instrument("alerts_stream", s.limit(ClassRead, alerts(s.handleStream())))).Methods(getOrHead...)
+	v1.Handle("/alerts/stream", s.instrument("alerts_stream", s.limit(ClassRead, alerts(s.streamLimit(s.handleStream()))))).Methods(getOrHead...)
 	v1.Handle("/alerts/{id}", read("alert", alerts(s.handleAlert()))).Methods(getOrHead...)
 	v1.Handle("/alerts/{id}/ack", write("alert_ack", ScopeAlertsManage, alerts(s.handleAck()))).Methods(http.MethodPost)
 
@@ -72,7 +73,7 @@ func (s *server) routes() {
 	v1.Handle("/rules/{id}", write("rule_delete", ScopeRulesWrite, rules(s.handleDeleteRule()))).Methods(http.MethodDelete)
 
 	// Operations.
-	v1.Handle("/deadletters", write("deadletters", ScopeAdmin, deadLetters(s.handleDeadLetters()))).Methods(getOrHead...)
+	v1.Handle("/deadletters", write("deadletters", ScopeAdmin, deadLetters(s.queryLimit(s.handleDeadLetters())))).Methods(getOrHead...)
 
 	// Device push over HTTP, for devices that cannot speak MQTT.
 	v1.Handle("/push/airrohr", push("push_airrohr", s.handlePushAirrohr())).Methods(http.MethodPost)

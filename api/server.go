@@ -82,6 +82,19 @@ type Options struct {
 	// RateLimits per route class and client address; nil means
 	// DefaultRateLimits, an empty map no limits.
 	RateLimits map[string]RateLimit
+	// FailedAuth limits requests with a wrong key per client address
+	// (429 beyond); the zero value means DefaultFailedAuth, PerSecond < 0
+	// no limit.
+	FailedAuth RateLimit
+	// Queries bounds concurrent InfluxDB queries per client and in total;
+	// zero fields take DefaultQueries' values.
+	Queries Concurrency
+	// Streams bounds open /alerts/stream connections per client and in
+	// total; zero fields take DefaultStreams' values.
+	Streams Concurrency
+	// ReadyCache is how long /readyz reuses its checks' result; default
+	// one second, negative means no caching.
+	ReadyCache time.Duration
 	// TrustedProxies may set X-Forwarded-For for the client address.
 	TrustedProxies []netip.Prefix
 	// Alerts serves /alerts; nil lists none.
@@ -112,6 +125,9 @@ type server struct {
 	keys      map[string]*Principal // by key hash
 	writer    DeviceWriter
 	limiters  *limiters
+	queries   *queryGate
+	streams   *queryGate
+	ready     readyCache
 	usage     *Usage
 	served    []served // paths and their methods, for 405's Allow
 }
@@ -151,7 +167,15 @@ func NewServer(devices Devices, districts Districts, readings ReadingQuerier, op
 		opts.RateLimits = DefaultRateLimits
 		s.opts.RateLimits = DefaultRateLimits
 	}
-	s.limiters = &limiters{limits: opts.RateLimits, buckets: map[limiterKey]*limiterEntry{}}
+	if s.opts.FailedAuth == (RateLimit{}) {
+		s.opts.FailedAuth = DefaultFailedAuth
+	}
+	if s.opts.ReadyCache == 0 {
+		s.opts.ReadyCache = time.Second
+	}
+	s.limiters = newLimiters(s.opts.RateLimits, s.opts.FailedAuth)
+	s.queries = newQueryGate(s.opts.Queries, DefaultQueries)
+	s.streams = newQueryGate(s.opts.Streams, DefaultStreams)
 	for _, k := range opts.Keys {
 		if err := k.Validate(); err != nil {
 			return nil, err

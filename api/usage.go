@@ -26,9 +26,27 @@ type Usage struct {
 	instance string
 	log      *slog.Logger
 
-	mu     sync.Mutex
-	counts map[usageKey]int
-	dirty  map[usageKey]bool
+	mu       sync.Mutex
+	counts   map[usageKey]int
+	dirty    map[usageKey]bool
+	datasets map[string]map[string]bool // per day, the datasets counted
+}
+
+// Bounds on what clients can make Usage hold: a dataset is a kind name
+// (1-64 of a-z, 0-9, '_'), at most maxDatasetsPerDay different ones a day;
+// any other value counts as datasetOther. maxUsageKeys bounds the whole.
+const (
+	maxDatasetsPerDay = 128
+	maxUsageKeys      = 100_000
+	datasetOther      = "other"
+)
+
+// usageLabel is v if it is a plausible kind or route name, else "other".
+func usageLabel(v string) string {
+	if v == "" || kessel.ValidFieldName(v) {
+		return v
+	}
+	return datasetOther
 }
 
 type usageKey struct{ day, route, dataset string }
@@ -42,7 +60,8 @@ func NewUsage(store UsageStore, instance string, log *slog.Logger) *Usage {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Usage{store: store, instance: instance, log: log, counts: map[usageKey]int{}, dirty: map[usageKey]bool{}}
+	return &Usage{store: store, instance: instance, log: log, counts: map[usageKey]int{}, dirty: map[usageKey]bool{},
+		datasets: map[string]map[string]bool{}}
 }
 
 // Load restores this instance's saved counts.
@@ -58,7 +77,7 @@ func (u *Usage) Load(ctx context.Context) error {
 	defer u.mu.Unlock()
 	for _, c := range us {
 		if c.Instance == u.instance {
-			u.counts[usageKey{c.Day, c.Endpoint, c.Dataset}] += c.Requests
+			u.counts[u.keyOf(c.Day, c.Endpoint, c.Dataset)] += c.Requests
 		}
 	}
 	return nil
@@ -103,15 +122,35 @@ func (u *Usage) flush(ctx context.Context) {
 	}
 }
 
+// keyOf bounds a count's labels (see maxDatasetsPerDay); u.mu is held.
+func (u *Usage) keyOf(day, route, dataset string) usageKey {
+	route, dataset = usageLabel(route), usageLabel(dataset)
+	if dataset != "" && dataset != datasetOther {
+		seen := u.datasets[day]
+		if seen == nil {
+			seen = map[string]bool{}
+			u.datasets[day] = seen
+		}
+		if !seen[dataset] && len(seen) >= maxDatasetsPerDay {
+			dataset = datasetOther
+		} else {
+			seen[dataset] = true
+		}
+	}
+	return usageKey{day, route, dataset}
+}
+
+// count counts one request to route (a route's name, not its path) for
+// dataset (the kind asked for, as the client wrote it: bounded here).
 func (u *Usage) count(day, route, dataset string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	k := usageKey{day, route, dataset}
+	k := u.keyOf(day, route, dataset)
 	u.counts[k]++
 	if u.store != nil {
 		u.dirty[k] = true
 	}
-	if len(u.counts) > 100_000 { // bound memory: forget the oldest day
+	if len(u.counts) > maxUsageKeys { // bound memory: forget the oldest day
 		oldest := ""
 		for k := range u.counts {
 			if oldest == "" || k.day < oldest {
@@ -124,6 +163,7 @@ func (u *Usage) count(day, route, dataset string) {
 				delete(u.dirty, k)
 			}
 		}
+		delete(u.datasets, oldest)
 	}
 }
 
@@ -140,8 +180,8 @@ func (u *Usage) rows(ctx context.Context) ([]kessel.UsageCount, error) {
 			return nil, fmt.Errorf("usage: %w", err)
 		}
 		for _, c := range us {
-			if c.Instance != u.instance {
-				sum[usageKey{c.Day, c.Endpoint, c.Dataset}] += c.Requests
+			if c.Instance != u.instance { // other instances' labels may predate the bounds
+				sum[usageKey{c.Day, usageLabel(c.Endpoint), usageLabel(c.Dataset)}] += c.Requests
 			}
 		}
 	}

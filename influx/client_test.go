@@ -228,6 +228,11 @@ func TestUsage(t *testing.T) {
 	if err := c.SaveUsage(ctx, first[:1]); err != nil {
 		t.Fatal(err)
 	}
+	// A raw query value saved as a label by an older version is skipped.
+	junk := kessel.UsageCount{Day: day, Endpoint: "healthz", Dataset: strings.Repeat("x", 65), Requests: 1, Instance: "a"}
+	if err := c.SaveUsage(ctx, []kessel.UsageCount{junk}); err != nil {
+		t.Fatal(err)
+	}
 	got, err := c.LoadUsage(ctx, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)

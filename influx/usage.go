@@ -13,6 +13,9 @@ import (
 // UsageMeasurement holds API usage statistics.
 const UsageMeasurement = "kessel_usage"
 
+// maxUsageLabel is the longest endpoint or dataset LoadUsage returns.
+const maxUsageLabel = 64
+
 // SaveUsage writes usage counts, one point per instance, day, endpoint and
 // dataset at the day's midnight (UTC): saving a day again overwrites it,
 // so an instance saves its running totals.
@@ -56,6 +59,9 @@ func (c *Client) LoadUsage(ctx context.Context, since time.Time) ([]kessel.Usage
 		r := res.Record()
 		n, _ := r.Value().(int64)
 		tag := func(k string) string { s, _ := r.ValueByKey(k).(string); return s }
+		if len(tag("dataset")) > maxUsageLabel || len(tag("endpoint")) > maxUsageLabel {
+			continue // a raw query value an older version saved as a label
+		}
 		out = append(out, kessel.UsageCount{Day: r.Time().UTC().Format(time.DateOnly), Endpoint: tag("endpoint"), Dataset: tag("dataset"), Instance: tag("instance"), Requests: int(n)})
 	}
 	if err := res.Err(); err != nil {
