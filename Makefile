@@ -18,7 +18,7 @@ deps:
 	deploy/scripts/install-deps.sh
 
 deps-test:
-	deploy/scripts/install-deps.sh --mosquitto --browser --node-tools
+	deploy/scripts/install-deps.sh --mosquitto --browser --node-tools --gdal
 
 build:
 	$(GO) build -o bin/kessel ./cmd/kessel
