@@ -22,7 +22,7 @@ deps-run:
 	deploy/scripts/install-deps.sh --mqtt-clients
 
 deps-test:
-	deploy/scripts/install-deps.sh --mosquitto --browser --node-tools
+	deploy/scripts/install-deps.sh --mosquitto --browser --node-tools --gdal
 
 build:
 	$(GO) build -o bin/kessel ./cmd/kessel

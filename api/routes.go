@@ -32,6 +32,9 @@ func (s *server) routes() {
 		r.PathPrefix("/static/").Handler(s.instrument("static", s.opts.Page)).Methods(getOrHead...)
 	}
 
+	// OGC API – Features for GIS tools: its routes are listed in ogc.go.
+	s.ogcRoutes(r)
+
 	v1 := r.PathPrefix("/api/v1").Subrouter()
 	v1.NotFoundHandler, v1.MethodNotAllowedHandler = s.cors(noRoute), s.cors(noRoute) // browsers may read why
 	v1.Use(s.cors, s.authenticate)

@@ -6,6 +6,8 @@
 #     package mosquitto-clients; needs root), which the README's walk-through
 #     uses; without root it says how to install them and goes on
 #   - chromium + chromium-driver (Debian packages; needs root) with --browser
+#   - gdal-bin (Debian package; needs root) with --gdal, for the test of the
+#     OGC API - Features with GDAL's OAPIF driver (ogrinfo, ogr2ogr)
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -17,6 +19,7 @@ want_clients=0
 want_browser=0
 want_node=0
 want_bench=0
+want_gdal=0
 for arg in "$@"; do
   case "$arg" in
     --mosquitto) want_mosquitto=1 ;;
@@ -24,6 +27,7 @@ for arg in "$@"; do
     --browser) want_browser=1 ;;
     --node-tools) want_node=1 ;;
     --bench) want_bench=1 ;;
+    --gdal) want_gdal=1 ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -50,6 +54,9 @@ if [ "$want_browser" = 1 ] && ! command -v chromium >/dev/null; then
 fi
 if [ "$want_bench" = 1 ] && ! command -v wrk >/dev/null; then
   apt_pkgs+=(wrk)
+fi
+if [ "$want_gdal" = 1 ] && ! command -v ogrinfo >/dev/null; then
+  apt_pkgs+=(gdal-bin)
 fi
 if [ "$want_node" = 1 ] && ! command -v npm >/dev/null; then
   apt_pkgs+=(nodejs npm)
