@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // A small RDF model for the catalogue: one list of triples, written as
@@ -135,17 +136,20 @@ func (g *graph) subjects() ([]term, map[term][]triple) {
 }
 
 // safeIRI percent-encodes the characters an IRI may not hold in Turtle's
-// <…> or in XML and JSON-LD alike (space, controls, <>"{}|\^`), so a
-// configured base URL or a hostile Host header cannot break out of it.
+// <…> or in XML and JSON-LD alike (space, controls, <>"{}|\^`, bytes
+// that are not UTF-8), so a configured base URL or a hostile Host header
+// cannot break out of it.
 func safeIRI(s string) string {
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
 		c := s[i]
-		if c <= 0x20 || c == 0x7f || strings.IndexByte("<>\"{}|\\^`", c) >= 0 {
+		if r == utf8.RuneError && size == 1 || c <= 0x20 || c == 0x7f || strings.IndexByte("<>\"{}|\\^`", c) >= 0 {
 			fmt.Fprintf(&b, "%%%02X", c)
-			continue
+		} else {
+			b.WriteString(s[i : i+size])
 		}
-		b.WriteByte(c)
+		i += size
 	}
 	return b.String()
 }
