@@ -217,7 +217,7 @@ func addDataset(g *graph, c Catalog, base string, k *coverage, r datasetRefs) {
 	g.add(ds, "dcat:contactPoint", r.contact)
 	g.add(ds, "dct:accessRights", r.access)
 	g.add(ds, "dct:accrualPeriodicity", concept(g, euAuthority+"frequency/CONT", "dct:Frequency"))
-	g.add(ds, "dct:language", iri(euAuthority+"language/"+c.languageCode()))
+	g.add(ds, "dct:language", concept(g, euAuthority+"language/DEU", "dct:LinguisticSystem"), concept(g, euAuthority+"language/ENG", "dct:LinguisticSystem"))
 	g.add(ds, "dcatde:contributorID", concept(g, c.ContributorID, "skos:Concept"))
 	g.add(ds, "dcatde:politicalGeocodingURI", concept(g, c.PoliticalGeocodingURI, "skos:Concept"))
 	g.add(ds, "dcatde:politicalGeocodingLevelURI", concept(g, c.PoliticalGeocodingLevelURI, "skos:Concept"))

@@ -59,14 +59,31 @@ func shaclValidator(t *testing.T) func(file string) shaclReport {
 }
 
 // TestCatalogPassesSHACL validates the catalogue of a server with devices
-// and readings stored in a real InfluxDB, in each of its three formats,
-// and fails on any result of severity Violation.
+// and readings stored in a real InfluxDB, in each of its three formats and
+// for each licence, and fails on any result of severity Violation.
 func TestCatalogPassesSHACL(t *testing.T) {
 	validate := shaclValidator(t)
 	db := influxtest.Start(t)
-	f := newFixtureWith(t, db.URL, func(o *api.Options) {
-		o.Catalog = api.Catalog{Title: "Stuttgart sensor data", Publisher: hostileName, ContactEmail: "opendata@example.org"}
-	})
+	for i, tc := range []struct {
+		name    string
+		catalog api.Catalog
+	}{
+		{"dl-de/by-2-0, e-mail contact, escaped publisher", api.Catalog{Title: "Stuttgart sensor data", Publisher: hostileName, ContactEmail: "opendata@example.org"}},
+		{"CC BY 4.0, German, contact form only", api.Catalog{Title: "Sensordaten Stuttgart", Description: "Messwerte im öffentlichen Raum.", Language: "de",
+			Publisher: hostileName, ContactURL: "https://www.stuttgart.de/kontakt", License: "cc-by/4.0", PublisherURL: "https://www.stuttgart.de/"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixtureWith(t, db.URL, func(o *api.Options) { o.Catalog = tc.catalog })
+			if i == 0 {
+				storeCatalogReadings(t, f)
+			}
+			checkCatalogSHACL(t, f, validate)
+		})
+	}
+}
+
+func storeCatalogReadings(t *testing.T, f *fixture) {
+	t.Helper()
 	ctx := context.Background()
 	if err := f.store.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -78,6 +95,9 @@ func TestCatalogPassesSHACL(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func checkCatalogSHACL(t *testing.T, f *fixture, validate func(string) shaclReport) {
 	// The temporal extent starts at the oldest reading of a public device.
 	_, ttl := f.get(t, "/api/v1/catalog.ttl")
 	start := `dcat:startDate "` + f.now.Add(-72*time.Hour).Format(time.RFC3339) + `"^^xsd:dateTime`
@@ -114,10 +134,11 @@ func TestCatalogPassesSHACL(t *testing.T) {
 
 	// The validator must be able to fail: without the contributor ID
 	// GovData rejects a dataset.
-	_, body := f.get(t, "/api/v1/catalog.ttl")
-	broken := regexp.MustCompile(`(?m)^\s*dcatde:contributorID .*\n`).ReplaceAll(body, nil)
+	broken := regexp.MustCompile(`(?m)^\s*dcatde:contributorID .*\n`).ReplaceAll(ttl, nil)
 	file := filepath.Join(dir, "broken.ttl")
-	os.WriteFile(file, broken, 0o644)
+	if err := os.WriteFile(file, broken, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	violations := 0
 	for _, r := range validate(file).Results {
 		if r.Severity == shViolation && strings.HasSuffix(r.Path, "contributorID") {
