@@ -527,23 +527,26 @@ func TestCatalogAndUsage(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/ld+json" {
 		t.Fatalf("catalog: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	type ref struct {
+		ID string `json:"@id"`
+	}
 	var cat struct {
-		Context map[string]string `json:"@context"`
-		Type    string            `json:"@type"`
-		License struct {
-			ID string `json:"@id"`
-		} `json:"dct:license"`
+		Context  map[string]string `json:"@context"`
+		Type     string            `json:"@type"`
+		License  ref               `json:"dct:license"`
 		Datasets []struct {
-			ID           string `json:"dct:identifier"`
-			Title        string `json:"dct:title"`
+			ID    string `json:"@id"`
+			Title []struct {
+				Value string `json:"@value"`
+			} `json:"dct:title"`
 			Distribution []struct {
-				AccessURL struct {
-					ID string `json:"@id"`
-				} `json:"dcat:accessURL"`
-				MediaType string `json:"dcat:mediaType"`
+				AccessURL ref `json:"dcat:accessURL"`
+				MediaType ref `json:"dcat:mediaType"`
 			} `json:"dcat:distribution"`
 			Spatial struct {
-				BBox string `json:"dcat:bbox"`
+				BBox struct {
+					Value string `json:"@value"`
+				} `json:"dcat:bbox"`
 			} `json:"dct:spatial"`
 		} `json:"dcat:dataset"`
 	}
@@ -553,11 +556,13 @@ func TestCatalogAndUsage(t *testing.T) {
 	if cat.Type != "dcat:Catalog" || cat.Context["dcat"] != "http://www.w3.org/ns/dcat#" || cat.License.ID != "http://dcat-ap.de/def/licenses/dl-by-de/2.0" {
 		t.Errorf("catalog head: %s", body)
 	}
-	if len(cat.Datasets) != 2 || cat.Datasets[0].ID != "air_quality" || !strings.Contains(cat.Datasets[0].Title, "2 devices") {
-		t.Fatalf("datasets (internal devices must not count): %+v", cat.Datasets)
+	if len(cat.Datasets) != 2 || !strings.HasSuffix(cat.Datasets[0].ID, "#dataset-air_quality") || len(cat.Datasets[0].Title) != 2 ||
+		cat.Datasets[0].Title[1].Value != "Air quality: sensor readings" {
+		t.Fatalf("datasets (internal devices must not count; titles without counts): %+v", cat.Datasets)
 	}
 	d := cat.Datasets[0]
-	if len(d.Distribution) != 3 || !strings.HasSuffix(d.Distribution[2].AccessURL.ID, "/api/v1/latest?kind=air_quality&format=csv") || !strings.HasPrefix(d.Spatial.BBox, "POLYGON((9.18 48.78") {
+	if len(d.Distribution) != 3 || !strings.HasSuffix(d.Distribution[2].AccessURL.ID, "/api/v1/latest?kind=air_quality&format=csv") ||
+		d.Distribution[2].MediaType.ID != "https://www.iana.org/assignments/media-types/text/csv" || !strings.HasPrefix(d.Spatial.BBox.Value, "POLYGON((9.18 48.78") {
 		t.Errorf("dataset: %+v", d)
 	}
 	f.get(t, "/api/v1/latest?kind=air_quality")

@@ -1,35 +1,146 @@
 package api
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kessel-city/kessel"
 )
 
-// Catalog describes the publisher of the open data for GET /catalog.
+// Catalog describes the publisher of the open data for GET /catalog, a
+// DCAT-AP.de catalogue as GovData harvests it.
 type Catalog struct {
 	Title        string `yaml:"title"`
 	Description  string `yaml:"description"`
 	Publisher    string `yaml:"publisher"`
+	PublisherURL string `yaml:"publisher_url"`
 	ContactEmail string `yaml:"contact_email"`
-	// License is a DCAT-AP.de licence id; default dl-by-de/2.0
-	// (Datenlizenz Deutschland – Namensnennung 2.0).
+	// ContactURL is a contact form; without it and without an e-mail
+	// address the contact point links the citizens' page.
+	ContactURL string `yaml:"contact_url"`
+	// License is a licence of http://dcat-ap.de/def/licenses/ by its id
+	// (dl-by-de/2.0, dl-zero-de/2.0, cc-by/4.0, cc-zero) or the common
+	// names dl-de/by-2-0, dl-de/zero-2-0, CC-BY-4.0, CC0-1.0; default
+	// dl-by-de/2.0 (Datenlizenz Deutschland – Namensnennung 2.0). Choose
+	// cc-by/4.0 for High-Value Datasets.
 	License string `yaml:"license"`
 	// BaseURL is the public URL of this server, for the access URLs;
 	// default: taken from the request.
 	BaseURL string `yaml:"base_url"`
+	// ContributorID is the publisher's IRI in GovData's list
+	// http://dcat-ap.de/def/contributors/; default …/stadtStuttgart.
+	ContributorID string `yaml:"contributor_id"`
+	// PoliticalGeocodingURI is the area the data covers, an IRI of a
+	// DCAT-AP.de political geocoding vocabulary; default Stuttgart's
+	// municipality key, …/municipalityKey/08111000.
+	PoliticalGeocodingURI string `yaml:"political_geocoding_uri"`
+	// PoliticalGeocodingLevelURI is that area's level; default
+	// http://dcat-ap.de/def/politicalGeocoding/Level/municipality.
+	PoliticalGeocodingLevelURI string `yaml:"political_geocoding_level_uri"`
+	// Language is the language of Title and Description (BCP 47: de, en);
+	// default en.
+	Language string `yaml:"language"`
 }
 
-// handleCatalog serves the open-data catalogue as DCAT-AP.de JSON-LD: one
-// dataset per device kind with JSON, GeoJSON and CSV distributions, licence,
-// publisher, contact point, spatial (bounding box) and temporal coverage.
-func (s *server) handleCatalog() http.Handler {
+// licenses maps accepted names to DCAT-AP.de licence ids.
+var licenses = map[string]string{
+	"dl-by-de/2.0": "dl-by-de/2.0", "dl-de/by-2-0": "dl-by-de/2.0", "dl-de-by-2.0": "dl-by-de/2.0",
+	"dl-zero-de/2.0": "dl-zero-de/2.0", "dl-de/zero-2-0": "dl-zero-de/2.0", "dl-de-zero-2.0": "dl-zero-de/2.0",
+	"cc-by/4.0": "cc-by/4.0", "cc-by-4.0": "cc-by/4.0",
+	"cc-zero": "cc-zero", "cc0-1.0": "cc-zero",
+}
+
+// languages maps the BCP 47 tags Language accepts to EU language codes.
+var languages = map[string]string{"de": "DEU", "en": "ENG"}
+
+// Validate checks the licence and language; it returns EINVALID naming
+// the accepted values.
+func (c Catalog) Validate() error {
+	c = c.withDefaults()
+	if _, ok := licenses[strings.ToLower(c.License)]; !ok {
+		return kessel.Errorf(kessel.EINVALID, "catalog: unknown license %q; use dl-by-de/2.0, dl-zero-de/2.0, cc-by/4.0 or cc-zero", c.License)
+	}
+	if _, ok := languages[c.Language]; !ok {
+		return kessel.Errorf(kessel.EINVALID, "catalog: unknown language %q; use de or en", c.Language)
+	}
+	return nil
+}
+
+func (c Catalog) withDefaults() Catalog {
+	def := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	def(&c.Title, "Kessel smart-city sensor data")
+	def(&c.Description, "Readings of the city's public sensors: latest values and history, per kind of device.")
+	def(&c.Publisher, "City IT office")
+	def(&c.License, "dl-by-de/2.0")
+	def(&c.ContributorID, "http://dcat-ap.de/def/contributors/stadtStuttgart")
+	def(&c.PoliticalGeocodingURI, "http://dcat-ap.de/def/politicalGeocoding/municipalityKey/08111000")
+	def(&c.PoliticalGeocodingLevelURI, "http://dcat-ap.de/def/politicalGeocoding/Level/municipality")
+	def(&c.Language, "en")
+	return c
+}
+
+func (c Catalog) licenseIRI() string {
+	return "http://dcat-ap.de/def/licenses/" + cmp.Or(licenses[strings.ToLower(c.License)], "dl-by-de/2.0")
+}
+
+func (c Catalog) languageCode() string { return cmp.Or(languages[c.Language], "ENG") }
+
+// needsAttribution: the "by" licences name the publisher.
+func (c Catalog) needsAttribution() bool { return strings.Contains(c.licenseIRI(), "by") }
+
+// OldestReader is the store's answer to "since when is there data of this
+// kind": each device's oldest stored reading. influx.Client has it.
+type OldestReader interface {
+	Oldest(ctx context.Context, kind string) (map[string]time.Time, error)
+}
+
+// oldestCache keeps the oldest reading per kind for ten minutes: it only
+// moves when retention drops old data.
+type oldestCache struct {
+	mu   sync.Mutex
+	by   map[string]map[string]time.Time
+	when map[string]time.Time
+}
+
+func (o *oldestCache) get(ctx context.Context, r OldestReader, kind string, now time.Time) (map[string]time.Time, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if t, ok := o.when[kind]; ok && now.Sub(t) < 10*time.Minute {
+		return o.by[kind], nil
+	}
+	m, err := r.Oldest(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	if o.by == nil {
+		o.by, o.when = map[string]map[string]time.Time{}, map[string]time.Time{}
+	}
+	o.by[kind], o.when[kind] = m, now
+	return m, nil
+}
+
+// handleCatalog serves the open-data catalogue. format is "" to negotiate
+// (JSON-LD unless the client prefers Turtle or RDF/XML), or one of the
+// fixed formats of the stable links /catalog.jsonld, .ttl and .rdf.
+func (s *server) handleCatalog(format string) http.Handler {
+	oldest := &oldestCache{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := format
+		if f == "" {
+			f = negotiateRDF(r.Header.Get("Accept"))
+		}
 		c := s.opts.Catalog.withDefaults()
 		base := strings.TrimRight(c.BaseURL, "/")
 		if base == "" {
@@ -39,29 +150,54 @@ func (s *server) handleCatalog() http.Handler {
 			}
 			base = scheme + "://" + r.Host
 		}
-		s.encode(w, r, catalogDoc(c, base, coverageByKind(s.devices.Query(kessel.DeviceQuery{}))), reply{media: mediaJSONLD, cache: cacheStatic})
+		g, root := catalogGraph(c, base, s.coverage(r.Context(), oldest))
+		var body []byte
+		var err error
+		switch f {
+		case rdfTurtle:
+			body = g.turtle()
+		case rdfXML:
+			body = g.rdfXML()
+		default:
+			body, err = g.jsonLD(root)
+		}
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
+		s.encode(w, r, body, reply{media: f, cache: cacheStatic})
 	})
 }
 
-func (c Catalog) withDefaults() Catalog {
-	if c.Title == "" {
-		c.Title = "Kessel smart-city sensor data"
+// coverage sums up the public devices per kind, with each kind's oldest
+// stored reading when the store can tell (else no temporal extent).
+func (s *server) coverage(ctx context.Context, oldest *oldestCache) []*coverage {
+	kinds := coverageByKind(s.devices.Query(kessel.DeviceQuery{}))
+	or, ok := s.readings.(OldestReader)
+	if !ok {
+		return kinds
 	}
-	if c.Publisher == "" {
-		c.Publisher = "City IT office"
+	for _, k := range kinds {
+		first, err := oldest.get(ctx, or, k.kind, s.opts.Now())
+		if err != nil {
+			s.log.Warn("catalog: no temporal extent", "kind", k.kind, "err", err)
+			continue
+		}
+		for _, id := range k.ids {
+			if t, ok := first[id]; ok && (k.from.IsZero() || t.Before(k.from)) {
+				k.from = t
+			}
+		}
 	}
-	if c.License == "" {
-		c.License = "dl-by-de/2.0"
-	}
-	return c
+	return kinds
 }
 
-// coverage is what the catalogue tells of one kind's devices.
+// coverage is what the catalogue tells of one kind's public devices.
 type coverage struct {
 	kind       string
+	ids        []string
 	bound      [4]float64 // minLon, minLat, maxLon, maxLat
-	from, to   time.Time
-	n          int
+	from, to   time.Time  // oldest stored reading, newest reading
 	hasBound   bool
 	hasReading bool
 }
@@ -76,15 +212,12 @@ func coverageByKind(states []kessel.DeviceState) []*coverage {
 			k = &coverage{kind: d.Kind}
 			kinds[d.Kind] = k
 		}
-		k.n++
+		k.ids = append(k.ids, d.ID)
 		if p := d.Location; p != nil {
 			if !k.hasBound {
 				k.bound, k.hasBound = [4]float64{p[0], p[1], p[0], p[1]}, true
 			}
 			k.bound = [4]float64{min(k.bound[0], p[0]), min(k.bound[1], p[1]), max(k.bound[2], p[0]), max(k.bound[3], p[1])}
-		}
-		if !d.CreatedAt.IsZero() && (k.from.IsZero() || d.CreatedAt.Before(k.from)) {
-			k.from = d.CreatedAt
 		}
 		if d.LastSeen.After(k.to) {
 			k.to, k.hasReading = d.LastSeen, true
@@ -95,60 +228,55 @@ func coverageByKind(states []kessel.DeviceState) []*coverage {
 	return out
 }
 
-func catalogDoc(c Catalog, base string, kinds []*coverage) obj {
-	license := obj{"@id": "http://dcat-ap.de/def/licenses/" + c.License}
-	publisher := obj{"@type": "foaf:Organization", "foaf:name": c.Publisher}
-	contact := obj{"@type": "vcard:Organization", "vcard:fn": c.Publisher}
-	if c.ContactEmail != "" {
-		contact["vcard:hasEmail"] = obj{"@id": "mailto:" + c.ContactEmail}
-	}
-	var datasets []any
-	for _, k := range kinds {
-		ds := obj{
-			"@type":          "dcat:Dataset",
-			"@id":            base + "/api/v1/catalog#" + k.kind,
-			"dct:identifier": k.kind,
-			"dct:title":      fmt.Sprintf("%s sensor readings (%d devices)", strings.ReplaceAll(k.kind, "_", " "), k.n),
-			"dct:description": fmt.Sprintf("Latest values and history of the public %s sensors, from the city's Kessel hub. Coordinates WGS84; times UTC.",
-				strings.ReplaceAll(k.kind, "_", " ")),
-			"dct:license": license, "dct:publisher": publisher, "dcat:contactPoint": contact,
-			"dcatde:licenseAttributionByText": c.Publisher,
-			"dcat:keyword":                    []string{k.kind, "sensor", "smart city", "open data"},
-			"dcat:distribution": []any{
-				distribution(base, k.kind, "json", "application/json", "JSON", license),
-				distribution(base, k.kind, "geojson", "application/geo+json", "GEOJSON", license),
-				distribution(base, k.kind, "csv", "text/csv", "CSV", license),
-			},
+// The catalogue's media types.
+const (
+	rdfJSONLD = mediaJSONLD
+	rdfTurtle = "text/turtle; charset=utf-8"
+	rdfXML    = "application/rdf+xml"
+)
+
+// negotiateRDF picks the catalogue's media type from an Accept header:
+// the highest q among JSON-LD (also for application/json and */*), Turtle
+// and RDF/XML, the first listed on a tie; JSON-LD when none is acceptable.
+func negotiateRDF(accept string) string {
+	best, bestQ := rdfJSONLD, -1.0
+	for _, part := range strings.Split(accept, ",") {
+		media, q := parseAcceptPart(part)
+		var f string
+		switch media {
+		case "application/ld+json", "application/json", "*/*", "application/*":
+			f = rdfJSONLD
+		case "text/turtle", "text/*":
+			f = rdfTurtle
+		case "application/rdf+xml":
+			f = rdfXML
+		default:
+			continue
 		}
-		if k.hasBound {
-			b := k.bound
-			ds["dct:spatial"] = obj{"@type": "dct:Location", "dcat:bbox": fmt.Sprintf("POLYGON((%g %g, %g %g, %g %g, %g %g, %g %g))",
-				b[0], b[1], b[2], b[1], b[2], b[3], b[0], b[3], b[0], b[1])}
+		if q > bestQ && q > 0 {
+			best, bestQ = f, q
 		}
-		if k.hasReading {
-			ds["dct:temporal"] = obj{"@type": "dct:PeriodOfTime", "dcat:startDate": k.from.UTC().Format(time.RFC3339), "dcat:endDate": k.to.UTC().Format(time.RFC3339)}
-		}
-		datasets = append(datasets, ds)
 	}
-	return obj{
-		"@context": obj{"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/", "foaf": "http://xmlns.com/foaf/0.1/",
-			"dcatde": "http://dcat-ap.de/def/dcatde/", "vcard": "http://www.w3.org/2006/vcard/ns#"},
-		"@type": "dcat:Catalog", "@id": base + "/api/v1/catalog",
-		"dct:title": c.Title, "dct:description": c.Description, "dct:publisher": publisher, "dct:license": license,
-		"foaf:homepage": obj{"@id": base + "/docs"}, "dcat:dataset": datasets,
-	}
+	return best
 }
 
-func distribution(base, kind, format, media, euFormat string, license obj) obj {
-	return obj{
-		"@type":                      "dcat:Distribution",
-		"dct:title":                  strings.ToUpper(format) + " of the latest values",
-		"dcat:accessURL":             obj{"@id": fmt.Sprintf("%s/api/v1/latest?kind=%s&format=%s", base, kind, format)},
-		"dcat:mediaType":             media,
-		"dct:format":                 obj{"@id": "http://publications.europa.eu/resource/authority/file-type/" + euFormat},
-		"dct:license":                license,
-		"dcatde:plannedAvailability": obj{"@id": "http://dcat-ap.de/def/plannedAvailability/stable"},
+// parseAcceptPart splits one element of an Accept header into its media
+// type (lower case, no parameters) and its q value (default 1; a bad q
+// counts as 0).
+func parseAcceptPart(part string) (string, float64) {
+	media, params, _ := strings.Cut(part, ";")
+	q := 1.0
+	for _, p := range strings.Split(params, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if ok && strings.EqualFold(k, "q") {
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil || x < 0 || x > 1 {
+				x = 0
+			}
+			q = x
+		}
 	}
+	return strings.ToLower(strings.TrimSpace(media)), q
 }
 
 func (s *server) handleUsage() http.Handler {

@@ -71,7 +71,7 @@ var (
 // openAPI returns the document served at /api/v1/openapi.json.
 func openAPI() obj {
 	paths := obj{}
-	for _, group := range []obj{operationPaths(), devicePaths(), districtPaths(), alertPaths(), ogcPathItems(OGCBasePath, "ogc")} {
+	for _, group := range []obj{operationPaths(), devicePaths(), districtPaths(), alertPaths(), catalogPaths(), ogcPathItems(OGCBasePath, "ogc")} {
 		maps.Copy(paths, group)
 	}
 	return obj{
@@ -173,8 +173,6 @@ func districtPaths() obj {
 			obj{"name": "fn", "in": "query", "description": "Aggregate; default mean.", "schema": obj{"type": "string", "enum": []string{"mean", "min", "max", "sum", "count", "last"}}},
 			ref("parameters/format"),
 		}, obj{"200": obj{"description": "series", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}, []string{"400", "404", "429", "503"}, nil)},
-		"/api/v1/catalog": obj{"get": op("open data", "Open-data catalogue", "DCAT-AP.de as JSON-LD: one dataset per device kind, with JSON, GeoJSON and CSV distributions, licence (default dl-de/by-2-0), publisher, contact point, spatial and temporal coverage.", nil,
-			obj{"200": obj{"description": "catalogue", "content": obj{"application/ld+json": obj{"schema": obj{"type": "object"}}}}}, []string{"429"}, nil)},
 		"/api/v1/usage": obj{"get": op("open data", "Usage of this service", "Requests per day, endpoint and dataset (kind), aggregated, with no personal data; summed over every instance and kept in InfluxDB (saved every minute and on shutdown), for the last 400 days.", []any{ref("parameters/format")},
 			obj{"200": obj{"description": "usage", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}, []string{"400", "429", "503"}, nil)},
 	}

@@ -62,7 +62,10 @@ func (s *server) routes() {
 	v1.Handle("/districts/{id}", read("district", districts(s.handleDistrict()))).Methods(getOrHead...)
 	v1.Handle("/districts/{id}/readings", query("district_readings", districts(history(s.handleDistrictReadings())))).Methods(getOrHead...)
 
-	v1.Handle("/catalog", read("catalog", s.handleCatalog())).Methods(getOrHead...)
+	v1.Handle("/catalog", read("catalog", s.handleCatalog(""))).Methods(getOrHead...)
+	v1.Handle("/catalog.jsonld", read("catalog", s.handleCatalog(rdfJSONLD))).Methods(getOrHead...)
+	v1.Handle("/catalog.ttl", read("catalog", s.handleCatalog(rdfTurtle))).Methods(getOrHead...)
+	v1.Handle("/catalog.rdf", read("catalog", s.handleCatalog(rdfXML))).Methods(getOrHead...)
 	v1.Handle("/usage", query("usage", s.handleUsage())).Methods(getOrHead...)
 	v1.Handle("/alerts", read("alerts", alerts(s.handleAlerts()))).Methods(getOrHead...)
 	v1.Handle("/alerts/stream", s.instrument("alerts_stream", s.limit(ClassRead, alerts(s.streamLimit(s.handleStream()))))).Methods(getOrHead...)

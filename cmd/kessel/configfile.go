@@ -95,6 +95,9 @@ func loadConfig(path string) (fileConfig, []kessel.Device, error) {
 		seen[d.ID] = true
 		devs = append(devs, d)
 	}
+	if err := cfg.Catalog.Validate(); err != nil {
+		return cfg, nil, fmt.Errorf("config %s: %s", path, kessel.ErrorMessage(err))
+	}
 	for i := range cfg.Rules {
 		if err := cfg.Rules[i].Validate(); err != nil {
 			return cfg, nil, fmt.Errorf("config %s: rules[%d]: %s", path, i, kessel.ErrorMessage(err))

@@ -80,6 +80,10 @@ if [ "$want_node" = 1 ] && [ ! -d "$root/api/testdata/validator/node_modules/@ap
   echo "install-deps: npm ci (OpenAPI validator for the tests)"
   (cd "$root/api/testdata/validator" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+if [ "$want_node" = 1 ] && [ ! -d "$root/api/testdata/shacl/node_modules/rdf-validate-shacl" ]; then
+  echo "install-deps: npm ci (SHACL validator for the catalogue test)"
+  (cd "$root/api/testdata/shacl" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 if [ "$want_node" = 1 ] && [ ! -f "$root/web/testdata/axe/node_modules/axe-core/axe.min.js" ]; then
   echo "install-deps: npm ci (axe-core for the citizens' page test)"
   (cd "$root/web/testdata/axe" && npm ci --no-audit --no-fund --loglevel=error)
