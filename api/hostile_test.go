@@ -65,6 +65,8 @@ func TestHostileRequests(t *testing.T) {
 		status                     int
 		code, detail               string
 	}{
+		{"query that does not parse", "GET", "/api/v1/devices?kind=%zz", "", nil, 400, "invalid", "does not parse"},
+		{"query with a bad escape on the page", "GET", "/?lang=%", "", nil, 400, "invalid", "does not parse"},
 		{"cursor past int64", "GET", "/api/v1/devices?cursor=" + b64("o9223372036854775807"), "", nil, 400, "invalid", "cursor"},
 		{"cursor past the largest list", "GET", "/api/v1/latest?cursor=" + b64("o1073741825"), "", nil, 400, "invalid", "not one this API issued"},
 		{"cursor not canonical", "GET", "/api/v1/devices?cursor=" + b64("o+1"), "", nil, 400, "invalid", "cursor"},

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -204,6 +205,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.errorResponse(w, r, fmt.Errorf("api: panic: %v\n%s", v, debug.Stack()))
 		}
 	}()
+	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		// Go's parser drops what it cannot read; a request whose query
+		// does not parse is answered, not half understood.
+		s.errorResponse(w, r, kessel.Errorf(kessel.EINVALID, "the query string does not parse: %v", err))
+		return
+	}
 	if r.Method == http.MethodHead {
 		ctx, done := context.WithCancel(r.Context())
 		defer done()
