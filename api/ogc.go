@@ -134,15 +134,6 @@ func (s *server) ogcBase(r *http.Request) string {
 	return scheme + "://" + r.Host + OGCBasePath
 }
 
-// ogcCache is the Cache-Control of OGC answers: shared caches may keep
-// anonymous answers only.
-func ogcCache(r *http.Request) string {
-	if principalOf(r) != nil {
-		return "private, max-age=10"
-	}
-	return cacheLive
-}
-
 // respondOGC answers with v as JSON of the media type given.
 func (s *server) respondOGC(w http.ResponseWriter, r *http.Request, media string, v any) {
 	body, err := marshalNoEscape(v)
@@ -154,9 +145,10 @@ func (s *server) respondOGC(w http.ResponseWriter, r *http.Request, media string
 }
 
 // writeOGC answers with a body already encoded: the one place the OGC API
-// hands a success to the API's writer (ETag, 304, no body for HEAD).
+// hands a success to the API's writer (ETag, 304, no body for HEAD; a
+// keyed answer is made private by authenticate's cacheScope).
 func (s *server) writeOGC(w http.ResponseWriter, r *http.Request, media string, body []byte) {
-	s.encode(w, r, body, reply{media: media, cache: ogcCache(r)})
+	s.encode(w, r, body, reply{media: media, cache: cacheLive})
 }
 
 func (s *server) handleOGCLanding() http.Handler {

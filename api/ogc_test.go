@@ -601,3 +601,20 @@ func TestOGCFeaturesValidate(t *testing.T) {
 		t.Fatalf("a string pm10 passed: %s", out)
 	}
 }
+
+// TestOGCCaching: anonymous answers are publicly cacheable, keyed ones (which
+// may hold internal devices) private, and every one varies with the key.
+func TestOGCCaching(t *testing.T) {
+	srv := newOGCServer(t)
+	for _, tc := range []struct{ name, key, cache string }{
+		{"anonymous", "", "public, max-age=10"},
+		{"with data:internal", testKeys["data:internal"], "private, max-age=10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, _ := ogcGet(t, srv, "/ogcapi/collections/air_quality/items", tc.key, nil)
+			if cc, vary := resp.Header.Get("Cache-Control"), resp.Header.Get("Vary"); cc != tc.cache || !strings.Contains(vary, "Authorization") {
+				t.Errorf("Cache-Control %q, Vary %q; want %q and Vary naming Authorization", cc, vary, tc.cache)
+			}
+		})
+	}
+}
