@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: run test deps deps-run deps-test build vet bench bench-geo bench-ingest bench-api bench-sim bench-alert clean
+.PHONY: run test test-hostile deps deps-run deps-test build vet bench bench-geo bench-ingest bench-api bench-sim bench-alert clean
 
 ## run: install what is missing, start InfluxDB, the hub and a simulated fleet
 run: deps-run build
@@ -13,6 +13,10 @@ test: deps-test vet
 	KESSEL_REQUIRE_INTEGRATION=1 $(GO) test -count=1 -timeout 20m ./...
 	# the packages whose concurrency is their contract, again under the race detector
 	KESSEL_REQUIRE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 10m ./geo/ ./alert/ ./ingest/ ./broker/
+
+## test-hostile: the scripted attack campaign alone (also part of make test), with its counts
+test-hostile: deps-test
+	KESSEL_REQUIRE_INTEGRATION=1 $(GO) test -count=1 -v -run 'TestHostileCampaign$$' ./cmd/kessel/ | grep -v '^=== '
 
 deps:
 	deploy/scripts/install-deps.sh

@@ -276,6 +276,21 @@ func hostileIngest(t *testing.T, c *tally, base, mqttAddr string) {
 		tok.WaitTimeout(10 * time.Second)
 		c.add("mqtt", "published")
 	}
+	// Every bad MQTT message is kept as a dead letter with its reason.
+	var reasons map[string]int
+	testenv.Eventually(t, 20*time.Second, func() bool {
+		reasons = deadLetterReasons(t, base, "pub-a")
+		n := 0
+		for _, v := range reasons {
+			n += v
+		}
+		return n >= len(bad)
+	}, "dead letters of pub-a by reason: %v, want %d in all", reasons, len(bad))
+	for r, n := range reasons {
+		for i := 0; i < n; i++ {
+			c.add("mqtt-dead-letter", r)
+		}
+	}
 	// Over HTTP push with the device's key: each refused with 400.
 	for _, b := range bad {
 		if b.suffix != "readings" {
@@ -319,6 +334,24 @@ func hostileIngest(t *testing.T, c *tally, base, mqttAddr string) {
 	} else {
 		c.add("mqtt-anon", "refused")
 	}
+}
+
+// deadLetterReasons counts a device's dead letters by reason, as admin.
+func deadLetterReasons(t *testing.T, base, device string) map[string]int {
+	t.Helper()
+	st, _, body := do(t, http.MethodGet, base+"/api/v1/deadletters", "kessel_admin", "", "")
+	if st != http.StatusOK {
+		return nil
+	}
+	var dl struct{ Items []struct{ Reason, Device string } }
+	_ = json.Unmarshal([]byte(body), &dl)
+	out := map[string]int{}
+	for _, d := range dl.Items {
+		if d.Device == device {
+			out[d.Reason]++
+		}
+	}
+	return out
 }
 
 // hostileAPI runs the scope matrix and the malformed-request cases.
