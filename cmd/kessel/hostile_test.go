@@ -343,7 +343,9 @@ func deadLetterReasons(t *testing.T, base, device string) map[string]int {
 	if st != http.StatusOK {
 		return nil
 	}
-	var dl struct{ Items []struct{ Reason, Device string } }
+	var dl struct {
+		Items []struct{ Reason, Device string }
+	}
 	_ = json.Unmarshal([]byte(body), &dl)
 	out := map[string]int{}
 	for _, d := range dl.Items {
