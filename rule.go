@@ -18,33 +18,35 @@ const (
 	CondSilence   = "silence"   // no reading for Silence
 )
 
-// Rule selects devices and says when their readings make an alert.
+// Rule selects devices and says when their readings make an alert. Its
+// fields are read from YAML and JSON under the same names; in JSON the
+// durations are Go duration strings ("24h", see MarshalJSON).
 type Rule struct {
-	ID       string   `yaml:"id"`
-	Name     string   `yaml:"name"`
-	Kind     string   `yaml:"kind"`     // device kind; required
-	Devices  []string `yaml:"devices"`  // scope: these devices only
-	District string   `yaml:"district"` // scope: devices in this district
+	ID       string   `yaml:"id" json:"id"`
+	Name     string   `yaml:"name" json:"name,omitempty"`
+	Kind     string   `yaml:"kind" json:"kind"`                   // device kind; required
+	Devices  []string `yaml:"devices" json:"devices,omitempty"`   // scope: these devices only
+	District string   `yaml:"district" json:"district,omitempty"` // scope: devices in this district
 	// Area makes one alert for the whole District: the condition is tested
 	// on the mean of the latest values of its public devices of Kind.
-	Area  bool   `yaml:"area"`
-	Field string `yaml:"field"` // not for silence
+	Area  bool   `yaml:"area" json:"area,omitempty"`
+	Field string `yaml:"field" json:"field,omitempty"` // not for silence
 
-	Condition string        `yaml:"condition"`
-	Op        string        `yaml:"op"` // >, >=, <, <=
-	Threshold float64       `yaml:"threshold"`
-	Window    time.Duration `yaml:"window"`
-	Silence   time.Duration `yaml:"silence"`
+	Condition string        `yaml:"condition" json:"condition"`
+	Op        string        `yaml:"op" json:"op,omitempty"` // >, >=, <, <=
+	Threshold float64       `yaml:"threshold" json:"threshold"`
+	Window    time.Duration `yaml:"window" json:"window,omitempty"`
+	Silence   time.Duration `yaml:"silence" json:"silence,omitempty"`
 	// Clear, when set, is the threshold the value must cross back over
 	// before a firing alert resolves (hysteresis).
-	Clear *float64 `yaml:"clear"`
+	Clear *float64 `yaml:"clear" json:"clear,omitempty"`
 
-	For           time.Duration     `yaml:"for"`
-	KeepFiringFor time.Duration     `yaml:"keep_firing_for"`
-	Severity      string            `yaml:"severity"`   // info, warning, critical
-	Visibility    Visibility        `yaml:"visibility"` // public or internal
-	Labels        map[string]string `yaml:"labels"`
-	Summary       string            `yaml:"summary"`
+	For           time.Duration     `yaml:"for" json:"for,omitempty"`
+	KeepFiringFor time.Duration     `yaml:"keep_firing_for" json:"keep_firing_for,omitempty"`
+	Severity      string            `yaml:"severity" json:"severity,omitempty"`     // info, warning, critical
+	Visibility    Visibility        `yaml:"visibility" json:"visibility,omitempty"` // public or internal
+	Labels        map[string]string `yaml:"labels" json:"labels,omitempty"`
+	Summary       string            `yaml:"summary" json:"summary,omitempty"`
 }
 
 // Validate checks a rule and returns an EINVALID error naming the rule and
@@ -106,27 +108,18 @@ func (r *Rule) Validate() error {
 	return nil
 }
 
-// ruleJSON is Rule with durations as strings ("24h"), for the API.
+// ruleFields is Rule without its methods, for the JSON form.
+type ruleFields Rule
+
+// ruleJSON is the JSON form: Rule's fields, with the durations as strings
+// shadowing (being shallower than) Rule's time.Duration fields of the same
+// names.
 type ruleJSON struct {
-	ID            string            `json:"id"`
-	Name          string            `json:"name,omitempty"`
-	Kind          string            `json:"kind"`
-	Devices       []string          `json:"devices,omitempty"`
-	District      string            `json:"district,omitempty"`
-	Area          bool              `json:"area,omitempty"`
-	Field         string            `json:"field,omitempty"`
-	Condition     string            `json:"condition"`
-	Op            string            `json:"op,omitempty"`
-	Threshold     float64           `json:"threshold"`
-	Window        string            `json:"window,omitempty"`
-	Silence       string            `json:"silence,omitempty"`
-	Clear         *float64          `json:"clear,omitempty"`
-	For           string            `json:"for,omitempty"`
-	KeepFiringFor string            `json:"keep_firing_for,omitempty"`
-	Severity      string            `json:"severity,omitempty"`
-	Visibility    Visibility        `json:"visibility,omitempty"`
-	Labels        map[string]string `json:"labels,omitempty"`
-	Summary       string            `json:"summary,omitempty"`
+	*ruleFields
+	Window        string `json:"window,omitempty"`
+	Silence       string `json:"silence,omitempty"`
+	For           string `json:"for,omitempty"`
+	KeepFiringFor string `json:"keep_firing_for,omitempty"`
 }
 
 func durString(d time.Duration) string {
@@ -138,42 +131,38 @@ func durString(d time.Duration) string {
 
 // MarshalJSON writes durations as Go duration strings.
 func (r Rule) MarshalJSON() ([]byte, error) {
-	return json.Marshal(ruleJSON{r.ID, r.Name, r.Kind, r.Devices, r.District, r.Area, r.Field, r.Condition, r.Op, r.Threshold,
-		durString(r.Window), durString(r.Silence), r.Clear, durString(r.For), durString(r.KeepFiringFor), r.Severity, r.Visibility, r.Labels, r.Summary})
+	return json.Marshal(ruleJSON{(*ruleFields)(&r), durString(r.Window), durString(r.Silence), durString(r.For), durString(r.KeepFiringFor)})
 }
 
 // UnmarshalJSON reads durations such as "24h"; unknown keys are errors.
 func (r *Rule) UnmarshalJSON(b []byte) error {
-	var j ruleJSON
-	dec := json.NewDecoder(bytesReader(b))
+	var fields ruleFields
+	j := ruleJSON{ruleFields: &fields}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&j); err != nil {
 		return Errorf(EINVALID, "rule: %v", err)
 	}
-	parse := func(field, s string) (time.Duration, error) {
+	parse := func(field, s string, d *time.Duration) error {
 		if s == "" {
-			return 0, nil
+			*d = 0
+			return nil
 		}
-		d, err := time.ParseDuration(s)
+		v, err := time.ParseDuration(s)
 		if err != nil {
-			return 0, Errorf(EINVALID, "rule %q: %s: %q is not a duration such as 15m or 24h", j.ID, field, s)
+			return Errorf(EINVALID, "rule %q: %s: %q is not a duration such as 15m or 24h", fields.ID, field, s)
 		}
-		return d, nil
+		*d = v
+		return nil
 	}
-	*r = Rule{ID: j.ID, Name: j.Name, Kind: j.Kind, Devices: j.Devices, District: j.District, Area: j.Area, Field: j.Field, Condition: j.Condition, Op: j.Op,
-		Threshold: j.Threshold, Clear: j.Clear, Severity: j.Severity, Visibility: j.Visibility, Labels: j.Labels, Summary: j.Summary}
-	var err error
-	if r.Window, err = parse("window", j.Window); err != nil {
-		return err
+	for _, p := range []struct {
+		name, s string
+		d       *time.Duration
+	}{{"window", j.Window, &fields.Window}, {"silence", j.Silence, &fields.Silence}, {"for", j.For, &fields.For}, {"keep_firing_for", j.KeepFiringFor, &fields.KeepFiringFor}} {
+		if err := parse(p.name, p.s, p.d); err != nil {
+			return err
+		}
 	}
-	if r.Silence, err = parse("silence", j.Silence); err != nil {
-		return err
-	}
-	if r.For, err = parse("for", j.For); err != nil {
-		return err
-	}
-	r.KeepFiringFor, err = parse("keep_firing_for", j.KeepFiringFor)
-	return err
+	*r = Rule(fields)
+	return nil
 }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/alert"
+	"github.com/kessel-city/kessel/internal/testenv"
 )
 
 var base = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
@@ -26,9 +27,6 @@ func play(t *testing.T, r alert.Rule, values []float64) (states []string, notes 
 	if err != nil {
 		t.Fatal(err)
 	}
-	backlog, _, cancel := e.Subscribe(0)
-	defer cancel()
-	_ = backlog
 	for m, v := range values {
 		now := base.Add(time.Duration(m) * time.Minute)
 		if v == v { // not NaN
@@ -37,25 +35,16 @@ func play(t *testing.T, r alert.Rule, values []float64) (states []string, notes 
 		if r.Condition == alert.CondSilence {
 			e.TickForTest(now)
 		}
-		as := e.List(kessel.AlertQuery{IncludeInternal: true})
 		st := "inactive"
 		if a, ok := e.Get(alert.Fingerprint(r.ID, "d1", r.Labels)); ok {
-			st = a.State.String()
-			if a.State == kessel.Inactive && !a.ResolvedAt.IsZero() {
-				st = "resolved"
-			}
+			st = a.Status()
 		}
-		_ = as
 		states = append(states, st)
 	}
 	evs, _, cancel2 := e.Subscribe(0)
 	defer cancel2()
 	for _, ev := range evs {
-		s := ev.Alert.State.String()
-		if ev.Alert.State == kessel.Inactive {
-			s = "resolved"
-		}
-		notes = append(notes, fmt.Sprintf("%s@%d", s, int(ev.Alert.ResolvedAt.Add(ev.Alert.FiredAt.Sub(base)).Sub(base).Minutes())))
+		notes = append(notes, fmt.Sprintf("%s@%d", ev.Alert.Status(), int(ev.Alert.LatestAt().Sub(base).Minutes())))
 	}
 	return states, notes
 }
@@ -210,29 +199,6 @@ func TestRestartInPending(t *testing.T) {
 	}
 }
 
-// TestRefill: a window refilled from stored readings counts at once.
-func TestRefill(t *testing.T) {
-	r := alert.Rule{ID: "pm24", Kind: "air_quality", Field: "pm10", Condition: alert.CondMean, Op: ">", Threshold: 50, Window: 24 * time.Hour}
-	e, _ := alert.New([]alert.Rule{r}, alert.Options{})
-	if len(e.WindowRules()) != 1 {
-		t.Fatal("window rule not listed")
-	}
-	var past []kessel.Reading
-	for h := range 23 {
-		past = append(past, kessel.Reading{Device: "d1", Kind: "air_quality", Time: base.Add(time.Duration(h) * time.Hour), Values: map[string]float64{"pm10": 80}})
-	}
-	e.Refill(past)
-	if as := e.List(kessel.AlertQuery{IncludeInternal: true}); len(as) != 0 {
-		t.Fatalf("refill notified: %+v", as)
-	}
-	// One low reading after the restart: the mean over the refilled day is still high.
-	e.EvaluateForTest([]kessel.Reading{{Device: "d1", Kind: "air_quality", Time: base.Add(23 * time.Hour), Values: map[string]float64{"pm10": 10}}})
-	a, _ := e.Get(alert.Fingerprint("pm24", "d1", nil))
-	if a.State != kessel.Firing || a.Value < 70 {
-		t.Errorf("after refill: %s at %.1f, want firing near 77", a.State, a.Value)
-	}
-}
-
 // TestObserveBurst hands the engine a burst of single-reading batches, as
 // ingest does, before it runs: up to the queue's bound every reading is
 // evaluated; beyond it the excess is counted, never blocked on.
@@ -258,14 +224,20 @@ func TestObserveBurst(t *testing.T) {
 			for i := range tt.burst {
 				e.Observe([]kessel.Reading{{Device: fmt.Sprintf("d%d", i%50), Kind: "k", Time: t0.Add(time.Duration(i) * time.Second), Values: map[string]float64{"v": 1}}})
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			go e.Run(ctx)
-			deadline := time.Now().Add(10 * time.Second)
-			for counter(t, reg, "kessel_alert_evaluations_total") < float64(tt.wantEvaluated) && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
+			_, events, stop := e.Subscribe(0)
+			defer stop()
+			runEngine(t, e)
+			testenv.Eventually(t, 10*time.Second, func() bool { return counter(t, reg, "kessel_alert_evaluations_total") >= float64(tt.wantEvaluated) },
+				"evaluated %v readings, want %d", counter(t, reg, "kessel_alert_evaluations_total"), tt.wantEvaluated)
+			// The queue is emptied in order: once a reading handed over
+			// after the burst fired its alert, nothing of the burst is left.
+			e.Observe([]kessel.Reading{{Device: "sentinel", Kind: "k", Time: t0, Values: map[string]float64{"v": 1000}}})
+			select {
+			case <-events:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the reading after the burst was not evaluated")
 			}
-			time.Sleep(50 * time.Millisecond) // and nothing more arrives
+			tt.wantEvaluated++ // the sentinel
 			if got := counter(t, reg, "kessel_alert_evaluations_total"); got != float64(tt.wantEvaluated) {
 				t.Errorf("evaluated %v readings, want %d", got, tt.wantEvaluated)
 			}
@@ -288,4 +260,18 @@ func counter(t *testing.T, g prometheus.Gatherer, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// runEngine runs e until the test ends.
+func runEngine(t *testing.T, e *alert.Engine) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
 }

@@ -136,14 +136,11 @@ func NewWebhooks(hooks []Webhook, o WebhookOptions) (*Webhooks, error) {
 
 // Notify queues a transition for every endpoint that wants it; it never blocks.
 func (w *Webhooks) Notify(a kessel.Alert) {
-	st := a.State.String()
-	if a.State == kessel.Inactive && !a.ResolvedAt.IsZero() {
-		st = "resolved"
+	body, err := json.Marshal(a)
+	if err != nil {
+		w.log.Error("alert not encodable; no webhook told", "alert", a.ID, "err", err)
+		return
 	}
-	body, _ := json.Marshal(struct {
-		kessel.Alert
-		State string `json:"state"`
-	}{a, st})
 	for _, h := range w.hooks {
 		if len(h.Rules) > 0 && !slices.Contains(h.Rules, a.RuleID) ||
 			len(h.Departments) > 0 && !slices.Contains(h.Departments, a.Department) {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -22,19 +24,6 @@ type Alerts interface {
 	Transitions(id string) []kessel.AlertEvent
 }
 
-type alertJSON struct {
-	kessel.Alert
-	State string `json:"state"`
-}
-
-func toAlertJSON(a kessel.Alert) alertJSON {
-	st := a.State.String()
-	if a.State == kessel.Inactive && !a.ResolvedAt.IsZero() {
-		st = "resolved"
-	}
-	return alertJSON{Alert: a, State: st}
-}
-
 func (s *server) canSeeInternalAlerts(r *http.Request) bool {
 	return principalOf(r).Has(ScopeAlertsManage)
 }
@@ -44,7 +33,7 @@ func (s *server) handleAlerts() http.Handler {
 		v := r.URL.Query()
 		q := kessel.AlertQuery{State: v.Get("state"), Kind: v.Get("kind"), Severity: v.Get("severity"), IncludeInternal: s.canSeeInternalAlerts(r)}
 		switch q.State {
-		case "", "firing", "pending", "resolved":
+		case "", kessel.StatusFiring, kessel.StatusPending, kessel.StatusResolved:
 		default:
 			s.errorResponse(w, r, invalid("state must be firing, pending or resolved, not %q", q.State))
 			return
@@ -79,9 +68,9 @@ func (s *server) handleAlerts() http.Handler {
 			}
 			q.Since = t
 		}
-		items := []alertJSON{}
-		for _, a := range s.opts.Alerts.List(q) {
-			items = append(items, toAlertJSON(a))
+		items := s.opts.Alerts.List(q)
+		if items == nil {
+			items = []kessel.Alert{}
 		}
 		s.encode(w, r, listJSON{Items: items, Count: len(items), Total: len(items)}, reply{cache: "public, max-age=5"})
 	})
@@ -103,26 +92,31 @@ func (s *server) handleAlert() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
-		type transition struct {
-			Seq   int64     `json:"seq"`
-			State string    `json:"state"`
-			At    time.Time `json:"at"`
-			Value float64   `json:"value"`
-		}
-		ts := []transition{}
-		for _, ev := range s.opts.Alerts.Transitions(a.ID) {
-			j := toAlertJSON(ev.Alert)
-			at := j.FiredAt
-			if j.State == "resolved" {
-				at = j.ResolvedAt
-			}
-			ts = append(ts, transition{ev.Seq, j.State, at.UTC(), ev.Alert.Value})
-		}
-		s.encode(w, r, struct {
-			alertJSON
-			Transitions []transition `json:"transitions"`
-		}{toAlertJSON(a), ts}, reply{cache: "public, max-age=5"})
+		s.encode(w, r, alertWithTransitions(a, s.opts.Alerts.Transitions(a.ID)), reply{cache: "public, max-age=5"})
 	})
+}
+
+// alertWithTransitions is an alert's wire form (kessel.Alert's JSON) with
+// its recent transitions added as "transitions".
+func alertWithTransitions(a kessel.Alert, evs []kessel.AlertEvent) json.RawMessage {
+	type transition struct {
+		Seq   int64     `json:"seq"`
+		State string    `json:"state"`
+		At    time.Time `json:"at"`
+		Value float64   `json:"value"`
+	}
+	ts := []transition{}
+	for _, ev := range evs {
+		at := ev.Alert.FiredAt
+		if ev.Alert.Status() == kessel.StatusResolved {
+			at = ev.Alert.ResolvedAt
+		}
+		ts = append(ts, transition{ev.Seq, ev.Alert.Status(), at.UTC(), ev.Alert.Value})
+	}
+	doc, _ := json.Marshal(a) // an object: {...}
+	list, _ := json.Marshal(ts)
+	doc = append(append(append(doc[:len(doc)-1], `,"transitions":`...), list...), '}')
+	return doc
 }
 
 func (s *server) handleAck() http.Handler {
@@ -138,55 +132,35 @@ func (s *server) handleAck() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
-		s.encode(w, r, toAlertJSON(a), reply{})
+		s.encode(w, r, a, reply{})
 	})
 }
 
 // handleStream serves alert transitions as Server-Sent Events: event ids
-// for Last-Event-ID resume, a heartbeat comment every 15 seconds.
+// (unique and increasing across restarts) for Last-Event-ID resume, a
+// heartbeat comment every 15 seconds. A stream ends when its client goes,
+// when the engine stops, and when the HTTP server shuts down (so that
+// Shutdown need not wait for streaming clients).
 func (s *server) handleStream() http.Handler {
+	shutdowns := &serverShutdowns{done: map[*http.Server]chan struct{}{}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		last := r.Header.Get("Last-Event-ID")
-		if last == "" {
-			last = r.URL.Query().Get("last_event_id")
+		shutdown := shutdowns.of(r)
+		lastSeq, err := lastEventID(r)
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
 		}
-		var lastSeq int64 = -1
-		if last != "" {
-			n, err := strconv.ParseInt(last, 10, 64)
-			if err != nil || n < 0 {
-				s.errorResponse(w, r, invalid("Last-Event-ID %q is not an event id", last))
-				return
-			}
-			lastSeq = n
-		}
-		internal := s.canSeeInternalAlerts(r)
 		backlog, events, cancel := s.opts.Alerts.Subscribe(max(lastSeq, 0))
 		defer cancel()
 		if lastSeq < 0 {
 			backlog = nil // a new subscriber starts now
 		}
-		rc := http.NewResponseController(w)
-		h := w.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Accel-Buffering", "no")
-		w.WriteHeader(http.StatusOK)
-		send := func(ev kessel.AlertEvent) error {
-			if ev.Alert.Visibility != kessel.Public && !internal {
-				return nil
-			}
-			data, _ := json.Marshal(toAlertJSON(ev.Alert))
-			_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-			if _, err := fmt.Fprintf(w, "id: %d\nevent: alert\ndata: %s\n\n", ev.Seq, data); err != nil {
-				return err
-			}
-			return rc.Flush()
+		st := &sseWriter{w: w, rc: http.NewResponseController(w), internal: s.canSeeInternalAlerts(r)}
+		if st.start() != nil {
+			return
 		}
-		_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-		fmt.Fprint(w, "retry: 3000\n\n")
-		_ = rc.Flush()
 		for _, ev := range backlog {
-			if send(ev) != nil {
+			if st.send(ev) != nil {
 				return
 			}
 		}
@@ -196,16 +170,96 @@ func (s *server) handleStream() http.Handler {
 			select {
 			case <-r.Context().Done():
 				return
-			case ev := <-events:
-				if send(ev) != nil {
-					return
+			case <-shutdown:
+				return
+			case ev, ok := <-events:
+				if !ok || st.send(ev) != nil {
+					return // the engine stopped, or the client is gone
 				}
 			case <-heartbeat.C:
-				_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-				if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil || rc.Flush() != nil {
+				if st.write(": heartbeat\n\n") != nil {
 					return
 				}
 			}
 		}
 	})
+}
+
+// lastEventID reads Last-Event-ID (or ?last_event_id=); -1 when absent.
+func lastEventID(r *http.Request) (int64, error) {
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		last = r.URL.Query().Get("last_event_id")
+	}
+	if last == "" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(last, 10, 64)
+	if err != nil || n < 0 {
+		return 0, invalid("Last-Event-ID %q is not an event id", last)
+	}
+	return n, nil
+}
+
+// sseWriter writes one alert stream.
+type sseWriter struct {
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	internal bool // the client may see internal alerts
+}
+
+func (st *sseWriter) start() error {
+	h := st.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	st.w.WriteHeader(http.StatusOK)
+	return st.write("retry: 3000\n\n")
+}
+
+// send writes an event the client may see.
+func (st *sseWriter) send(ev kessel.AlertEvent) error {
+	if ev.Alert.Visibility != kessel.Public && !st.internal {
+		return nil
+	}
+	data, err := json.Marshal(ev.Alert)
+	if err != nil {
+		return err
+	}
+	return st.write(fmt.Sprintf("id: %d\nevent: alert\ndata: %s\n\n", ev.Seq, data))
+}
+
+// write writes and flushes, giving a stalled client 30 seconds.
+func (st *sseWriter) write(s string) error {
+	_ = st.rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(st.w, s); err != nil {
+		return err
+	}
+	return st.rc.Flush()
+}
+
+// serverShutdowns tells streams when the http.Server serving them shuts
+// down: Shutdown waits for active requests, and a stream never ends by
+// itself.
+type serverShutdowns struct {
+	mu   sync.Mutex
+	done map[*http.Server]chan struct{}
+}
+
+// of returns a channel closed when the server of r shuts down (nil, which
+// never fires, when r carries no server).
+func (d *serverShutdowns) of(r *http.Request) <-chan struct{} {
+	hs, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if hs == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ch, ok := d.done[hs]
+	if !ok {
+		ch = make(chan struct{})
+		d.done[hs] = ch
+		hs.RegisterOnShutdown(func() { close(ch) })
+	}
+	return ch
 }

@@ -14,25 +14,25 @@ import (
 // AlertMeasurement holds alert transitions.
 const AlertMeasurement = "kessel_alerts"
 
-// SaveAlerts appends alert states (one point per transition; the rule is
-// the only tag, the alert id a field, to keep cardinality low).
+// SaveAlerts appends alert states, one point per transition: the rule is
+// the only tag, the alert id, its status and its wire form (kessel.Alert's
+// JSON, which includes the evaluation timers) are fields, to keep
+// cardinality low.
 func (c *Client) SaveAlerts(ctx context.Context, as []kessel.Alert) error {
 	var b []byte
 	now := time.Now()
 	for i := range as {
 		a := &as[i]
-		doc, _ := json.Marshal(struct {
-			kessel.Alert
-			StateName       string    `json:"state"`
-			LastTrue        time.Time `json:"last_true"`
-			KeepFiringSince time.Time `json:"keep_firing_since"`
-		}{*a, a.State.String(), a.LastTrue, a.KeepFiringSince})
+		doc, err := json.Marshal(a)
+		if err != nil {
+			return fmt.Errorf("influx: save alert %s: %w", a.ID, err)
+		}
 		b = append(b, AlertMeasurement...)
 		b = appendTag(b, "rule", a.RuleID)
 		b = append(b, ' ')
 		b = appendString(b, "id", a.ID)
 		b = append(b, ',')
-		b = appendString(b, "state", a.State.String())
+		b = appendString(b, "state", a.Status())
 		b = append(b, ',')
 		b = appendString(b, "doc", string(doc))
 		b = append(b, ",value="...)
@@ -45,6 +45,8 @@ func (c *Client) SaveAlerts(ctx context.Context, as []kessel.Alert) error {
 }
 
 // LoadAlerts returns the last saved state of every alert since `since`.
+// It reads records of every version of the wire form (older ones stored
+// "inactive" for a resolved alert); a record it cannot read is skipped.
 func (c *Client) LoadAlerts(ctx context.Context, since time.Time) ([]kessel.Alert, error) {
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
@@ -59,22 +61,9 @@ func (c *Client) LoadAlerts(ctx context.Context, since time.Time) ([]kessel.Aler
 	latest := map[string]kessel.Alert{}
 	for res.Next() {
 		s, _ := res.Record().Value().(string)
-		var doc struct {
-			kessel.Alert
-			StateName       string    `json:"state"`
-			LastTrue        time.Time `json:"last_true"`
-			KeepFiringSince time.Time `json:"keep_firing_since"`
-		}
-		if json.Unmarshal([]byte(s), &doc) != nil {
+		var a kessel.Alert
+		if json.Unmarshal([]byte(s), &a) != nil {
 			continue
-		}
-		a := doc.Alert
-		a.LastTrue, a.KeepFiringSince = doc.LastTrue, doc.KeepFiringSince
-		switch doc.StateName {
-		case "pending":
-			a.State = kessel.Pending
-		case "firing":
-			a.State = kessel.Firing
 		}
 		latest[a.ID] = a
 	}
@@ -84,6 +73,77 @@ func (c *Client) LoadAlerts(ctx context.Context, since time.Time) ([]kessel.Aler
 	out := make([]kessel.Alert, 0, len(latest))
 	for _, a := range latest {
 		out = append(out, a)
+	}
+	return out, nil
+}
+
+// WindowAggregates returns, per device (and district and department tag),
+// the count, sum, min, max, first and last of one field of one kind in
+// buckets of width every aligned to the Unix epoch, over readings with
+// times in [from, to): what the alert engine needs to refill its windows
+// exactly. EINVALID for a bad kind, field or width; EUNAVAILABLE when the
+// query fails.
+func (c *Client) WindowAggregates(ctx context.Context, kind, field string, from, to time.Time, every time.Duration) ([]kessel.WindowAggregate, error) {
+	if !kessel.ValidFieldName(kind) || !kessel.ValidFieldName(field) || every <= 0 {
+		return nil, kessel.Errorf(kessel.EINVALID, "window aggregates: bad kind, field or width")
+	}
+	var f strings.Builder
+	fmt.Fprintf(&f, "data = from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
+	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %s and r._field == %s)\n", strconv.Quote(kind), strconv.Quote(field))
+	f.WriteString("  |> toFloat()\n  |> group(columns: [\"device\", \"district\", \"department\"])\n")
+	fmt.Fprintf(&f, "  |> window(every: %dns)\n", every.Nanoseconds())
+	f.WriteString("union(tables: [\n")
+	for _, fn := range []string{"count", "sum", "min", "max", "first", "last"} {
+		fmt.Fprintf(&f, "  data |> %s() |> toFloat() |> set(key: \"agg\", value: %q),\n", fn, fn)
+	}
+	f.WriteString("])\n")
+	res, err := c.query.Query(ctx, f.String())
+	if err != nil {
+		return nil, fmt.Errorf("influx: window aggregates: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	defer res.Close()
+	type key struct {
+		device, district, department string
+		start                        int64
+	}
+	byKey := map[key]*kessel.WindowAggregate{}
+	for res.Next() {
+		vals := res.Record().Values()
+		// _start is clipped to the range; the bucket starts at the window's start.
+		start := res.Record().Start().UnixNano()
+		start -= start % int64(every)
+		k := key{start: start}
+		k.device, _ = vals["device"].(string)
+		k.district, _ = vals["district"].(string)
+		k.department, _ = vals["department"].(string)
+		a := byKey[k]
+		if a == nil {
+			a = &kessel.WindowAggregate{Device: k.device, District: k.district, Department: k.department, Start: time.Unix(0, start).UTC()}
+			byKey[k] = a
+		}
+		v, _ := vals["_value"].(float64)
+		switch vals["agg"] {
+		case "count":
+			a.Count = int(v)
+		case "sum":
+			a.Sum = v
+		case "min":
+			a.Min = v
+		case "max":
+			a.Max = v
+		case "first":
+			a.First = v
+		case "last":
+			a.Last, a.LastAt = v, res.Record().Time()
+		}
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("influx: window aggregates: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	out := make([]kessel.WindowAggregate, 0, len(byKey))
+	for _, a := range byKey {
+		out = append(out, *a)
 	}
 	return out, nil
 }

@@ -79,21 +79,15 @@ func (a *app) rules(ctx context.Context) []alert.Rule {
 }
 
 // refill fills window conditions (a 24-hour mean) from InfluxDB and
-// returns how many points it added.
+// returns how many bucket aggregates it used.
 func (a *app) refill(ctx context.Context, engine *alert.Engine) int {
 	refilled := 0
-	for _, r := range engine.WindowRules() {
-		timeout(ctx, 30*time.Second, func(ctx context.Context) {
-			now := time.Now()
-			rs, err := a.store.Recent(ctx, r.Kind, r.Field, now.Add(-r.Window), now.Add(time.Minute), max(r.Window/96, time.Second))
-			if err != nil {
-				a.log.Warn("could not refill an alert window from InfluxDB", "rule", r.ID, "err", err)
-				return
-			}
-			engine.Refill(rs)
-			refilled += len(rs)
-		})
-	}
+	timeout(ctx, 60*time.Second, func(ctx context.Context) {
+		var err error
+		if refilled, err = engine.RefillFrom(ctx, a.store); err != nil {
+			a.log.Warn("could not refill every alert window from InfluxDB", "err", err)
+		}
+	})
 	return refilled
 }
 
@@ -104,23 +98,10 @@ func (a *app) publish(ctx context.Context, al kessel.Alert) {
 	if pub == nil {
 		return
 	}
-	body, _ := json.Marshal(alertMessage(al))
+	body, _ := json.Marshal(al) // the wire form, as in the API
 	if err := (*pub)(ctx, kessel.AlertTopic(al), body); err != nil {
 		a.log.Warn("could not publish an alert transition", "alert", al.ID, "err", err)
 	}
-}
-
-// alertMessage is the JSON published on kessel.AlertTopic(a):
-// the same shape as in the API.
-func alertMessage(a kessel.Alert) any {
-	st := a.State.String()
-	if a.State == kessel.Inactive && !a.ResolvedAt.IsZero() {
-		st = "resolved"
-	}
-	return struct {
-		kessel.Alert
-		State string `json:"state"`
-	}{a, st}
 }
 
 // setPublisher sets how alert transitions go out over MQTT.
