@@ -108,6 +108,7 @@ func newRunner(devs []*Device, pub Publisher, o RunOptions) *runner {
 		o.Now = time.Now
 	}
 	o.Speedup = max(o.Speedup, 1)
+	o.Scenario.Claim(devs) // a scenario's devices are its own
 	r := &runner{devs: devs, pub: pub, o: o, faults: rand.New(rand.NewPCG(o.Seed, 0xfa17)),
 		s: Summary{Devices: len(devs), ByKind: map[string]int{}, ByFormat: map[string]int{}, Faults: map[string]int{}}}
 	if o.Rate > 0 {

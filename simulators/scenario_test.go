@@ -1,12 +1,15 @@
 package simulators_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/paulmach/orb"
 
+	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/simulators"
 )
 
@@ -179,5 +182,46 @@ func TestRainCouplesKinds(t *testing.T) {
 	}
 	if len(wetLevel) == 0 || mean(wetLevel) <= mean(dryLevel) || mean(wetPM) >= mean(dryPM) {
 		t.Errorf("level wet %.1f dry %.1f, pm10 wet %.1f dry %.1f (%d wet samples)", mean(wetLevel), mean(dryLevel), mean(wetPM), mean(dryPM), len(wetLevel))
+	}
+}
+
+// TestScenarioDevicesAreItsOwn: a scenario publishes under device ids of
+// its own, never a live fleet's (whose newer readings would make every
+// backfilled one late), in every wire format.
+func TestScenarioDevicesAreItsOwn(t *testing.T) {
+	start := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	for _, name := range simulators.Scenarios {
+		t.Run(name, func(t *testing.T) {
+			opts := simulators.FleetOptions{Devices: 8, Kinds: []string{"air_quality", "water_level"}, Seed: 1, Formats: []string{"native", "senml", "tts", "airrohr"}}
+			live, _ := simulators.NewFleet(opts)
+			played, _ := simulators.NewFleet(opts)
+			topics := func(devs []*simulators.Device, sc *simulators.Scenario) map[string]bool {
+				c := &capture{}
+				if _, err := simulators.Run(context.Background(), devs, c, simulators.RunOptions{Count: 16, Now: clock(start), Scenario: sc}); err != nil {
+					t.Fatal(err)
+				}
+				out := map[string]bool{}
+				for _, m := range c.msgs {
+					out[m.Topic+m.HTTPPath+fmt.Sprint(m.Header)] = true
+				}
+				return out
+			}
+			sc, _ := simulators.NewScenario(name, start)
+			liveTopics, playedTopics := topics(live, nil), topics(played, sc)
+			for tp := range playedTopics {
+				if liveTopics[tp] {
+					t.Errorf("the scenario publishes as a live device: %s", tp)
+				}
+			}
+			for _, d := range played {
+				if !strings.HasPrefix(d.ID, name+"-") || !kessel.ValidDeviceID(d.KesselID()) {
+					t.Errorf("device id %q (%q) is not the scenario's own", d.ID, d.KesselID())
+				}
+			}
+			sc.Claim(played) // twice changes nothing
+			if strings.Count(played[0].ID, name) != 1 {
+				t.Errorf("claimed twice: %s", played[0].ID)
+			}
+		})
 	}
 }
