@@ -87,18 +87,7 @@ func (c *Client) WindowAggregates(ctx context.Context, kind, field string, from,
 	if !kessel.ValidFieldName(kind) || !kessel.ValidFieldName(field) || every <= 0 {
 		return nil, kessel.Errorf(kessel.EINVALID, "window aggregates: bad kind, field or width")
 	}
-	var f strings.Builder
-	fmt.Fprintf(&f, "data = from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
-	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %s and r._field == %s)\n", strconv.Quote(kind), strconv.Quote(field))
-	f.WriteString("  |> toFloat()\n  |> group(columns: [\"device\", \"district\", \"department\"])\n")
-	fmt.Fprintf(&f, "  |> window(every: %dns)\n", every.Nanoseconds())
-	f.WriteString("union(tables: [\n")
-	for _, fn := range []string{"count", "sum", "min", "max", "first", "last"} {
-		fmt.Fprintf(&f, "  data |> %s() |> toFloat() |> set(key: \"agg\", value: %q),\n", fn, fn)
-	}
-	f.WriteString("])\n")
-	res, err := c.query.Query(ctx, f.String())
+	res, err := c.query.Query(ctx, c.windowAggregatesFlux(kind, field, from, to, every))
 	if err != nil {
 		return nil, fmt.Errorf("influx: window aggregates: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
 	}
@@ -146,4 +135,21 @@ func (c *Client) WindowAggregates(ctx context.Context, kind, field string, from,
 		out = append(out, *a)
 	}
 	return out, nil
+}
+
+// windowAggregatesFlux groups the readings by device (and its tags) and
+// epoch-aligned window, and unions one table per aggregate, marked "agg".
+func (c *Client) windowAggregatesFlux(kind, field string, from, to time.Time, every time.Duration) string {
+	var f strings.Builder
+	fmt.Fprintf(&f, "data = from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
+	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %s and r._field == %s)\n", strconv.Quote(kind), strconv.Quote(field))
+	f.WriteString("  |> toFloat()\n  |> group(columns: [\"device\", \"district\", \"department\"])\n")
+	fmt.Fprintf(&f, "  |> window(every: %dns)\n", every.Nanoseconds())
+	f.WriteString("union(tables: [\n")
+	for _, fn := range []string{"count", "sum", "min", "max", "first", "last"} {
+		fmt.Fprintf(&f, "  data |> %s() |> toFloat() |> set(key: \"agg\", value: %q),\n", fn, fn)
+	}
+	f.WriteString("])\n")
+	return f.String()
 }
