@@ -28,8 +28,8 @@ type Options struct {
 	RuleStore  RuleStore
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
-	// Now is the clock for silence checks, acknowledgements and event
-	// numbers; default time.Now.
+	// Now is the clock for silence checks, acknowledgements, event
+	// numbers and the end of refilled windows; default time.Now.
 	Now     func() time.Time
 	Journal Journal
 	// Notify is called for every transition, off the evaluation path.
