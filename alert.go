@@ -168,7 +168,9 @@ func (q AlertQuery) Matches(a Alert) bool {
 // WindowAggregate summarises one device's stored values of one field in
 // one bucket of an alert window, [Start, Start+width): what the engine
 // needs to resume a window after a restart exactly as if it had seen each
-// reading. LastAt is the time of the bucket's last reading.
+// reading. Count is always set, of Sum, Min, Max and First only the one
+// asked for. Last and LastAt, the device's newest reading, are set on the
+// aggregate of the bucket holding it and zero on the others.
 type WindowAggregate struct {
 	Device, District, Department string
 	Start                        time.Time

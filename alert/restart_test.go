@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,18 +13,21 @@ import (
 	"github.com/kessel-city/kessel/alert"
 )
 
-// fakeStore serves window aggregates made from readings, as influx does,
-// and records what it was asked.
+// fakeStore serves window aggregates made from readings as influx does:
+// the count and the asked aggregate only, each device's newest reading on
+// its bucket's aggregate; it records what it was asked.
 type fakeStore struct {
 	readings []kessel.Reading
 	from, to time.Time
 	every    time.Duration
+	fns      []string
 }
 
-func (f *fakeStore) WindowAggregates(_ context.Context, kind, field string, from, to time.Time, every time.Duration) ([]kessel.WindowAggregate, error) {
-	f.from, f.to, f.every = from, to, every
+func (f *fakeStore) WindowAggregates(_ context.Context, kind, field, fn string, from, to time.Time, every time.Duration) ([]kessel.WindowAggregate, error) {
+	f.from, f.to, f.every, f.fns = from, to, every, append(f.fns, fn)
 	byKey := map[string]*kessel.WindowAggregate{}
-	var out []kessel.WindowAggregate
+	newest := map[string]kessel.Reading{}
+	var keys []string
 	for _, r := range f.readings {
 		v, ok := r.Values[field]
 		if !ok || r.Kind != kind || r.Time.Before(from) || !r.Time.Before(to) {
@@ -33,13 +37,39 @@ func (f *fakeStore) WindowAggregates(_ context.Context, kind, field string, from
 		k := r.Device + start.String()
 		a := byKey[k]
 		if a == nil {
-			out = append(out, kessel.WindowAggregate{Device: r.Device, District: r.District, Start: start, Min: v, Max: v, First: v})
-			a = &out[len(out)-1]
+			a = &kessel.WindowAggregate{Device: r.Device, District: r.District, Start: start}
 			byKey[k] = a
+			keys = append(keys, k)
+			switch fn {
+			case "min":
+				a.Min = v
+			case "max":
+				a.Max = v
+			case "first":
+				a.First = v
+			}
 		}
 		a.Count++
-		a.Sum += v
-		a.Min, a.Max, a.Last, a.LastAt = min(a.Min, v), max(a.Max, v), v, r.Time
+		switch fn {
+		case "sum":
+			a.Sum += v
+		case "min":
+			a.Min = min(a.Min, v)
+		case "max":
+			a.Max = max(a.Max, v)
+		}
+		if r.Time.After(newest[r.Device].Time) {
+			newest[r.Device] = r
+		}
+	}
+	var out []kessel.WindowAggregate
+	for _, k := range keys {
+		out = append(out, *byKey[k])
+	}
+	for i := range out {
+		if n := newest[out[i].Device]; !n.Time.Before(out[i].Start) && n.Time.Before(out[i].Start.Add(every)) {
+			out[i].Last, out[i].LastAt = n.Values[field], n.Time
+		}
 	}
 	return out, nil
 }
@@ -54,6 +84,7 @@ func pm(device string, t time.Time, v float64) kessel.Reading {
 // and live readings in the window.
 func TestRefillFrom(t *testing.T) {
 	rule := alert.Rule{ID: "pm", Kind: "air_quality", Field: "pm10", Condition: alert.CondMean, Op: ">", Threshold: 50, Window: 10 * time.Minute}
+	peak := alert.Rule{ID: "peak", Kind: "air_quality", Field: "pm10", Condition: alert.CondMax, Op: ">", Threshold: 500, Window: 10 * time.Minute}
 	now := base.Add(time.Hour)
 	var stored []kessel.Reading
 	for i := range 30 { // 150 from 20 to 15 minutes ago (older than the window: left out)
@@ -75,7 +106,7 @@ func TestRefillFrom(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, _ := alert.New([]alert.Rule{rule}, alert.Options{Now: func() time.Time { return now }})
+			e, _ := alert.New([]alert.Rule{rule, peak}, alert.Options{Now: func() time.Time { return now }})
 			id := alert.Fingerprint("pm", "d1", nil)
 			if tc.restore {
 				e.Restore([]kessel.Alert{{ID: id, RuleID: "pm", Subject: "d1", State: kessel.Firing, ActiveAt: lastStored, FiredAt: lastStored, LastTrue: lastStored}})
@@ -84,23 +115,27 @@ func TestRefillFrom(t *testing.T) {
 			if n, err := e.RefillFrom(context.Background(), src); err != nil || n == 0 {
 				t.Fatalf("refill: %d aggregates, %v", n, err)
 			}
-			if !src.to.After(now) || src.to.After(now.Add(time.Second)) || src.from.After(now.Add(-rule.Window)) || src.every != rule.Window/96 {
-				t.Errorf("asked for [%v, %v) every %v; want the window up to now (%v) in 96 buckets", src.from, src.to, src.every, now)
+			if !src.to.After(now) || src.to.After(now.Add(time.Second)) || src.from.After(now.Add(-rule.Window)) || src.every != rule.Window/96 || strings.Join(src.fns, ",") != "max,sum" {
+				t.Errorf("asked for %v over [%v, %v) every %v; want max and sum over the window up to now (%v) in 96 buckets", src.fns, src.from, src.to, src.every, now)
 			}
 			e.EvaluateForTest(tc.live)
 			last := tc.live[len(tc.live)-1].Time
-			sum, n := 0.0, 0
-			for _, r := range append(stored[:len(stored):len(stored)], tc.live[1:]...) {
-				if r.Time.After(last.Add(-rule.Window)) && !r.Time.After(last) {
-					sum, n = sum+r.Values["pm10"], n+1
-				}
-			}
+			sum, n, top := 0.0, 0, math.Inf(-1)
+			seen := append(stored[:len(stored):len(stored)], tc.live[1:]...)
 			if tc.live[0].Time.After(lastStored) {
-				sum, n = sum+tc.live[0].Values["pm10"], n+1
+				seen = append(seen, tc.live[0])
+			}
+			for _, r := range seen {
+				if r.Time.After(last.Add(-rule.Window)) && !r.Time.After(last) {
+					sum, n, top = sum+r.Values["pm10"], n+1, max(top, r.Values["pm10"])
+				}
 			}
 			a, _ := e.Get(id)
 			if want := sum / float64(n); math.Abs(a.Value-want) > 1e-9 {
 				t.Errorf("engine's mean %.6f, want the readings' %.6f (%d readings)", a.Value, want, n)
+			}
+			if p, _ := e.Get(alert.Fingerprint("peak", "d1", nil)); p.Value != top {
+				t.Errorf("engine's max %v, want the readings' %v", p.Value, top)
 			}
 		})
 	}

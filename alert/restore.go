@@ -38,11 +38,16 @@ func (e *Engine) Restore(as []kessel.Alert) {
 }
 
 // WindowSource reads stored readings of one kind and field as per-device
-// aggregates over buckets of width every aligned to the Unix epoch, with
-// times in [from, to). influx.Client implements it.
+// aggregates (their count and fn: sum, min, max or first) over buckets of
+// width every aligned to the Unix epoch, with times in [from, to), each
+// device's newest reading on its bucket's aggregate (see
+// kessel.WindowAggregate). influx.Client implements it.
 type WindowSource interface {
-	WindowAggregates(ctx context.Context, kind, field string, from, to time.Time, every time.Duration) ([]kessel.WindowAggregate, error)
+	WindowAggregates(ctx context.Context, kind, field, fn string, from, to time.Time, every time.Duration) ([]kessel.WindowAggregate, error)
 }
+
+// aggregateOf is the stored aggregate a condition's window needs.
+var aggregateOf = map[string]string{CondMean: "sum", CondMax: "max", CondMin: "min", CondRate: "first"}
 
 // RefillFrom fills the windows of mean, max, min and rate rules from the
 // store, up to the engine's clock, without evaluating: after a restart a
@@ -59,7 +64,7 @@ func (e *Engine) RefillFrom(ctx context.Context, src WindowSource) (int, error) 
 		width := bucketWidth(r.Window)
 		// From the bucket holding now-Window: the window drops what is older.
 		from := time.Unix(0, now.Add(-r.Window).UnixNano()/int64(width)*int64(width))
-		aggs, err := src.WindowAggregates(ctx, r.Kind, r.Field, from, now.Add(time.Nanosecond), width)
+		aggs, err := src.WindowAggregates(ctx, r.Kind, r.Field, aggregateOf[r.Condition], from, now.Add(time.Nanosecond), width)
 		if err != nil {
 			if first == nil {
 				first = fmt.Errorf("alert: refill rule %q: %w", r.ID, err)

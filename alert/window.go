@@ -60,7 +60,14 @@ func (w *window) add(t time.Time, v float64) {
 // addAggregate puts a stored bucket aggregate into the window, as if each
 // of its readings had been added; aggregates must come in time order.
 func (w *window) addAggregate(a kessel.WindowAggregate) {
-	w.merge(bucket{start: w.bucketStart(a.Start), sum: a.Sum, min: a.Min, max: a.Max, first: a.First, n: a.Count}, a.LastAt)
+	w.merge(bucket{start: w.bucketStart(a.Start), sum: a.Sum, min: a.Min, max: a.Max, first: a.First, n: a.Count}, later(a.Start, a.LastAt))
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // merge adds b (the newest bucket, or more of it) and drops buckets that

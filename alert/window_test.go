@@ -74,11 +74,13 @@ func TestWindowAggregatesEqualPoints(t *testing.T) {
 				start := direct.bucketStart(at)
 				if n := len(aggs); n > 0 && aggs[n-1].Start.Equal(start) {
 					a := &aggs[n-1]
-					a.Count, a.Sum, a.Min, a.Max, a.Last, a.LastAt = a.Count+1, a.Sum+p.v, min(a.Min, p.v), max(a.Max, p.v), p.v, at
+					a.Count, a.Sum, a.Min, a.Max = a.Count+1, a.Sum+p.v, min(a.Min, p.v), max(a.Max, p.v)
 					continue
 				}
-				aggs = append(aggs, kessel.WindowAggregate{Start: start, Count: 1, Sum: p.v, Min: p.v, Max: p.v, First: p.v, Last: p.v, LastAt: at})
+				aggs = append(aggs, kessel.WindowAggregate{Start: start, Count: 1, Sum: p.v, Min: p.v, Max: p.v, First: p.v})
 			}
+			last := tc.points[len(tc.points)-1] // the newest reading is on its bucket's aggregate only
+			aggs[len(aggs)-1].Last, aggs[len(aggs)-1].LastAt = last.v, t0.Add(time.Duration(last.sec)*time.Second)
 			for _, a := range aggs {
 				refilled.addAggregate(a)
 			}

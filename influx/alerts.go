@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,17 +78,18 @@ func (c *Client) LoadAlerts(ctx context.Context, since time.Time) ([]kessel.Aler
 	return out, nil
 }
 
-// WindowAggregates returns, per device (and district and department tag),
-// the count, sum, min, max, first and last of one field of one kind in
-// buckets of width every aligned to the Unix epoch, over readings with
-// times in [from, to): what the alert engine needs to refill its windows
-// exactly. EINVALID for a bad kind, field or width; EUNAVAILABLE when the
-// query fails.
-func (c *Client) WindowAggregates(ctx context.Context, kind, field string, from, to time.Time, every time.Duration) ([]kessel.WindowAggregate, error) {
-	if !kessel.ValidFieldName(kind) || !kessel.ValidFieldName(field) || every <= 0 {
-		return nil, kessel.Errorf(kessel.EINVALID, "window aggregates: bad kind, field or width")
+// WindowAggregates returns, per device (and district and department tag)
+// and bucket of width every aligned to the Unix epoch, the count and one
+// more aggregate, fn (sum, min, max or first), of one field of one kind,
+// over readings with times in [from, to): what the alert engine needs to
+// refill its windows exactly. The device's newest reading in the range is
+// in Last and LastAt of its bucket's aggregate. EINVALID for a bad kind,
+// field, fn or width; EUNAVAILABLE when the query fails.
+func (c *Client) WindowAggregates(ctx context.Context, kind, field, fn string, from, to time.Time, every time.Duration) ([]kessel.WindowAggregate, error) {
+	if !kessel.ValidFieldName(kind) || !kessel.ValidFieldName(field) || !slices.Contains([]string{"sum", "min", "max", "first"}, fn) || every <= 0 {
+		return nil, kessel.Errorf(kessel.EINVALID, "window aggregates: bad kind, field, aggregate or width")
 	}
-	res, err := c.query.Query(ctx, c.windowAggregatesFlux(kind, field, from, to, every))
+	res, err := c.query.Query(ctx, c.windowAggregatesFlux(kind, field, fn, from, to, every))
 	if err != nil {
 		return nil, fmt.Errorf("influx: window aggregates: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
 	}
@@ -97,21 +99,37 @@ func (c *Client) WindowAggregates(ctx context.Context, kind, field string, from,
 		start                        int64
 	}
 	byKey := map[key]*kessel.WindowAggregate{}
+	type newest struct {
+		k  key
+		v  float64
+		at time.Time
+	}
+	var lasts []newest
 	for res.Next() {
-		vals := res.Record().Values()
-		// _start is clipped to the range; the bucket starts at the window's start.
-		start := res.Record().Start().UnixNano()
-		start -= start % int64(every)
+		rec := res.Record()
+		vals := rec.Values()
+		// A bucket's _start is clipped to the range; it starts at its
+		// window's start. The newest reading ("last") belongs to the
+		// bucket holding its time.
+		t := rec.Start()
+		if vals["agg"] == "last" {
+			t = rec.Time()
+		}
+		start := t.UnixNano() - t.UnixNano()%int64(every)
 		k := key{start: start}
 		k.device, _ = vals["device"].(string)
 		k.district, _ = vals["district"].(string)
 		k.department, _ = vals["department"].(string)
+		v, _ := vals["_value"].(float64)
+		if vals["agg"] == "last" {
+			lasts = append(lasts, newest{k, v, rec.Time()})
+			continue
+		}
 		a := byKey[k]
 		if a == nil {
 			a = &kessel.WindowAggregate{Device: k.device, District: k.district, Department: k.department, Start: time.Unix(0, start).UTC()}
 			byKey[k] = a
 		}
-		v, _ := vals["_value"].(float64)
 		switch vals["agg"] {
 		case "count":
 			a.Count = int(v)
@@ -123,12 +141,15 @@ func (c *Client) WindowAggregates(ctx context.Context, kind, field string, from,
 			a.Max = v
 		case "first":
 			a.First = v
-		case "last":
-			a.Last, a.LastAt = v, res.Record().Time()
 		}
 	}
 	if err := res.Err(); err != nil {
 		return nil, fmt.Errorf("influx: window aggregates: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	for _, l := range lasts {
+		if a := byKey[l.k]; a != nil {
+			a.Last, a.LastAt = l.v, l.at
+		}
 	}
 	out := make([]kessel.WindowAggregate, 0, len(byKey))
 	for _, a := range byKey {
@@ -137,19 +158,21 @@ func (c *Client) WindowAggregates(ctx context.Context, kind, field string, from,
 	return out, nil
 }
 
-// windowAggregatesFlux groups the readings by device (and its tags) and
-// epoch-aligned window, and unions one table per aggregate, marked "agg".
-func (c *Client) windowAggregatesFlux(kind, field string, from, to time.Time, every time.Duration) string {
+// windowAggregatesFlux groups the readings by device (and its tags), counts
+// them and applies fn per epoch-aligned window, and adds each group's
+// newest reading (a last() InfluxDB answers from its index); the tables
+// are told apart by the column "agg".
+func (c *Client) windowAggregatesFlux(kind, field, fn string, from, to time.Time, every time.Duration) string {
 	var f strings.Builder
 	fmt.Fprintf(&f, "data = from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
 	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %s and r._field == %s)\n", strconv.Quote(kind), strconv.Quote(field))
-	f.WriteString("  |> toFloat()\n  |> group(columns: [\"device\", \"district\", \"department\"])\n")
-	fmt.Fprintf(&f, "  |> window(every: %dns)\n", every.Nanoseconds())
+	f.WriteString("  |> group(columns: [\"device\", \"district\", \"department\"])\n")
+	fmt.Fprintf(&f, "windows = data |> window(every: %dns)\n", every.Nanoseconds())
 	f.WriteString("union(tables: [\n")
-	for _, fn := range []string{"count", "sum", "min", "max", "first", "last"} {
-		fmt.Fprintf(&f, "  data |> %s() |> toFloat() |> set(key: \"agg\", value: %q),\n", fn, fn)
-	}
+	f.WriteString("  windows |> count() |> toFloat() |> set(key: \"agg\", value: \"count\"),\n")
+	fmt.Fprintf(&f, "  windows |> %s() |> toFloat() |> set(key: \"agg\", value: %q),\n", fn, fn)
+	f.WriteString("  data |> last() |> toFloat() |> set(key: \"agg\", value: \"last\"),\n")
 	f.WriteString("])\n")
 	return f.String()
 }

@@ -79,9 +79,10 @@ func TestAlertJournal(t *testing.T) {
 	}
 }
 
-// TestWindowAggregates: per device and bucket, the aggregates equal those
-// computed from the readings, in buckets aligned to the Unix epoch (also
-// for widths that do not divide a day), over [from, to).
+// TestWindowAggregates: per device and bucket, the count and the asked
+// aggregate equal those computed from the readings, in buckets aligned to
+// the Unix epoch (also for widths that do not divide a day), over
+// [from, to); each device's newest reading is on its bucket's aggregate.
 func TestWindowAggregates(t *testing.T) {
 	c, _ := newClient(t)
 	ctx := context.Background()
@@ -97,38 +98,62 @@ func TestWindowAggregates(t *testing.T) {
 	if err := c.WriteReadings(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
-	for _, every := range []time.Duration{10 * time.Second, 1041666666, 105 * time.Minute} {
-		from, to := base.Add(5*time.Minute), base.Add(2*time.Hour)
-		got, err := c.WindowAggregates(ctx, "air_quality", "pm10", from, to, every)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]kessel.WindowAggregate{}
-		for _, r := range rs {
-			if r.Time.Before(from) || !r.Time.Before(to) {
-				continue
+	from, to := base.Add(5*time.Minute), base.Add(2*time.Hour)
+	tests := []struct {
+		fn    string
+		every time.Duration
+		pick  func(kessel.WindowAggregate) float64
+	}{
+		{"sum", 10 * time.Second, func(a kessel.WindowAggregate) float64 { return a.Sum }},
+		{"max", 1041666666, func(a kessel.WindowAggregate) float64 { return a.Max }},
+		{"min", 105 * time.Minute, func(a kessel.WindowAggregate) float64 { return a.Min }},
+		{"first", 15 * time.Minute, func(a kessel.WindowAggregate) float64 { return a.First }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.fn, func(t *testing.T) {
+			got, err := c.WindowAggregates(ctx, "air_quality", "pm10", tc.fn, from, to, tc.every)
+			if err != nil {
+				t.Fatal(err)
 			}
-			v := r.Values["pm10"]
-			start := time.Unix(0, r.Time.UnixNano()/int64(every)*int64(every)).UTC()
-			k := r.Device + start.Format(time.RFC3339Nano)
-			a, ok := want[k]
-			if !ok {
-				a = kessel.WindowAggregate{Device: r.Device, District: "mitte", Start: start, Min: v, Max: v, First: v}
+			want := map[string]kessel.WindowAggregate{}
+			newest := map[string]string{}
+			for _, r := range rs {
+				if r.Time.Before(from) || !r.Time.Before(to) {
+					continue
+				}
+				v := r.Values["pm10"]
+				start := time.Unix(0, r.Time.UnixNano()/int64(tc.every)*int64(tc.every)).UTC()
+				k := r.Device + start.Format(time.RFC3339Nano)
+				a, ok := want[k]
+				if !ok {
+					a = kessel.WindowAggregate{Device: r.Device, District: "mitte", Start: start, Min: v, Max: v, First: v}
+				}
+				a.Count, a.Sum, a.Min, a.Max, a.Last, a.LastAt = a.Count+1, a.Sum+v, min(a.Min, v), max(a.Max, v), v, r.Time
+				want[k] = a
+				newest[r.Device] = k
 			}
-			a.Count, a.Sum, a.Min, a.Max, a.Last, a.LastAt = a.Count+1, a.Sum+v, min(a.Min, v), max(a.Max, v), v, r.Time
-			want[k] = a
-		}
-		if len(got) != len(want) {
-			t.Errorf("every %v: %d aggregates, want %d", every, len(got), len(want))
-		}
-		for _, a := range got {
-			w := want[a.Device+a.Start.UTC().Format(time.RFC3339Nano)]
-			if a.Count != w.Count || math.Abs(a.Sum-w.Sum) > 1e-9 || a.Min != w.Min || a.Max != w.Max || a.First != w.First || a.Last != w.Last ||
-				!a.LastAt.Equal(w.LastAt) || a.District != w.District {
-				g, _ := json.Marshal(a)
-				x, _ := json.Marshal(w)
-				t.Fatalf("every %v:\n got %s\nwant %s", every, g, x)
+			if len(got) != len(want) {
+				t.Errorf("%d aggregates, want %d", len(got), len(want))
 			}
-		}
+			lasts := 0
+			for _, a := range got {
+				k := a.Device + a.Start.UTC().Format(time.RFC3339Nano)
+				w := want[k]
+				if a.Count != w.Count || math.Abs(tc.pick(a)-tc.pick(w)) > 1e-9 || a.District != w.District {
+					g, _ := json.Marshal(a)
+					x, _ := json.Marshal(w)
+					t.Fatalf("\n got %s\nwant %s", g, x)
+				}
+				if !a.LastAt.IsZero() {
+					lasts++
+					if newest[a.Device] != k || a.Last != w.Last || !a.LastAt.Equal(w.LastAt) {
+						t.Errorf("newest reading of %s: %v at %v, want %v at %v", a.Device, a.Last, a.LastAt, want[newest[a.Device]].Last, want[newest[a.Device]].LastAt)
+					}
+				}
+			}
+			if lasts != 2 {
+				t.Errorf("%d aggregates carry a newest reading, want one per device", lasts)
+			}
+		})
 	}
 }
