@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/influxdata/influxdb-client-go/v2/api/query"
+
 	"github.com/kessel-city/kessel"
 )
 
@@ -94,68 +96,83 @@ func (c *Client) WindowAggregates(ctx context.Context, kind, field, fn string, f
 		return nil, fmt.Errorf("influx: window aggregates: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
 	}
 	defer res.Close()
-	type key struct {
-		device, district, department string
-		start                        int64
-	}
-	byKey := map[key]*kessel.WindowAggregate{}
-	type newest struct {
-		k  key
-		v  float64
-		at time.Time
-	}
-	var lasts []newest
+	agg := aggregates{every: int64(every), byKey: map[aggregateKey]*kessel.WindowAggregate{}}
 	for res.Next() {
-		rec := res.Record()
-		vals := rec.Values()
-		// A bucket's _start is clipped to the range; it starts at its
-		// window's start. The newest reading ("last") belongs to the
-		// bucket holding its time.
-		t := rec.Start()
-		if vals["agg"] == "last" {
-			t = rec.Time()
-		}
-		start := t.UnixNano() - t.UnixNano()%int64(every)
-		k := key{start: start}
-		k.device, _ = vals["device"].(string)
-		k.district, _ = vals["district"].(string)
-		k.department, _ = vals["department"].(string)
-		v, _ := vals["_value"].(float64)
-		if vals["agg"] == "last" {
-			lasts = append(lasts, newest{k, v, rec.Time()})
-			continue
-		}
-		a := byKey[k]
-		if a == nil {
-			a = &kessel.WindowAggregate{Device: k.device, District: k.district, Department: k.department, Start: time.Unix(0, start).UTC()}
-			byKey[k] = a
-		}
-		switch vals["agg"] {
-		case "count":
-			a.Count = int(v)
-		case "sum":
-			a.Sum = v
-		case "min":
-			a.Min = v
-		case "max":
-			a.Max = v
-		case "first":
-			a.First = v
-		}
+		agg.add(res.Record())
 	}
 	if err := res.Err(); err != nil {
 		return nil, fmt.Errorf("influx: window aggregates: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
 	}
-	for _, l := range lasts {
-		if a := byKey[l.k]; a != nil {
+	return agg.result(), nil
+}
+
+type aggregateKey struct {
+	device, district, department string
+	start                        int64 // unix nanos
+}
+
+// aggregates collects the rows of the window aggregates' query.
+type aggregates struct {
+	every int64 // bucket width, nanoseconds
+	byKey map[aggregateKey]*kessel.WindowAggregate
+	lasts []newestReading
+}
+
+type newestReading struct {
+	k  aggregateKey
+	v  float64
+	at time.Time
+}
+
+// add takes one row: an aggregate of a bucket, or a device's newest reading.
+func (g *aggregates) add(rec *query.FluxRecord) {
+	vals := rec.Values()
+	// A bucket's _start is clipped to the range; the bucket starts at its
+	// window's start. The newest reading belongs to the bucket of its time.
+	t := rec.Start()
+	if vals["agg"] == "last" {
+		t = rec.Time()
+	}
+	k := aggregateKey{start: t.UnixNano() - t.UnixNano()%g.every}
+	k.device, _ = vals["device"].(string)
+	k.district, _ = vals["district"].(string)
+	k.department, _ = vals["department"].(string)
+	v, _ := vals["_value"].(float64)
+	if vals["agg"] == "last" {
+		g.lasts = append(g.lasts, newestReading{k, v, rec.Time()})
+		return
+	}
+	a := g.byKey[k]
+	if a == nil {
+		a = &kessel.WindowAggregate{Device: k.device, District: k.district, Department: k.department, Start: time.Unix(0, k.start).UTC()}
+		g.byKey[k] = a
+	}
+	switch vals["agg"] {
+	case "count":
+		a.Count = int(v)
+	case "sum":
+		a.Sum = v
+	case "min":
+		a.Min = v
+	case "max":
+		a.Max = v
+	case "first":
+		a.First = v
+	}
+}
+
+// result puts each newest reading on its bucket's aggregate.
+func (g *aggregates) result() []kessel.WindowAggregate {
+	for _, l := range g.lasts {
+		if a := g.byKey[l.k]; a != nil {
 			a.Last, a.LastAt = l.v, l.at
 		}
 	}
-	out := make([]kessel.WindowAggregate, 0, len(byKey))
-	for _, a := range byKey {
+	out := make([]kessel.WindowAggregate, 0, len(g.byKey))
+	for _, a := range g.byKey {
 		out = append(out, *a)
 	}
-	return out, nil
+	return out
 }
 
 // windowAggregatesFlux groups the readings by device (and its tags), counts
