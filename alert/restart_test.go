@@ -241,3 +241,35 @@ func TestStreamsEndWithEngine(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreSilence: a silence alert restored after a restart stays as it
+// was while the device stays quiet, and resolves when it speaks (before, the
+// first tick after a restart resolved it: the restored "last seen" was the
+// last time the silence held).
+func TestRestoreSilence(t *testing.T) {
+	rule := alert.Rule{ID: "quiet", Kind: "wildfire", Condition: alert.CondSilence, Silence: 30 * time.Minute}
+	id := alert.Fingerprint("quiet", "fire-1", nil)
+	tests := []struct {
+		name  string
+		state kessel.AlertState
+		speak bool // the device sends a reading after the tick
+		want  string
+	}{
+		{"firing, still quiet", kessel.Firing, false, "firing"},
+		{"firing, then speaks", kessel.Firing, true, "resolved"},
+		{"pending, still quiet", kessel.Pending, false, "firing"}, // for: 0, so the tick fires it
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _ := alert.New([]alert.Rule{rule}, alert.Options{})
+			e.Restore([]kessel.Alert{{ID: id, RuleID: "quiet", Subject: "fire-1", State: tc.state, ActiveAt: base, FiredAt: base, LastTrue: base.Add(50 * time.Minute)}})
+			e.TickForTest(base.Add(60 * time.Minute))
+			if tc.speak {
+				e.EvaluateForTest([]kessel.Reading{{Device: "fire-1", Kind: "wildfire", Time: base.Add(61 * time.Minute), Values: map[string]float64{"smoke": 0}}})
+			}
+			if a, _ := e.Get(id); a.Status() != tc.want {
+				t.Errorf("state %s, want %s", a.Status(), tc.want)
+			}
+		})
+	}
+}
