@@ -143,7 +143,7 @@ func (m *staModel) resolve(segs []string, q *staQuery) (any, string, error) {
 	return m.collection(cur.ents, q, cur.link)
 }
 
-// staID reads an entity id: 'text' ('' is a quote) or a bare number.
+// staID reads an entity id: 'text' (” is a quote) or a bare number.
 func staID(raw string) (string, error) {
 	if len(raw) >= 2 && raw[0] == '\'' && raw[len(raw)-1] == '\'' {
 		return strings.ReplaceAll(raw[1:len(raw)-1], "''", "'"), nil

@@ -21,9 +21,9 @@ const (
 )
 
 type (
-	fLit    struct{ v any }
-	fPath   struct{ segs []string }
-	fCall   struct {
+	fLit  struct{ v any }
+	fPath struct{ segs []string }
+	fCall struct {
 		fn   string
 		args []fExpr
 	}
@@ -270,7 +270,7 @@ func isIdentPart(c byte) bool {
 	return isIdentStart(c) || c >= '0' && c <= '9' || c == '.' || c == '/'
 }
 
-// lexString reads a quoted literal ('' is a quote) and its length.
+// lexString reads a quoted literal (” is a quote) and its length.
 func lexString(s string, pos int) (string, int, error) {
 	var b strings.Builder
 	for i := 1; i < len(s); i++ {

@@ -61,7 +61,12 @@ type staModel struct {
 	base   string // absolute URL of the service root
 	states []kessel.DeviceState
 	lists  map[string][]*staEntity
+	reads  int // store queries so far
 }
+
+// staMaxReads bounds the store queries one request may make ($expand of
+// Observations over many Datastreams).
+const staMaxReads = 100
 
 func (s *server) staModel(r *http.Request) *staModel {
 	scheme := "http"
@@ -252,6 +257,9 @@ func (m *staModel) observations(st *kessel.DeviceState, fields []string, from, t
 	}
 	if !from.Before(to) {
 		return nil, nil
+	}
+	if m.reads++; m.reads > staMaxReads {
+		return nil, invalid("this request reads the observations of more than %d datastreams; lower $top or expand Observations on fewer", staMaxReads)
 	}
 	max := m.s.opts.MaxPoints
 	rs, err := m.s.readings.History(m.r.Context(), kessel.HistoryQuery{Device: st.Device.ID, From: from, To: to, Fields: fields, Limit: max + 1})

@@ -4,17 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
 
 	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/influx/influxtest"
 )
 
 // staFixture is the API fixture with stored history: air-1 has pm10 = i
-// at now-2h+i minutes (i < 120), secret-1 (internal) one reading.
+// at now-2h+i minutes (i < 120) and 500 three days before now, secret-1
+// (internal) one reading.
 func staFixture(t *testing.T) *fixture {
 	t.Helper()
 	db := influxtest.Start(t)
@@ -26,6 +30,7 @@ func staFixture(t *testing.T) *fixture {
 	for i := range 120 {
 		rs = append(rs, kessel.Reading{Device: "air-1", Kind: "air_quality", Time: f.now.Add(-2*time.Hour + time.Duration(i)*time.Minute), Values: map[string]float64{"pm10": float64(i)}})
 	}
+	rs = append(rs, kessel.Reading{Device: "air-1", Kind: "air_quality", Time: f.now.Add(-72 * time.Hour), Values: map[string]float64{"pm10": 500}})
 	rs = append(rs, kessel.Reading{Device: "secret-1", Kind: "air_quality", Time: f.now.Add(-time.Minute), Values: map[string]float64{"pm10": 99}})
 	if err := f.store.WriteReadings(context.Background(), rs); err != nil {
 		t.Fatal(err)
@@ -183,5 +188,191 @@ func TestSTASensingCore(t *testing.T) {
 				tc.check(t, doc)
 			}
 		})
+	}
+}
+
+// TestSTAFiltering checks the requirements of conformance class A.2
+// (Filtering Extension: req/request-data) of OGC 18-088.
+func TestSTAFiltering(t *testing.T) {
+	f := staFixture(t)
+	obs := "/sta/v1.1/Datastreams('air-1:pm10')/Observations"
+	q := func(path string, opts ...string) string {
+		v := url.Values{}
+		for i := 0; i+1 < len(opts); i += 2 {
+			v.Set(opts[i], opts[i+1])
+		}
+		return path + "?" + v.Encode()
+	}
+	cases := []struct {
+		req, path string
+		status    int
+		check     func(t *testing.T, doc map[string]any)
+	}{
+		{"request-data/top: $top limits the page and @iot.nextLink continues", q("/sta/v1.1/Things", "$top", "2"), 200, func(t *testing.T, doc map[string]any) {
+			next, _ := doc["@iot.nextLink"].(string)
+			if strings.Join(ids(doc), ",") != "air-1,air-2" || !strings.Contains(next, "%24skip=2") {
+				t.Errorf("page: %v next %q", ids(doc), next)
+			}
+		}},
+		{"request-data/skip: $skip", q("/sta/v1.1/Things", "$skip", "2"), 200, func(t *testing.T, doc map[string]any) {
+			if strings.Join(ids(doc), ",") != "noise-1" || doc["@iot.nextLink"] != nil {
+				t.Errorf("skipped: %v", doc)
+			}
+		}},
+		{"request-data/count: $count=true counts the filtered collection", q(obs, "$count", "true", "$top", "1"), 200, func(t *testing.T, doc map[string]any) {
+			if doc["@iot.count"] != 120.0 || len(listOf(doc, "value")) != 1 {
+				t.Errorf("count: %v", doc["@iot.count"])
+			}
+		}},
+		{"request-data/orderby: $orderby desc", q("/sta/v1.1/Things", "$orderby", "@iot.id desc"), 200, func(t *testing.T, doc map[string]any) {
+			if strings.Join(ids(doc), ",") != "noise-1,air-2,air-1" {
+				t.Errorf("order: %v", ids(doc))
+			}
+		}},
+		{"request-data/select: $select keeps only the properties named", q("/sta/v1.1/Things('air-1')", "$select", "id,name"), 200, func(t *testing.T, doc map[string]any) {
+			if len(doc) != 2 || doc["@iot.id"] != "air-1" || doc["name"] != "air-1" {
+				t.Errorf("selected: %v", doc)
+			}
+		}},
+		{"request-data/expand: Things with their Datastreams", q("/sta/v1.1/Things('air-2')", "$expand", "Datastreams($select=name)"), 200, func(t *testing.T, doc map[string]any) {
+			ds := listOf(doc, "Datastreams")
+			if len(ds) != 2 || ds[0].(map[string]any)["name"] != "air-2 pm10" || len(ds[0].(map[string]any)) != 1 {
+				t.Errorf("expanded: %v", doc["Datastreams"])
+			}
+		}},
+		{"request-data/expand: Datastreams with their Observations, limited, nested options", q("/sta/v1.1/Things('air-1')", "$expand", "Datastreams($expand=Observations($top=3;$orderby=phenomenonTime desc;$count=true))"), 200, func(t *testing.T, doc map[string]any) {
+			ds := listOf(doc, "Datastreams")
+			if len(ds) != 1 {
+				t.Fatalf("expanded: %v", doc)
+			}
+			d := ds[0].(map[string]any)
+			o := listOf(d, "Observations")
+			if len(o) != 3 || o[0].(map[string]any)["result"] != 119.0 || d["Observations@iot.count"] != 120.0 || d["Observations@iot.nextLink"] == nil {
+				t.Errorf("observations: %v", d)
+			}
+		}},
+		{"request-data/expand: a singular navigation", q("/sta/v1.1/Datastreams('air-1:pm10')", "$expand", "Thing,Sensor"), 200, func(t *testing.T, doc map[string]any) {
+			if doc["Thing"].(map[string]any)["@iot.id"] != "air-1" || doc["Sensor"].(map[string]any)["@iot.id"] != "air_quality" {
+				t.Errorf("expanded: %v", doc)
+			}
+		}},
+		{"request-data/filter: comparison on a property", q("/sta/v1.1/Datastreams", "$filter", "properties/field eq 'pm25'"), 200, func(t *testing.T, doc map[string]any) {
+			if strings.Join(ids(doc), ",") != "air-2:pm25" {
+				t.Errorf("filtered: %v", ids(doc))
+			}
+		}},
+		{"request-data/filter: and/or/not and a singular navigation path", q("/sta/v1.1/Datastreams", "$filter", "Thing/name eq 'air-1' or not (ObservedProperty/name ne 'pm25')"), 200, func(t *testing.T, doc map[string]any) {
+			if strings.Join(ids(doc), ",") != "air-1:pm10,air-2:pm25" {
+				t.Errorf("filtered: %v", ids(doc))
+			}
+		}},
+		{"request-data/filter: phenomenonTime window and result comparison", q(obs, "$filter", "phenomenonTime ge 2026-11-23T07:00:00Z and phenomenonTime lt 2026-11-23T07:10:00Z and result gt 62", "$count", "true"), 200, func(t *testing.T, doc map[string]any) {
+			if doc["@iot.count"] != 7.0 {
+				t.Errorf("count: %v", doc["@iot.count"])
+			}
+		}},
+		{"request-data/filter: a window older than the default 24 hours reaches the store", q(obs, "$filter", "phenomenonTime lt 2026-11-21T00:00:00Z and phenomenonTime gt 2026-11-01T00:00:00Z", "$count", "true"), 200, func(t *testing.T, doc map[string]any) {
+			if doc["@iot.count"] != 1.0 || listOf(doc, "value")[0].(map[string]any)["result"] != 500.0 {
+				t.Errorf("count: %v", doc["@iot.count"])
+			}
+		}},
+		{"request-data/filter: time functions", q(obs, "$filter", "minute(phenomenonTime) eq 5", "$count", "true"), 200, func(t *testing.T, doc map[string]any) {
+			if doc["@iot.count"] != 2.0 {
+				t.Errorf("count: %v", doc["@iot.count"])
+			}
+		}},
+		{"request-data/filter: geo.distance in metres", q("/sta/v1.1/Locations", "$filter", "geo.distance(location, geography'POINT(9.18 48.78)') lt 200"), 200, func(t *testing.T, doc map[string]any) {
+			if strings.Join(ids(doc), ",") != "air-1,noise-1" {
+				t.Errorf("near: %v", ids(doc))
+			}
+		}},
+		{"request-data/filter: st_within a polygon", q("/sta/v1.1/FeaturesOfInterest", "$filter", "st_within(feature, geography'POLYGON((9.19 48.77, 9.23 48.77, 9.23 48.79, 9.19 48.79, 9.19 48.77))')"), 200, func(t *testing.T, doc map[string]any) {
+			if strings.Join(ids(doc), ",") != "air-2" {
+				t.Errorf("within: %v", ids(doc))
+			}
+		}},
+		{"request-data/filter: geo.intersects on a Datastream's observedArea", q("/sta/v1.1/Datastreams", "$filter", "geo.intersects(observedArea, geography'POLYGON((9.17 48.77, 9.19 48.77, 9.19 48.79, 9.17 48.79, 9.17 48.77))')", "$select", "id"), 200, func(t *testing.T, doc map[string]any) {
+			if strings.Join(ids(doc), ",") != "air-1:pm10" {
+				t.Errorf("intersects: %v", ids(doc))
+			}
+		}},
+		{"errors: a malformed $filter is 400", q("/sta/v1.1/Things", "$filter", "name eq"), 400, nil},
+		{"errors: an unknown property in $filter is 400", q("/sta/v1.1/Things", "$filter", "colour eq 'red'"), 400, nil},
+		{"errors: an unknown query option is 400", q("/sta/v1.1/Things", "$search", "x"), 400, nil},
+		{"errors: a negative $top is 400", q("/sta/v1.1/Things", "$top", "-1"), 400, nil},
+		{"errors: $select of an unknown property is 400", q("/sta/v1.1/Things", "$select", "colour"), 400, nil},
+		{"errors: $expand of an unknown navigation is 400", q("/sta/v1.1/Things", "$expand", "Observations"), 400, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.req, func(t *testing.T) {
+			status, doc := f.staJSON(t, tc.path)
+			if status != tc.status {
+				t.Fatalf("GET %s: %d, want %d: %v", tc.path, status, tc.status, doc)
+			}
+			if tc.check != nil {
+				tc.check(t, doc)
+			}
+		})
+	}
+}
+
+// TestSTAPagingAndAccess follows @iot.nextLink to the end under the
+// server-side maximum, and checks keys, HEAD and wrong methods.
+func TestSTAPagingAndAccess(t *testing.T) {
+	f := staFixture(t)
+	for i := range 1200 {
+		if err := f.reg.Put(kessel.Device{ID: fmt.Sprintf("bulk-%04d", i), Kind: "noise", Location: &orb.Point{9.2, 48.8}, Visibility: kessel.Public}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen, pages := map[string]bool{}, 0
+	next := "/sta/v1.1/Things?$top=5000&$count=true&$filter=" + url.QueryEscape("startswith(@iot.id, 'bulk-')")
+	for next != "" {
+		status, doc := f.staJSON(t, strings.TrimPrefix(next, f.srv.URL))
+		if status != 200 || doc["@iot.count"] != 1200.0 {
+			t.Fatalf("page %d: %d %v", pages, status, doc["@iot.count"])
+		}
+		if n := len(ids(doc)); n > 1000 {
+			t.Fatalf("page %d has %d entities, above the maximum of 1000", pages, n)
+		}
+		for _, id := range ids(doc) {
+			seen[id] = true
+		}
+		next, _ = doc["@iot.nextLink"].(string)
+		pages++
+	}
+	if len(seen) != 1200 || pages != 2 {
+		t.Errorf("%d things in %d pages, want 1200 in 2", len(seen), pages)
+	}
+
+	internal := []string{"Authorization", "Bearer " + testKeys["data:internal"]}
+	access := []struct {
+		name, path string
+		hdr        []string
+		status     int
+	}{
+		{"data:internal sees an internal Thing", "/sta/v1.1/Things('secret-1')", internal, 200},
+		{"data:internal reads an internal Datastream's observations", "/sta/v1.1/Datastreams('secret-1:pm10')/Observations", internal, 200},
+		{"another scope does not", "/sta/v1.1/Things('secret-1')", []string{"Authorization", "Bearer " + testKeys["rules:read"]}, 404},
+		{"an unknown key is 401", "/sta/v1.1/Things", []string{"Authorization", "Bearer nope"}, 401},
+	}
+	for _, tc := range access {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, doc := f.staJSON(t, tc.path, tc.hdr...); status != tc.status {
+				t.Errorf("GET %s: %d, want %d: %v", tc.path, status, tc.status, doc)
+			}
+		})
+	}
+	resp, body := f.do(t, http.MethodHead, "/sta/v1.1/Things", "")
+	if resp.StatusCode != 200 || len(body) != 0 || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("HEAD: %d %q %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+	}
+	resp, _ = f.do(t, http.MethodPost, "/sta/v1.1/Things", "{}")
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST: %d Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+	resp, body = f.get(t, "/sta/v1.1/Things('air-1')/name/$value")
+	if resp.StatusCode != 200 || string(body) != "air-1" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Errorf("$value: %d %q", resp.StatusCode, body)
 	}
 }
