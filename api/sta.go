@@ -178,7 +178,7 @@ func (m *staModel) collection(ents []*staEntity, q *staQuery, link string) (any,
 	if q.count {
 		out["@iot.count"] = total
 	}
-	if q.skip+len(page) < total {
+	if q.top > 0 && q.skip+len(page) < total { // $top=0 asks for the count alone
 		out["@iot.nextLink"] = m.nextLink(link, q, m.r.URL.Query())
 	}
 	vals := make([]any, len(page))
@@ -283,7 +283,7 @@ func (m *staModel) expand(out map[string]any, e *staEntity, self string, ex staE
 	if ex.q.count {
 		out[ex.nav+"@iot.count"] = total
 	}
-	if ex.q.skip+len(page) < total {
+	if ex.q.top > 0 && ex.q.skip+len(page) < total {
 		v := url.Values{}
 		for k, vs := range ex.q.raw {
 			v[k] = vs

@@ -224,6 +224,11 @@ func TestSTAFiltering(t *testing.T) {
 				t.Errorf("count: %v", doc["@iot.count"])
 			}
 		}},
+		{"request-data/top: $top=0 answers the count alone, with no next link to loop on", q("/sta/v1.1/Things", "$top", "0", "$count", "true"), 200, func(t *testing.T, doc map[string]any) {
+			if doc["@iot.count"] != 3.0 || len(listOf(doc, "value")) != 0 || doc["@iot.nextLink"] != nil {
+				t.Errorf("top=0: %v", doc)
+			}
+		}},
 		{"request-data/orderby: $orderby desc", q("/sta/v1.1/Things", "$orderby", "@iot.id desc"), 200, func(t *testing.T, doc map[string]any) {
 			if strings.Join(ids(doc), ",") != "noise-1,air-2,air-1" {
 				t.Errorf("order: %v", ids(doc))
