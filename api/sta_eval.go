@@ -48,6 +48,9 @@ func evalFilter(e fExpr, get func([]string) (any, error)) (any, error) {
 		}
 		return binaryOp(e.op, l, r), nil
 	case fCall:
+		if e.fn == "now" {
+			return get([]string{"$now"})
+		}
 		args := make([]any, len(e.args))
 		for i, a := range e.args {
 			v, err := evalFilter(a, get)
@@ -148,8 +151,15 @@ func parseTimeText(s string) any {
 }
 
 func callFunc(fn string, a []any) (any, error) {
-	if strings.HasPrefix(fn, "geo.") || strings.HasPrefix(fn, "st_") {
+	switch {
+	case strings.HasPrefix(fn, "geo.") || strings.HasPrefix(fn, "st_"):
 		return geoFunc(fn, a)
+	case fn == "mindatetime":
+		return time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), nil
+	case fn == "maxdatetime":
+		return time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), nil
+	case fn == "substring":
+		return substring(a), nil
 	}
 	s0, _ := a[0].(string)
 	if len(a) == 2 {
@@ -192,7 +202,19 @@ func callFunc(fn string, a []any) (any, error) {
 	if !ok {
 		return nil, nil
 	}
+	if fn == "totaloffsetminutes" {
+		_, off := t.Zone()
+		return float64(off / 60), nil
+	}
 	t = t.UTC()
+	switch fn {
+	case "date":
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), nil
+	case "time":
+		return t.Format(timeOfDay), nil
+	case "fractionalseconds":
+		return float64(t.Nanosecond()) / 1e9, nil
+	}
 	return float64(map[string]int{"year": t.Year(), "month": int(t.Month()), "day": t.Day(), "hour": t.Hour(), "minute": t.Minute(), "second": t.Second()}[fn]), nil
 }
 
@@ -200,6 +222,14 @@ func callFunc(fn string, a []any) (any, error) {
 // geo.distance in metres (great circle between points), geo.length in
 // metres, and the relations for points against points and polygons.
 func geoFunc(fn string, a []any) (any, error) {
+	switch fn {
+	case "st_disjoint":
+		v, err := geoFunc("st_intersects", a)
+		if b, ok := v.(bool); ok {
+			return !b, err
+		}
+		return v, err
+	}
 	g0 := geometryOf(a[0])
 	if g0 == nil {
 		return nil, nil
@@ -222,6 +252,13 @@ func geoFunc(fn string, a []any) (any, error) {
 			return nil, invalid("$filter: geo.distance is served between points (metres, great circle)")
 		}
 		return orbgeo.DistanceHaversine(p, q), nil
+	}
+	if p, ok := g0.(orb.Point); ok && fn == "st_equals" {
+		q, ok := g1.(orb.Point)
+		if !ok {
+			return nil, invalid("$filter: st_equals is served between points")
+		}
+		return p.Equal(q), nil
 	}
 	if fn == "st_contains" {
 		g0, g1 = g1, g0
@@ -315,4 +352,24 @@ func wktPoints(s string) ([]orb.Point, error) {
 
 func validLonLatFinite(lon, lat float64) bool {
 	return lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90
+}
+
+// substring(s, start[, length]) counts characters from 0.
+func substring(a []any) any {
+	s, ok := a[0].(string)
+	start, ok2 := a[1].(float64)
+	if !ok || !ok2 {
+		return nil
+	}
+	r := []rune(s)
+	from := int(math.Max(0, math.Min(start, float64(len(r)))))
+	to := len(r)
+	if len(a) == 3 {
+		n, ok := a[2].(float64)
+		if !ok {
+			return nil
+		}
+		to = from + int(math.Max(0, math.Min(n, float64(len(r)-from))))
+	}
+	return string(r[from:to])
 }

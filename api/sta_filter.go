@@ -46,7 +46,12 @@ var staFuncs = map[string]int{
 	"year": 1, "month": 1, "day": 1, "hour": 1, "minute": 1, "second": 1,
 	"round": 1, "floor": 1, "ceiling": 1,
 	"geo.distance": 2, "geo.intersects": 2, "st_within": 2, "st_intersects": 2, "st_contains": 2, "geo.length": 1,
+	"substring": 2, "date": 1, "time": 1, "fractionalseconds": 1, "totaloffsetminutes": 1, "now": 0, "mindatetime": 0, "maxdatetime": 0,
+	"st_equals": 2, "st_disjoint": 2, "st_touches": 2, "st_overlaps": 2, "st_crosses": 2, "st_relate": 3,
 }
+
+// staUnserved are the standard's functions Kessel knows but does not answer.
+var staUnserved = []string{"st_touches", "st_overlaps", "st_crosses", "st_relate"}
 
 var binaryLevels = [][]string{{"or"}, {"and"}, {"eq", "ne", "gt", "ge", "lt", "le"}, {"add", "sub"}, {"mul", "div", "mod"}}
 
@@ -180,6 +185,9 @@ func (p *fParser) identifier(t fToken) (fExpr, error) {
 	if !ok {
 		return nil, invalid("$filter: unknown function %q at position %d", t.text, t.pos)
 	}
+	if contains(staUnserved, t.text) {
+		return nil, invalid("$filter: %s is not served; geo.distance, geo.length, geo.intersects, st_intersects, st_within, st_contains, st_equals and st_disjoint are", t.text)
+	}
 	p.next()
 	if p.depth++; p.depth > staMaxDepth {
 		return nil, invalid("$filter nests deeper than %d", staMaxDepth)
@@ -199,7 +207,7 @@ func (p *fParser) identifier(t fToken) (fExpr, error) {
 		args = append(args, a)
 	}
 	p.next()
-	if len(args) != arity {
+	if len(args) != arity && !(t.text == "substring" && len(args) == 3) {
 		return nil, invalid("$filter: %s takes %d arguments, got %d", t.text, arity, len(args))
 	}
 	return fCall{fn: t.text, args: args}, nil
@@ -288,6 +296,9 @@ func lexString(s string, pos int) (string, int, error) {
 	return "", 0, invalid("$filter: the text starting at position %d has no closing quote", pos)
 }
 
+// timeOfDay is how time() and time-of-day literals are compared.
+const timeOfDay = "15:04:05.999999999"
+
 // lexNumberOrTime reads a number or an ISO 8601 time (2026-11-23T08:00:00Z).
 func lexNumberOrTime(s string, pos int) (fToken, int, error) {
 	n := 1
@@ -303,6 +314,9 @@ func lexNumberOrTime(s string, pos int) (fToken, int, error) {
 	}
 	if t, err := time.Parse("2006-01-02", word); err == nil {
 		return fToken{kind: "time", text: word, v: t, pos: pos}, n, nil
+	}
+	if t, err := time.Parse("15:04:05", word); err == nil { // a time of day, compared as text with time()
+		return fToken{kind: "str", text: word, v: t.Format(timeOfDay), pos: pos}, n, nil
 	}
 	return fToken{}, 0, invalid("$filter: %q at position %d is neither a number nor an ISO 8601 time (2026-11-23T08:00:00Z)", word, pos)
 }

@@ -23,6 +23,9 @@ var staSample = map[string]any{
 }
 
 func sampleGet(path []string) (any, error) {
+	if path[0] == "$now" {
+		return time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC), nil
+	}
 	v, ok := staSample[path[0]]
 	if !ok {
 		return nil, invalid("no property %s", strings.Join(path, "/"))
@@ -83,6 +86,12 @@ func TestSTAFilterEval(t *testing.T) {
 		{"geo.intersects(location, geography'SRID=4326;POINT(9.18 48.78)')", true},
 		{"ok eq true and ok ne false", true},
 		{"((result gt 1))", true},
+		{"substring(name, 1) eq 'ir-1' and substring(name, 1, 2) eq 'ir' and substring(name, 9) eq ''", true},
+		{"date(phenomenonTime) eq 2026-11-23 and time(phenomenonTime) eq 07:05:30 and time(phenomenonTime) lt 07:05:31", true},
+		{"fractionalseconds(2026-11-23T07:05:30.25Z) eq 0.25 and totaloffsetminutes(2026-11-23T07:05:30+01:30) eq 90", true},
+		{"phenomenonTime gt mindatetime() and phenomenonTime lt maxdatetime() and phenomenonTime lt now()", true},
+		{"st_equals(location, geography'POINT(9.18 48.78)') and not st_disjoint(location, geography'POINT(9.18 48.78)')", true},
+		{"st_disjoint(location, geography'POLYGON((9.19 48.77, 9.23 48.77, 9.23 48.79, 9.19 48.79, 9.19 48.77))')", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.filter, func(t *testing.T) {
@@ -118,6 +127,8 @@ func TestSTAFilterErrors(t *testing.T) {
 		{"geo.intersects(location, geography'CIRCLE(1 2)')", "not served"},
 		{"geo.intersects(location, geography'POLYGON((1 2, 3 4))')", "at least 4"},
 		{"geo.intersects(location, geography'POINT(200 2)')", "one lon lat pair"},
+		{"st_touches(location, location)", "not served"},
+		{"substring(name)", "takes 2 arguments, got 1"},
 		{strings.Repeat("(", 100) + "1" + strings.Repeat(")", 100), "nests deeper"},
 		{strings.Repeat("not ", 100) + "true", "nests deeper"},
 		{strings.Repeat("x", staMaxFilter+1), "longer than"},

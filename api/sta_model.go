@@ -331,6 +331,9 @@ func (m *staModel) value(e *staEntity, path []string) (any, error) {
 	if len(path) == 1 && (path[0] == "id" || path[0] == "@iot.id") {
 		return e.id, nil
 	}
+	if len(path) == 1 && path[0] == "$now" { // now()
+		return m.s.opts.Now(), nil
+	}
 	if v, ok := e.props[path[0]]; ok {
 		for _, k := range path[1:] {
 			mv, ok := v.(map[string]any)

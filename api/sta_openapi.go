@@ -11,8 +11,8 @@ func staPaths() obj {
 		"Ids are text: a Thing, Location, HistoricalLocation and FeatureOfInterest is a device ('air-1'); a Datastream is a device's field ('air-1:pm10'); " +
 		"a Sensor is a device kind; an ObservedProperty a field name; an Observation 'device:field:unix-nanoseconds'. " +
 		"Query options: $top (default 100, at most 1000 per response; @iot.nextLink continues), $skip, $count, $orderby, $select, $expand (nested with ;), " +
-		"$filter with eq ne gt ge lt le, and or not, add sub mul div mod, string, time (year month day hour minute second) and math functions, " +
-		"geo.distance (metres, great circle, between points), geo.intersects, st_within, st_intersects, st_contains (a point against a point or a polygon; WKT geography'POINT(9.18 48.78)'). " +
+		"$filter with eq ne gt ge lt le, and or not, add sub mul div mod, string (substringof startswith endswith length indexof substring tolower toupper trim concat), time (year month day hour minute second fractionalseconds date time totaloffsetminutes now mindatetime maxdatetime) and math (round floor ceiling) functions; st_touches, st_overlaps, st_crosses and st_relate answer 400, " +
+		"geo.distance (metres, great circle, between points), geo.length (metres), geo.intersects, st_within, st_intersects, st_contains, st_equals, st_disjoint (a point against a point or a polygon; WKT geography'POINT(9.18 48.78)'). " +
 		"Observations come from the store: under a Datastream or FeatureOfInterest those in the window that phenomenonTime comparisons joined by and at the top of $filter give " +
 		"(default the last 24 hours; more than the history limit answers 400); the top-level /Observations lists the latest observation of each Datastream. " +
 		"Public devices only without a key; internal ones with scope data:internal. Errors are problem documents."
