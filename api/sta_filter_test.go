@@ -164,7 +164,7 @@ func TestSTAFilterBounds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if from, to := timeBounds(e); !from.Equal(tc.from) || !to.Equal(tc.to) {
+			if from, to := timeBounds(e, "phenomenonTime"); !from.Equal(tc.from) || !to.Equal(tc.to) {
 				t.Errorf("bounds %v..%v, want %v..%v", from, to, tc.from, tc.to)
 			}
 		})
@@ -188,6 +188,6 @@ func FuzzSTAFilter(f *testing.F) {
 		if _, err := evalFilter(e, sampleGet); err != nil && kessel.ErrorCode(err) != kessel.EINVALID {
 			t.Fatalf("%q: eval %v is not EINVALID", s, err)
 		}
-		timeBounds(e)
+		timeBounds(e, "phenomenonTime")
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/kessel-city/kessel"
@@ -52,6 +53,11 @@ type staEntity struct {
 	props map[string]any
 	st    *kessel.DeviceState
 	field string
+	// track marks a past place of a mobile device (a HistoricalLocation
+	// or Location with @iot.id "device:unix-nanoseconds"): at, loc.
+	track bool
+	at    time.Time
+	loc   orb.Point
 }
 
 // staModel is the entities one request may see.
@@ -210,6 +216,11 @@ func (m *staModel) get(set, id string) (*staEntity, error) {
 			return e, nil
 		}
 	}
+	if set == "Locations" || set == "HistoricalLocations" {
+		if e, err := m.trackByID(set, id); e != nil || err != nil {
+			return e, err
+		}
+	}
 	return nil, kessel.Errorf(kessel.ENOTFOUND, "no %s with @iot.id '%s'", set, id)
 }
 
@@ -292,14 +303,13 @@ func (m *staModel) related(e *staEntity, nav string, q *staQuery) ([]*staEntity,
 		if e.set == "Datastreams" {
 			fields = []string{e.field}
 		}
-		from, to := timeBounds(q.filter)
-		if to.IsZero() {
-			to = m.s.opts.Now().Add(time.Second)
-		}
-		if from.IsZero() {
-			from = to.Add(-24 * time.Hour)
-		}
+		from, to := m.window(q, "phenomenonTime")
 		return m.observations(e.st, fields, from, to)
+	case e.track && (target == "Locations" || target == "HistoricalLocations"):
+		return []*staEntity{m.trackPoint(target, e.st, e.at, e.loc)}, nil
+	case target == "HistoricalLocations" && e.set == "Things" && mobile(e.st):
+		from, to := m.window(q, "time")
+		return m.track(e.st, from, to)
 	case target == "Sensors":
 		return []*staEntity{m.sensor(e.st.Device.Kind)}, nil
 	case target == "ObservedProperties":

@@ -264,22 +264,23 @@ func orderValues(a, b any) int {
 	return 0
 }
 
-// timeBounds returns the window phenomenonTime comparisons joined by "and"
-// at the top of the filter narrow observations to; zero times are open.
-func timeBounds(e fExpr) (from, to time.Time) {
+// timeBounds returns the window that comparisons of the time property
+// prop (phenomenonTime, time) joined by "and" at the top of the filter
+// narrow the store's readings to; zero times are open.
+func timeBounds(e fExpr, prop string) (from, to time.Time) {
 	b, ok := e.(fBinary)
 	if !ok {
 		return
 	}
 	if b.op == "and" {
-		f1, t1 := timeBounds(b.l)
-		f2, t2 := timeBounds(b.r)
+		f1, t1 := timeBounds(b.l, prop)
+		f2, t2 := timeBounds(b.r, prop)
 		return later(f1, f2), earlier(t1, t2)
 	}
 	p, okp := b.l.(fPath)
 	l, okl := b.r.(fLit)
 	t, okt := l.v.(time.Time)
-	if !okp || !okl || !okt || len(p.segs) != 1 || p.segs[0] != "phenomenonTime" {
+	if !okp || !okl || !okt || len(p.segs) != 1 || p.segs[0] != prop {
 		return
 	}
 	switch b.op {

@@ -381,3 +381,51 @@ func TestSTAPagingAndAccess(t *testing.T) {
 		t.Errorf("$value: %d %q", resp.StatusCode, body)
 	}
 }
+
+// TestSTAMobileTrack: a mobile device's HistoricalLocations are its
+// stored places (OGC 18-088 §8.2.3: a Thing's past Locations), each with
+// its own Location, narrowed by time in $filter.
+func TestSTAMobileTrack(t *testing.T) {
+	f := staFixture(t)
+	if err := f.reg.Put(kessel.Device{ID: "bike-1", Kind: "air_quality", Location: &orb.Point{9.17, 48.77}, Visibility: kessel.Public}); err != nil {
+		t.Fatal(err)
+	}
+	var rs []kessel.Reading
+	for i := range 3 {
+		rs = append(rs, kessel.Reading{Device: "bike-1", Kind: "air_quality", Time: f.now.Add(time.Duration(i-3) * 10 * time.Minute),
+			Values: map[string]float64{"pm10": float64(10 + i)}, Location: &[]orb.Point{{9.171, 48.771}, {9.172, 48.771}, {9.173, 48.771}}[i]})
+	}
+	f.reg.Observe(rs[2:])
+	if err := f.store.WriteReadings(context.Background(), rs); err != nil {
+		t.Fatal(err)
+	}
+	at := func(min int) string { return fmt.Sprint(f.now.Add(time.Duration(min) * time.Minute).UnixNano()) }
+	cases := []struct {
+		name, path string
+		status     int
+		want       string // the ids, or a property's value
+	}{
+		{"the track of a mobile Thing", "/sta/v1.1/Things('bike-1')/HistoricalLocations", 200, "bike-1:" + at(-30) + ",bike-1:" + at(-20) + ",bike-1:" + at(-10)},
+		{"narrowed by time", "/sta/v1.1/Things('bike-1')/HistoricalLocations?$filter=" + url.QueryEscape("time gt 2026-11-23T07:35:00Z"), 200, "bike-1:" + at(-20) + ",bike-1:" + at(-10)},
+		{"a past place's Location", "/sta/v1.1/HistoricalLocations('bike-1:" + at(-20) + "')/Locations", 200, "bike-1:" + at(-20)},
+		{"the Location's coordinates", "/sta/v1.1/Locations('bike-1:" + at(-20) + "')/location", 200, "map[location:map[coordinates:[9.172 48.771] type:Point]]"},
+		{"back to the Thing", "/sta/v1.1/Locations('bike-1:" + at(-20) + "')/Things", 200, "bike-1"},
+		{"a time with no stored place is 404", "/sta/v1.1/HistoricalLocations('bike-1:" + at(-25) + "')", 404, ""},
+		{"a fixed device has one HistoricalLocation", "/sta/v1.1/Things('air-1')/HistoricalLocations", 200, "air-1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, doc := f.staJSON(t, tc.path)
+			if status != tc.status {
+				t.Fatalf("GET %s: %d, want %d: %v", tc.path, status, tc.status, doc)
+			}
+			got := strings.Join(ids(doc), ",")
+			if doc["value"] == nil {
+				got = fmt.Sprint(doc)
+			}
+			if status == 200 && got != tc.want {
+				t.Errorf("GET %s:\n got %s\nwant %s", tc.path, got, tc.want)
+			}
+		})
+	}
+}
