@@ -15,6 +15,7 @@ func staPaths() obj {
 		"geo.distance (metres, great circle, between points), geo.length (metres), geo.intersects, st_within, st_intersects, st_contains, st_equals, st_disjoint (a point against a point or a polygon; WKT geography'POINT(9.18 48.78)'). " +
 		"Observations come from the store: under a Datastream or FeatureOfInterest those in the window that phenomenonTime comparisons joined by and at the top of $filter give " +
 		"(default the last 24 hours; more than the history limit answers 400); the top-level /Observations lists the latest observation of each Datastream. " +
+		"A mobile device's HistoricalLocations are its stored places (@iot.id 'device:unix-nanoseconds', each with a Location), in the window time comparisons in $filter give (default 24 hours). " +
 		"Public devices only without a key; internal ones with scope data:internal. Errors are problem documents."
 	return obj{
 		"/sta/v1.1": obj{"get": op("open data", "SensorThings API service root", desc, nil,
