@@ -155,9 +155,15 @@ func (m *staModel) observedProperty(field string) *staEntity {
 		"definition": "urn:kessel:quantity:" + field, "description": "the quantity Kessel stores as field " + field}}
 }
 
-func (m *staModel) observation(st *kessel.DeviceState, field string, t time.Time, v float64) *staEntity {
-	return &staEntity{set: "Observations", id: st.Device.ID + ":" + field + ":" + strconv.FormatInt(t.UnixNano(), 10), st: st, field: field,
-		props: map[string]any{"phenomenonTime": t.UTC(), "resultTime": nil, "result": v}}
+// observation is one value; where is set for a mobile device's reading,
+// whose FeatureOfInterest is then the place of that reading.
+func (m *staModel) observation(st *kessel.DeviceState, field string, t time.Time, v float64, where *orb.Point) *staEntity {
+	e := &staEntity{set: "Observations", id: st.Device.ID + ":" + field + ":" + strconv.FormatInt(t.UnixNano(), 10), st: st, field: field,
+		props: map[string]any{"phenomenonTime": t.UTC(), "resultTime": nil, "result": v}, at: t}
+	if where != nil {
+		e.track, e.loc = true, *where
+	}
+	return e
 }
 
 // list returns every entity of a set the request may see (for
@@ -195,7 +201,7 @@ func (m *staModel) list(set string) []*staEntity {
 			}
 		case "Observations":
 			for _, f := range fieldsOf(st) {
-				out = append(out, m.observation(st, f, st.Latest.Time, st.Latest.Values[f]))
+				out = append(out, m.observation(st, f, st.Latest.Time, st.Latest.Values[f], st.Latest.Location))
 			}
 		}
 	}
@@ -216,7 +222,7 @@ func (m *staModel) get(set, id string) (*staEntity, error) {
 			return e, nil
 		}
 	}
-	if set == "Locations" || set == "HistoricalLocations" {
+	if set == "Locations" || set == "HistoricalLocations" || set == "FeaturesOfInterest" {
 		if e, err := m.trackByID(set, id); e != nil || err != nil {
 			return e, err
 		}
@@ -273,6 +279,9 @@ func (m *staModel) observations(st *kessel.DeviceState, fields []string, from, t
 		return nil, invalid("this request reads the observations of more than %d datastreams; lower $top or expand Observations on fewer", staMaxReads)
 	}
 	max := m.s.opts.MaxPoints
+	if len(fields) > 0 && mobile(st) {
+		fields = append(fields, "lat", "lon")
+	}
 	rs, err := m.s.readings.History(m.r.Context(), kessel.HistoryQuery{Device: st.Device.ID, From: from, To: to, Fields: fields, Limit: max + 1})
 	if err != nil {
 		return nil, err
@@ -284,7 +293,7 @@ func (m *staModel) observations(st *kessel.DeviceState, fields []string, from, t
 	var out []*staEntity
 	for _, rd := range rs {
 		for _, f := range fieldNames(rd.Values) {
-			out = append(out, m.observation(st, f, rd.Time, rd.Values[f]))
+			out = append(out, m.observation(st, f, rd.Time, rd.Values[f], rd.Location))
 		}
 	}
 	return out, nil
@@ -298,6 +307,8 @@ func (m *staModel) related(e *staEntity, nav string, q *staQuery) ([]*staEntity,
 		return nil, kessel.Errorf(kessel.ENOTFOUND, "%s have no navigation property %s", e.set, nav)
 	}
 	switch {
+	case target == "Observations" && e.track: // the observations made at a mobile device's past place
+		return m.observations(e.st, nil, e.at, e.at.Add(time.Nanosecond))
 	case target == "Observations":
 		var fields []string
 		if e.set == "Datastreams" {
@@ -305,7 +316,7 @@ func (m *staModel) related(e *staEntity, nav string, q *staQuery) ([]*staEntity,
 		}
 		from, to := m.window(q, "phenomenonTime")
 		return m.observations(e.st, fields, from, to)
-	case e.track && (target == "Locations" || target == "HistoricalLocations"):
+	case e.track && (target == "Locations" || target == "HistoricalLocations" || target == "FeaturesOfInterest"):
 		return []*staEntity{m.trackPoint(target, e.st, e.at, e.loc)}, nil
 	case target == "HistoricalLocations" && e.set == "Things" && mobile(e.st):
 		from, to := m.window(q, "time")

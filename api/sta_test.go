@@ -411,6 +411,9 @@ func TestSTAMobileTrack(t *testing.T) {
 		{"the Location's coordinates", "/sta/v1.1/Locations('bike-1:" + at(-20) + "')/location", 200, "map[location:map[coordinates:[9.172 48.771] type:Point]]"},
 		{"back to the Thing", "/sta/v1.1/Locations('bike-1:" + at(-20) + "')/Things", 200, "bike-1"},
 		{"a time with no stored place is 404", "/sta/v1.1/HistoricalLocations('bike-1:" + at(-25) + "')", 404, ""},
+		{"a mobile device's observation has the reading's place as its FeatureOfInterest", "/sta/v1.1/Observations('bike-1:pm10:" + at(-20) + "')/FeatureOfInterest/feature", 200, "map[feature:map[coordinates:[9.172 48.771] type:Point]]"},
+		{"from that FeatureOfInterest to the observations made there", "/sta/v1.1/FeaturesOfInterest('bike-1:" + at(-20) + "')/Observations", 200, "bike-1:pm10:" + at(-20)},
+		{"each observation has its own place", "/sta/v1.1/Observations('bike-1:pm10:" + at(-30) + "')/FeatureOfInterest/name", 200, "map[name:place of bike-1 at 2026-11-23T07:30:00Z]"},
 		{"a fixed device has one HistoricalLocation", "/sta/v1.1/Things('air-1')/HistoricalLocations", 200, "air-1"},
 	}
 	for _, tc := range cases {

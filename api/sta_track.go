@@ -15,7 +15,8 @@ import (
 // HistoricalLocation per stored reading with a place, each with a Location
 // of its own, both with @iot.id "device:unix-nanoseconds". The window is
 // what "time" comparisons joined by "and" in $filter give, by default the
-// last 24 hours.
+// last 24 hours. The FeatureOfInterest of a mobile device's Observation
+// is the place of its reading, with the same kind of @iot.id.
 
 func mobile(st *kessel.DeviceState) bool { return st.Latest != nil && st.Latest.Location != nil }
 
@@ -36,8 +37,13 @@ func (m *staModel) window(q *staQuery, prop string) (from, to time.Time) {
 func (m *staModel) trackPoint(set string, st *kessel.DeviceState, t time.Time, p orb.Point) *staEntity {
 	id := st.Device.ID + ":" + strconv.FormatInt(t.UnixNano(), 10)
 	e := &staEntity{set: set, id: id, st: st, track: true, at: t, loc: p}
-	if set == "HistoricalLocations" {
+	switch set {
+	case "HistoricalLocations":
 		e.props = map[string]any{"time": t.UTC()}
+		return e
+	case "FeaturesOfInterest":
+		e.props = map[string]any{"name": "place of " + st.Device.ID + " at " + t.UTC().Format(time.RFC3339Nano), "description": "where mobile device " + st.Device.ID + " measured",
+			"encodingType": "application/geo+json", "feature": geojson.NewGeometry(p)}
 		return e
 	}
 	e.props = map[string]any{"name": "place of " + st.Device.ID + " at " + t.UTC().Format(time.RFC3339Nano), "description": "where mobile device " + st.Device.ID + " was",
