@@ -51,7 +51,7 @@ func (f *fixture) staJSON(t *testing.T, path string, hdr ...string) (int, map[st
 	return resp.StatusCode, doc
 }
 
-func ids(doc map[string]any) []string {
+func staIDs(doc map[string]any) []string {
 	var out []string
 	vals, _ := doc["value"].([]any)
 	for _, v := range vals {
@@ -92,7 +92,7 @@ func TestSTASensingCore(t *testing.T) {
 			}
 		}},
 		{"resource-path: a collection holds public devices only", "/sta/v1.1/Things", 200, func(t *testing.T, doc map[string]any) {
-			if got := strings.Join(ids(doc), ","); got != "air-1,air-2,noise-1" {
+			if got := strings.Join(staIDs(doc), ","); got != "air-1,air-2,noise-1" {
 				t.Errorf("things: %s", got)
 			}
 		}},
@@ -129,7 +129,7 @@ func TestSTASensingCore(t *testing.T) {
 			}
 		}},
 		{"resource-path: navigation to a related collection", "/sta/v1.1/Things('air-2')/Datastreams", 200, func(t *testing.T, doc map[string]any) {
-			if got := strings.Join(ids(doc), ","); got != "air-2:pm10,air-2:pm25" {
+			if got := strings.Join(staIDs(doc), ","); got != "air-2:pm10,air-2:pm25" {
 				t.Errorf("datastreams of air-2: %s", got)
 			}
 		}},
@@ -169,7 +169,7 @@ func TestSTASensingCore(t *testing.T) {
 		}},
 		{"resource-path: the top-level Observations are the latest of each datastream", "/sta/v1.1/Observations", 200, func(t *testing.T, doc map[string]any) {
 			if len(listOf(doc, "value")) != 3 {
-				t.Errorf("observations: %v", ids(doc))
+				t.Errorf("observations: %v", staIDs(doc))
 			}
 		}},
 		{"resource-path: an unknown entity is 404", "/sta/v1.1/Things('nope')", 404, nil},
@@ -210,12 +210,12 @@ func TestSTAFiltering(t *testing.T) {
 	}{
 		{"request-data/top: $top limits the page and @iot.nextLink continues", q("/sta/v1.1/Things", "$top", "2"), 200, func(t *testing.T, doc map[string]any) {
 			next, _ := doc["@iot.nextLink"].(string)
-			if strings.Join(ids(doc), ",") != "air-1,air-2" || !strings.Contains(next, "%24skip=2") {
-				t.Errorf("page: %v next %q", ids(doc), next)
+			if strings.Join(staIDs(doc), ",") != "air-1,air-2" || !strings.Contains(next, "%24skip=2") {
+				t.Errorf("page: %v next %q", staIDs(doc), next)
 			}
 		}},
 		{"request-data/skip: $skip", q("/sta/v1.1/Things", "$skip", "2"), 200, func(t *testing.T, doc map[string]any) {
-			if strings.Join(ids(doc), ",") != "noise-1" || doc["@iot.nextLink"] != nil {
+			if strings.Join(staIDs(doc), ",") != "noise-1" || doc["@iot.nextLink"] != nil {
 				t.Errorf("skipped: %v", doc)
 			}
 		}},
@@ -230,8 +230,8 @@ func TestSTAFiltering(t *testing.T) {
 			}
 		}},
 		{"request-data/orderby: $orderby desc", q("/sta/v1.1/Things", "$orderby", "@iot.id desc"), 200, func(t *testing.T, doc map[string]any) {
-			if strings.Join(ids(doc), ",") != "noise-1,air-2,air-1" {
-				t.Errorf("order: %v", ids(doc))
+			if strings.Join(staIDs(doc), ",") != "noise-1,air-2,air-1" {
+				t.Errorf("order: %v", staIDs(doc))
 			}
 		}},
 		{"request-data/select: $select keeps only the properties named", q("/sta/v1.1/Things('air-1')", "$select", "id,name"), 200, func(t *testing.T, doc map[string]any) {
@@ -262,13 +262,13 @@ func TestSTAFiltering(t *testing.T) {
 			}
 		}},
 		{"request-data/filter: comparison on a property", q("/sta/v1.1/Datastreams", "$filter", "properties/field eq 'pm25'"), 200, func(t *testing.T, doc map[string]any) {
-			if strings.Join(ids(doc), ",") != "air-2:pm25" {
-				t.Errorf("filtered: %v", ids(doc))
+			if strings.Join(staIDs(doc), ",") != "air-2:pm25" {
+				t.Errorf("filtered: %v", staIDs(doc))
 			}
 		}},
 		{"request-data/filter: and/or/not and a singular navigation path", q("/sta/v1.1/Datastreams", "$filter", "Thing/name eq 'air-1' or not (ObservedProperty/name ne 'pm25')"), 200, func(t *testing.T, doc map[string]any) {
-			if strings.Join(ids(doc), ",") != "air-1:pm10,air-2:pm25" {
-				t.Errorf("filtered: %v", ids(doc))
+			if strings.Join(staIDs(doc), ",") != "air-1:pm10,air-2:pm25" {
+				t.Errorf("filtered: %v", staIDs(doc))
 			}
 		}},
 		{"request-data/filter: phenomenonTime window and result comparison", q(obs, "$filter", "phenomenonTime ge 2026-11-23T07:00:00Z and phenomenonTime lt 2026-11-23T07:10:00Z and result gt 62", "$count", "true"), 200, func(t *testing.T, doc map[string]any) {
@@ -287,18 +287,18 @@ func TestSTAFiltering(t *testing.T) {
 			}
 		}},
 		{"request-data/filter: geo.distance in metres", q("/sta/v1.1/Locations", "$filter", "geo.distance(location, geography'POINT(9.18 48.78)') lt 200"), 200, func(t *testing.T, doc map[string]any) {
-			if strings.Join(ids(doc), ",") != "air-1,noise-1" {
-				t.Errorf("near: %v", ids(doc))
+			if strings.Join(staIDs(doc), ",") != "air-1,noise-1" {
+				t.Errorf("near: %v", staIDs(doc))
 			}
 		}},
 		{"request-data/filter: st_within a polygon", q("/sta/v1.1/FeaturesOfInterest", "$filter", "st_within(feature, geography'POLYGON((9.19 48.77, 9.23 48.77, 9.23 48.79, 9.19 48.79, 9.19 48.77))')"), 200, func(t *testing.T, doc map[string]any) {
-			if strings.Join(ids(doc), ",") != "air-2" {
-				t.Errorf("within: %v", ids(doc))
+			if strings.Join(staIDs(doc), ",") != "air-2" {
+				t.Errorf("within: %v", staIDs(doc))
 			}
 		}},
 		{"request-data/filter: geo.intersects on a Datastream's observedArea", q("/sta/v1.1/Datastreams", "$filter", "geo.intersects(observedArea, geography'POLYGON((9.17 48.77, 9.19 48.77, 9.19 48.79, 9.17 48.79, 9.17 48.77))')", "$select", "id"), 200, func(t *testing.T, doc map[string]any) {
-			if strings.Join(ids(doc), ",") != "air-1:pm10" {
-				t.Errorf("intersects: %v", ids(doc))
+			if strings.Join(staIDs(doc), ",") != "air-1:pm10" {
+				t.Errorf("intersects: %v", staIDs(doc))
 			}
 		}},
 		{"errors: a malformed $filter is 400", q("/sta/v1.1/Things", "$filter", "name eq"), 400, nil},
@@ -337,10 +337,10 @@ func TestSTAPagingAndAccess(t *testing.T) {
 		if status != 200 || doc["@iot.count"] != 1200.0 {
 			t.Fatalf("page %d: %d %v", pages, status, doc["@iot.count"])
 		}
-		if n := len(ids(doc)); n > 1000 {
+		if n := len(staIDs(doc)); n > 1000 {
 			t.Fatalf("page %d has %d entities, above the maximum of 1000", pages, n)
 		}
-		for _, id := range ids(doc) {
+		for _, id := range staIDs(doc) {
 			seen[id] = true
 		}
 		next, _ = doc["@iot.nextLink"].(string)
@@ -422,7 +422,7 @@ func TestSTAMobileTrack(t *testing.T) {
 			if status != tc.status {
 				t.Fatalf("GET %s: %d, want %d: %v", tc.path, status, tc.status, doc)
 			}
-			got := strings.Join(ids(doc), ",")
+			got := strings.Join(staIDs(doc), ",")
 			if doc["value"] == nil {
 				got = fmt.Sprint(doc)
 			}
