@@ -116,13 +116,13 @@ func (m *staModel) resolve(segs []string, q *staQuery) (any, string, error) {
 				return nil, "", err
 			}
 			cur = staState{ents: rel, link: m.self(cur.one) + "/" + name}
-			if singularNav(name) || hasID {
-				if cur.one = pick(rel, id, hasID); cur.one == nil {
+			if staSingular(name) || hasID {
+				if cur.one = staPick(rel, id, hasID); cur.one == nil {
 					return nil, "", notFound
 				}
 				cur.ents, cur.link = nil, m.self(cur.one)
 			}
-		case cur.one != nil && cur.property == "" && !hasID && hasProperty(cur.one, name):
+		case cur.one != nil && cur.property == "" && !hasID && staHasProperty(cur.one, name):
 			cur.property = name
 		default:
 			return nil, "", notFound
@@ -154,12 +154,12 @@ func staID(raw string) (string, error) {
 	return "", invalid("entity id %q is neither 'text' nor a number", raw)
 }
 
-func hasProperty(e *staEntity, name string) bool {
+func staHasProperty(e *staEntity, name string) bool {
 	_, ok := e.props[name]
 	return ok || name == "id"
 }
 
-func pick(ents []*staEntity, id string, byID bool) *staEntity {
+func staPick(ents []*staEntity, id string, byID bool) *staEntity {
 	for _, e := range ents {
 		if !byID || e.id == id {
 			return e
@@ -262,7 +262,7 @@ func (m *staModel) expand(out map[string]any, e *staEntity, self string, ex staE
 	if err != nil {
 		return err
 	}
-	if singularNav(ex.nav) {
+	if staSingular(ex.nav) {
 		out[ex.nav] = nil
 		if len(rel) > 0 {
 			out[ex.nav], err = m.render(rel[0], ex.q)

@@ -10,19 +10,21 @@ import (
 	orbgeo "github.com/paulmach/orb/geo"
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/planar"
+
+	"github.com/kessel-city/kessel"
 )
 
-// evalFilter evaluates e for one entity; get resolves a property path (nil
+// evalSTAFilter evaluates e for one entity; get resolves a property path (nil
 // when the entity has no such property). Comparisons of values of
 // different types, and with null, are false (ne: true), as in OData.
-func evalFilter(e fExpr, get func([]string) (any, error)) (any, error) {
+func evalSTAFilter(e staExpr, get func([]string) (any, error)) (any, error) {
 	switch e := e.(type) {
-	case fLit:
+	case staLit:
 		return e.v, nil
-	case fPath:
+	case staPath:
 		return get(e.segs)
-	case fUnary:
-		x, err := evalFilter(e.x, get)
+	case staUnary:
+		x, err := evalSTAFilter(e.x, get)
 		if err != nil {
 			return nil, err
 		}
@@ -34,37 +36,37 @@ func evalFilter(e fExpr, get func([]string) (any, error)) (any, error) {
 			return -f, nil
 		}
 		return nil, nil
-	case fBinary:
-		l, err := evalFilter(e.l, get)
+	case staBinary:
+		l, err := evalSTAFilter(e.l, get)
 		if err != nil {
 			return nil, err
 		}
 		if b, _ := l.(bool); e.op == "and" && !b || e.op == "or" && b {
 			return b, nil
 		}
-		r, err := evalFilter(e.r, get)
+		r, err := evalSTAFilter(e.r, get)
 		if err != nil {
 			return nil, err
 		}
-		return binaryOp(e.op, l, r), nil
-	case fCall:
+		return staBinaryOp(e.op, l, r), nil
+	case staCallExpr:
 		if e.fn == "now" {
 			return get([]string{"$now"})
 		}
 		args := make([]any, len(e.args))
 		for i, a := range e.args {
-			v, err := evalFilter(a, get)
+			v, err := evalSTAFilter(a, get)
 			if err != nil {
 				return nil, err
 			}
 			args[i] = v
 		}
-		return callFunc(e.fn, args)
+		return staCall(e.fn, args)
 	}
 	return nil, nil
 }
 
-func binaryOp(op string, l, r any) any {
+func staBinaryOp(op string, l, r any) any {
 	switch op {
 	case "and", "or":
 		b, _ := r.(bool)
@@ -77,7 +79,7 @@ func binaryOp(op string, l, r any) any {
 		}
 		return map[string]float64{"add": a + b, "sub": a - b, "mul": a * b, "div": a / b, "mod": math.Mod(a, b)}[op]
 	}
-	c, ok := compareValues(l, r)
+	c, ok := staCompare(l, r)
 	switch op {
 	case "eq":
 		return ok && c == 0 || l == nil && r == nil
@@ -95,7 +97,7 @@ func binaryOp(op string, l, r any) any {
 
 // compareValues orders two values of one type; a time compares with text
 // that parses as a time. ok is false for values that do not compare.
-func compareValues(l, r any) (int, bool) {
+func staCompare(l, r any) (int, bool) {
 	if _, ok := l.(time.Time); ok {
 		if s, ok := r.(string); ok {
 			r = parseTimeText(s)
@@ -113,7 +115,7 @@ func compareValues(l, r any) (int, bool) {
 	switch a := l.(type) {
 	case float64:
 		if b, ok := r.(float64); ok {
-			return cmpFloat(a, b), true
+			return staCmpFloat(a, b), true
 		}
 	case string:
 		if b, ok := r.(string); ok {
@@ -133,7 +135,7 @@ func compareValues(l, r any) (int, bool) {
 	return 0, false
 }
 
-func cmpFloat(a, b float64) int {
+func staCmpFloat(a, b float64) int {
 	switch {
 	case a < b:
 		return -1
@@ -150,16 +152,16 @@ func parseTimeText(s string) any {
 	return s
 }
 
-func callFunc(fn string, a []any) (any, error) {
+func staCall(fn string, a []any) (any, error) {
 	switch {
 	case strings.HasPrefix(fn, "geo.") || strings.HasPrefix(fn, "st_"):
-		return geoFunc(fn, a)
+		return staGeoFunc(fn, a)
 	case fn == "mindatetime":
 		return time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), nil
 	case fn == "maxdatetime":
 		return time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), nil
 	case fn == "substring":
-		return substring(a), nil
+		return staSubstring(a), nil
 	}
 	s0, _ := a[0].(string)
 	if len(a) == 2 {
@@ -211,26 +213,26 @@ func callFunc(fn string, a []any) (any, error) {
 	case "date":
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), nil
 	case "time":
-		return t.Format(timeOfDay), nil
+		return t.Format(staTimeOfDay), nil
 	case "fractionalseconds":
 		return float64(t.Nanosecond()) / 1e9, nil
 	}
 	return float64(map[string]int{"year": t.Year(), "month": int(t.Month()), "day": t.Day(), "hour": t.Hour(), "minute": t.Minute(), "second": t.Second()}[fn]), nil
 }
 
-// geoFunc answers the spatial functions on WGS84 lon,lat geometries:
+// staGeoFunc answers the spatial functions on WGS84 lon,lat geometries:
 // geo.distance in metres (great circle between points), geo.length in
 // metres, and the relations for points against points and polygons.
-func geoFunc(fn string, a []any) (any, error) {
+func staGeoFunc(fn string, a []any) (any, error) {
 	switch fn {
 	case "st_disjoint":
-		v, err := geoFunc("st_intersects", a)
+		v, err := staGeoFunc("st_intersects", a)
 		if b, ok := v.(bool); ok {
 			return !b, err
 		}
 		return v, err
 	}
-	g0 := geometryOf(a[0])
+	g0 := staGeometry(a[0])
 	if g0 == nil {
 		return nil, nil
 	}
@@ -241,7 +243,7 @@ func geoFunc(fn string, a []any) (any, error) {
 		}
 		return orbgeo.LengthHaversine(ls), nil
 	}
-	g1 := geometryOf(a[1])
+	g1 := staGeometry(a[1])
 	if g1 == nil {
 		return nil, nil
 	}
@@ -281,7 +283,7 @@ func geoFunc(fn string, a []any) (any, error) {
 	return nil, invalid("$filter: %s is served for a point against a point or a polygon", fn)
 }
 
-func geometryOf(v any) orb.Geometry {
+func staGeometry(v any) orb.Geometry {
 	switch g := v.(type) {
 	case orb.Geometry:
 		return g
@@ -295,7 +297,7 @@ func geometryOf(v any) orb.Geometry {
 
 // parseWKT reads the WKT geography literals $filter takes: POINT(lon lat),
 // LINESTRING(...) and POLYGON((...)...), in WGS84 degrees.
-func parseWKT(s string) (orb.Geometry, error) {
+func staParseWKT(s string) (orb.Geometry, error) {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, ';'); strings.HasPrefix(strings.ToUpper(s), "SRID=") && i > 0 {
 		s = strings.TrimSpace(s[i+1:])
@@ -307,13 +309,13 @@ func parseWKT(s string) (orb.Geometry, error) {
 	kind, body := strings.ToUpper(strings.TrimSpace(s[:open])), s[open+1:len(s)-1]
 	switch kind {
 	case "POINT":
-		ls, err := wktPoints(body)
+		ls, err := staWKTPoints(body)
 		if err != nil || len(ls) != 1 {
 			return nil, invalid("$filter: POINT takes one lon lat pair, got %q", body)
 		}
 		return ls[0], nil
 	case "LINESTRING":
-		ls, err := wktPoints(body)
+		ls, err := staWKTPoints(body)
 		if err != nil || len(ls) < 2 {
 			return nil, invalid("$filter: LINESTRING needs at least two lon lat pairs")
 		}
@@ -322,7 +324,7 @@ func parseWKT(s string) (orb.Geometry, error) {
 		var poly orb.Polygon
 		for _, ring := range strings.Split(body, "),") {
 			ring = strings.Trim(strings.TrimSpace(ring), "()")
-			ls, err := wktPoints(ring)
+			ls, err := staWKTPoints(ring)
 			if err != nil || len(ls) < 4 || ls[0] != ls[len(ls)-1] {
 				return nil, invalid("$filter: each POLYGON ring needs at least 4 lon lat pairs, the last equal to the first")
 			}
@@ -333,7 +335,7 @@ func parseWKT(s string) (orb.Geometry, error) {
 	return nil, invalid("$filter: WKT %q is not served; use POINT, LINESTRING or POLYGON", kind)
 }
 
-func wktPoints(s string) ([]orb.Point, error) {
+func staWKTPoints(s string) ([]orb.Point, error) {
 	var out []orb.Point
 	for _, pair := range strings.Split(s, ",") {
 		f := strings.Fields(pair)
@@ -342,7 +344,7 @@ func wktPoints(s string) ([]orb.Point, error) {
 		}
 		lon, err1 := strconv.ParseFloat(f[0], 64)
 		lat, err2 := strconv.ParseFloat(f[1], 64)
-		if err1 != nil || err2 != nil || !validLonLatFinite(lon, lat) {
+		if err1 != nil || err2 != nil || !kessel.ValidLonLat(lon, lat) {
 			return nil, invalid("bad pair")
 		}
 		out = append(out, orb.Point{lon, lat})
@@ -350,12 +352,8 @@ func wktPoints(s string) ([]orb.Point, error) {
 	return out, nil
 }
 
-func validLonLatFinite(lon, lat float64) bool {
-	return lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90
-}
-
 // substring(s, start[, length]) counts characters from 0.
-func substring(a []any) any {
+func staSubstring(a []any) any {
 	s, ok := a[0].(string)
 	start, ok2 := a[1].(float64)
 	if !ok || !ok2 {

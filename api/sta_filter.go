@@ -21,24 +21,24 @@ const (
 )
 
 type (
-	fLit  struct{ v any }
-	fPath struct{ segs []string }
-	fCall struct {
+	staLit      struct{ v any }
+	staPath     struct{ segs []string }
+	staCallExpr struct {
 		fn   string
-		args []fExpr
+		args []staExpr
 	}
-	fUnary struct {
+	staUnary struct {
 		op string // "not" or "-"
-		x  fExpr
+		x  staExpr
 	}
-	fBinary struct {
+	staBinary struct {
 		op   string
-		l, r fExpr
+		l, r staExpr
 	}
 )
 
-// fExpr is a parsed $filter expression: one of the types above.
-type fExpr any
+// staExpr is a parsed $filter expression: one of the types above.
+type staExpr any
 
 // staFuncs names the functions $filter knows, with their arity.
 var staFuncs = map[string]int{
@@ -53,31 +53,31 @@ var staFuncs = map[string]int{
 // staUnserved are the standard's functions Kessel knows but does not answer.
 var staUnserved = []string{"st_touches", "st_overlaps", "st_crosses", "st_relate"}
 
-var binaryLevels = [][]string{{"or"}, {"and"}, {"eq", "ne", "gt", "ge", "lt", "le"}, {"add", "sub"}, {"mul", "div", "mod"}}
+var staLevels = [][]string{{"or"}, {"and"}, {"eq", "ne", "gt", "ge", "lt", "le"}, {"add", "sub"}, {"mul", "div", "mod"}}
 
-type fToken struct {
+type staToken struct {
 	kind string // "id", "str", "num", "time", "geo", "(", ")", ",", "end"
 	text string
 	v    any
 	pos  int
 }
 
-type fParser struct {
-	toks  []fToken
+type staParser struct {
+	toks  []staToken
 	i     int
 	depth int
 }
 
-// parseFilter parses a $filter value; errors are EINVALID and say where.
-func parseFilter(s string) (fExpr, error) {
+// parseSTAFilter parses a $filter value; errors are EINVALID and say where.
+func parseSTAFilter(s string) (staExpr, error) {
 	if len(s) > staMaxFilter {
 		return nil, invalid("$filter is longer than %d bytes", staMaxFilter)
 	}
-	toks, err := lexFilter(s)
+	toks, err := lexSTAFilter(s)
 	if err != nil {
 		return nil, err
 	}
-	p := &fParser{toks: toks}
+	p := &staParser{toks: toks}
 	e, err := p.binary(0)
 	if err != nil {
 		return nil, err
@@ -88,9 +88,9 @@ func parseFilter(s string) (fExpr, error) {
 	return e, nil
 }
 
-func (p *fParser) peek() fToken { return p.toks[p.i] }
+func (p *staParser) peek() staToken { return p.toks[p.i] }
 
-func (p *fParser) next() fToken {
+func (p *staParser) next() staToken {
 	t := p.toks[p.i]
 	if t.kind != "end" {
 		p.i++
@@ -98,8 +98,8 @@ func (p *fParser) next() fToken {
 	return t
 }
 
-func (p *fParser) binary(level int) (fExpr, error) {
-	if level == len(binaryLevels) {
+func (p *staParser) binary(level int) (staExpr, error) {
+	if level == len(staLevels) {
 		return p.unary()
 	}
 	l, err := p.binary(level + 1)
@@ -108,7 +108,7 @@ func (p *fParser) binary(level int) (fExpr, error) {
 	}
 	for {
 		t := p.peek()
-		if t.kind != "id" || !contains(binaryLevels[level], t.text) {
+		if t.kind != "id" || !staHas(staLevels[level], t.text) {
 			return l, nil
 		}
 		p.next()
@@ -116,11 +116,11 @@ func (p *fParser) binary(level int) (fExpr, error) {
 		if err != nil {
 			return nil, err
 		}
-		l = fBinary{op: t.text, l: l, r: r}
+		l = staBinary{op: t.text, l: l, r: r}
 	}
 }
 
-func contains(list []string, s string) bool {
+func staHas(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
 			return true
@@ -129,7 +129,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (p *fParser) unary() (fExpr, error) {
+func (p *staParser) unary() (staExpr, error) {
 	if t := p.peek(); t.kind == "id" && (t.text == "not" || t.text == "-") {
 		p.next()
 		if p.depth++; p.depth > staMaxDepth {
@@ -137,16 +137,16 @@ func (p *fParser) unary() (fExpr, error) {
 		}
 		x, err := p.unary()
 		p.depth--
-		return fUnary{op: t.text, x: x}, err
+		return staUnary{op: t.text, x: x}, err
 	}
 	return p.primary()
 }
 
-func (p *fParser) primary() (fExpr, error) {
+func (p *staParser) primary() (staExpr, error) {
 	t := p.next()
 	switch t.kind {
 	case "str", "num", "time", "geo":
-		return fLit{t.v}, nil
+		return staLit{t.v}, nil
 	case "(":
 		if p.depth++; p.depth > staMaxDepth {
 			return nil, invalid("$filter nests deeper than %d", staMaxDepth)
@@ -168,24 +168,24 @@ func (p *fParser) primary() (fExpr, error) {
 	return nil, invalid("$filter: unexpected %q at position %d", t.text, t.pos)
 }
 
-func (p *fParser) identifier(t fToken) (fExpr, error) {
+func (p *staParser) identifier(t staToken) (staExpr, error) {
 	switch t.text {
 	case "true", "false":
-		return fLit{t.text == "true"}, nil
+		return staLit{t.text == "true"}, nil
 	case "null":
-		return fLit{nil}, nil
+		return staLit{nil}, nil
 	}
 	if p.peek().kind != "(" {
-		if contains([]string{"and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "add", "sub", "mul", "div", "mod"}, t.text) {
+		if staHas([]string{"and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "add", "sub", "mul", "div", "mod"}, t.text) {
 			return nil, invalid("$filter: operator %q at position %d where a value was expected", t.text, t.pos)
 		}
-		return fPath{segs: strings.Split(t.text, "/")}, nil
+		return staPath{segs: strings.Split(t.text, "/")}, nil
 	}
 	arity, ok := staFuncs[t.text]
 	if !ok {
 		return nil, invalid("$filter: unknown function %q at position %d", t.text, t.pos)
 	}
-	if contains(staUnserved, t.text) {
+	if staHas(staUnserved, t.text) {
 		return nil, invalid("$filter: %s is not served; geo.distance, geo.length, geo.intersects, st_intersects, st_within, st_contains, st_equals and st_disjoint are", t.text)
 	}
 	p.next()
@@ -193,7 +193,7 @@ func (p *fParser) identifier(t fToken) (fExpr, error) {
 		return nil, invalid("$filter nests deeper than %d", staMaxDepth)
 	}
 	defer func() { p.depth-- }()
-	var args []fExpr
+	var args []staExpr
 	for p.peek().kind != ")" {
 		if len(args) > 0 {
 			if c := p.next(); c.kind != "," {
@@ -210,76 +210,76 @@ func (p *fParser) identifier(t fToken) (fExpr, error) {
 	if len(args) != arity && !(t.text == "substring" && len(args) == 3) {
 		return nil, invalid("$filter: %s takes %d arguments, got %d", t.text, arity, len(args))
 	}
-	return fCall{fn: t.text, args: args}, nil
+	return staCallExpr{fn: t.text, args: args}, nil
 }
 
-// lexFilter splits a $filter into tokens.
-func lexFilter(s string) ([]fToken, error) {
-	var out []fToken
+// lexSTAFilter splits a $filter into tokens.
+func lexSTAFilter(s string) ([]staToken, error) {
+	var out []staToken
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
 		case c == '(' || c == ')' || c == ',':
-			out = append(out, fToken{kind: string(c), text: string(c), pos: i})
+			out = append(out, staToken{kind: string(c), text: string(c), pos: i})
 			i++
 		case c == '\'':
-			str, n, err := lexString(s[i:], i)
+			str, n, err := staLexString(s[i:], i)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, fToken{kind: "str", text: s[i : i+n], v: str, pos: i})
+			out = append(out, staToken{kind: "str", text: s[i : i+n], v: str, pos: i})
 			i += n
 		case c >= '0' && c <= '9' || c == '-' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
-			t, n, err := lexNumberOrTime(s[i:], i)
+			t, n, err := staLexNumber(s[i:], i)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, t)
 			i += n
 		case c == '-':
-			out = append(out, fToken{kind: "id", text: "-", pos: i})
+			out = append(out, staToken{kind: "id", text: "-", pos: i})
 			i++
-		case isIdentStart(c):
+		case staIdentStart(c):
 			n := 1
-			for n < len(s[i:]) && isIdentPart(s[i+n]) {
+			for n < len(s[i:]) && staIdentPart(s[i+n]) {
 				n++
 			}
 			word := s[i : i+n]
 			if (word == "geography" || word == "geometry") && i+n < len(s) && s[i+n] == '\'' {
-				wkt, m, err := lexString(s[i+n:], i+n)
+				wkt, m, err := staLexString(s[i+n:], i+n)
 				if err != nil {
 					return nil, err
 				}
-				g, err := parseWKT(wkt)
+				g, err := staParseWKT(wkt)
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, fToken{kind: "geo", text: s[i : i+n+m], v: g, pos: i})
+				out = append(out, staToken{kind: "geo", text: s[i : i+n+m], v: g, pos: i})
 				i += n + m
 				continue
 			}
-			out = append(out, fToken{kind: "id", text: word, pos: i})
+			out = append(out, staToken{kind: "id", text: word, pos: i})
 			i += n
 		default:
 			r, _ := utf8.DecodeRuneInString(s[i:])
 			return nil, invalid("$filter: unexpected character %q at position %d", r, i)
 		}
 	}
-	return append(out, fToken{kind: "end", pos: len(s)}), nil
+	return append(out, staToken{kind: "end", pos: len(s)}), nil
 }
 
-func isIdentStart(c byte) bool {
+func staIdentStart(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '@' || c == '$'
 }
 
-func isIdentPart(c byte) bool {
-	return isIdentStart(c) || c >= '0' && c <= '9' || c == '.' || c == '/'
+func staIdentPart(c byte) bool {
+	return staIdentStart(c) || c >= '0' && c <= '9' || c == '.' || c == '/'
 }
 
-// lexString reads a quoted literal (” is a quote) and its length.
-func lexString(s string, pos int) (string, int, error) {
+// staLexString reads a quoted literal (” is a quote) and its length.
+func staLexString(s string, pos int) (string, int, error) {
 	var b strings.Builder
 	for i := 1; i < len(s); i++ {
 		if s[i] != '\'' {
@@ -296,27 +296,27 @@ func lexString(s string, pos int) (string, int, error) {
 	return "", 0, invalid("$filter: the text starting at position %d has no closing quote", pos)
 }
 
-// timeOfDay is how time() and time-of-day literals are compared.
-const timeOfDay = "15:04:05.999999999"
+// staTimeOfDay is how time() and time-of-day literals are compared.
+const staTimeOfDay = "15:04:05.999999999"
 
-// lexNumberOrTime reads a number or an ISO 8601 time (2026-11-23T08:00:00Z).
-func lexNumberOrTime(s string, pos int) (fToken, int, error) {
+// staLexNumber reads a number or an ISO 8601 time (2026-11-23T08:00:00Z).
+func staLexNumber(s string, pos int) (staToken, int, error) {
 	n := 1
 	for n < len(s) && strings.IndexByte("0123456789.:+-TZeE", s[n]) >= 0 {
 		n++
 	}
 	word := s[:n]
 	if f, err := strconv.ParseFloat(word, 64); err == nil {
-		return fToken{kind: "num", text: word, v: f, pos: pos}, n, nil
+		return staToken{kind: "num", text: word, v: f, pos: pos}, n, nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, word); err == nil {
-		return fToken{kind: "time", text: word, v: t, pos: pos}, n, nil
+		return staToken{kind: "time", text: word, v: t, pos: pos}, n, nil
 	}
 	if t, err := time.Parse("2006-01-02", word); err == nil {
-		return fToken{kind: "time", text: word, v: t, pos: pos}, n, nil
+		return staToken{kind: "time", text: word, v: t, pos: pos}, n, nil
 	}
 	if t, err := time.Parse("15:04:05", word); err == nil { // a time of day, compared as text with time()
-		return fToken{kind: "str", text: word, v: t.Format(timeOfDay), pos: pos}, n, nil
+		return staToken{kind: "str", text: word, v: t.Format(staTimeOfDay), pos: pos}, n, nil
 	}
-	return fToken{}, 0, invalid("$filter: %q at position %d is neither a number nor an ISO 8601 time (2026-11-23T08:00:00Z)", word, pos)
+	return staToken{}, 0, invalid("$filter: %q at position %d is neither a number nor an ISO 8601 time (2026-11-23T08:00:00Z)", word, pos)
 }

@@ -22,7 +22,7 @@ var staSample = map[string]any{
 	"ok":             true,
 }
 
-func sampleGet(path []string) (any, error) {
+func staSampleGet(path []string) (any, error) {
 	if path[0] == "$now" {
 		return time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC), nil
 	}
@@ -95,11 +95,11 @@ func TestSTAFilterEval(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.filter, func(t *testing.T) {
-			e, err := parseFilter(tc.filter)
+			e, err := parseSTAFilter(tc.filter)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := evalFilter(e, sampleGet)
+			got, err := evalSTAFilter(e, staSampleGet)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +135,7 @@ func TestSTAFilterErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.filter[:min(len(tc.filter), 40)], func(t *testing.T) {
-			_, err := parseFilter(tc.filter)
+			_, err := parseSTAFilter(tc.filter)
 			if kessel.ErrorCode(err) != kessel.EINVALID || !strings.Contains(kessel.ErrorMessage(err), tc.says) {
 				t.Errorf("error %v, want EINVALID saying %q", err, tc.says)
 			}
@@ -160,11 +160,11 @@ func TestSTAFilterBounds(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.filter, func(t *testing.T) {
-			e, err := parseFilter(tc.filter)
+			e, err := parseSTAFilter(tc.filter)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if from, to := timeBounds(e, "phenomenonTime"); !from.Equal(tc.from) || !to.Equal(tc.to) {
+			if from, to := staTimeBounds(e, "phenomenonTime"); !from.Equal(tc.from) || !to.Equal(tc.to) {
 				t.Errorf("bounds %v..%v, want %v..%v", from, to, tc.from, tc.to)
 			}
 		})
@@ -178,16 +178,16 @@ func FuzzSTAFilter(f *testing.F) {
 	f.Add("geo.distance(location, geography'POINT(9.18 48.78)') lt 100")
 	f.Add("year(phenomenonTime) eq 2026 and phenomenonTime ge 2026-11-23T07:00:00.5+01:00")
 	f.Fuzz(func(t *testing.T, s string) {
-		e, err := parseFilter(s)
+		e, err := parseSTAFilter(s)
 		if err != nil {
 			if kessel.ErrorCode(err) != kessel.EINVALID {
 				t.Fatalf("%q: %v is not EINVALID", s, err)
 			}
 			return
 		}
-		if _, err := evalFilter(e, sampleGet); err != nil && kessel.ErrorCode(err) != kessel.EINVALID {
+		if _, err := evalSTAFilter(e, staSampleGet); err != nil && kessel.ErrorCode(err) != kessel.EINVALID {
 			t.Fatalf("%q: eval %v is not EINVALID", s, err)
 		}
-		timeBounds(e, "phenomenonTime")
+		staTimeBounds(e, "phenomenonTime")
 	})
 }

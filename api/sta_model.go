@@ -43,7 +43,7 @@ var staNavs = map[string]map[string]string{
 // staSets is the order of the entity sets in the service root.
 var staSets = []string{"Things", "Locations", "HistoricalLocations", "Datastreams", "Sensors", "ObservedProperties", "Observations", "FeaturesOfInterest"}
 
-func singularNav(nav string) bool { return !strings.HasSuffix(nav, "s") }
+func staSingular(nav string) bool { return !strings.HasSuffix(nav, "s") }
 
 // staEntity is one entity: its set, id, properties and the device it
 // comes from.
@@ -88,14 +88,14 @@ func (m *staModel) self(e *staEntity) string {
 	return m.base + "/" + e.set + "('" + strings.ReplaceAll(e.id, "'", "''") + "')"
 }
 
-func fieldsOf(st *kessel.DeviceState) []string {
+func staFields(st *kessel.DeviceState) []string {
 	if st.Latest == nil {
 		return nil
 	}
 	return fieldNames(st.Latest.Values)
 }
 
-func geometryJSON(st *kessel.DeviceState) any {
+func staGeoJSON(st *kessel.DeviceState) any {
 	if st.Device.Location == nil {
 		return nil
 	}
@@ -124,9 +124,9 @@ func (m *staModel) place(set string, st *kessel.DeviceState) *staEntity {
 		}
 		e.props = map[string]any{"time": t.UTC()}
 	case "Locations":
-		e.props = map[string]any{"name": "location of " + d.ID, "description": "where device " + d.ID + " is", "encodingType": "application/geo+json", "location": geometryJSON(st)}
+		e.props = map[string]any{"name": "location of " + d.ID, "description": "where device " + d.ID + " is", "encodingType": "application/geo+json", "location": staGeoJSON(st)}
 	default:
-		e.props = map[string]any{"name": "area of " + d.ID, "description": "the place device " + d.ID + " observes", "encodingType": "application/geo+json", "feature": geometryJSON(st)}
+		e.props = map[string]any{"name": "area of " + d.ID, "description": "the place device " + d.ID + " observes", "encodingType": "application/geo+json", "feature": staGeoJSON(st)}
 	}
 	return e
 }
@@ -140,7 +140,7 @@ func (m *staModel) datastream(st *kessel.DeviceState, field string) *staEntity {
 	return &staEntity{set: "Datastreams", id: d.ID + ":" + field, st: st, field: field, props: map[string]any{
 		"name": d.ID + " " + field, "description": field + " measured by " + d.Kind + " device " + d.ID,
 		"observationType":   "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-		"unitOfMeasurement": unitOfMeasurement(field, unit), "observedArea": geometryJSON(st),
+		"unitOfMeasurement": staUnitOf(field, unit), "observedArea": staGeoJSON(st),
 		"properties": map[string]any{"device": d.ID, "field": field, "kind": d.Kind},
 	}}
 }
@@ -184,7 +184,7 @@ func (m *staModel) list(set string) []*staEntity {
 				out = append(out, m.place(set, st))
 			}
 		case "Datastreams":
-			for _, f := range fieldsOf(st) {
+			for _, f := range staFields(st) {
 				out = append(out, m.datastream(st, f))
 			}
 		case "Sensors":
@@ -193,14 +193,14 @@ func (m *staModel) list(set string) []*staEntity {
 				out = append(out, m.sensor(st.Device.Kind))
 			}
 		case "ObservedProperties":
-			for _, f := range fieldsOf(st) {
+			for _, f := range staFields(st) {
 				if !seen[f] {
 					seen[f] = true
 					out = append(out, m.observedProperty(f))
 				}
 			}
 		case "Observations":
-			for _, f := range fieldsOf(st) {
+			for _, f := range staFields(st) {
 				out = append(out, m.observation(st, f, st.Latest.Time, st.Latest.Values[f], st.Latest.Location))
 			}
 		}
@@ -240,8 +240,8 @@ func (m *staModel) device(id string) *kessel.DeviceState {
 
 func (m *staModel) observationByID(id string) (*staEntity, error) {
 	notFound := kessel.Errorf(kessel.ENOTFOUND, "no Observations with @iot.id '%s'", id)
-	rest, ns, ok1 := cutLast(id, ":")
-	dev, field, ok2 := cutLast(rest, ":")
+	rest, ns, ok1 := staCutLast(id, ":")
+	dev, field, ok2 := staCutLast(rest, ":")
 	n, err := strconv.ParseInt(ns, 10, 64)
 	st := m.device(dev)
 	if !ok1 || !ok2 || err != nil || st == nil || !kessel.ValidFieldName(field) {
@@ -258,7 +258,7 @@ func (m *staModel) observationByID(id string) (*staEntity, error) {
 	return obs[0], nil
 }
 
-func cutLast(s, sep string) (string, string, bool) {
+func staCutLast(s, sep string) (string, string, bool) {
 	i := strings.LastIndex(s, sep)
 	if i < 0 {
 		return s, "", false
@@ -279,7 +279,7 @@ func (m *staModel) observations(st *kessel.DeviceState, fields []string, from, t
 		return nil, invalid("this request reads the observations of more than %d datastreams; lower $top or expand Observations on fewer", staMaxReads)
 	}
 	max := m.s.opts.MaxPoints
-	if len(fields) > 0 && mobile(st) {
+	if len(fields) > 0 && staMobile(st) {
 		fields = append(fields, "lat", "lon")
 	}
 	rs, err := m.s.readings.History(m.r.Context(), kessel.HistoryQuery{Device: st.Device.ID, From: from, To: to, Fields: fields, Limit: max + 1})
@@ -318,7 +318,7 @@ func (m *staModel) related(e *staEntity, nav string, q *staQuery) ([]*staEntity,
 		return m.observations(e.st, fields, from, to)
 	case e.track && (target == "Locations" || target == "HistoricalLocations" || target == "FeaturesOfInterest"):
 		return []*staEntity{m.trackPoint(target, e.st, e.at, e.loc)}, nil
-	case target == "HistoricalLocations" && e.set == "Things" && mobile(e.st):
+	case target == "HistoricalLocations" && e.set == "Things" && staMobile(e.st):
 		from, to := m.window(q, "time")
 		return m.track(e.st, from, to)
 	case target == "Sensors":
@@ -365,7 +365,7 @@ func (m *staModel) value(e *staEntity, path []string) (any, error) {
 		}
 		return v, nil
 	}
-	if _, ok := staNavs[e.set][path[0]]; ok && singularNav(path[0]) && len(path) > 1 {
+	if _, ok := staNavs[e.set][path[0]]; ok && staSingular(path[0]) && len(path) > 1 {
 		rel, err := m.related(e, path[0], &staQuery{})
 		if err != nil || len(rel) == 0 {
 			return nil, err

@@ -22,7 +22,7 @@ type staQuery struct {
 	top, skip int
 	topSet    bool
 	count     bool
-	filter    fExpr
+	filter    staExpr
 	raw       url.Values // $filter and $orderby as given, for next links
 	orderby   []staOrder
 	selects   []string
@@ -76,20 +76,20 @@ func (q *staQuery) set(k, val string, depth int) error {
 		}
 		q.count = val == "true"
 	case "$filter":
-		q.filter, err = parseFilter(val)
+		q.filter, err = parseSTAFilter(val)
 		q.keep(k, val)
 	case "$orderby":
-		q.orderby, err = parseOrderBy(val)
+		q.orderby, err = staParseOrderBy(val)
 		q.keep(k, val)
 	case "$select":
-		for _, f := range splitTop(val, ',') {
+		for _, f := range staSplit(val, ',') {
 			if f = strings.TrimSpace(f); f == "" {
 				return invalid("$select has an empty entry")
 			}
 			q.selects = append(q.selects, f)
 		}
 	case "$expand":
-		q.expand, err = parseExpand(val, depth)
+		q.expand, err = staParseExpand(val, depth)
 	case "$resultFormat":
 		return invalid("$resultFormat is not served; results are JSON")
 	default:
@@ -105,9 +105,9 @@ func (q *staQuery) keep(k, val string) {
 	q.raw.Set(k, val)
 }
 
-func parseOrderBy(val string) ([]staOrder, error) {
+func staParseOrderBy(val string) ([]staOrder, error) {
 	var out []staOrder
-	for _, item := range splitTop(val, ',') {
+	for _, item := range staSplit(val, ',') {
 		f := strings.Fields(item)
 		if len(f) == 0 || len(f) > 2 || len(f) == 2 && f[1] != "asc" && f[1] != "desc" {
 			return nil, invalid("$orderby: %q is not \"property [asc|desc]\"", item)
@@ -117,14 +117,14 @@ func parseOrderBy(val string) ([]staOrder, error) {
 	return out, nil
 }
 
-// parseExpand reads "Datastreams($top=2;$expand=Observations),Locations"
+// staParseExpand reads "Datastreams($top=2;$expand=Observations),Locations"
 // and the path form "Datastreams/Observations".
-func parseExpand(val string, depth int) ([]staExpand, error) {
+func staParseExpand(val string, depth int) ([]staExpand, error) {
 	if depth > 4 {
 		return nil, invalid("$expand nests deeper than 5 levels")
 	}
 	var out []staExpand
-	for _, item := range splitTop(val, ',') {
+	for _, item := range staSplit(val, ',') {
 		item = strings.TrimSpace(item)
 		name, opts := item, ""
 		if i := strings.IndexByte(item, '('); i >= 0 {
@@ -136,13 +136,13 @@ func parseExpand(val string, depth int) ([]staExpand, error) {
 		first, rest, nested := strings.Cut(name, "/")
 		sub := &staQuery{top: staDefaultTop}
 		if nested {
-			inner, err := parseExpand(rest+optsSuffix(opts), depth+1)
+			inner, err := staParseExpand(rest+staOptsSuffix(opts), depth+1)
 			if err != nil {
 				return nil, err
 			}
 			sub.expand = inner
 		} else {
-			for _, o := range splitTop(opts, ';') {
+			for _, o := range staSplit(opts, ';') {
 				k, v, ok := strings.Cut(o, "=")
 				if !ok {
 					return nil, invalid("$expand: option %q of %s is not $name=value", o, first)
@@ -160,7 +160,7 @@ func parseExpand(val string, depth int) ([]staExpand, error) {
 	return out, nil
 }
 
-func optsSuffix(opts string) string {
+func staOptsSuffix(opts string) string {
 	if opts == "" {
 		return ""
 	}
@@ -180,7 +180,7 @@ func isSTAName(s string) bool {
 }
 
 // splitTop splits s at sep outside parentheses and quotes; "" gives none.
-func splitTop(s string, sep byte) []string {
+func staSplit(s string, sep byte) []string {
 	if strings.TrimSpace(s) == "" {
 		return nil
 	}
@@ -209,7 +209,7 @@ func (q *staQuery) apply(m *staModel, ents []*staEntity) ([]*staEntity, int, err
 	if q.filter != nil {
 		kept := ents[:0:0]
 		for _, e := range ents {
-			v, err := evalFilter(q.filter, func(p []string) (any, error) { return m.value(e, p) })
+			v, err := evalSTAFilter(q.filter, func(p []string) (any, error) { return m.value(e, p) })
 			if err != nil {
 				return nil, 0, err
 			}
@@ -229,7 +229,7 @@ func (q *staQuery) apply(m *staModel, ents []*staEntity) ([]*staEntity, int, err
 					err = invalid("$orderby: %s is not a property", strings.Join(o.path, "/"))
 					return 0
 				}
-				c := orderValues(va, vb)
+				c := staOrderValues(va, vb)
 				if o.desc {
 					c = -c
 				}
@@ -249,8 +249,8 @@ func (q *staQuery) apply(m *staModel, ents []*staEntity) ([]*staEntity, int, err
 }
 
 // orderValues orders any two values; null sorts first.
-func orderValues(a, b any) int {
-	if c, ok := compareValues(a, b); ok {
+func staOrderValues(a, b any) int {
+	if c, ok := staCompare(a, b); ok {
 		return c
 	}
 	switch {
@@ -267,18 +267,18 @@ func orderValues(a, b any) int {
 // timeBounds returns the window that comparisons of the time property
 // prop (phenomenonTime, time) joined by "and" at the top of the filter
 // narrow the store's readings to; zero times are open.
-func timeBounds(e fExpr, prop string) (from, to time.Time) {
-	b, ok := e.(fBinary)
+func staTimeBounds(e staExpr, prop string) (from, to time.Time) {
+	b, ok := e.(staBinary)
 	if !ok {
 		return
 	}
 	if b.op == "and" {
-		f1, t1 := timeBounds(b.l, prop)
-		f2, t2 := timeBounds(b.r, prop)
-		return later(f1, f2), earlier(t1, t2)
+		f1, t1 := staTimeBounds(b.l, prop)
+		f2, t2 := staTimeBounds(b.r, prop)
+		return staLater(f1, f2), staEarlier(t1, t2)
 	}
-	p, okp := b.l.(fPath)
-	l, okl := b.r.(fLit)
+	p, okp := b.l.(staPath)
+	l, okl := b.r.(staLit)
 	t, okt := l.v.(time.Time)
 	if !okp || !okl || !okt || len(p.segs) != 1 || p.segs[0] != prop {
 		return
@@ -297,14 +297,14 @@ func timeBounds(e fExpr, prop string) (from, to time.Time) {
 	return
 }
 
-func later(a, b time.Time) time.Time {
+func staLater(a, b time.Time) time.Time {
 	if a.IsZero() || b.After(a) {
 		return b
 	}
 	return a
 }
 
-func earlier(a, b time.Time) time.Time {
+func staEarlier(a, b time.Time) time.Time {
 	if a.IsZero() || !b.IsZero() && b.Before(a) {
 		return b
 	}

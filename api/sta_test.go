@@ -60,7 +60,7 @@ func staIDs(doc map[string]any) []string {
 	return out
 }
 
-func listOf(doc map[string]any, key string) []any {
+func staList(doc map[string]any, key string) []any {
 	l, _ := doc[key].([]any)
 	return l
 }
@@ -76,7 +76,7 @@ func TestSTASensingCore(t *testing.T) {
 		check     func(t *testing.T, doc map[string]any)
 	}{
 		{"resource-path: service root lists every entity set and the conformance", "/sta/v1.1", 200, func(t *testing.T, doc map[string]any) {
-			sets := listOf(doc, "value")
+			sets := staList(doc, "value")
 			if len(sets) != 8 || sets[0].(map[string]any)["url"] != base+"/Things" {
 				t.Errorf("value: %v", sets)
 			}
@@ -144,13 +144,13 @@ func TestSTASensingCore(t *testing.T) {
 			}
 		}},
 		{"resource-path: association links ($ref)", "/sta/v1.1/Things('air-2')/Datastreams/$ref", 200, func(t *testing.T, doc map[string]any) {
-			vals := listOf(doc, "value")
+			vals := staList(doc, "value")
 			if len(vals) != 2 || vals[0].(map[string]any)["@iot.selfLink"] != base+"/Datastreams('air-2:pm10')" {
 				t.Errorf("refs: %v", doc)
 			}
 		}},
 		{"datamodel/observation: observations of a datastream from the store", "/sta/v1.1/Datastreams('air-1:pm10')/Observations?$top=2&$orderby=phenomenonTime%20desc", 200, func(t *testing.T, doc map[string]any) {
-			vals := listOf(doc, "value")
+			vals := staList(doc, "value")
 			if len(vals) != 2 {
 				t.Fatalf("observations: %v", doc)
 			}
@@ -168,7 +168,7 @@ func TestSTASensingCore(t *testing.T) {
 			}
 		}},
 		{"resource-path: the top-level Observations are the latest of each datastream", "/sta/v1.1/Observations", 200, func(t *testing.T, doc map[string]any) {
-			if len(listOf(doc, "value")) != 3 {
+			if len(staList(doc, "value")) != 3 {
 				t.Errorf("observations: %v", staIDs(doc))
 			}
 		}},
@@ -220,12 +220,12 @@ func TestSTAFiltering(t *testing.T) {
 			}
 		}},
 		{"request-data/count: $count=true counts the filtered collection", q(obs, "$count", "true", "$top", "1"), 200, func(t *testing.T, doc map[string]any) {
-			if doc["@iot.count"] != 120.0 || len(listOf(doc, "value")) != 1 {
+			if doc["@iot.count"] != 120.0 || len(staList(doc, "value")) != 1 {
 				t.Errorf("count: %v", doc["@iot.count"])
 			}
 		}},
 		{"request-data/top: $top=0 answers the count alone, with no next link to loop on", q("/sta/v1.1/Things", "$top", "0", "$count", "true"), 200, func(t *testing.T, doc map[string]any) {
-			if doc["@iot.count"] != 3.0 || len(listOf(doc, "value")) != 0 || doc["@iot.nextLink"] != nil {
+			if doc["@iot.count"] != 3.0 || len(staList(doc, "value")) != 0 || doc["@iot.nextLink"] != nil {
 				t.Errorf("top=0: %v", doc)
 			}
 		}},
@@ -240,18 +240,18 @@ func TestSTAFiltering(t *testing.T) {
 			}
 		}},
 		{"request-data/expand: Things with their Datastreams", q("/sta/v1.1/Things('air-2')", "$expand", "Datastreams($select=name)"), 200, func(t *testing.T, doc map[string]any) {
-			ds := listOf(doc, "Datastreams")
+			ds := staList(doc, "Datastreams")
 			if len(ds) != 2 || ds[0].(map[string]any)["name"] != "air-2 pm10" || len(ds[0].(map[string]any)) != 1 {
 				t.Errorf("expanded: %v", doc["Datastreams"])
 			}
 		}},
 		{"request-data/expand: Datastreams with their Observations, limited, nested options", q("/sta/v1.1/Things('air-1')", "$expand", "Datastreams($expand=Observations($top=3;$orderby=phenomenonTime desc;$count=true))"), 200, func(t *testing.T, doc map[string]any) {
-			ds := listOf(doc, "Datastreams")
+			ds := staList(doc, "Datastreams")
 			if len(ds) != 1 {
 				t.Fatalf("expanded: %v", doc)
 			}
 			d := ds[0].(map[string]any)
-			o := listOf(d, "Observations")
+			o := staList(d, "Observations")
 			if len(o) != 3 || o[0].(map[string]any)["result"] != 119.0 || d["Observations@iot.count"] != 120.0 || d["Observations@iot.nextLink"] == nil {
 				t.Errorf("observations: %v", d)
 			}
@@ -277,7 +277,7 @@ func TestSTAFiltering(t *testing.T) {
 			}
 		}},
 		{"request-data/filter: a window older than the default 24 hours reaches the store", q(obs, "$filter", "phenomenonTime lt 2026-11-21T00:00:00Z and phenomenonTime gt 2026-11-01T00:00:00Z", "$count", "true"), 200, func(t *testing.T, doc map[string]any) {
-			if doc["@iot.count"] != 1.0 || listOf(doc, "value")[0].(map[string]any)["result"] != 500.0 {
+			if doc["@iot.count"] != 1.0 || staList(doc, "value")[0].(map[string]any)["result"] != 500.0 {
 				t.Errorf("count: %v", doc["@iot.count"])
 			}
 		}},

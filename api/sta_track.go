@@ -18,12 +18,12 @@ import (
 // last 24 hours. The FeatureOfInterest of a mobile device's Observation
 // is the place of its reading, with the same kind of @iot.id.
 
-func mobile(st *kessel.DeviceState) bool { return st.Latest != nil && st.Latest.Location != nil }
+func staMobile(st *kessel.DeviceState) bool { return st.Latest != nil && st.Latest.Location != nil }
 
 // window is the time range of stored readings a request asks for through
 // comparisons of prop in its $filter; by default the 24 hours before now.
 func (m *staModel) window(q *staQuery, prop string) (from, to time.Time) {
-	from, to = timeBounds(q.filter, prop)
+	from, to = staTimeBounds(q.filter, prop)
 	if to.IsZero() {
 		to = m.s.opts.Now().Add(time.Second)
 	}
@@ -82,10 +82,10 @@ func (m *staModel) track(st *kessel.DeviceState, from, to time.Time) ([]*staEnti
 // trackByID finds a past place "device:unix-nanoseconds"; nil, nil when
 // id is not of that form or names no stored place.
 func (m *staModel) trackByID(set, id string) (*staEntity, error) {
-	dev, ns, ok := cutLast(id, ":")
+	dev, ns, ok := staCutLast(id, ":")
 	n, err := strconv.ParseInt(ns, 10, 64)
 	st := m.device(dev)
-	if !ok || err != nil || st == nil || !mobile(st) {
+	if !ok || err != nil || st == nil || !staMobile(st) {
 		return nil, nil
 	}
 	t := time.Unix(0, n)

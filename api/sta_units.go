@@ -31,7 +31,7 @@ var staUnitsBySenML = map[string]staUnit{
 
 // unitOfMeasurement answers the unit a reading named (SenML) or, without
 // one, the field's default; an unknown unit is passed on by name.
-func unitOfMeasurement(field, given string) map[string]any {
+func staUnitOf(field, given string) map[string]any {
 	u, ok := staUnitsBySenML[given]
 	if !ok && given != "" {
 		u = staUnit{given, given, ""}
