@@ -35,6 +35,10 @@ func (s *server) routes() {
 	// OGC API – Features for GIS tools: its routes are listed in ogc.go.
 	s.ogcRoutes(r)
 
+	// OGC SensorThings API 1.1, read (sta*.go): one route, the handler follows the resource path.
+	sta := s.instrument("sta", s.limit(ClassRead, s.cors(s.authenticate(s.handleSTA()))))
+	r.PathPrefix(staRoot).Handler(sta).Methods(getOrHead...)
+
 	v1 := r.PathPrefix("/api/v1").Subrouter()
 	v1.NotFoundHandler, v1.MethodNotAllowedHandler = s.cors(noRoute), s.cors(noRoute) // browsers may read why
 	v1.Use(s.cors, s.authenticate)

@@ -1,0 +1,29 @@
+package api
+
+// staPaths describes the SensorThings service root. The whole resource
+// tree under it (OGC 18-088) is served by one route and described here in
+// words: its paths follow the standard, not this document.
+func staPaths() obj {
+	desc := "OGC SensorThings API 1.1, read (conformance classes Sensing Core and Filtering Extension). " +
+		"The service root lists the entity sets Things, Locations, HistoricalLocations, Datastreams, Sensors, ObservedProperties, Observations and FeaturesOfInterest " +
+		"under /sta/v1.1/, with serverSettings.conformance. Entities are addressed as /sta/v1.1/Things('air-1'), navigation as /Things('air-1')/Datastreams, " +
+		"properties as /Things('air-1')/name and /name/$value, links as /Things('air-1')/Datastreams/$ref. " +
+		"Ids are text: a Thing, Location, HistoricalLocation and FeatureOfInterest is a device ('air-1'); a Datastream is a device's field ('air-1:pm10'); " +
+		"a Sensor is a device kind; an ObservedProperty a field name; an Observation 'device:field:unix-nanoseconds'. " +
+		"Query options: $top (default 100, at most 1000 per response; @iot.nextLink continues), $skip, $count, $orderby, $select, $expand (nested with ;), " +
+		"$filter with eq ne gt ge lt le, and or not, add sub mul div mod, string (substringof startswith endswith length indexof substring tolower toupper trim concat), time (year month day hour minute second fractionalseconds date time totaloffsetminutes now mindatetime maxdatetime) and math (round floor ceiling) functions; st_touches, st_overlaps, st_crosses and st_relate answer 400, " +
+		"geo.distance (metres, great circle, between points), geo.length (metres), geo.intersects, st_within, st_intersects, st_contains, st_equals, st_disjoint (a point against a point or a polygon; WKT geography'POINT(9.18 48.78)'). " +
+		"Observations come from the store: under a Datastream or FeatureOfInterest those in the window that phenomenonTime comparisons joined by and at the top of $filter give " +
+		"(default the last 24 hours; more than the history limit answers 400); the top-level /Observations lists the latest observation of each Datastream. " +
+		"A mobile device's HistoricalLocations are its stored places (@iot.id 'device:unix-nanoseconds', each with a Location), in the window time comparisons in $filter give (default 24 hours). " +
+		"Public devices only without a key; internal ones with scope data:internal. Errors are problem documents."
+	return obj{
+		"/sta/v1.1": obj{"get": op("open data", "SensorThings API service root", desc, nil,
+			obj{"200": obj{"description": "the service root; the same route answers every SensorThings resource path below it", "content": obj{"application/json": obj{"schema": obj{
+				"type": "object", "required": []string{"value", "serverSettings"},
+				"properties": obj{"value": obj{"type": "array", "items": obj{"type": "object", "properties": obj{"name": obj{"type": "string"}, "url": obj{"type": "string"}}}},
+					"serverSettings": obj{"type": "object", "properties": obj{"conformance": obj{"type": "array", "items": obj{"type": "string"}}}}},
+			}}}}},
+			[]string{"400", "401", "404", "429", "503"}, nil)},
+	}
+}
