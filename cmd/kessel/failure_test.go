@@ -186,7 +186,7 @@ func TestSharedGroup(t *testing.T) {
 func TestAPIOnlyInstance(t *testing.T) {
 	mq := testenv.StartMosquitto(t)
 	db := influxtest.Start(t)
-	startHub(t, "ingester", "--mqtt-broker", mq.URL, "--influx-url", db.URL, "--mqtt-client-id", "ing", "--roles", "ingest,api")
+	ing := startHub(t, "ingester", "--mqtt-broker", mq.URL, "--influx-url", db.URL, "--mqtt-client-id", "ing", "--roles", "ingest,api")
 	api := startHub(t, "api-only", "--mqtt-broker", mq.URL, "--influx-url", db.URL, "--mqtt-client-id", "apionly", "--roles", "api")
 	pub := startPublisher(t, mq.URL, 2, 200, time.Now().Add(-time.Minute).Truncate(time.Second))
 	pub.client.Publish("kessel/devices/dev-01/meta", 1, true, `{"kind":"test","visibility":"public"}`).Wait()
@@ -210,6 +210,9 @@ func TestAPIOnlyInstance(t *testing.T) {
 	// and dev-01: dev-01's last value is the largest odd number sent.
 	last := float64(sent - 1 - (sent % 2))
 	testenv.Eventually(t, 10*time.Second, func() bool { _, v := latest(); return v == last }, "API-only instance does not show dev-01's last value %v", last)
+	// The API-only instance sees the stream before the ingester's batch is
+	// in InfluxDB: restart it only once everything sent is stored.
+	testenv.Eventually(t, 10*time.Second, func() bool { return ing.metricSum("kessel_ingest_written_total") >= float64(sent) }, "the ingester did not store the %d readings sent", sent)
 	api.kill9()
 	api.start()
 	// The restore from InfluxDB runs in the background after start.
