@@ -36,7 +36,7 @@ func (s *server) routes() {
 	s.ogcRoutes(r)
 
 	// OGC SensorThings API 1.1, read (sta*.go): one route, the handler follows the resource path.
-	sta := s.instrument("sta", s.limit(ClassRead, s.cors(s.authenticate(s.handleSTA()))))
+	sta := s.instrument("sta", s.limit(ClassRead, s.cors(s.authenticate(s.queryLimit(s.handleSTA())))))
 	r.PathPrefix(staRoot).Handler(sta).Methods(getOrHead...)
 
 	v1 := r.PathPrefix("/api/v1").Subrouter()
