@@ -1,6 +1,10 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+)
 
 // getOrHead serves HEAD wherever GET is served: the same status and
 // headers, no body (ServeHTTP drops it).
@@ -12,17 +16,7 @@ func (s *server) routes() {
 	noRoute := s.handleNoRoute() // 404, or 405 with Allow for a known path
 	r.NotFoundHandler, r.MethodNotAllowedHandler = noRoute, noRoute
 
-	// What this instance lacks is decided here, once: every route that
-	// needs it answers 503 naming what is missing.
-	districts := s.needs(s.districts != nil, "no districts are configured on this instance (--districts)")
-	history := s.needs(s.readings != nil, "stored readings are not available on this instance")
-	alerts := s.needs(s.opts.Alerts != nil, "this instance does not run the alerts role")
-	rules := s.needs(s.opts.Rules != nil, "this instance does not run the alerts role")
-	changes := s.needs(s.writer != nil, "device changes are not available on this instance")
-	deadLetters := s.needs(s.opts.DeadLetters != nil, "dead letters are not available on this instance")
-	ingest := s.needs(s.pusher != nil, "this instance does not run the ingest role")
 	metrics := s.needs(s.opts.Gatherer != nil, "no metrics are gathered on this instance")
-
 	r.Handle("/healthz", s.instrument("healthz", s.limit(ClassRead, s.handleHealth()))).Methods(getOrHead...)
 	r.Handle("/readyz", s.instrument("readyz", s.limit(ClassRead, s.handleReady()))).Methods(getOrHead...)
 	r.Handle("/metrics", s.authenticate(s.limit(ClassRead, metrics(s.handleMetrics())))).Methods(getOrHead...)
@@ -39,7 +33,21 @@ func (s *server) routes() {
 	sta := s.instrument("sta", s.limit(ClassRead, s.cors(s.authenticate(s.queryLimit(s.handleSTA())))))
 	r.PathPrefix(staRoot).Handler(sta).Methods(getOrHead...)
 
-	v1 := r.PathPrefix("/api/v1").Subrouter()
+	s.v1Routes(r.PathPrefix("/api/v1").Subrouter(), noRoute)
+}
+
+// v1Routes are the REST API under /api/v1.
+func (s *server) v1Routes(v1 *mux.Router, noRoute http.Handler) {
+	// What this instance lacks is decided here, once: every route that
+	// needs it answers 503 naming what is missing.
+	districts := s.needs(s.districts != nil, "no districts are configured on this instance (--districts)")
+	history := s.needs(s.readings != nil, "stored readings are not available on this instance")
+	alerts := s.needs(s.opts.Alerts != nil, "this instance does not run the alerts role")
+	rules := s.needs(s.opts.Rules != nil, "this instance does not run the alerts role")
+	changes := s.needs(s.writer != nil, "device changes are not available on this instance")
+	deadLetters := s.needs(s.opts.DeadLetters != nil, "dead letters are not available on this instance")
+	ingest := s.needs(s.pusher != nil, "this instance does not run the ingest role")
+
 	v1.NotFoundHandler, v1.MethodNotAllowedHandler = s.cors(noRoute), s.cors(noRoute) // browsers may read why
 	v1.Use(s.cors, s.authenticate)
 	v1.Methods(http.MethodOptions).Handler(s.handlePreflight())
