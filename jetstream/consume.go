@@ -1,0 +1,170 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	njs "github.com/nats-io/nats.go/jetstream"
+)
+
+// Message is a device message read from the stream.
+type Message struct {
+	Topic   string
+	Payload []byte
+	// Stored is when JetStream stored the message: the same on every
+	// delivery, so a reading without its own time gets the same one
+	// however often it is delivered.
+	Stored time.Time
+	// Ack acknowledges the message to JetStream: call it once the message
+	// is stored (or kept as a dead letter), never before. Safe to call
+	// from any goroutine, once.
+	Ack func()
+}
+
+// fetchBatch is the most messages one pull asks for.
+const fetchBatch = 1000
+
+// Consume hands the durable consumer's messages to handle, in stream
+// order, until ctx ends. handle may block (back-pressure: nothing more is
+// pulled meanwhile); it returns an error when it could not take the
+// message, which is then delivered again after a short delay. Messages
+// handed over and not yet acknowledged are kept from timing out (JetStream
+// is told they are in progress), however long the store is down; when
+// ctx ends Consume stops pulling and returns nil; messages handed over
+// may still be acknowledged until Close, which gives those still held
+// back (NAK) so that the next run gets them at once. One Consume at a time.
+func (b *Broker) Consume(ctx context.Context, handle func(context.Context, Message) error) error {
+	h := b.held
+	tick := time.NewTicker(b.opts.AckWait / 3)
+	defer tick.Stop()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-tick.C:
+				h.inProgress(now.Add(-b.opts.AckWait / 3))
+			}
+		}
+	}()
+	for ctx.Err() == nil {
+		fctx, cancel := context.WithTimeout(ctx, time.Second)
+		batch, err := b.consumer.Fetch(fetchBatch, njs.FetchContext(fctx))
+		if err != nil {
+			cancel()
+			if ctx.Err() != nil {
+				return nil
+			}
+			b.log.Warn("fetching from the stream failed; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		for msg := range batch.Messages() {
+			if err := b.deliver(ctx, h, msg, handle); err != nil {
+				cancel()
+				return nil
+			}
+		}
+		cancel()
+		if err := batch.Error(); err != nil && !errors.Is(err, njs.ErrNoMessages) && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+			b.log.Debug("pull ended early", "err", err)
+		}
+	}
+	return nil
+}
+
+// deliver hands one message over; an error means ctx ended.
+func (b *Broker) deliver(ctx context.Context, h *held, msg njs.Msg, handle func(context.Context, Message) error) error {
+	md, err := msg.Metadata()
+	if err != nil {
+		b.log.Error("message without JetStream metadata; skipped", "subject", msg.Subject(), "err", err)
+		return nil
+	}
+	if md.NumDelivered > 1 {
+		b.m.redeliver.Inc()
+	}
+	seq := md.Sequence.Stream
+	h.add(seq, msg, time.Now())
+	m := Message{
+		Topic: Topic(strings.TrimPrefix(msg.Subject(), mqttMsgsPrefix)), Payload: msg.Data(), Stored: md.Timestamp,
+		Ack: func() {
+			if h.remove(seq) {
+				_ = msg.Ack() // a lost ack means one redelivery, which stores nothing twice
+			}
+		},
+	}
+	if err := handle(ctx, m); err != nil {
+		if h.remove(seq) {
+			_ = msg.NakWithDelay(time.Second)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("jetstream: consume: %w", ctx.Err())
+		}
+		b.log.Warn("ingest did not take a message; delivered again in 1 s", "topic", m.Topic, "err", err)
+	}
+	return nil
+}
+
+// held are the messages handed over and not yet acknowledged, with when
+// JetStream last heard of each.
+type held struct {
+	mu   sync.Mutex
+	msgs map[uint64]heldMsg
+}
+
+type heldMsg struct {
+	msg  njs.Msg
+	seen time.Time
+}
+
+func (h *held) add(seq uint64, m njs.Msg, now time.Time) {
+	h.mu.Lock()
+	h.msgs[seq] = heldMsg{m, now}
+	h.mu.Unlock()
+}
+
+func (h *held) remove(seq uint64) bool {
+	h.mu.Lock()
+	_, ok := h.msgs[seq]
+	delete(h.msgs, seq)
+	h.mu.Unlock()
+	return ok
+}
+
+// inProgress resets the ack timer of the messages held since before
+// cutoff (in normal operation there are none: they are acknowledged
+// within a batch interval).
+func (h *held) inProgress(cutoff time.Time) {
+	var old []njs.Msg
+	h.mu.Lock()
+	for seq, m := range h.msgs {
+		if m.seen.Before(cutoff) {
+			old = append(old, m.msg)
+			h.msgs[seq] = heldMsg{m.msg, time.Now()}
+		}
+	}
+	h.mu.Unlock()
+	for _, m := range old {
+		_ = m.InProgress()
+	}
+}
+
+// nakAll gives back what was not acknowledged, for redelivery at once.
+func (h *held) nakAll() {
+	h.mu.Lock()
+	msgs := h.msgs
+	h.msgs = map[uint64]heldMsg{}
+	h.mu.Unlock()
+	for _, m := range msgs {
+		_ = m.msg.Nak()
+	}
+}
