@@ -213,3 +213,30 @@ func (in *inbox) has(topic string) bool {
 	}
 	return false
 }
+
+// TestHeldMessagesDoNotTimeOut: a message handed over and held (the store
+// is down) is not delivered again when AckWait passes, however long it is
+// held: Consume tells JetStream it is in progress.
+func TestHeldMessagesDoNotTimeOut(t *testing.T) {
+	b, reg := start(t, jetstream.Options{Anonymous: true, AckWait: time.Second})
+	c, err := dial(t, b.URL(), "", "", "pub", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, c, kessel.ReadingsTopic("air-1"), "1")
+	ctx, cancel := context.WithCancel(context.Background())
+	deliveries := make(chan jetstream.Message, 10)
+	done := make(chan error, 1)
+	go func() { done <- b.Consume(ctx, func(_ context.Context, m jetstream.Message) error { deliveries <- m; return nil }) }()
+	defer func() { cancel(); <-done }()
+	first := <-deliveries
+	select {
+	case m := <-deliveries:
+		t.Fatalf("delivered again while held: %s", m.Payload)
+	case <-time.After(4 * time.Second): // four times AckWait
+	}
+	first.Ack()
+	if got := counter(t, reg, "kessel_broker_redelivered_total"); got != 0 {
+		t.Fatalf("redeliveries counted: %v", got)
+	}
+}
