@@ -28,8 +28,9 @@ type Message struct {
 // fetchBatch is the most messages one pull asks for.
 const fetchBatch = 1000
 
-// Consume hands the durable consumer's messages to handle, in stream
-// order, until ctx ends. handle may block (back-pressure: nothing more is
+// Consume hands the durable consumer's messages whose topic Options.Match
+// accepts to handle, in stream order, until ctx ends; the others it
+// acknowledges at once. handle may block (back-pressure: nothing more is
 // pulled meanwhile); it returns an error when it could not take the
 // message, which is then delivered again after a short delay. Messages
 // handed over and not yet acknowledged are kept from timing out (JetStream
@@ -92,10 +93,15 @@ func (b *Broker) deliver(ctx context.Context, h *held, msg njs.Msg, handle func(
 	if md.NumDelivered > 1 {
 		b.m.redeliver.Inc()
 	}
+	topic := Topic(strings.TrimPrefix(msg.Subject(), mqttMsgsPrefix))
+	if !b.opts.Match(topic) {
+		_ = msg.Ack() // not Kessel's to read (an alert, another application's topic)
+		return nil
+	}
 	seq := md.Sequence.Stream
 	h.add(seq, msg, time.Now())
 	m := Message{
-		Topic: Topic(strings.TrimPrefix(msg.Subject(), mqttMsgsPrefix)), Payload: msg.Data(), Stored: md.Timestamp,
+		Topic: topic, Payload: msg.Data(), Stored: md.Timestamp,
 		Ack: func() {
 			if h.remove(seq) {
 				_ = msg.Ack() // a lost ack means one redelivery, which stores nothing twice

@@ -44,7 +44,3 @@ func Topic(subject string) string {
 	}
 	return b.String()
 }
-
-// streamSubject is where the MQTT listener stores QoS 1 messages of an
-// MQTT topic or filter (in the stream $MQTT_msgs).
-func streamSubject(topic string) string { return mqttMsgsPrefix + Subject(topic) }
