@@ -54,33 +54,40 @@ func (b *Broker) Consume(ctx context.Context, handle func(context.Context, Messa
 			}
 		}
 	}()
-	for ctx.Err() == nil {
-		fctx, cancel := context.WithTimeout(ctx, time.Second)
-		batch, err := b.consumer.Fetch(fetchBatch, njs.FetchContext(fctx))
+	// A pull that keeps up to fetchBatch messages on their way, asking
+	// for more as they are taken (one Fetch after another waited for each
+	// batch to complete: a drain ran at half the rate).
+	it, err := b.consumer.Messages(njs.PullMaxMessages(fetchBatch))
+	if err != nil {
+		return fmt.Errorf("jetstream: consume: %w", err)
+	}
+	quit, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-quit:
+		}
+		it.Stop()
+		close(stopped)
+	}()
+	defer func() { close(quit); <-stopped }()
+	for {
+		msg, err := it.Next()
 		if err != nil {
-			cancel()
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, njs.ErrMsgIteratorClosed) {
 				return nil
 			}
-			b.log.Warn("fetching from the stream failed; retrying", "err", err)
+			b.log.Warn("reading from the stream failed; retrying", "err", err)
 			select {
 			case <-ctx.Done():
-			case <-time.After(time.Second):
+			case <-time.After(100 * time.Millisecond):
 			}
 			continue
 		}
-		for msg := range batch.Messages() {
-			if err := b.deliver(ctx, h, msg, handle); err != nil {
-				cancel()
-				return nil
-			}
-		}
-		cancel()
-		if err := batch.Error(); err != nil && !errors.Is(err, njs.ErrNoMessages) && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
-			b.log.Debug("pull ended early", "err", err)
+		if err := b.deliver(ctx, h, msg, handle); err != nil {
+			return nil
 		}
 	}
-	return nil
 }
 
 // deliver hands one message over; an error means ctx ended.

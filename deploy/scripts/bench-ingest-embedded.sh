@@ -67,17 +67,23 @@ kill -TERM "$KPID"; wait "$KPID" 2>/dev/null || true
 start=$(date +%s.%N)
 start_kessel
 c0=$(cpu_ticks "$KPID")
-for _ in $(seq 1 12000); do [ "$(written)" -ge "$N" ] && break; sleep 0.05; done
+first=""
+for _ in $(seq 1 12000); do
+  w=$(written)
+  [ -z "$first" ] && [ "$w" -gt 0 ] && first=$(date +%s.%N)
+  [ "$w" -ge "$N" ] && break
+  sleep 0.05
+done
 end=$(date +%s.%N)
 c1=$(cpu_ticks "$KPID")
 rss=$(awk '/VmHWM/{print $2}' "/proc/$KPID/status")
 stored=$(count_stored)
-python3 - "$N" "$start" "$end" "$c0" "$c1" "$HZ" "$rss" "$stored" <<'PY'
+python3 - "$N" "$start" "$end" "$c0" "$c1" "$HZ" "$rss" "$stored" "$first" <<'PY'
 import sys
 a = sys.argv
-n, start, end, c0, c1, hz, rss, stored = int(a[1]), float(a[2]), float(a[3]), int(a[4]), int(a[5]), int(a[6]), int(a[7]), int(a[8])
+n, start, end, c0, c1, hz, rss, stored, first = int(a[1]), float(a[2]), float(a[3]), int(a[4]), int(a[5]), int(a[6]), int(a[7]), int(a[8]), float(a[9])
 cpu = (c1 - c0) / hz
-print(f"bench-ingest embedded drain: {n} stored msgs drained in {end-start:.2f} s from kessel start = {n/(end-start):,.0f} msgs/s")
+print(f"bench-ingest embedded drain: {n} stored msgs drained in {end-start:.2f} s from kessel start = {n/(end-start):,.0f} msgs/s; {n/(end-first):,.0f} msgs/s from the first write")
 print(f"bench-ingest embedded drain: kessel CPU {cpu:.2f} s = {cpu/n*1e6:.1f} us/msg (broker included); peak RSS {rss/1024:.0f} MiB; stored in InfluxDB {stored}; lost {n - stored}")
 PY
 
