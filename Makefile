@@ -44,6 +44,7 @@ bench-geo:
 
 bench-ingest: deps-test build
 	deploy/scripts/bench-ingest.sh
+	deploy/scripts/bench-ingest-embedded.sh
 
 bench-api: deps build
 	deploy/scripts/install-deps.sh --bench
