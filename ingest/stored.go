@@ -13,7 +13,8 @@ import (
 // MaxInflight messages are queued (back-pressure) or until ctx ends.
 // stored is when the stream took it: a reading without its own time gets
 // that one, so a redelivered message yields the same readings and the
-// write is idempotent (same device and timestamp). ack is called once the
+// write is idempotent (same device and timestamp); a bad message's dead
+// letter takes that time too, so it is kept once. ack is called once the
 // message's readings, or its dead letter, are stored; never if the
 // ingester stops first (the stream then delivers the message again). It
 // returns an EUNAVAILABLE error when the ingester is shutting down.
@@ -23,7 +24,7 @@ func (in *Ingester) EnqueueStored(ctx context.Context, topic string, payload []b
 	}
 	in.m.inflight.Inc()
 	select {
-	case in.in <- message{topic: topic, payload: payload, received: stored, ack: ack}:
+	case in.in <- message{topic: topic, payload: payload, received: stored, ack: ack, stored: true}:
 		return nil
 	case <-ctx.Done():
 		in.m.inflight.Dec()

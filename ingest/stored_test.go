@@ -19,6 +19,7 @@ type flakyStore struct {
 	down atomic.Bool
 	mu   sync.Mutex
 	got  []kessel.Reading
+	dead []kessel.DeadLetter
 }
 
 func (s *flakyStore) WriteReadings(_ context.Context, rs []kessel.Reading) error {
@@ -31,7 +32,15 @@ func (s *flakyStore) WriteReadings(_ context.Context, rs []kessel.Reading) error
 	return nil
 }
 
-func (s *flakyStore) WriteDeadLetters(context.Context, []kessel.DeadLetter) error { return nil }
+func (s *flakyStore) WriteDeadLetters(_ context.Context, dls []kessel.DeadLetter) error {
+	if s.down.Load() {
+		return errors.New("store down")
+	}
+	s.mu.Lock()
+	s.dead = append(s.dead, dls...)
+	s.mu.Unlock()
+	return nil
+}
 
 func (s *flakyStore) readings() []kessel.Reading {
 	s.mu.Lock()
@@ -58,8 +67,11 @@ func TestEnqueueStored(t *testing.T) {
 
 	stored := time.Date(2026, 3, 1, 12, 0, 0, 123_000_000, time.UTC)
 	var acks atomic.Int32
-	for range 2 { // the same message twice, as after a redelivery
+	for range 2 { // the same messages twice, as after a redelivery
 		if err := in.EnqueueStored(ctx, kessel.ReadingsTopic("air-1"), []byte(`{"values":{"pm25":7}}`), stored, func() { acks.Add(1) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.EnqueueStored(ctx, kessel.ReadingsTopic("air-1"), []byte(`{"values":`), stored.Add(time.Millisecond), func() { acks.Add(1) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -68,9 +80,14 @@ func TestEnqueueStored(t *testing.T) {
 		t.Fatalf("%d acknowledgements while the store was down", n)
 	}
 	store.down.Store(false)
-	testenv.Eventually(t, 20*time.Second, func() bool { return acks.Load() == 2 }, "messages not acknowledged after the store came back")
+	testenv.Eventually(t, 20*time.Second, func() bool { return acks.Load() == 4 }, "messages not acknowledged after the store came back")
 	got := store.readings()
 	if len(got) != 2 || !got[0].Time.Equal(stored) || !got[1].Time.Equal(stored) || got[0].Device != "air-1" {
 		t.Fatalf("stored %+v, want air-1 twice at %v", got, stored)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if len(store.dead) != 2 || !store.dead[0].Time.Equal(store.dead[1].Time) {
+		t.Fatalf("dead letters %+v: want the bad message's twice at one time (the same point in the store)", store.dead)
 	}
 }
