@@ -52,12 +52,13 @@ func TestDeviceRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub := dev.SubscribeMultiple(map[string]byte{kessel.PublicAlertTopicPrefix + "#": 1, kessel.InternalAlertTopicPrefix + "#": 1}, nil)
+	metaFilter := kessel.DeviceTopicPrefix + "+/meta"
+	sub := dev.SubscribeMultiple(map[string]byte{kessel.PublicAlertTopicPrefix + "#": 1, kessel.InternalAlertTopicPrefix + "#": 1, metaFilter: 1}, nil)
 	if !sub.WaitTimeout(10*time.Second) || sub.Error() != nil {
 		t.Fatal(sub.Error())
 	}
-	if codes := sub.(*mqtt.SubscribeToken).Result(); codes[kessel.PublicAlertTopicPrefix+"#"] != 1 || codes[kessel.InternalAlertTopicPrefix+"#"] != 0x80 {
-		t.Fatalf("device SUBACKs %v: want public granted at QoS 1, internal refused", codes)
+	if codes := sub.(*mqtt.SubscribeToken).Result(); codes[kessel.PublicAlertTopicPrefix+"#"] != 1 || codes[kessel.InternalAlertTopicPrefix+"#"] != 0x80 || codes[metaFilter] != 0x80 {
+		t.Fatalf("device SUBACKs %v: want public alerts granted at QoS 1, internal alerts and self-descriptions refused", codes)
 	}
 	if got := counter(t, reg, "kessel_broker_subscriptions_refused_total"); got < 1 {
 		t.Fatalf("refused subscriptions counted: %v", got)
@@ -66,7 +67,9 @@ func TestDeviceRules(t *testing.T) {
 		t.Fatal(tok.Error())
 	}
 	publish(t, dev, kessel.ReadingsTopic("air-1"), `{"pm25":1}`)
-	publish(t, dev, kessel.MetaTopic("air-1"), `{"visibility":"public"}`)
+	if tok := dev.Publish(kessel.MetaTopic("air-1"), 1, true, `{"visibility":"public"}`); !tok.WaitTimeout(20*time.Second) || tok.Error() != nil {
+		t.Fatalf("retained meta: %v", tok.Error())
+	}
 	dev9, err := dial(t, b.URL(), "air.9", "device-secret-9", "sensor-nine", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +91,16 @@ func TestDeviceRules(t *testing.T) {
 		return opsIn.has(kessel.PublicAlertTopicPrefix+"frost/air-1") && opsIn.has(kessel.InternalAlertTopicPrefix+"leak/pump-1")
 	})
 	eventually(t, "the device to read the public alert", func() bool { return devIn.has(kessel.PublicAlertTopicPrefix + "frost/air-1") })
+	// A service login that subscribes later gets the retained self-description.
+	var lateIn inbox
+	late, err := dial(t, b.URL(), "ops", "service-secret", "ops-late", lateIn.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok := late.Subscribe(kessel.DeviceTopicPrefix+"+/meta", 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	eventually(t, "the retained self-description", func() bool { return lateIn.has(kessel.MetaTopic("air-1")) })
 	if devIn.has(kessel.InternalAlertTopicPrefix + "leak/pump-1") {
 		t.Fatal("a device read an internal alert")
 	}
