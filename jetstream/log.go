@@ -54,7 +54,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		subRefused: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_broker_subscriptions_refused_total",
 			Help: "Topic filters the embedded broker refused to subscribe a client to (SUBACK 0x80): topics the login may not read."}),
 		redeliver: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_broker_redelivered_total",
-			Help: "Messages the durable ingest consumer received more than once (after a crash or a timed-out acknowledgement); writes are idempotent, so they are stored once."}),
+			Help: "Messages the durable ingest consumer received again during this run (an acknowledgement timed out, or ingest could not take them); writes are idempotent, so they are stored once. What a crashed run held is delivered again at start and logged, not counted here."}),
 	}
 	if reg == nil {
 		return m, nil
