@@ -33,7 +33,7 @@ func burst(url string, perDevice int, withTS, retry bool, base time.Time, acked 
 	errs := make(chan error, failureDevices)
 	for d := range failureDevices {
 		dev := fmt.Sprintf("dev-%02d", d)
-		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("crash-"+dev).
+		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("crash-" + dev).
 			SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).SetMaxReconnectInterval(time.Second))
 		if tok := c.Connect(); !tok.WaitTimeout(20*time.Second) || tok.Error() != nil {
 			return fmt.Errorf("connect %s: %v", dev, tok.Error())
