@@ -12,9 +12,11 @@ func (c config) embedded() bool { return c.Broker == brokerEmbedded || c.Broker 
 // startBroker runs the in-memory embedded MQTT broker (--mqtt-broker
 // mochi), which hands readings straight to ingest.
 func (a *app) startBroker(context.Context) (func(context.Context), error) {
-	a.brokerURL = a.cfg.Broker
+	if !a.cfg.embedded() {
+		a.brokerURL = a.cfg.Broker
+	}
 	if a.cfg.Broker != brokerMochi {
-		return nil, nil
+		return nil, nil // the default embedded broker is startJetStream's
 	}
 	auth := a.cfg.File.brokerAuth()
 	if auth.Anonymous {
