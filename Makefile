@@ -12,7 +12,7 @@ run: deps-run build
 test: deps-test vet
 	KESSEL_REQUIRE_INTEGRATION=1 $(GO) test -count=1 -timeout 20m ./...
 	# the packages whose concurrency is their contract, again under the race detector
-	KESSEL_REQUIRE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 10m ./geo/ ./alert/ ./ingest/ ./broker/
+	KESSEL_REQUIRE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 10m ./geo/ ./alert/ ./ingest/ ./broker/ ./jetstream/
 
 ## test-hostile: the scripted attack campaign alone (also part of make test), with its counts
 test-hostile: deps-test
@@ -44,6 +44,7 @@ bench-geo:
 
 bench-ingest: deps-test build
 	deploy/scripts/bench-ingest.sh
+	deploy/scripts/bench-ingest-embedded.sh
 
 bench-api: deps build
 	deploy/scripts/install-deps.sh --bench

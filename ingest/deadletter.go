@@ -20,8 +20,13 @@ func (in *Ingester) deadLetter(msg message, err error) kessel.DeadLetter {
 	if len(p) > kessel.DeadLetterPayloadLimit {
 		p = p[:kessel.DeadLetterPayloadLimit]
 	}
-	// A distinct nanosecond per dead letter, so two never overwrite each other.
+	// A distinct nanosecond per dead letter, so two never overwrite each
+	// other; a message from a durable stream keeps the stream's time, so a
+	// redelivery writes the same dead letter again, not a second one.
 	t := msg.received.Truncate(time.Millisecond).Add(time.Duration(in.seq.Add(1) % 1_000_000))
+	if msg.stored {
+		t = msg.received
+	}
 	return kessel.DeadLetter{Time: t, Reason: rej.Reason, Topic: msg.topic, Device: rej.Device, Detail: rej.Detail, Payload: string(p)}
 }
 

@@ -17,6 +17,7 @@ type message struct {
 	payload  []byte
 	received time.Time
 	ack      func()
+	stored   bool       // received is a durable stream's store time (EnqueueStored)
 	result   chan error // for synchronous submissions
 }
 

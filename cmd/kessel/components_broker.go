@@ -7,14 +7,16 @@ import (
 )
 
 // embedded reports whether the hub runs its own MQTT broker.
-func (c config) embedded() bool { return c.Broker == "embedded" }
+func (c config) embedded() bool { return c.Broker == brokerEmbedded || c.Broker == brokerMochi }
 
-// startBroker runs the embedded MQTT broker (--mqtt-broker embedded),
-// which hands readings straight to ingest.
+// startBroker runs the in-memory embedded MQTT broker (--mqtt-broker
+// mochi), which hands readings straight to ingest.
 func (a *app) startBroker(context.Context) (func(context.Context), error) {
-	a.brokerURL = a.cfg.Broker
 	if !a.cfg.embedded() {
-		return nil, nil
+		a.brokerURL = a.cfg.Broker
+	}
+	if a.cfg.Broker != brokerMochi {
+		return nil, nil // the default embedded broker is startJetStream's
 	}
 	auth := a.cfg.File.brokerAuth()
 	if auth.Anonymous {
@@ -33,7 +35,7 @@ func (a *app) startBroker(context.Context) (func(context.Context), error) {
 	}
 	a.broker = b
 	a.brokerURL = b.URL()
-	a.log.Info("embedded MQTT broker listening", "addr", b.Addr())
+	a.log.Info("embedded MQTT broker (mochi, in memory) listening", "addr", b.Addr())
 	a.setPublisher(func(_ context.Context, topic string, payload []byte) error {
 		return b.Publish(topic, payload, false, 1)
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/kessel-city/kessel/geo"
 	"github.com/kessel-city/kessel/influx"
 	"github.com/kessel-city/kessel/ingest"
+	"github.com/kessel-city/kessel/jetstream"
 	"github.com/kessel-city/kessel/registry"
 )
 
@@ -37,7 +38,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		{"registry", a.startRegistry},
 		{"restore", a.startRestore},
 		{"alerts", a.startAlerts},
+		{"jetstream", a.startJetStream}, // before ingest, closed after it drained
 		{"ingest", a.startIngest},
+		{"consume", a.startConsume}, // stops pulling before ingest drains
 		{"broker", a.startBroker},
 		{"follower", a.startFollower},
 		{"usage", a.startUsage},
@@ -64,6 +67,8 @@ type app struct {
 	// ingestCtx is the context the embedded broker delivers to ingest with.
 	ingestCtx context.Context
 	broker    *broker.Broker
+	// js is the default embedded broker (NATS JetStream).
+	js *jetstream.Broker
 	// brokerURL is where the hub's MQTT broker is (the embedded one's URL,
 	// or --mqtt-broker).
 	brokerURL string

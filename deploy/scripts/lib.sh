@@ -15,7 +15,7 @@ start_influxd() {
     "$root/bin/influxd" run >"$dir/influxd.log" 2>&1 &
   INFLUXD_PID=$!
   pids+=("$INFLUXD_PID")
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/ping" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$port/ping" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "influxd did not start; see $dir/influxd.log" >&2
   return 1
 }

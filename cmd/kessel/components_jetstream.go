@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+
+	"github.com/kessel-city/kessel/ingest"
+	"github.com/kessel-city/kessel/jetstream"
+)
+
+// Values of --mqtt-broker that embed a broker.
+const (
+	// brokerEmbedded is NATS with JetStream: a device's QoS 1 message is
+	// acknowledged once stored, and Kessel's consumer acknowledges it to
+	// the stream once InfluxDB stored it.
+	brokerEmbedded = "embedded"
+	// brokerMochi is the in-memory mochi-mqtt broker (MQTT 5 clients,
+	// public devices' self-descriptions readable by devices); it
+	// acknowledges a message once ingest queued it in memory.
+	brokerMochi = "mochi"
+)
+
+// startJetStream runs the default embedded broker (--mqtt-broker
+// embedded). Kessel's durable consumer on the device topics exists before
+// it lets any device in. It starts before ingest and stops after it, so
+// that what ingest drains at shutdown is still acknowledged to the stream.
+func (a *app) startJetStream(context.Context) (func(context.Context), error) {
+	if a.cfg.Broker != brokerEmbedded {
+		return nil, nil
+	}
+	auth := a.cfg.File.brokerAuth()
+	if auth.Anonymous {
+		a.log.Warn("embedded broker accepts anonymous clients (development mode); list mqtt.users in the config for production")
+	}
+	users := make([]jetstream.User, len(auth.Users))
+	for i, u := range auth.Users {
+		users[i] = jetstream.User{Username: u.Username, PasswordHash: u.PasswordHash, Role: u.Role}
+	}
+	b, err := jetstream.Start(jetstream.Options{
+		Addr: a.cfg.MQTTListen, DataDir: a.cfg.MQTTData, Users: users, Anonymous: auth.Anonymous,
+		Match: ingest.Match,
+		// Larger than the ingest limit, so an oversized payload reaches
+		// ingest and becomes a counted dead letter, not a disconnect.
+		MaxPayload: int32(max(1<<20, 2*a.cfg.MaxPayload)),
+		// As many unacknowledged as ingest may hold.
+		MaxAckPending: 20000,
+		Logger:        a.log, Registerer: a.prom,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.js = b
+	a.brokerURL = b.URL()
+	a.log.Info("embedded MQTT broker (NATS JetStream) listening", "addr", b.Addr(), "data", a.cfg.MQTTData)
+	a.setPublisher(func(ctx context.Context, topic string, payload []byte) error {
+		return b.Publish(ctx, topic, payload, false, 1)
+	})
+	return func(context.Context) {
+		// After ingest drained: what it stored is acknowledged, the rest
+		// given back to the stream.
+		if err := b.Close(); err != nil {
+			a.log.Warn("broker shutdown", "err", err)
+		}
+	}, nil
+}
+
+// startConsume hands the stream's messages to ingest; each is
+// acknowledged to the stream once stored. Its stop (before ingest's) waits
+// until nothing more is pulled.
+func (a *app) startConsume(ctx context.Context) (func(context.Context), error) {
+	if a.js == nil || a.ingester == nil {
+		return nil, nil
+	}
+	runCtx, stop := detach(ctx)
+	b, in := a.js, a.ingester
+	wait := background(func() {
+		err := b.Consume(runCtx, func(ctx context.Context, m jetstream.Message) error {
+			return in.EnqueueStored(ctx, m.Topic, m.Payload, m.Stored, m.Ack)
+		})
+		if err != nil {
+			a.log.Error("consuming from the embedded broker's stream stopped", "err", err)
+		}
+	})
+	return func(context.Context) { stop(); wait() }, nil
+}

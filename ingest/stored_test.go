@@ -1,0 +1,93 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/ingest"
+	"github.com/kessel-city/kessel/internal/testenv"
+	"github.com/kessel-city/kessel/registry"
+)
+
+// flakyStore refuses writes while down, and records what it stored.
+type flakyStore struct {
+	down atomic.Bool
+	mu   sync.Mutex
+	got  []kessel.Reading
+	dead []kessel.DeadLetter
+}
+
+func (s *flakyStore) WriteReadings(_ context.Context, rs []kessel.Reading) error {
+	if s.down.Load() {
+		return errors.New("store down")
+	}
+	s.mu.Lock()
+	s.got = append(s.got, rs...)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *flakyStore) WriteDeadLetters(_ context.Context, dls []kessel.DeadLetter) error {
+	if s.down.Load() {
+		return errors.New("store down")
+	}
+	s.mu.Lock()
+	s.dead = append(s.dead, dls...)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *flakyStore) readings() []kessel.Reading {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]kessel.Reading(nil), s.got...)
+}
+
+// TestEnqueueStored: a message from a durable stream is acknowledged only
+// after its readings were stored (not while the store is down), and a
+// reading without its own time takes the time the stream stored it, so
+// that delivering the message again yields the same reading.
+func TestEnqueueStored(t *testing.T) {
+	store := &flakyStore{}
+	store.down.Store(true)
+	reg, _ := registry.New(registry.Options{})
+	in, err := ingest.New(store, reg, ingest.Options{FlushInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	stored := time.Date(2026, 3, 1, 12, 0, 0, 123_000_000, time.UTC)
+	var acks atomic.Int32
+	for range 2 { // the same messages twice, as after a redelivery
+		if err := in.EnqueueStored(ctx, kessel.ReadingsTopic("air-1"), []byte(`{"values":{"pm25":7}}`), stored, func() { acks.Add(1) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.EnqueueStored(ctx, kessel.ReadingsTopic("air-1"), []byte(`{"values":`), stored.Add(time.Millisecond), func() { acks.Add(1) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return in.Ready(ctx) != nil }, "the failing store never showed in readiness")
+	if n := acks.Load(); n != 0 {
+		t.Fatalf("%d acknowledgements while the store was down", n)
+	}
+	store.down.Store(false)
+	testenv.Eventually(t, 20*time.Second, func() bool { return acks.Load() == 4 }, "messages not acknowledged after the store came back")
+	got := store.readings()
+	if len(got) != 2 || !got[0].Time.Equal(stored) || !got[1].Time.Equal(stored) || got[0].Device != "air-1" {
+		t.Fatalf("stored %+v, want air-1 twice at %v", got, stored)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if len(store.dead) != 2 || !store.dead[0].Time.Equal(store.dead[1].Time) {
+		t.Fatalf("dead letters %+v: want the bad message's twice at one time (the same point in the store)", store.dead)
+	}
+}
