@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"github.com/kessel-city/kessel/internal/loglimit"
 	"log/slog"
 	"strings"
 
@@ -85,7 +86,7 @@ type authHook struct {
 	read      *readRules
 	m         *metrics
 	log       *slog.Logger
-	limiter   *logLimiter // for refused client ids
+	limiter   *loglimit.Limiter // for refused client ids
 	// connack refuses a connection with a reason code of its own; set once
 	// the server exists.
 	connack func(cl *mqtt.Client, code packets.Code) error
@@ -124,7 +125,7 @@ func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 		return nil
 	}
 	h.m.refused.WithLabelValues("client_id").Inc()
-	if ok, heldBack := h.limiter.allow(); ok {
+	if ok, heldBack := h.limiter.Allow(); ok {
 		h.log.Warn("refused a connection: its client id is another login's, or not the device login's own (its id, or its id"+ClientIDSeparator+"suffix)",
 			"client", pk.Connect.ClientIdentifier, "username", string(pk.Connect.Username), "remote", cl.Net.Remote, "not_logged_since_last", heldBack)
 	}

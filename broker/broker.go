@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kessel-city/kessel/internal/loglimit"
 	"log/slog"
 	"net"
 	"os"
@@ -146,12 +147,12 @@ func addHooks(srv *mqtt.Server, opts Options, read *readRules) error {
 	if err != nil {
 		return err
 	}
-	ah.log, ah.limiter = opts.Logger.With("component", "broker"), &logLimiter{now: opts.Now}
+	ah.log, ah.limiter = opts.Logger.With("component", "broker"), loglimit.New(logEvery, opts.Now)
 	ah.connack = func(cl *mqtt.Client, code packets.Code) error { return srv.SendConnack(cl, code, false, nil) }
 	if err := srv.AddHook(ah, nil); err != nil {
 		return fmt.Errorf("broker: auth hook: %w", err)
 	}
-	wh := &watchHook{m: m, log: ah.log, limit: opts.MaxPacket, limiter: &logLimiter{now: opts.Now}}
+	wh := &watchHook{m: m, log: ah.log, limit: opts.MaxPacket, limiter: loglimit.New(logEvery, opts.Now)}
 	if err := srv.AddHook(wh, nil); err != nil {
 		return fmt.Errorf("broker: watch hook: %w", err)
 	}

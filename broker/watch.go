@@ -4,42 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kessel-city/kessel/internal/loglimit"
 )
 
 // logEvery is how often at most the broker logs a refusal of one sort (a
 // packet over the limit, a client id that is not the login's); the
 // counters count every one.
 const logEvery = time.Minute
-
-// logLimiter lets one log line of a sort through per logEvery and counts
-// the ones it held back. It is safe for concurrent use.
-type logLimiter struct {
-	now        func() time.Time
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int
-}
-
-// allow reports whether to log now and how many lines were held back
-// since the last one logged.
-func (l *logLimiter) allow() (ok bool, heldBack int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if !l.last.IsZero() && now.Sub(l.last) < logEvery {
-		l.suppressed++
-		return false, 0
-	}
-	heldBack = l.suppressed
-	l.last, l.suppressed = now, 0
-	return true, heldBack
-}
 
 type metrics struct {
 	refused    *prometheus.CounterVec
@@ -76,7 +53,7 @@ type watchHook struct {
 	m       *metrics
 	log     *slog.Logger
 	limit   uint32
-	limiter *logLimiter
+	limiter *loglimit.Limiter
 }
 
 func (h *watchHook) ID() string { return "kessel-watch" }
@@ -96,7 +73,7 @@ func (h *watchHook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 		return
 	}
 	h.m.tooLarge.Inc()
-	ok, suppressed := h.limiter.allow()
+	ok, suppressed := h.limiter.Allow()
 	if !ok {
 		return
 	}

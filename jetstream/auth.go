@@ -3,6 +3,7 @@ package jetstream
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/kessel-city/kessel/internal/loglimit"
 	"log/slog"
 	"net"
 	"strings"
@@ -48,10 +49,10 @@ type authenticator struct {
 	clientID func(id uint64) string
 	m        *metrics
 	log      *slog.Logger
-	limiter  *logLimiter
+	limiter  *loglimit.Limiter
 }
 
-func newAuthenticator(users []User, anonymous bool, m *metrics, log *slog.Logger, limiter *logLimiter) (*authenticator, error) {
+func newAuthenticator(users []User, anonymous bool, m *metrics, log *slog.Logger, limiter *loglimit.Limiter) (*authenticator, error) {
 	a := &authenticator{users: map[string]User{}, anonymous: anonymous, devMode: anonymous && len(users) == 0, m: m, log: log, limiter: limiter}
 	for _, u := range users {
 		switch {
@@ -111,7 +112,7 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 	cid := a.clientID(c.GetID())
 	if !a.clientIDAllowed(u, cid) {
 		a.refuse("client_id")
-		if ok, heldBack := a.limiter.allow(); ok {
+		if ok, heldBack := a.limiter.Allow(); ok {
 			a.log.Warn("refused a connection: its client id is another device login's, or not the device login's own (its id, or its id"+ClientIDSeparator+"suffix)",
 				"client", cid, "username", u.Username, "remote", c.RemoteAddress(), "not_logged_since_last", heldBack)
 		}

@@ -5,38 +5,17 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kessel-city/kessel/internal/loglimit"
 )
 
 // logEvery is how often at most one refusal of a sort is logged; the
 // counters count every one.
 const logEvery = time.Minute
-
-// logLimiter lets one log line of a sort through per logEvery and counts
-// the ones it held back. It is safe for concurrent use.
-type logLimiter struct {
-	now        func() time.Time
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int
-}
-
-func (l *logLimiter) allow() (ok bool, heldBack int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if !l.last.IsZero() && now.Sub(l.last) < logEvery {
-		l.suppressed++
-		return false, 0
-	}
-	heldBack = l.suppressed
-	l.last, l.suppressed = now, 0
-	return true, heldBack
-}
 
 type metrics struct {
 	refused    *prometheus.CounterVec
@@ -73,8 +52,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 type serverLog struct {
 	log     *slog.Logger
 	m       *metrics
-	mqtt5   *logLimiter
-	denied  *logLimiter
+	mqtt5   *loglimit.Limiter
+	denied  *loglimit.Limiter
 	verbose bool // pass the server's notices on at info (else debug)
 	fatal   atomic.Pointer[string]
 }
@@ -106,13 +85,13 @@ func (l *serverLog) Errorf(format string, v ...any) {
 	switch {
 	case strings.Contains(msg, "unacceptable protocol version"):
 		l.m.refused.WithLabelValues("mqtt5").Inc()
-		if ok, held := l.mqtt5.allow(); ok {
+		if ok, held := l.mqtt5.Allow(); ok {
 			l.log.Warn("refused an MQTT 5 (or older 3.1) client: the embedded broker speaks MQTT 3.1.1 only; connect the device with MQTT 3.1.1, or run with --mqtt-broker mochi",
 				"server", msg, "not_logged_since_last", held)
 		}
 	case strings.Contains(msg, "Publish Violation"):
 		l.m.denied.Inc()
-		if ok, held := l.denied.allow(); ok {
+		if ok, held := l.denied.Allow(); ok {
 			l.log.Warn("dropped a publish the login may not make (a QoS 1 one was still acknowledged)", "server", msg, "not_logged_since_last", held)
 		}
 	case strings.Contains(msg, "Subscription Violation"):

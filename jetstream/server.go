@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kessel-city/kessel/internal/loglimit"
 	"log/slog"
 	"net"
 	"os"
@@ -126,7 +127,7 @@ func Start(opts Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, err := newAuthenticator(opts.Users, opts.Anonymous, m, log, &logLimiter{now: opts.Now})
+	auth, err := newAuthenticator(opts.Users, opts.Anonymous, m, log, loglimit.New(logEvery, opts.Now))
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +179,7 @@ func (b *Broker) startServer(dir string, auth *authenticator) error {
 	}
 	b.srv = srv
 	auth.clientID = b.mqttClientID
-	sl := &serverLog{log: b.log, m: b.m, mqtt5: &logLimiter{now: b.opts.Now}, denied: &logLimiter{now: b.opts.Now}}
+	sl := &serverLog{log: b.log, m: b.m, mqtt5: loglimit.New(logEvery, b.opts.Now), denied: loglimit.New(logEvery, b.opts.Now)}
 	srv.SetLoggerV2(sl, false, false, false)
 	srv.Start()
 	for deadline := time.Now().Add(30 * time.Second); !srv.ReadyForConnections(100 * time.Millisecond); {
