@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -48,7 +49,12 @@ func (sf *snapFixture) advance(d time.Duration) { sf.clock.Add(int64(d)) }
 // value sends no header).
 func (sf *snapFixture) raw(t *testing.T, path string, hdr ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, sf.srv.URL+path, nil)
+	return sf.rawMethod(t, http.MethodGet, path, hdr...)
+}
+
+func (sf *snapFixture) rawMethod(t *testing.T, method, path string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, sf.srv.URL+path, nil)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		if hdr[i+1] != "" {
 			req.Header.Set(hdr[i], hdr[i+1])
@@ -261,20 +267,29 @@ func TestLatestSnapshotWho(t *testing.T) {
 	for _, tc := range []struct {
 		name, path, auth string
 		snapshot, secret bool
+		method           string // GET when empty
 	}{
-		{"internal key first", "/api/v1/latest?limit=10000", internal, false, true},
-		{"anonymous", "/api/v1/latest?limit=10000", "", true, false},
-		{"internal key after", "/api/v1/latest?limit=10000", internal, false, true},
-		{"key without the scope", "/api/v1/latest?limit=10000", other, false, false},
-		{"anonymous again", "/api/v1/latest?limit=10000", "", true, false},
-		{"filtered by kind", "/api/v1/latest?kind=air_quality&limit=10000", "", false, false},
-		{"smaller limit", "/api/v1/latest?limit=2", "", false, false},
-		{"cursor", "/api/v1/latest?limit=10000&cursor=bzE", "", false, false},
-		{"csv", "/api/v1/latest?format=csv", "", false, false},
-		{"repeated parameter", "/api/v1/latest?limit=10000&limit=10000", "", false, false},
+		{"internal key first", "/api/v1/latest?limit=10000", internal, false, true, ""},
+		{"anonymous", "/api/v1/latest?limit=10000", "", true, false, ""},
+		{"internal key after", "/api/v1/latest?limit=10000", internal, false, true, ""},
+		{"key without the scope", "/api/v1/latest?limit=10000", other, false, false, ""},
+		{"anonymous again", "/api/v1/latest?limit=10000", "", true, false, ""},
+		{"filtered by kind", "/api/v1/latest?kind=air_quality&limit=10000", "", false, false, ""},
+		{"smaller limit", "/api/v1/latest?limit=2", "", false, false, ""},
+		{"cursor", "/api/v1/latest?limit=10000&cursor=bzE", "", false, false, ""},
+		{"csv", "/api/v1/latest?format=csv", "", false, false, ""},
+		{"repeated parameter", "/api/v1/latest?limit=10000&limit=10000", "", false, false, ""},
+		{"head", "/api/v1/latest?limit=10000", "", true, false, http.MethodHead},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := sf.raw(t, tc.path, "Authorization", tc.auth)
+			method := cmp.Or(tc.method, http.MethodGet)
+			resp, body := sf.rawMethod(t, method, tc.path, "Authorization", tc.auth)
+			if method == http.MethodHead {
+				_, get := sf.raw(t, tc.path)
+				if len(body) != 0 || resp.Header.Get("Content-Length") != strconv.Itoa(len(get)) {
+					t.Errorf("HEAD: %d bytes of body, Content-Length %s, want none and %d", len(body), resp.Header.Get("Content-Length"), len(get))
+				}
+			}
 			if resp.StatusCode != 200 {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
