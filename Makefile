@@ -56,6 +56,7 @@ bench-sim: deps-test build
 bench-alert: deps-test
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./alert/
 	$(GO) test -run '^$$' -bench AlertLatencySSE -benchtime 100x ./cmd/kessel/
+	$(GO) test -run '^$$' -bench SSEFanOut -benchtime 1x ./cmd/kessel/
 
 clean:
 	rm -rf bin var

@@ -17,7 +17,8 @@ import (
 // handleDevices serves GET /devices and, with latest, GET /latest.
 func (s *server) handleDevices() http.Handler { return s.deviceCollection(false) }
 
-func (s *server) handleLatest() http.Handler { return s.deviceCollection(true) }
+// handleLatest serves the whole city's answer from a snapshot (snapshot.go).
+func (s *server) handleLatest() http.Handler { return s.snap.wrap(s.deviceCollection(true)) }
 
 func (s *server) deviceCollection(latest bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -130,7 +130,8 @@ type server struct {
 	streams   *queryGate
 	ready     readyCache
 	usage     *Usage
-	served    []served // paths and their methods, for 405's Allow
+	served    []served   // paths and their methods, for 405's Allow
+	snap      *snapshots // the whole city's /latest; nil without a registry generation
 }
 
 func (s *server) version(d kessel.Device) string {
@@ -185,6 +186,9 @@ func NewServer(devices Devices, districts Districts, readings ReadingQuerier, op
 			return nil, kessel.Errorf(kessel.EINVALID, "api key %s: the same key hash appears twice", k.Name)
 		}
 		s.keys[k.Hash] = &Principal{Name: k.Name, Department: k.Department, Device: k.Device, scopes: k.Scopes}
+	}
+	if s.snap, err = newSnapshots(devices, opts.Now, opts.Registerer); err != nil {
+		return nil, err
 	}
 	s.routes()
 	if s.served, err = servedPaths(s.router); err != nil {

@@ -62,6 +62,7 @@ func (r *Registry) upsert(d kessel.Device, byOperator bool) {
 	e.byOperator = e.byOperator || byOperator
 	r.reindex(&e.dev)
 	r.dirty[d.ID] = kessel.DeviceRecord{Device: d, ByOperator: e.byOperator, Time: d.UpdatedAt}
+	r.gen.Add(1)
 }
 
 // Version is a device's version for optimistic concurrency (If-Match): it
@@ -128,6 +129,7 @@ func (r *Registry) Delete(ctx context.Context, id, version string) error {
 	}
 	delete(r.devs, id)
 	r.index.Remove(id)
+	r.gen.Add(1)
 	now := r.opts.Now()
 	r.dirty[id] = kessel.DeviceRecord{Device: kessel.Device{ID: id}, Deleted: true, Time: now}
 	r.mu.Unlock()

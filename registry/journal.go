@@ -19,6 +19,7 @@ type Journal interface {
 func (r *Registry) Load(recs []kessel.DeviceRecord) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer r.gen.Add(1)
 	for _, rec := range recs {
 		if rec.Deleted {
 			if _, ok := r.devs[rec.Device.ID]; ok {

@@ -65,6 +65,7 @@ func (r *Registry) Observe(rs []kessel.Reading) {
 			continue
 		}
 		e.latest = &rd
+		r.gen.Add(1)
 		if rd.Time.After(e.dev.LastSeen) {
 			e.dev.LastSeen = rd.Time
 		}

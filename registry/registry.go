@@ -7,6 +7,7 @@ package registry
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -48,6 +49,7 @@ type Registry struct {
 	index *geo.Index
 	dirty map[string]kessel.DeviceRecord // changes not yet in the journal
 	flush sync.Mutex                     // one journal write at a time
+	gen   atomic.Uint64                  // bumped by every change Query could show
 }
 
 type entry struct {
@@ -95,3 +97,10 @@ func (r *Registry) Len() int {
 	defer r.mu.RUnlock()
 	return len(r.devs)
 }
+
+// Generation counts the changes to devices and latest readings: it moves
+// on whenever anything Query could return may have changed (a reading
+// observed, a device put, described, loaded or deleted). Callers compare
+// it to know whether a copy of a Query's answer is still current. Safe for
+// concurrent use; it never goes back.
+func (r *Registry) Generation() uint64 { return r.gen.Load() }

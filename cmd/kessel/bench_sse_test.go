@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/kessel-city/kessel/influx/influxtest"
+	"github.com/kessel-city/kessel/internal/testenv"
+)
+
+// BenchmarkSSEFanOut connects 1,000 SSE clients to /alerts/stream of a
+// real `kessel serve`, publishes background readings at 10,000/s for five
+// seconds with one alerting reading a second, and reports whether every
+// client got every alert event, the readings written per second and the
+// hub's resident memory before and after the clients connected
+// (-benchtime 1x: one run is the measurement).
+func BenchmarkSSEFanOut(b *testing.B) {
+	const clients, seconds = 1000, 5
+	db := influxtest.Start(b)
+	cfg := filepath.Join(b.TempDir(), "kessel.yaml")
+	if err := os.WriteFile(cfg, []byte(`rules:
+  - {id: hot, kind: test, field: v, condition: threshold, op: ">", threshold: 100, visibility: public}
+`), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	mqttAddr := testenv.FreePort(b)
+	h := startHubB(b, "--influx-url", db.URL, "--mqtt-listen", mqttAddr, "--config", cfg)
+	base := "http://" + h
+	rssIdle := metricB(b, base, "process_resident_memory_bytes")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	counts := make([]atomic.Int64, clients)
+	var connected atomic.Int64
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			countAlerts(ctx, client, base+"/api/v1/alerts/stream", &connected, &counts[i])
+		}()
+	}
+	testenv.Eventually(b, 60*time.Second, func() bool { return connected.Load() == clients }, "SSE clients did not all connect")
+	rssConnected := metricB(b, base, "process_resident_memory_bytes")
+
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("bench-fanout"))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatal(tok.Error())
+	}
+	defer c.Disconnect(100)
+	written0 := metricB(b, base, "kessel_ingest_written_total")
+	b.ResetTimer()
+	start := time.Now()
+	publishFlow(c, seconds)
+	sent := time.Since(start)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && minCount(counts) < seconds {
+		time.Sleep(50 * time.Millisecond) // a benchmark's wait for the stragglers, not a test's synchronisation
+	}
+	b.StopTimer()
+	written := metricB(b, base, "kessel_ingest_written_total") - written0
+	rssAfter := metricB(b, base, "process_resident_memory_bytes")
+	lo, full := minCount(counts), 0
+	for i := range counts {
+		if counts[i].Load() >= seconds {
+			full++
+		}
+	}
+	b.ReportMetric(float64(full), "clients-with-every-event")
+	b.ReportMetric(float64(lo), "fewest-events")
+	b.ReportMetric(written/sent.Seconds(), "written/s")
+	b.ReportMetric(rssIdle/1e6, "rss-idle-MB")
+	b.ReportMetric(rssConnected/1e6, "rss-1000-clients-MB")
+	b.ReportMetric(rssAfter/1e6, "rss-after-MB")
+	if full != clients {
+		b.Errorf("%d of %d clients got all %d alert events (fewest %d)", full, clients, seconds, lo)
+	}
+}
+
+// publishFlow publishes 10,000 readings a second for seconds seconds, of
+// which one a second (the first of each second) alerts.
+func publishFlow(c mqtt.Client, seconds int) {
+	tick := time.NewTicker(10 * time.Millisecond) // 100 readings per tick
+	defer tick.Stop()
+	seq := 0
+	for s := range seconds {
+		for t := range 100 {
+			<-tick.C
+			for j := range 100 {
+				seq++
+				dev, v := fmt.Sprintf("bg-%04d", seq%1000), 10
+				if t == 0 && j == 0 {
+					dev, v = fmt.Sprintf("hot-%06d", s), 500
+				}
+				c.Publish("kessel/devices/"+dev+"/readings", 0, false, fmt.Sprintf(`{"kind":"test","values":{"v":%d}}`, v))
+			}
+		}
+	}
+}
+
+// countAlerts reads one SSE stream until ctx ends, counting firing events
+// of hot-* devices.
+func countAlerts(ctx context.Context, client *http.Client, url string, connected, n *atomic.Int64) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return
+	}
+	connected.Add(1)
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if line := sc.Text(); strings.HasPrefix(line, "data: ") && strings.Contains(line, `"hot-`) && strings.Contains(line, `"firing"`) {
+			n.Add(1)
+		}
+	}
+}
+
+func minCount(counts []atomic.Int64) int64 {
+	lo := counts[0].Load()
+	for i := range counts {
+		lo = min(lo, counts[i].Load())
+	}
+	return lo
+}
+
+// metricB sums a metric's samples on /metrics.
+func metricB(b *testing.B, base, name string) float64 {
+	b.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	sum := 0.0
+	for _, m := range regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(name)+`(?:\{[^}]*\})? (\S+)$`).FindAllSubmatch(body, -1) {
+		f, _ := strconv.ParseFloat(string(m[1]), 64)
+		sum += f
+	}
+	return sum
+}
