@@ -99,7 +99,7 @@ func BenchmarkMoveDevice(b *testing.B) {
 func BenchmarkDistrictLookup(b *testing.B) {
 	p := filepath.Join(testenv.ModuleRoot(), "..", "shared", "data", "geo", "stuttgart-stadtbezirke-approx.geojson")
 	if _, err := os.Stat(p); err != nil {
-		b.Skipf("shared district file absent: %v", err)
+		testenv.Missing(b, "shared district file absent: %v", err)
 	}
 	ds, err := geo.LoadDistrictsFile(p, "name", nil)
 	if err != nil {

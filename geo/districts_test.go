@@ -18,7 +18,7 @@ func sharedData(t *testing.T, rel string) string {
 	t.Helper()
 	p := filepath.Join(testenv.ModuleRoot(), "..", "shared", "data", rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data %s is absent (it lives beside the checkout in ../shared/data): %v", rel, err)
+		testenv.Missing(t, "shared test data %s is absent (it lives beside the checkout in ../shared/data): %v", rel, err)
 	}
 	return p
 }

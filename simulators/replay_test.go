@@ -49,7 +49,7 @@ func TestReadRealSeries(t *testing.T) {
 	isar := filepath.Join(dir, "isar-muenchen-16005701-wasserstand-2025-12-26_2026-01-25.csv")
 	f, err := os.Open(isar)
 	if err != nil {
-		t.Skipf("shared time series absent: %v", err)
+		testenv.Missing(t, "shared time series absent: %v", err)
 	}
 	defer f.Close()
 	ps, err := simulators.ReadSeries(f, "Wasserstand", nil)
@@ -61,7 +61,7 @@ func TestReadRealSeries(t *testing.T) {
 	}
 	sc, err := os.Open(filepath.Join(dir, "sensor-community-archive", "2018-11-01_sds011_sensor_15092.csv"))
 	if err != nil {
-		t.Skip(err)
+		testenv.Missing(t, "shared Sensor.Community archive absent: %v", err)
 	}
 	defer sc.Close()
 	pm, err := simulators.ReadSeries(sc, "P1", nil)

@@ -156,7 +156,7 @@ rules:
 func TestDistrictsFromConfig(t *testing.T) {
 	src := filepath.Join(testenv.ModuleRoot(), "..", "shared", "data", "geo", "stuttgart-stadtbezirke-approx.geojson")
 	if _, err := os.Stat(src); err != nil {
-		t.Skipf("shared district file absent (../shared/data/geo): %v", err)
+		testenv.Missing(t, "shared district file absent (../shared/data/geo): %v", err)
 	}
 	db := influxtest.Start(t)
 	dir := t.TempDir()

@@ -116,7 +116,7 @@ func TestSimulatorEveryFormatWithFaults(t *testing.T) {
 func TestReplayRealSeries(t *testing.T) {
 	file := filepath.Join(testenv.ModuleRoot(), "..", "shared", "data", "timeseries", "isar-muenchen-16005701-wasserstand-2025-12-26_2026-01-25.csv")
 	if _, err := os.Stat(file); err != nil {
-		t.Skipf("shared time series absent (it lives beside the checkout in ../shared/data): %v", err)
+		testenv.Missing(t, "shared time series absent (it lives beside the checkout in ../shared/data): %v", err)
 	}
 	db := influxtest.Start(t)
 	mqttAddr := testenv.FreePort(t)

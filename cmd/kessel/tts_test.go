@@ -25,7 +25,7 @@ import (
 func TestTTSConnection(t *testing.T) {
 	sample, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(), "..", "shared", "data", "payloads", "ttn-v3-uplink-decoded-noise.json"))
 	if err != nil {
-		t.Skipf("shared TTS sample absent (../shared/data/payloads): %v", err)
+		testenv.Missing(t, "shared TTS sample absent (../shared/data/payloads): %v", err)
 	}
 	const app, key = "ttn-soundkit@ttn", "NNSXS.TESTKEY"
 	tts := testenv.StartMosquittoAuth(t, map[string]string{app: key, "tts-server": "server-secret"},
