@@ -13,14 +13,8 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 DEVICES="${BENCH_DEVICES:-10000}"
 DURATION="${BENCH_DURATION:-10s}"
 FLOW_RATE="${BENCH_FLOW_RATE:-1000}"
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 . "$root/deploy/scripts/lib.sh"
+bench_work
 IPORT=$(free_port); MPORT=$(free_port); HPORT=$(free_port)
 start_influxd "$IPORT" "$work"
 "$root/bin/kessel" serve --mqtt-listen "127.0.0.1:$MPORT" --influx-url "http://127.0.0.1:$IPORT" --http "127.0.0.1:$HPORT" \

@@ -13,15 +13,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 N="${BENCH_MESSAGES:-200000}"
 DEVICES="${BENCH_DEVICES:-1000}"
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 . "$root/deploy/scripts/lib.sh"
+bench_work
 IPORT=$(free_port); MPORT=$(free_port); HPORT=$(free_port)
 start_influxd "$IPORT" "$work"
 

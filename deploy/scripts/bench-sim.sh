@@ -4,11 +4,8 @@
 # messages per second it publishes to a local mosquitto (shipped limits).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-work="$(mktemp -d)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
 . "$root/deploy/scripts/lib.sh"
+bench_work
 MPORT=$(free_port)
 mosq="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
 { echo "user root"; echo "listener $MPORT 127.0.0.1"; echo "allow_anonymous true"; echo "persistence false"; echo "log_dest stderr"; echo "log_type error"

@@ -1,5 +1,19 @@
 # Shared by the bench scripts (sourced, not run).
 
+# bench_work makes a scratch folder $work and a list of child pids $pids;
+# when the script exits, each child is stopped (and waited for) and the
+# folder removed.
+bench_work() {
+  work="$(mktemp -d)"
+  pids=()
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+
 # free_port prints a loopback TCP port that was free a moment ago.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
