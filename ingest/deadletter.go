@@ -13,7 +13,7 @@ import (
 func (in *Ingester) deadLetter(msg message, err error) kessel.DeadLetter {
 	rej := rejectionOf(msg.topic, err)
 	in.m.rejected.WithLabelValues(rej.Reason).Inc()
-	if n, ok := in.logLimit.allow(rej.Reason, msg.received); ok {
+	if ok, n := in.logLimit.AllowAt(rej.Reason, msg.received); ok {
 		in.log.Warn("message rejected", "reason", rej.Reason, "topic", msg.topic, "device", rej.Device, "detail", rej.Detail, "suppressed_since_last", n)
 	}
 	p := msg.payload

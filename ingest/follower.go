@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/internal/loglimit"
 )
 
 // FollowerOptions configures a Follower. Zero values take the defaults noted.
@@ -64,7 +65,7 @@ func NewFollower(devices Devices, opts FollowerOptions) (*Follower, error) {
 	// Not shared: a follower sees every message, whichever ingester stores it.
 	subs := map[string]byte{TopicReadings: 1, TopicTTS: 1, TopicMeta: 1}
 	f.src = newSource(sourceConfig{name: "broker", url: opts.Broker, clientID: opts.ClientID, username: opts.Username,
-		password: opts.Password, clean: true, subscriptions: subs}, f.onMessage, log, &logLimiter{}, opts.Now, up.WithLabelValues("broker"))
+		password: opts.Password, clean: true, subscriptions: subs}, f.onMessage, log, loglimit.New(logInterval, nil), opts.Now, up.WithLabelValues("broker"))
 	return f, nil
 }
 

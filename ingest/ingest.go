@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/internal/loglimit"
 )
 
 // Store is where readings and dead letters go. Errors with code EINVALID are
@@ -106,7 +107,7 @@ type Ingester struct {
 	storeOK atomic.Bool
 	seq     atomic.Uint64
 
-	logLimit logLimiter
+	logLimit *loglimit.Limiter // rejections and reconnects, per reason or source, once per logInterval
 	fcnt     frameCounter
 }
 
@@ -124,25 +125,26 @@ func New(store Store, devices Devices, opts Options) (*Ingester, error) {
 		return nil, fmt.Errorf("ingest: metrics: %w", err)
 	}
 	in := &Ingester{
-		store:   store,
-		devices: devices,
-		opts:    opts,
-		log:     opts.Logger.With("component", "ingest"),
-		m:       m,
-		in:      make(chan message, opts.MaxInflight),
+		store:    store,
+		devices:  devices,
+		opts:     opts,
+		log:      opts.Logger.With("component", "ingest"),
+		logLimit: loglimit.New(logInterval, nil),
+		m:        m,
+		in:       make(chan message, opts.MaxInflight),
 	}
 	in.storeOK.Store(true)
 	if opts.Broker != "" {
 		in.broker = newSource(sourceConfig{name: "broker", url: opts.Broker, clientID: opts.ClientID,
 			username: opts.Username, password: opts.Password, subscriptions: in.subscriptions()},
-			in.onMessage, in.log, &in.logLimit, opts.Now, m.connected.WithLabelValues("broker"))
+			in.onMessage, in.log, in.logLimit, opts.Now, m.connected.WithLabelValues("broker"))
 	}
 	if t := opts.TTS; t.Broker != "" {
 		// The Things Stack's MQTT server serves QoS 0 only, so there is no
 		// session to resume: a clean one, and nothing to acknowledge.
 		in.tts = newSource(sourceConfig{name: "tts", url: t.Broker, clientID: t.ClientID, username: t.Username,
 			password: t.Password, clean: true, subscriptions: map[string]byte{t.topic(): 0}},
-			in.onMessage, in.log, &in.logLimit, opts.Now, m.connected.WithLabelValues("tts"))
+			in.onMessage, in.log, in.logLimit, opts.Now, m.connected.WithLabelValues("tts"))
 	}
 	return in, nil
 }
@@ -279,3 +281,7 @@ func (in *Ingester) Publish(ctx context.Context, topic string, payload []byte, r
 		return ctx.Err()
 	}
 }
+
+// logInterval is how often at most one sort of rejection or reconnect is
+// logged; the metrics count every one.
+const logInterval = 10 * time.Second

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kessel-city/kessel/internal/mqttconn"
+
+	"github.com/kessel-city/kessel/internal/loglimit"
 )
 
 // TTSSource is a connection to The Things Stack's MQTT server. It serves
@@ -56,7 +58,7 @@ const resubscribeEvery = 10 * time.Second
 type source struct {
 	cfg       sourceConfig
 	log       *slog.Logger
-	logLimit  *logLimiter
+	logLimit  *loglimit.Limiter
 	now       func() time.Time
 	up        prometheus.Gauge
 	client    mqtt.Client
@@ -69,7 +71,7 @@ type source struct {
 	wg     sync.WaitGroup // the connect loop and running resubscriptions
 }
 
-func newSource(cfg sourceConfig, handler mqtt.MessageHandler, log *slog.Logger, limit *logLimiter, now func() time.Time, up prometheus.Gauge) *source {
+func newSource(cfg sourceConfig, handler mqtt.MessageHandler, log *slog.Logger, limit *loglimit.Limiter, now func() time.Time, up prometheus.Gauge) *source {
 	s := &source{cfg: cfg, log: log.With("source", cfg.name), logLimit: limit, now: now, up: up, retry: resubscribeEvery}
 	up.Set(0)
 	o := mqtt.NewClientOptions().
@@ -91,7 +93,7 @@ func newSource(cfg sourceConfig, handler mqtt.MessageHandler, log *slog.Logger, 
 			s.log.Warn("connection to broker lost; reconnecting", "broker", cfg.url, "err", err)
 		}).
 		SetReconnectingHandler(func(_ mqtt.Client, _ *mqtt.ClientOptions) {
-			if n, ok := s.logLimit.allow("reconnect:"+cfg.name, s.now()); ok {
+			if ok, n := s.logLimit.AllowAt("reconnect:"+cfg.name, s.now()); ok {
 				s.log.Warn("reconnecting to broker", "broker", cfg.url, "attempts_since_last_log", n)
 			}
 		})
@@ -150,7 +152,7 @@ func (s *source) connect(ctx context.Context) {
 		if t.Error() == nil {
 			return
 		}
-		if n, ok := s.logLimit.allow("connect:"+s.cfg.name, s.now()); ok {
+		if ok, n := s.logLimit.AllowAt("connect:"+s.cfg.name, s.now()); ok {
 			s.log.Error("cannot connect to broker; retrying", "broker", s.cfg.url, "client_id", s.cfg.clientID, "err", t.Error(), "failures_since_last_log", n)
 		}
 		select {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/kessel-city/kessel/broker"
 	"github.com/kessel-city/kessel/internal/testenv"
+
+	"github.com/kessel-city/kessel/internal/loglimit"
 )
 
 // sourceGoroutines lists the goroutines running a source's code.
@@ -35,7 +37,7 @@ func testSource(t *testing.T, url, user, password string) *source {
 	gauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "test_connected"})
 	cfg := sourceConfig{name: "broker", url: url, clientID: "air-1@ingest-test", username: user, password: password,
 		clean: true, subscriptions: map[string]byte{TopicReadings: 1}}
-	s := newSource(cfg, func(mqtt.Client, mqtt.Message) {}, slog.New(slog.DiscardHandler), &logLimiter{}, time.Now, gauge)
+	s := newSource(cfg, func(mqtt.Client, mqtt.Message) {}, slog.New(slog.DiscardHandler), loglimit.New(logInterval, nil), time.Now, gauge)
 	s.retry = 20 * time.Millisecond
 	return s
 }

@@ -8,13 +8,14 @@ import (
 )
 
 // Limiter lets one log line of a sort through per interval and counts the
-// ones it held back. It is safe for concurrent use.
+// ones it held back. Sorts are keys (a reason, a source); keep them few,
+// as each is remembered. It is safe for concurrent use.
 type Limiter struct {
 	every time.Duration
 	now   func() time.Time
 	mu    sync.Mutex
-	last  time.Time
-	held  int
+	last  map[string]time.Time
+	held  map[string]int
 }
 
 // New returns a Limiter that allows one line per every, reading time from
@@ -23,20 +24,22 @@ func New(every time.Duration, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{every: every, now: now}
+	return &Limiter{every: every, now: now, last: map[string]time.Time{}, held: map[string]int{}}
 }
 
-// Allow reports whether to log now and how many lines were held back since
-// the last one logged.
-func (l *Limiter) Allow() (ok bool, heldBack int) {
+// Allow reports whether to log the Limiter's one sort now and how many
+// lines were held back since the last one logged.
+func (l *Limiter) Allow() (ok bool, heldBack int) { return l.AllowAt("", l.now()) }
+
+// AllowAt is Allow for the sort key at the time at.
+func (l *Limiter) AllowAt(key string, at time.Time) (ok bool, heldBack int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
-	if !l.last.IsZero() && now.Sub(l.last) < l.every {
-		l.held++
+	if last, seen := l.last[key]; seen && at.Sub(last) < l.every {
+		l.held[key]++
 		return false, 0
 	}
-	heldBack = l.held
-	l.last, l.held = now, 0
+	heldBack = l.held[key]
+	l.last[key], l.held[key] = at, 0
 	return true, heldBack
 }
