@@ -35,3 +35,7 @@ func Routes(h http.Handler) []Route {
 	})
 	return out
 }
+
+// ValidateOpenAPI runs the OpenAPI validator on a document, for the
+// external tests.
+var ValidateOpenAPI = validateOpenAPI
