@@ -47,8 +47,10 @@ bench-ingest: deps-test build
 	deploy/scripts/bench-ingest-embedded.sh
 
 bench-api: deps build
-	deploy/scripts/install-deps.sh --bench
+	deploy/scripts/install-deps.sh --bench --browser
 	deploy/scripts/bench-api.sh
+	# the citizens' page: first render of the map with 10,000 devices in headless Chromium
+	KESSEL_REQUIRE_INTEGRATION=1 $(GO) test -run '^$$' -bench FirstRender -benchtime 3x ./web/ | grep -E 'first render|ms/first-render|^(ok|FAIL)'
 
 bench-sim: deps-test build
 	deploy/scripts/bench-sim.sh

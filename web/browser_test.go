@@ -23,7 +23,7 @@ import (
 // browser is one headless Chromium tab on the page under test. It records
 // every request the page makes to a host other than Kessel's.
 type browser struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	base    string
 	mu      sync.Mutex
@@ -35,7 +35,7 @@ type browser struct {
 const recordCSP = `window.__csp = [];
 document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`
 
-func newBrowser(t *testing.T, base string) *browser {
+func newBrowser(t testing.TB, base string) *browser {
 	t.Helper()
 	bin := testenv.Program(t, "chromium", "KESSEL_CHROMIUM")
 	opts := []chromedp.ExecAllocatorOption{

@@ -38,7 +38,7 @@ rules:
 
 // startStack runs influxd, kessel serve (built from this checkout) and
 // kessel-sim, and waits until every simulated device has a reading.
-func startStack(t *testing.T, devices int) *stack {
+func startStack(t testing.TB, devices int) *stack {
 	t.Helper()
 	db := influxtest.Start(t)
 	dir := t.TempDir()
@@ -130,7 +130,7 @@ type latestList struct {
 }
 
 // latest reads /api/v1/latest, of one kind or of all ("").
-func (s *stack) latest(t *testing.T, kind string) latestList {
+func (s *stack) latest(t testing.TB, kind string) latestList {
 	t.Helper()
 	var l latestList
 	getJSON(t, s.base+"/api/v1/latest?limit=10000&kind="+kind, &l)
@@ -140,7 +140,7 @@ func (s *stack) latest(t *testing.T, kind string) latestList {
 	return l
 }
 
-func getJSON(t *testing.T, url string, v any) {
+func getJSON(t testing.TB, url string, v any) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {

@@ -264,9 +264,11 @@ async function start() {
   $('kind-filter').addEventListener('change', (e) => { state.kind = e.target.value; table.reset(); render(); });
   $('district-filter').addEventListener('change', (e) => { state.district = e.target.value; table.reset(); render(); });
   $('controls').addEventListener('submit', (e) => e.preventDefault());
-  const [districts, catalog] = await Promise.allSettled([api.districts(), api.catalog()]);
+  // The catalogue only names the publisher and licence: the map does not
+  // wait for it (its first answer may take a while on a large store).
+  api.catalog().then((c) => { state.catalog = c; renderLicence(); }, () => {});
+  const [districts] = await Promise.allSettled([api.districts()]);
   state.districts = districts.status === 'fulfilled' ? districts.value : null;
-  state.catalog = catalog.status === 'fulfilled' ? catalog.value : null;
   map.setDistricts(state.districts);
   applyLanguage(lang());
   alerts.start();
