@@ -173,6 +173,7 @@ func (s *server) handleCatalog(format string) http.Handler {
 // stored reading when the store can tell (else no temporal extent).
 func (s *server) coverage(ctx context.Context, oldest *oldestCache) []*coverage {
 	kinds := coverageByKind(s.devices.Query(kessel.DeviceQuery{}))
+	s.archived(kinds)
 	or, ok := s.readings.(OldestReader)
 	if !ok {
 		return kinds
@@ -200,6 +201,7 @@ type coverage struct {
 	from, to   time.Time  // oldest stored reading, newest reading
 	hasBound   bool
 	hasReading bool
+	archived   time.Time // newest archive day with this kind's file
 }
 
 // coverageByKind sums up the devices per kind, sorted by kind.

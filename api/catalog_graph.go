@@ -241,6 +241,9 @@ func addDataset(g *graph, c Catalog, base string, k *coverage, r datasetRefs) {
 	for _, f := range distFormats {
 		addDistribution(g, c, base, k.kind, f, r)
 	}
+	if !k.archived.IsZero() {
+		addArchiveDistribution(g, c, base, k, r)
+	}
 }
 
 func addDistribution(g *graph, c Catalog, base, kind string, f distFormat, r datasetRefs) {

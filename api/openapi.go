@@ -71,7 +71,7 @@ var (
 // openAPI returns the document served at /api/v1/openapi.json.
 func openAPI() obj {
 	paths := obj{}
-	for _, group := range []obj{operationPaths(), devicePaths(), districtPaths(), alertPaths(), catalogPaths(), ogcPathItems(OGCBasePath, "ogc"), staPaths()} {
+	for _, group := range []obj{operationPaths(), devicePaths(), districtPaths(), alertPaths(), archivePaths(), catalogPaths(), ogcPathItems(OGCBasePath, "ogc"), staPaths()} {
 		maps.Copy(paths, group)
 	}
 	return obj{

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 )
@@ -26,6 +27,12 @@ func (s *server) routes() {
 		r.PathPrefix("/static/").Handler(s.instrument("static", s.opts.Page)).Methods(getOrHead...)
 	}
 
+	if s.opts.Archive != nil { // the bulk archive: files, not part of the API document
+		arch := s.instrument("archive", s.limit(ClassRead, s.cors(s.handleArchive())))
+		r.Handle(strings.TrimSuffix(archivePrefix, "/"), http.RedirectHandler(archivePrefix, http.StatusMovedPermanently)).Methods(getOrHead...)
+		r.PathPrefix(archivePrefix).Handler(arch).Methods(getOrHead...)
+	}
+
 	// OGC API – Features for GIS tools: its routes are listed in ogc.go.
 	s.ogcRoutes(r)
 
@@ -47,6 +54,7 @@ func (s *server) v1Routes(v1 *mux.Router, noRoute http.Handler) {
 	changes := s.needs(s.writer != nil, "device changes are not available on this instance")
 	deadLetters := s.needs(s.opts.DeadLetters != nil, "dead letters are not available on this instance")
 	ingest := s.needs(s.pusher != nil, "this instance does not run the ingest role")
+	archive := s.needs(s.opts.Archive != nil, "no archive is configured on this instance (--archive)")
 
 	v1.NotFoundHandler, v1.MethodNotAllowedHandler = s.cors(noRoute), s.cors(noRoute) // browsers may read why
 	v1.Use(s.cors, s.authenticate)
@@ -74,6 +82,7 @@ func (s *server) v1Routes(v1 *mux.Router, noRoute http.Handler) {
 	v1.Handle("/districts/{id}", read("district", districts(s.handleDistrict()))).Methods(getOrHead...)
 	v1.Handle("/districts/{id}/readings", query("district_readings", districts(history(s.handleDistrictReadings())))).Methods(getOrHead...)
 
+	v1.Handle("/archive/days/{day}", write("archive_build", ScopeAdmin, archive(s.handleBuildArchive()))).Methods(http.MethodPost)
 	v1.Handle("/catalog", read("catalog", s.handleCatalog(""))).Methods(getOrHead...)
 	v1.Handle("/catalog.jsonld", read("catalog", s.handleCatalog(rdfJSONLD))).Methods(getOrHead...)
 	v1.Handle("/catalog.ttl", read("catalog", s.handleCatalog(rdfTurtle))).Methods(getOrHead...)

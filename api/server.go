@@ -107,6 +107,9 @@ type Options struct {
 	// Page serves the citizens' page at GET / and its assets under
 	// /static/; nil leaves / a 404.
 	Page http.Handler
+	// Archive is served under /archive/ and listed in the catalogue; nil
+	// serves none.
+	Archive Archive
 }
 
 // DeadLetterQuerier reads stored dead letters.

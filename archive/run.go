@@ -92,3 +92,9 @@ func (a *Archive) first(ctx context.Context) time.Time {
 	}
 	return day.UTC().Truncate(24 * time.Hour)
 }
+
+// Build writes (or rewrites) day's folder now.
+func (a *Archive) Build(ctx context.Context, day time.Time) error {
+	_, err := a.WriteDay(ctx, day)
+	return err
+}

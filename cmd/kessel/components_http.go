@@ -50,6 +50,9 @@ func (a *app) startHTTP(context.Context) (func(context.Context), error) {
 		return nil, fmt.Errorf("--map-tiles: %w", err)
 	}
 	opts.Page = page
+	if a.archive != nil {
+		opts.Archive = a.archive
+	}
 	handler, err := api.NewServer(a.reg, a.districtsOrNil(), a.store, opts)
 	if err != nil {
 		return nil, err

@@ -44,6 +44,7 @@ type serveFlags struct {
 	RatePush        string
 	TrustedProxies  string
 	MapTiles        string // the citizens' page's tile server (web.Options)
+	Archive         string // the bulk archive's directory; empty: none
 	MapAttribution  string
 	BatchSize       int
 	FlushInterval   time.Duration
@@ -100,6 +101,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.String(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client")
 	e.String(&c.MapTiles, "map-tiles", "", "XYZ tile URL for the citizens' page's map, e.g. https://tiles.example.org/{z}/{x}/{y}.png; empty: districts only, no request to another host")
 	e.String(&c.MapAttribution, "map-tiles-attribution", "", "attribution the tile server's licence requires, shown on the map")
+	e.String(&c.Archive, "archive", "", "directory of the open-data bulk archive (a folder per UTC day, written nightly by the ingest role, served under /archive/ by the api role); empty: no archive")
 	if err := e.Parse(args); err != nil {
 		return c, err
 	}

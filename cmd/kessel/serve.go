@@ -13,6 +13,7 @@ import (
 
 	"github.com/kessel-city/kessel/alert"
 	"github.com/kessel-city/kessel/api"
+	"github.com/kessel-city/kessel/archive"
 	"github.com/kessel-city/kessel/broker"
 	"github.com/kessel-city/kessel/geo"
 	"github.com/kessel-city/kessel/influx"
@@ -44,6 +45,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		{"broker", a.startBroker},
 		{"follower", a.startFollower},
 		{"usage", a.startUsage},
+		{"archive", a.startArchive},
 		{"http", a.startHTTP},
 	})
 }
@@ -76,6 +78,7 @@ type app struct {
 	// connection exists.
 	publishAlert atomic.Pointer[func(ctx context.Context, topic string, payload []byte) error]
 	usage        *api.Usage
+	archive      *archive.Archive
 	// ready lists what /readyz checks.
 	ready []api.Check
 }
