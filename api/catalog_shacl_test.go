@@ -73,11 +73,14 @@ func TestCatalogPassesSHACL(t *testing.T) {
 			Publisher: hostileName, ContactURL: "https://www.stuttgart.de/kontakt", License: "cc-by/4.0", PublisherURL: "https://www.stuttgart.de/"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixtureWith(t, db.URL, func(o *api.Options) { o.Catalog = tc.catalog })
+			f := newFixtureWith(t, db.URL, func(o *api.Options) { o.Catalog, o.Archive = tc.catalog, archiveDay(t, "air_quality") })
 			if i == 0 {
 				storeCatalogReadings(t, f)
 			}
 			checkCatalogSHACL(t, f, validate)
+			if _, ttl := f.get(t, "/api/v1/catalog.ttl"); !strings.Contains(string(ttl), "/archive/2026/11/29/air_quality.csv.gz") {
+				t.Errorf("the catalogue (checked above) has no archive download distribution")
+			}
 		})
 	}
 }
@@ -148,4 +151,28 @@ func checkCatalogSHACL(t *testing.T, f *fixture, validate func(string) shaclRepo
 	if violations == 0 {
 		t.Errorf("a catalogue without dcatde:contributorID passed the shapes")
 	}
+}
+
+// staticArchive is an archive of one day holding one kind's file: the
+// catalogue lists it as a download distribution.
+type staticArchive struct {
+	dir string
+	day time.Time
+}
+
+func (a staticArchive) Dir() string                            { return a.dir }
+func (a staticArchive) Days() ([]time.Time, error)             { return []time.Time{a.day}, nil }
+func (a staticArchive) Build(context.Context, time.Time) error { return nil }
+
+func archiveDay(t *testing.T, kind string) staticArchive {
+	t.Helper()
+	a := staticArchive{dir: t.TempDir(), day: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)}
+	folder := filepath.Join(a.dir, "2026", "11", "29")
+	if err := os.MkdirAll(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(folder, kind+".csv.gz"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -81,7 +81,7 @@ if [ -f "$root/deploy/config/kessel.example.yaml" ]; then
   config=(--config "$root/deploy/config/kessel.example.yaml")
 fi
 
-setsid "$root/bin/kessel" serve --http "$HTTP" --mqtt-listen "$MQTT" --mqtt-data "$var/mqtt" --influx-url "http://$INFLUX" "${districts[@]}" "${config[@]}" \
+setsid "$root/bin/kessel" serve --http "$HTTP" --mqtt-listen "$MQTT" --mqtt-data "$var/mqtt" --archive "$var/archive" --influx-url "http://$INFLUX" "${districts[@]}" "${config[@]}" \
   2>"$var/log/kessel.log" &
 started kessel $! "$var/mqtt"
 for _ in $(seq 1 150); do
