@@ -49,6 +49,8 @@ bench-ingest: deps-test build
 bench-api: deps build
 	deploy/scripts/install-deps.sh --bench --browser
 	deploy/scripts/bench-api.sh
+	# the day everyone looks: 1,000 SSE clients while readings flow at 10,000/s
+	KESSEL_REQUIRE_INTEGRATION=1 $(GO) test -run '^$$' -bench SSEFanOut -benchtime 1x ./cmd/kessel/ | grep -Ev '^(goos|goarch|pkg|cpu):'
 	# the citizens' page: first render of the map with 10,000 devices in headless Chromium
 	KESSEL_REQUIRE_INTEGRATION=1 $(GO) test -run '^$$' -bench FirstRender -benchtime 3x ./web/ | grep -E 'first render|ms/first-render|^(ok|FAIL)'
 
