@@ -38,7 +38,7 @@ api_keys:
 	mqttAddr := testenv.FreePort(t)
 	h := startHub(t, "archive", "--influx-url", db.URL, "--mqtt-listen", mqttAddr, "--config", cfg, "--archive", t.TempDir())
 	base := "http://" + h.HTTP
-	yesterday := time.Now().UTC().Truncate(24*time.Hour).Add(-24 * time.Hour)
+	yesterday := time.Now().UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour)
 	at := func(i int) time.Time { return yesterday.Add(10*time.Hour + time.Duration(i)*time.Minute) }
 	publishPM(t, mqttAddr, "pub-a", at, 0, 30, 21.5)
 	publishPM(t, mqttAddr, "int-w", at, 100, 105, 999)
