@@ -107,7 +107,7 @@ func ConnectCluster(ctx context.Context, opts ClusterOptions) (*Broker, error) {
 		return nil, err
 	}
 	b := &Broker{log: log, m: m, held: &held{msgs: map[uint64]heldMsg{}},
-		opts: Options{Match: opts.Match, AckWait: opts.AckWait, MaxAckPending: opts.MaxAckPending, Logger: opts.Logger, Now: time.Now},
+		opts:    Options{Match: opts.Match, AckWait: opts.AckWait, MaxAckPending: opts.MaxAckPending, Logger: opts.Logger, Now: time.Now},
 		cluster: &clusterState{opts: opts}}
 	if err := b.dial(opts); err != nil {
 		return nil, err
