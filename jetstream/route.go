@@ -39,7 +39,17 @@ func (b *Broker) ConsumeCluster(ctx context.Context, handle func(context.Context
 	wg.Go(func() { b.keepHeld(ctx) })
 	wg.Go(func() { b.route(ctx) })
 	for k := range b.cluster.parts {
-		wg.Go(func() { b.consumePartition(ctx, k, handle, acquired) })
+		wg.Go(func() {
+			// Replicas that start together ask for each partition after
+			// a delay of their own (0 to 3.5 s), so the first to ask, which
+			// the server pins, differs from partition to partition.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration(DevicePartition(fmt.Sprintf("%s/%d", b.cluster.opts.Name, k), 8)) * 500 * time.Millisecond):
+			}
+			b.consumePartition(ctx, k, handle, acquired)
+		})
 	}
 	<-ctx.Done()
 	return nil
@@ -60,37 +70,54 @@ func (b *Broker) keepHeld(ctx context.Context) {
 	}
 }
 
-// iterate calls fn for each message of the consumer c until ctx ends.
-func (b *Broker) iterate(ctx context.Context, c njs.Consumer, fn func(njs.Msg), opts ...njs.PullMessagesOpt) {
+// iterate calls fn for each message of the consumer that get returns,
+// until ctx ends; when the consumer cannot be read (a server or the
+// consumer went away) it gets it again after a second.
+func (b *Broker) iterate(ctx context.Context, get func(context.Context) (njs.Consumer, error), fn func(njs.Msg), opts ...njs.PullMessagesOpt) {
 	for ctx.Err() == nil {
-		it, err := c.Messages(append(opts, njs.PullMaxMessages(fetchBatch), njs.PullExpiry(pullExpiry))...)
+		c, err := get(ctx)
+		if err == nil {
+			err = b.iterateOnce(ctx, c, fn, opts...)
+		}
 		if err != nil {
 			b.log.Warn("cannot read from the stream; retrying", "err", err)
 			select {
 			case <-ctx.Done():
 			case <-time.After(time.Second):
 			}
-			continue
 		}
-		stop := context.AfterFunc(ctx, it.Stop)
-		for {
-			msg, err := it.Next()
-			if err != nil {
-				if ctx.Err() != nil || errors.Is(err, njs.ErrMsgIteratorClosed) {
-					break
-				}
-				b.log.Debug("reading from the stream failed; retrying", "err", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(50 * time.Millisecond):
-				}
-				continue
-			}
-			fn(msg)
-		}
-		stop()
-		it.Stop()
 	}
+}
+
+func (b *Broker) iterateOnce(ctx context.Context, c njs.Consumer, fn func(njs.Msg), opts ...njs.PullMessagesOpt) error {
+	it, err := c.Messages(append(opts, njs.PullMaxMessages(fetchBatch), njs.PullExpiry(pullExpiry))...)
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	defer context.AfterFunc(ctx, it.Stop)()
+	for {
+		msg, err := it.Next()
+		switch {
+		case err == nil:
+			fn(msg)
+		case ctx.Err() != nil || errors.Is(err, njs.ErrMsgIteratorClosed):
+			return nil
+		case errors.Is(err, njs.ErrConsumerDeleted) || errors.Is(err, njs.ErrConsumerNotFound):
+			return err
+		default:
+			b.log.Debug("reading from the stream failed; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// fixed returns a get for iterate that always returns c.
+func fixed(c njs.Consumer) func(context.Context) (njs.Consumer, error) {
+	return func(context.Context) (njs.Consumer, error) { return c, nil }
 }
 
 type routed struct {
@@ -118,7 +145,7 @@ func (b *Broker) route(ctx context.Context) {
 	defer wg.Wait()
 	defer close(pending)
 	n := len(b.cluster.parts)
-	b.iterate(ctx, b.consumer, func(msg njs.Msg) {
+	b.iterate(ctx, fixed(b.consumer), func(msg njs.Msg) {
 		md, err := msg.Metadata()
 		if err != nil {
 			return
@@ -147,7 +174,7 @@ func (b *Broker) route(ctx context.Context) {
 func (b *Broker) consumePartition(ctx context.Context, k int, handle func(context.Context, Message) error, acquired func(context.Context, int)) {
 	prefix := partitionPrefix + strconv.Itoa(k) + "."
 	var pin string
-	b.iterate(ctx, b.cluster.parts[k], func(msg njs.Msg) {
+	b.iterate(ctx, fixed(b.cluster.parts[k]), func(msg njs.Msg) {
 		md, err := msg.Metadata()
 		if err != nil {
 			return
@@ -173,25 +200,22 @@ func (b *Broker) consumePartition(ctx context.Context, k int, handle func(contex
 
 // Follow calls fn with each device message stored in $MQTT_msgs from now
 // on, in order, until ctx ends (an API-only replica's live state). It
-// reads through an ordered consumer, which the client re-creates after a
-// server or connection failure.
-func (b *Broker) Follow(ctx context.Context, fn func(topic string, payload []byte)) error {
-	for ctx.Err() == nil {
-		c, err := b.js.OrderedConsumer(ctx, mqttMsgsStream, njs.OrderedConsumerConfig{DeliverPolicy: njs.DeliverNewPolicy})
-		if err != nil {
-			b.log.Warn("cannot follow the stream; retrying", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-			continue
-		}
-		b.iterate(ctx, c, func(msg njs.Msg) {
-			if topic := Topic(strings.TrimPrefix(msg.Subject(), mqttMsgsPrefix)); b.opts.Match(topic) {
-				fn(topic, msg.Data())
-			}
+// reads through a consumer of its own named after name, without acks,
+// which the server removes a minute after the replica stopped asking
+// (an interest stream's consumers must be replicated like the stream, so
+// an ordered consumer, kept on one server, cannot be used).
+func (b *Broker) Follow(ctx context.Context, name string, fn func(topic string, payload []byte)) error {
+	get := func(ctx context.Context) (njs.Consumer, error) {
+		return b.js.CreateOrUpdateConsumer(ctx, mqttMsgsStream, njs.ConsumerConfig{
+			Durable: "kessel-follow-" + name, Description: "Kessel API-only replica: live state",
+			DeliverPolicy: njs.DeliverNewPolicy, AckPolicy: njs.AckNonePolicy, InactiveThreshold: time.Minute,
 		})
 	}
+	b.iterate(ctx, get, func(msg njs.Msg) {
+		if topic := Topic(strings.TrimPrefix(msg.Subject(), mqttMsgsPrefix)); b.opts.Match(topic) {
+			fn(topic, msg.Data())
+		}
+	})
 	return nil
 }
 

@@ -101,6 +101,10 @@ func transitionID(payload []byte) string {
 	return fmt.Sprintf("alert/%s/%s/%d/%d", t.ID, t.State, t.FiredAt.UnixNano(), t.ResolvedAt.UnixNano())
 }
 
+// acquireGrace is how long a replica waits before it processes a
+// partition that came to it: a few of ingest's flush intervals.
+const acquireGrace = 2 * time.Second
+
 // startClusterConsume runs this replica's share: routing, and the
 // partitions pinned to it into ingest.
 func (a *app) startClusterConsume(ctx context.Context) (func(context.Context), error) {
@@ -120,10 +124,18 @@ func (a *app) startClusterConsume(ctx context.Context) (func(context.Context), e
 // acquired reloads, when partition k came to this replica, the saved
 // states of the alerts of its devices: the replica that had it may have
 // fired or resolved them since this one started. Window rules keep what
-// this replica has (see the README).
+// this replica has (see the README). It holds up that partition only.
 func (a *app) acquired(ctx context.Context, k int) {
 	if a.engine == nil {
 		return
+	}
+	// The replica that had the partition may still be storing what it was
+	// given (the pin moves when a server fails over, too): let it finish
+	// and save its transitions before this one goes on.
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(acquireGrace):
 	}
 	var states []kessel.Alert
 	var err error
@@ -157,6 +169,6 @@ func (a *app) startNATSFollower(ctx context.Context) (func(context.Context), err
 	}
 	runCtx, stop := detach(ctx)
 	b := a.js
-	wait := background(func() { _ = b.Follow(runCtx, f.Take) })
+	wait := background(func() { _ = b.Follow(runCtx, sanitizeID(a.cfg.ClientID), f.Take) })
 	return func(context.Context) { stop(); wait() }, nil
 }
