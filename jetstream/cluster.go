@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,10 +19,9 @@ import (
 
 // Names in an external NATS cluster (see Connect).
 const (
-	// PartitionStream holds the device messages again, each under the
-	// subject of its partition: $KESSEL.part.{k}.{original subject}.
-	PartitionStream = "KESSEL_PARTITIONS"
-	partitionPrefix = "$KESSEL.part."
+	// DefaultGroup is the group of Kessel replicas unless
+	// ClusterOptions.Group names another (see groupNames).
+	DefaultGroup = "kessel"
 	// partitionGroup is the priority group of the partition consumers:
 	// the server pins each consumer to one client at a time.
 	partitionGroup = "kessel"
@@ -44,8 +45,12 @@ type ClusterOptions struct {
 	// streams are created with it when they do not exist yet.
 	Replicas int
 	// Partitions is how many partition consumers split the devices;
-	// default 8. All replicas must use the same number.
+	// default 8. All replicas of a group must use the same number.
 	Partitions int
+	// Group names the replicas that share one set of consumers (and store
+	// into one InfluxDB); default DefaultGroup. Two groups each receive
+	// every message: the stream keeps it until both acknowledged it.
+	Group string
 	// Match selects the topics Kessel ingests (required); see Options.
 	Match func(topic string) bool
 	// AckWait: see Options; default 10 s. PinnedTTL, how long a replica
@@ -71,6 +76,12 @@ func (o *ClusterOptions) ensureDefaults() error {
 	}
 	if kinds > 1 {
 		return kessel.Errorf(kessel.EINVALID, "jetstream: give a NATS user, a token or a credentials file, not more than one")
+	}
+	if o.Group == "" {
+		o.Group = DefaultGroup
+	}
+	if !groupPattern.MatchString(o.Group) {
+		return kessel.Errorf(kessel.EINVALID, "jetstream: group %q: use 1 to 32 of a-z, 0-9 and -, starting with a letter or digit", o.Group)
 	}
 	if o.Replicas <= 0 {
 		o.Replicas = 3
@@ -108,7 +119,7 @@ func ConnectCluster(ctx context.Context, opts ClusterOptions) (*Broker, error) {
 	}
 	b := &Broker{log: log, m: m, held: &held{msgs: map[uint64]heldMsg{}},
 		opts:    Options{Match: opts.Match, AckWait: opts.AckWait, MaxAckPending: opts.MaxAckPending, Logger: opts.Logger, Now: time.Now},
-		cluster: &clusterState{opts: opts}}
+		cluster: &clusterState{opts: opts, names: namesOf(opts.Group)}}
 	if err := b.dial(opts); err != nil {
 		return nil, err
 	}
@@ -121,7 +132,8 @@ func ConnectCluster(ctx context.Context, opts ClusterOptions) (*Broker, error) {
 
 // clusterState is what a Broker joined to an external cluster has.
 type clusterState struct {
-	opts ClusterOptions
+	opts  ClusterOptions
+	names groupNames
 	// created distinguishes $MQTT_msgs incarnations in message ids.
 	created int64
 	parts   []njs.Consumer
@@ -189,35 +201,47 @@ func (b *Broker) trySetUp(ctx context.Context) error {
 	}
 	b.cluster.created = s.CachedInfo().Created.UnixNano()
 	if b.consumer, err = b.js.CreateOrUpdateConsumer(ctx, mqttMsgsStream, njs.ConsumerConfig{
-		Durable: ConsumerName, Description: "Kessel: routes device messages into their partitions (all replicas share it)",
+		Durable: b.cluster.names.route, Description: "Kessel: routes device messages into their partitions (all replicas of a group share it)",
 		AckPolicy: njs.AckExplicitPolicy, AckWait: o.AckWait, MaxAckPending: o.MaxAckPending,
 		DeliverPolicy: njs.DeliverAllPolicy, MaxDeliver: -1,
 	}); err != nil {
-		return fmt.Errorf("consumer %s: %w", ConsumerName, err)
+		return fmt.Errorf("consumer %s: %w", b.cluster.names.route, err)
 	}
 	if b.cluster.ps, err = b.js.CreateOrUpdateStream(ctx, njs.StreamConfig{
-		Name: PartitionStream, Subjects: []string{partitionPrefix + ">"}, Storage: njs.FileStorage,
+		Name: b.cluster.names.stream, Subjects: []string{b.cluster.names.prefix + ">"}, Storage: njs.FileStorage,
 		Retention: njs.InterestPolicy, Replicas: o.Replicas, Duplicates: 2 * time.Minute,
 		Description: "Kessel: device messages by partition of their device",
 	}); err != nil {
-		return fmt.Errorf("stream %s: %w", PartitionStream, err)
+		return fmt.Errorf("stream %s: %w", b.cluster.names.stream, err)
 	}
 	b.cluster.parts = make([]njs.Consumer, o.Partitions)
 	for k := range o.Partitions {
-		if b.cluster.parts[k], err = b.js.CreateOrUpdateConsumer(ctx, PartitionStream, njs.ConsumerConfig{
-			Durable: partitionConsumer(k), Description: "Kessel: one partition's device messages, pinned to one replica at a time",
-			FilterSubject: fmt.Sprintf("%s%d.>", partitionPrefix, k), AckPolicy: njs.AckExplicitPolicy,
+		if b.cluster.parts[k], err = b.js.CreateOrUpdateConsumer(ctx, b.cluster.names.stream, njs.ConsumerConfig{
+			Durable: b.cluster.names.part + strconv.Itoa(k), Description: "Kessel: one partition's device messages, pinned to one replica at a time",
+			FilterSubject: fmt.Sprintf("%s%d.>", b.cluster.names.prefix, k), AckPolicy: njs.AckExplicitPolicy,
 			AckWait: o.AckWait, MaxAckPending: o.MaxAckPending, DeliverPolicy: njs.DeliverAllPolicy, MaxDeliver: -1,
 			PriorityGroups: []string{partitionGroup}, PriorityPolicy: njs.PriorityPolicyPinned,
 			PinnedTTL: o.AckWait + 5*time.Second,
 		}); err != nil {
-			return fmt.Errorf("consumer %s: %w", partitionConsumer(k), err)
+			return fmt.Errorf("consumer %s%d: %w", b.cluster.names.part, k, err)
 		}
 	}
 	return nil
 }
 
-func partitionConsumer(k int) string { return fmt.Sprintf("kessel-part-%d", k) }
+var groupPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+
+// groupNames are the names a group's replicas share: the consumer on
+// $MQTT_msgs that routes, the partition stream (each message under
+// {prefix}{k}.{original subject}) and its consumers ({part}{k}).
+type groupNames struct{ route, stream, prefix, part string }
+
+func namesOf(group string) groupNames {
+	if group == DefaultGroup {
+		return groupNames{route: ConsumerName, stream: "KESSEL_PARTITIONS", prefix: "$KESSEL.part.", part: "kessel-part-"}
+	}
+	return groupNames{route: group + "-ingest", stream: "KESSEL_PARTITIONS_" + group, prefix: "$KESSEL_" + group + ".part.", part: group + "-part-"}
+}
 
 // Connected reports an EUNAVAILABLE error while the connection to the
 // cluster is down.

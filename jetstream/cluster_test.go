@@ -36,9 +36,14 @@ func natsServer(t *testing.T) (natsURL, mqttURL string) {
 
 func joinCluster(t *testing.T, url, name string) *jetstream.Broker {
 	t.Helper()
+	return joinGroup(t, url, name, "")
+}
+
+func joinGroup(t *testing.T, url, name, group string) *jetstream.Broker {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, err := jetstream.ConnectCluster(ctx, jetstream.ClusterOptions{URLs: []string{url}, Name: name, Replicas: 1, Partitions: 4, Match: match})
+	b, err := jetstream.ConnectCluster(ctx, jetstream.ClusterOptions{URLs: []string{url}, Name: name, Replicas: 1, Partitions: 4, Group: group, Match: match})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +60,7 @@ func TestClusterOptionsRefused(t *testing.T) {
 		{"no server", jetstream.ClusterOptions{Match: match}, "at least one server"},
 		{"user and token", jetstream.ClusterOptions{URLs: []string{"nats://127.0.0.1:1"}, User: "u", Token: "t", Match: match}, "not more than one"},
 		{"token and creds", jetstream.ClusterOptions{URLs: []string{"nats://127.0.0.1:1"}, Token: "t", CredsFile: "c", Match: match}, "not more than one"},
+		{"bad group", jetstream.ClusterOptions{URLs: []string{"nats://127.0.0.1:1"}, Group: "a.b", Match: match}, `group "a.b"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,4 +217,50 @@ func TestFollow(t *testing.T) {
 		}
 	}
 	t.Fatal("the follower saw no message")
+}
+
+// TestClusterGroups: two groups (each would feed its own InfluxDB) each
+// get every message.
+func TestClusterGroups(t *testing.T) {
+	natsURL, mqttURL := natsServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	var mu sync.Mutex
+	got := map[string]int{}
+	for _, group := range []string{"", "second"} {
+		b := joinGroup(t, natsURL, "replica", group)
+		wg.Go(func() {
+			_ = b.ConsumeCluster(ctx, func(_ context.Context, m jetstream.Message) error {
+				mu.Lock()
+				got[group]++
+				mu.Unlock()
+				m.Ack()
+				return nil
+			}, nil)
+		})
+	}
+	c, err := dial(t, mqttURL, "", "", "fleet", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	for i := range n {
+		publish(t, c, kessel.ReadingsTopic(fmt.Sprintf("dev-%d", i%7)), strconv.Itoa(i))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		done := got[""] >= n && got["second"] >= n
+		mu.Unlock()
+		if done || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got[""] != n || got["second"] != n {
+		t.Fatalf("default group got %d, second group %d; want %d each", got[""], got["second"], n)
+	}
 }

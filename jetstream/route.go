@@ -156,7 +156,7 @@ func (b *Broker) route(ctx context.Context) {
 			_ = msg.Ack() // not Kessel's to read (an alert, another application's topic)
 			return
 		}
-		out := nats.NewMsg(fmt.Sprintf("%s%d.%s", partitionPrefix, TopicPartition(topic, n), subj))
+		out := nats.NewMsg(fmt.Sprintf("%s%d.%s", b.cluster.names.prefix, TopicPartition(topic, n), subj))
 		out.Data = msg.Data()
 		out.Header.Set(nats.MsgIdHdr, fmt.Sprintf("%x-%d", b.cluster.created, md.Sequence.Stream))
 		out.Header.Set(storedHeader, md.Timestamp.UTC().Format(time.RFC3339Nano))
@@ -172,7 +172,7 @@ func (b *Broker) route(ctx context.Context) {
 // consumePartition hands handle the messages of partition k while this
 // replica holds its pin.
 func (b *Broker) consumePartition(ctx context.Context, k int, handle func(context.Context, Message) error, acquired func(context.Context, int)) {
-	prefix := partitionPrefix + strconv.Itoa(k) + "."
+	prefix := b.cluster.names.prefix + strconv.Itoa(k) + "."
 	var pin string
 	b.iterate(ctx, fixed(b.cluster.parts[k]), func(msg njs.Msg) {
 		md, err := msg.Metadata()

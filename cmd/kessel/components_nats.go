@@ -31,6 +31,7 @@ type natsFlags struct {
 	NATSCreds      string
 	NATSReplicas   int
 	NATSPartitions int
+	NATSGroup      string
 }
 
 func (n *natsFlags) register(e *envflag.Set) {
@@ -41,6 +42,7 @@ func (n *natsFlags) register(e *envflag.Set) {
 	e.String(&n.NATSCreds, "nats-creds", "", "NATS credentials file (JWT and NKey seed), instead of a user")
 	e.Int(&n.NATSReplicas, "nats-replicas", 3, "servers keeping each stream Kessel creates in the cluster (1 for a single server)")
 	e.Int(&n.NATSPartitions, "nats-partitions", 8, "partitions the devices are split into; the same on every replica, changed only with the streams drained")
+	e.String(&n.NATSGroup, "nats-group", jetstream.DefaultGroup, "replicas of one group share the work; each group receives every reading (one group per InfluxDB server)")
 }
 
 // checkNATS makes --nats the broker; --mqtt-broker must then stay at its default.
@@ -67,7 +69,7 @@ func (a *app) startNATS(ctx context.Context) (func(context.Context), error) {
 	}
 	b, err := jetstream.ConnectCluster(ctx, jetstream.ClusterOptions{
 		URLs: strings.Split(c.NATS, ","), User: c.NATSUser, Password: c.NATSPassword, Token: c.NATSToken, CredsFile: c.NATSCreds,
-		Name: c.ClientID, Replicas: c.NATSReplicas, Partitions: c.NATSPartitions, Match: ingest.Match,
+		Name: c.ClientID, Replicas: c.NATSReplicas, Partitions: c.NATSPartitions, Group: c.NATSGroup, Match: ingest.Match,
 		Logger: a.log, Registerer: a.prom,
 	})
 	if err != nil {
@@ -76,7 +78,7 @@ func (a *app) startNATS(ctx context.Context) (func(context.Context), error) {
 	a.js = b
 	a.brokerURL = c.NATS
 	a.ready = append(a.ready, api.Check{Name: "nats", Check: b.Connected})
-	a.log.Info("joined the NATS cluster", "servers", c.NATS, "replicas", c.NATSReplicas, "partitions", c.NATSPartitions)
+	a.log.Info("joined the NATS cluster", "servers", c.NATS, "replicas", c.NATSReplicas, "partitions", c.NATSPartitions, "group", c.NATSGroup)
 	a.setPublisher(func(ctx context.Context, topic string, payload []byte) error {
 		return b.PublishOnce(ctx, topic, payload, transitionID(payload))
 	})
