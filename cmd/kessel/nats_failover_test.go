@@ -115,6 +115,12 @@ func TestNATSClusterFailover(t *testing.T) {
 	}
 	flowing("start")
 
+	// Both ingest replicas store: each holds some of the partitions.
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		return a.metricSum("kessel_ingest_written_total") > 0 && b.metricSum("kessel_ingest_written_total") > 0
+	}, "the ingest replicas do not share the work: ingest-a wrote %v, ingest-b %v",
+		a.metricSum("kessel_ingest_written_total"), b.metricSum("kessel_ingest_written_total"))
+	t.Logf("before the failures: ingest-a wrote %v, ingest-b %v", a.metricSum("kessel_ingest_written_total"), b.metricSum("kessel_ingest_written_total"))
 	steady := time.Now()
 	nodes[1].kill9()
 	t.Log("killed nats-server n2")
