@@ -219,7 +219,10 @@ func (b *Broker) trySetUp(ctx context.Context) error {
 		if b.cluster.parts[k], err = b.js.CreateOrUpdateConsumer(ctx, b.cluster.names.stream, njs.ConsumerConfig{
 			Durable: b.cluster.names.part + strconv.Itoa(k), Description: "Kessel: one partition's device messages, pinned to one replica at a time",
 			FilterSubject: fmt.Sprintf("%s%d.>", b.cluster.names.prefix, k), AckPolicy: njs.AckExplicitPolicy,
-			AckWait: o.AckWait, MaxAckPending: o.MaxAckPending, DeliverPolicy: njs.DeliverAllPolicy, MaxDeliver: -1,
+			// A replica's partitions together hold at most MaxAckPending
+			// messages (what ingest takes in), so none waits unseen in a
+			// pull's buffer until its acknowledgement wait runs out.
+			AckWait: o.AckWait, MaxAckPending: max(fetchBatch, o.MaxAckPending/o.Partitions), DeliverPolicy: njs.DeliverAllPolicy, MaxDeliver: -1,
 			PriorityGroups: []string{partitionGroup}, PriorityPolicy: njs.PriorityPolicyPinned,
 			PinnedTTL: o.AckWait + 5*time.Second,
 		}); err != nil {

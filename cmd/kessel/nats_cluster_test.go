@@ -143,3 +143,24 @@ func sum(m map[string]int) int {
 	}
 	return n
 }
+
+// TestTransitionID: replicas that compute the same transition name it
+// alike; another transition of the alert gets another name.
+func TestTransitionID(t *testing.T) {
+	fired := `{"id":"a1","state":"firing","fired_at":"2026-01-01T10:00:00Z","value":61}`
+	tests := []struct {
+		name  string
+		other string
+		same  bool
+	}{
+		{"same transition, other value and field order", `{"value":62,"fired_at":"2026-01-01T10:00:00Z","state":"firing","id":"a1"}`, true},
+		{"fired at another reading", `{"id":"a1","state":"firing","fired_at":"2026-01-01T10:00:10Z"}`, false},
+		{"resolved", `{"id":"a1","state":"resolved","fired_at":"2026-01-01T10:00:00Z","resolved_at":"2026-01-01T10:05:00Z"}`, false},
+		{"another alert", `{"id":"a2","state":"firing","fired_at":"2026-01-01T10:00:00Z"}`, false},
+	}
+	for _, tc := range tests {
+		if got := transitionID([]byte(fired)) == transitionID([]byte(tc.other)); got != tc.same {
+			t.Errorf("%s: same id %v, want %v (%s vs %s)", tc.name, got, tc.same, transitionID([]byte(fired)), transitionID([]byte(tc.other)))
+		}
+	}
+}
