@@ -15,8 +15,11 @@ import (
 
 // FollowerOptions configures a Follower. Zero values take the defaults noted.
 type FollowerOptions struct {
-	Broker   string // required: the MQTT URL of the broker the ingesters read
-	ClientID string // required
+	// Broker is the MQTT URL of the broker the ingesters read; empty
+	// means no MQTT client: messages arrive through Take (from a NATS
+	// stream).
+	Broker   string
+	ClientID string // required with Broker
 	Username string
 	Password string
 	Limits   Limits
@@ -44,8 +47,8 @@ func NewFollower(devices Devices, opts FollowerOptions) (*Follower, error) {
 	if devices == nil {
 		return nil, fmt.Errorf("ingest: follower: devices are required")
 	}
-	if opts.Broker == "" || opts.ClientID == "" {
-		return nil, kessel.Errorf(kessel.EINVALID, "ingest: a follower needs a broker URL and a client id")
+	if opts.Broker != "" && opts.ClientID == "" {
+		return nil, kessel.Errorf(kessel.EINVALID, "ingest: a follower needs a client id")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -61,6 +64,9 @@ func NewFollower(devices Devices, opts FollowerOptions) (*Follower, error) {
 		}
 	}
 	f := &Follower{devices: devices, opts: opts}
+	if opts.Broker == "" {
+		return f, nil
+	}
 	log := opts.Logger.With("component", "follow")
 	// Not shared: a follower sees every message, whichever ingester stores it.
 	subs := map[string]byte{TopicReadings: 1, TopicTTS: 1, TopicMeta: 1}
@@ -72,6 +78,10 @@ func NewFollower(devices Devices, opts FollowerOptions) (*Follower, error) {
 // Run follows the stream until ctx ends, then disconnects; it returns once
 // every goroutine it started has ended.
 func (f *Follower) Run(ctx context.Context) error {
+	if f.src == nil {
+		<-ctx.Done()
+		return nil
+	}
 	f.src.start(ctx)
 	<-ctx.Done()
 	f.src.close()
@@ -79,9 +89,9 @@ func (f *Follower) Run(ctx context.Context) error {
 }
 
 // Ready reports an EUNAVAILABLE error while the follower is not connected
-// and subscribed.
+// and subscribed (always nil without Broker).
 func (f *Follower) Ready(context.Context) error {
-	if !f.src.connected.Load() {
+	if f.src != nil && !f.src.connected.Load() {
 		return &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "not connected to the MQTT broker"}
 	}
 	return nil
@@ -92,7 +102,13 @@ func (f *Follower) Ready(context.Context) error {
 // reject is skipped (they keep it as a dead letter).
 func (f *Follower) onMessage(_ mqtt.Client, m mqtt.Message) {
 	defer m.Ack()
-	dec, err := Decode(m.Topic(), m.Payload(), f.opts.Now(), f.opts.Limits)
+	f.Take(m.Topic(), m.Payload())
+}
+
+// Take follows one message that arrived without the MQTT client (from a
+// NATS stream), in order; not safe for concurrent use.
+func (f *Follower) Take(topic string, payload []byte) {
+	dec, err := Decode(topic, payload, f.opts.Now(), f.opts.Limits)
 	if err != nil {
 		return
 	}

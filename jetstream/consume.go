@@ -105,15 +105,17 @@ func (b *Broker) deliver(ctx context.Context, h *held, msg njs.Msg, handle func(
 		_ = msg.Ack() // not Kessel's to read (an alert, another application's topic)
 		return nil
 	}
-	seq := md.Sequence.Stream
+	return b.handOver(ctx, h, msg, md.Sequence.Stream, Message{Topic: topic, Payload: msg.Data(), Stored: md.Timestamp}, handle)
+}
+
+// handOver hands m (the message msg, seq in its stream) to handle, held
+// until its Ack; an error means ctx ended.
+func (b *Broker) handOver(ctx context.Context, h *held, msg njs.Msg, seq uint64, m Message, handle func(context.Context, Message) error) error {
 	h.add(seq, msg, time.Now())
-	m := Message{
-		Topic: topic, Payload: msg.Data(), Stored: md.Timestamp,
-		Ack: func() {
-			if h.remove(seq) {
-				_ = msg.Ack() // a lost ack means one redelivery, which stores nothing twice
-			}
-		},
+	m.Ack = func() {
+		if h.remove(seq) {
+			_ = msg.Ack() // a lost ack means one redelivery, which stores nothing twice
+		}
 	}
 	if err := handle(ctx, m); err != nil {
 		if h.remove(seq) {

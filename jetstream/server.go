@@ -109,6 +109,8 @@ type Broker struct {
 	log      *slog.Logger
 	tmpDir   string
 	addr     string
+	// cluster is set when Kessel joined an external cluster (ConnectCluster).
+	cluster *clusterState
 
 	closeOnce sync.Once
 	closeErr  error

@@ -6,8 +6,11 @@ import (
 	"github.com/kessel-city/kessel/broker"
 )
 
-// embedded reports whether the hub runs its own MQTT broker.
-func (c config) embedded() bool { return c.Broker == brokerEmbedded || c.Broker == brokerMochi }
+// embedded reports whether the hub runs its own MQTT broker
+// (or joins a NATS cluster): readings then do not come through an MQTT client.
+func (c config) embedded() bool {
+	return c.Broker == brokerEmbedded || c.Broker == brokerMochi || c.Broker == brokerNATS
+}
 
 // startBroker runs the in-memory embedded MQTT broker (--mqtt-broker
 // mochi), which hands readings straight to ingest.

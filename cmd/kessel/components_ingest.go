@@ -84,6 +84,9 @@ func (a *app) startFollower(ctx context.Context) (func(context.Context), error) 
 	if a.cfg.has("ingest") || !a.cfg.has("api") {
 		return nil, nil
 	}
+	if a.cfg.Broker == brokerNATS {
+		return a.startNATSFollower(ctx)
+	}
 	c := a.cfg
 	f, err := ingest.NewFollower(a.reg, ingest.FollowerOptions{Broker: a.brokerURL, ClientID: c.ClientID + "-api",
 		Username: c.MQTTUser, Password: c.MQTTPassword, Limits: ingest.Limits{MaxPayload: c.MaxPayload}, Logger: a.log, Registerer: a.prom})

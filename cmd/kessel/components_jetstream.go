@@ -70,6 +70,9 @@ func (a *app) startConsume(ctx context.Context) (func(context.Context), error) {
 	if a.js == nil || a.ingester == nil {
 		return nil, nil
 	}
+	if a.js.Partitions() > 0 {
+		return a.startClusterConsume(ctx)
+	}
 	runCtx, stop := detach(ctx)
 	b, in := a.js, a.ingester
 	wait := background(func() {

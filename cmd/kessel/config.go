@@ -45,7 +45,7 @@ func newConfig(args []string, getenv func(string) string, stderr io.Writer) (con
 		return config{}, err
 	}
 	c := config{serveFlags: f, RoleSet: map[string]bool{}, RateLimits: map[string]api.RateLimit{}}
-	for _, step := range []func() error{c.checkRoles, c.parseRates, c.parseProxies, c.checkLog, c.readTokenFile, c.readFile} {
+	for _, step := range []func() error{c.checkRoles, c.checkNATS, c.parseRates, c.parseProxies, c.checkLog, c.readTokenFile, c.readFile} {
 		if err := step(); err != nil {
 			return c, err
 		}

@@ -146,6 +146,10 @@ func TestServeConfig(t *testing.T) {
 		{name: "token file", args: []string{"--influx-token-file", token}, env: map[string]string{"KESSEL_INFLUX_TOKEN": "other"},
 			check: func(c config) bool { return c.InfluxToken == "s3cret" }},
 		{name: "log level", args: []string{"--log-level", "debug", "--log-format", "json"}, check: func(c config) bool { return c.Level == slog.LevelDebug }},
+		{name: "nats cluster from the environment", env: map[string]string{"KESSEL_NATS": "nats://a:4222,nats://b:4222", "KESSEL_NATS_USER": "kessel", "KESSEL_NATS_PASSWORD": "pw"},
+			check: func(c config) bool {
+				return c.Broker == brokerNATS && c.embedded() && c.NATSUser == "kessel" && c.NATSPassword == "pw" && c.NATSReplicas == 3 && c.NATSPartitions == 8
+			}},
 
 		{name: "unknown role", args: []string{"--roles", "ingest,cook"}, wantErr: `--roles: unknown role "cook"`},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined: -nope"},
@@ -157,6 +161,8 @@ func TestServeConfig(t *testing.T) {
 		{name: "bad proxy", args: []string{"--trusted-proxies", "10.0.0.1"}, wantErr: `--trusted-proxies: "10.0.0.1" is not a CIDR`},
 		{name: "tts without ingest", args: []string{"--roles", "api", "--tts-broker", "ssl://x:8883"}, wantErr: "--tts-broker needs the ingest role"},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: "--log-level"},
+		{name: "nats and an MQTT broker", args: []string{"--nats", "nats://a:4222", "--mqtt-broker", "tcp://b:1883"}, wantErr: "--nats and --mqtt-broker tcp://b:1883: give one of them"},
+		{name: "nats without partitions", args: []string{"--nats", "nats://a:4222", "--nats-partitions", "0"}, wantErr: "--nats-partitions must be at least 1"},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: `--log-format "xml": use text or json`},
 		{name: "missing token file", args: []string{"--influx-token-file", filepath.Join(dir, "none")}, wantErr: "--influx-token-file: open"},
 		{name: "bad config file", args: []string{"--config", file("bad.yaml", "devicez: []")}, wantErr: "devicez"},

@@ -53,6 +53,7 @@ type serveFlags struct {
 	TTSPassword     string
 	TTSClientID     string
 	DeviceMetrics   bool
+	natsFlags
 }
 
 // parseFlags registers the flags of `kessel serve` and parses args; -h
@@ -102,6 +103,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.String(&c.MapTiles, "map-tiles", "", "XYZ tile URL for the citizens' page's map, e.g. https://tiles.example.org/{z}/{x}/{y}.png; empty: districts only, no request to another host")
 	e.String(&c.MapAttribution, "map-tiles-attribution", "", "attribution the tile server's licence requires, shown on the map")
 	e.String(&c.Archive, "archive", "", "directory of the open-data bulk archive (a folder per UTC day, written nightly by the ingest role, served under /archive/ by the api role); empty: no archive")
+	c.natsFlags.register(e)
 	if err := e.Parse(args); err != nil {
 		return c, err
 	}

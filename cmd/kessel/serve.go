@@ -40,6 +40,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		{"restore", a.startRestore},
 		{"alerts", a.startAlerts},
 		{"jetstream", a.startJetStream}, // before ingest, closed after it drained
+		{"nats", a.startNATS},           // the same, in an external NATS cluster (--nats)
 		{"ingest", a.startIngest},
 		{"consume", a.startConsume}, // stops pulling before ingest drains
 		{"broker", a.startBroker},

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Kessel's make targets need and this machine lacks:
 #   - influxd 1.8.10 (built from source with `go install`) into ./bin
+#   - nats-server at the version go.mod pins (built with `go build`) into ./bin,
+#     for the NATS cluster failure test
 #   - mosquitto (Debian package; needs root) for the external-broker tests
 #   - with --mqtt-clients (make run): mosquitto_pub and mosquitto_sub (Debian
 #     package mosquitto-clients; needs root), which the README's walk-through
@@ -35,6 +37,14 @@ done
 if [ ! -x "$bin/influxd" ]; then
   echo "install-deps: building influxd 1.8.10 into $bin (about 2 minutes, once)"
   GOBIN="$bin" GOFLAGS=-buildvcs=false go install -ldflags "-X main.version=1.8.10" github.com/influxdata/influxdb/cmd/influxd@v1.8.10
+fi
+
+# nats-server at the version go.mod pins (the embedded broker's), for the
+# cluster failure test: built from the module cache, a few seconds.
+nats_want="$(cd "$root" && go list -m -f '{{.Version}}' github.com/nats-io/nats-server/v2)"
+if [ "$("$bin/nats-server" --version 2>/dev/null)" != "nats-server: $nats_want" ]; then
+  echo "install-deps: building nats-server $nats_want into $bin"
+  (cd "$root" && GOFLAGS=-buildvcs=false go build -o "$bin/nats-server" github.com/nats-io/nats-server/v2)
 fi
 
 apt_pkgs=()
