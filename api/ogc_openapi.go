@@ -82,54 +82,53 @@ func ogcContent(path string) (string, obj) {
 	return ogcGeoJSON, feature
 }
 
-// ogcPathItems describes every OGC route under prefix (GET; HEAD goes with
-// it, documented once), with
-// every status it answers (/req/oas30/completeness). opPrefix keeps the
-// operation ids apart from the rest of a document.
-func ogcPathItems(prefix, opPrefix string) obj {
-	problem := obj{"type": "object", "properties": obj{"type": obj{"type": "string"}, "title": obj{"type": "string"}, "status": obj{"type": "integer"}, "detail": obj{"type": "string"}, "instance": obj{"type": "string"}}}
-	out := obj{}
+// ogcOperations describes every OGC route under prefix (GET; HEAD goes
+// with it, documented once), with every status it answers
+// (/req/oas30/completeness). opPrefix keeps the operation ids apart from
+// the rest of a document.
+func ogcOperations(prefix, opPrefix string) []*op {
+	var out []*op
 	for _, rt := range ogcRouteTable() {
 		d := ogcOps[rt.path]
-		if prefix == "" && rt.path == "" {
-			continue // "/" is the landing page here: the server URL is the base path
+		if prefix == "" && rt.path == "" || prefix != "" && rt.path == "/" {
+			continue // one landing page: "/" where the server URL is the base path, else the base path (openAPIAliases)
 		} else if prefix == "" && rt.path == "/" {
 			d = ogcOps[""]
 		}
-		media, schema := ogcContent(rt.path)
-		errs := []string{"400", "401", "405", "429", "500"}
-		if strings.Contains(rt.path, "{") {
-			errs = append(errs, "404")
-		}
-		get := obj{"200": obj{"description": d.summary, "content": obj{media: obj{"schema": schema}}}, "304": obj{"description": "Not modified (If-None-Match matched the ETag)."}}
-		for _, e := range errs {
-			p := obj{"description": "An RFC 9457 problem document.", "content": obj{"application/problem+json": obj{"schema": problem}}}
-			get[e] = p
+		id := "get" + d.id
+		if opPrefix != "" {
+			id = opPrefix + "Get" + d.id
 		}
 		path := prefix + rt.path
-		if path == "" {
-			path = "/"
+		media, schema := ogcContent(rt.path)
+		o := newOp(http.MethodGet, path, id, tagOGC, d.summary).describe(d.desc+" HEAD answers the same without a body.").
+			with(ogcParameters(rt)...).reply(200, d.summary, asSchema(media, schema)).fails(400)
+		if strings.Contains(rt.path, "{") {
+			o.fails(404)
 		}
-		params := ogcParameters(rt)
-		security := []any{obj{}, obj{"bearer": []string{}}}
-		out[path] = obj{
-			"get": obj{"operationId": opPrefix + "get" + d.id, "tags": []string{"OGC API – Features"}, "summary": d.summary, "description": d.desc + " HEAD answers the same without a body.", "parameters": params, "responses": get, "security": security},
-		}
+		out = append(out, o)
 	}
 	return out
 }
 
 func (s *server) handleOGCAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths := pathsOf(ogcOperations("", ""))
+		info := obj{"title": "Kessel – OGC API – Features", "version": "1.0.0",
+			"description": "Devices with their latest values (one collection per device kind), districts with current aggregates and active alerts as GeoJSON, for GIS tools. JSON only. Public data without a key; internal devices with a key holding data:internal.",
+			"license":     obj{"name": "Datenlizenz Deutschland – Namensnennung – Version 2.0 (data)", "url": "https://www.govdata.de/dl-de/by-2-0"}}
+		c := s.opts.Catalog
+		if contact := contactOf(c.Publisher, c.ContactURL, c.PublisherURL, c.ContactEmail); contact != nil {
+			info["contact"] = contact
+		}
 		s.respondOGC(w, r, ogcOpenAPIMedia, obj{
 			"openapi": "3.0.3",
-			"info": obj{"title": "Kessel – OGC API – Features", "version": "1.0.0",
-				"description": "Devices with their latest values (one collection per device kind), districts with current aggregates and active alerts as GeoJSON, for GIS tools. JSON only. Public data without a key; internal devices with a key holding data:internal.",
-				"license":     obj{"name": "Datenlizenz Deutschland – Namensnennung – Version 2.0 (data)", "url": "https://www.govdata.de/dl-de/by-2-0"}},
-			"servers":    []any{obj{"url": s.ogcBase(r)}},
-			"tags":       []any{obj{"name": "OGC API – Features"}},
-			"paths":      ogcPathItems("", ""),
-			"components": obj{"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer", "description": "A department key made with `kessel keys new`."}}},
+			"info":    info,
+			"servers": []any{obj{"url": s.ogcBase(r), "description": "This server's OGC API – Features."}},
+			"tags":    []any{obj{"name": tagOGC, "description": tagOGCDesc}},
+			"paths":   paths,
+			"components": obj{"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer", "description": "A department key made with `kessel keys new`."}},
+				"responses": problemResponses(paths), "schemas": obj{"Problem": schemas()["Problem"]}},
 		})
 	})
 }

@@ -1,9 +1,11 @@
 package api
 
+import "net/http"
+
 // staPaths describes the SensorThings service root. The whole resource
 // tree under it (OGC 18-088) is served by one route and described here in
 // words: its paths follow the standard, not this document.
-func staPaths() obj {
+func staPaths() []*op {
 	desc := "OGC SensorThings API 1.1, read (conformance classes Sensing Core and Filtering Extension). " +
 		"The service root lists the entity sets Things, Locations, HistoricalLocations, Datastreams, Sensors, ObservedProperties, Observations and FeaturesOfInterest " +
 		"under /sta/v1.1/, with serverSettings.conformance. Entities are addressed as /sta/v1.1/Things('air-1'), navigation as /Things('air-1')/Datastreams, " +
@@ -17,13 +19,9 @@ func staPaths() obj {
 		"(default the last 24 hours; more than the history limit answers 400); the top-level /Observations lists the latest observation of each Datastream. " +
 		"A mobile device's HistoricalLocations are its stored places (@iot.id 'device:unix-nanoseconds', each with a Location), in the window time comparisons in $filter give (default 24 hours). " +
 		"Public devices only without a key; internal ones with scope data:internal. Errors are problem documents."
-	return obj{
-		"/sta/v1.1": obj{"get": op("open data", "SensorThings API service root", desc, nil,
-			obj{"200": obj{"description": "the service root; the same route answers every SensorThings resource path below it", "content": obj{"application/json": obj{"schema": obj{
-				"type": "object", "required": []string{"value", "serverSettings"},
-				"properties": obj{"value": obj{"type": "array", "items": obj{"type": "object", "properties": obj{"name": obj{"type": "string"}, "url": obj{"type": "string"}}}},
-					"serverSettings": obj{"type": "object", "properties": obj{"conformance": obj{"type": "array", "items": obj{"type": "string"}}}}},
-			}}}}},
-			[]string{"400", "401", "404", "429", "503"}, nil)},
+	return []*op{
+		newOp(http.MethodGet, staRoot, "getSensorThingsRoot", tagSTA, "SensorThings API service root").describe(desc).
+			reply(200, "the service root; the same route answers every SensorThings resource path below it", asJSON("STAServiceRoot")).
+			fails(400, 404, 503),
 	}
 }

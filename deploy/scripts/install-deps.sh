@@ -90,6 +90,10 @@ if [ "$want_node" = 1 ] && [ ! -d "$root/api/testdata/validator/node_modules/@ap
   echo "install-deps: npm ci (OpenAPI validator for the tests)"
   (cd "$root/api/testdata/validator" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+if [ "$want_node" = 1 ] && { [ ! -f "$root/api/testdata/oaslint/node_modules/@redocly/cli/bin/cli.js" ] || [ ! -f "$root/api/testdata/oaslint/node_modules/@stoplight/spectral-cli/dist/index.js" ]; }; then
+  echo "install-deps: npm ci (OpenAPI linters: Redocly CLI, Spectral)"
+  (cd "$root/api/testdata/oaslint" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 if [ "$want_node" = 1 ] && [ ! -d "$root/api/testdata/shacl/node_modules/rdf-validate-shacl" ]; then
   echo "install-deps: npm ci (SHACL validator for the catalogue test)"
   (cd "$root/api/testdata/shacl" && npm ci --no-audit --no-fund --loglevel=error)

@@ -1,0 +1,157 @@
+package api
+
+// The components of the OpenAPI document: shared parameters, request
+// bodies, problem answers and the schemas of every answer.
+
+// Schema building blocks.
+var (
+	tString   = obj{"type": "string"}
+	tInteger  = obj{"type": "integer"}
+	tNumber   = obj{"type": "number"}
+	tTime     = obj{"type": "string", "format": "date-time"}
+	tLabels   = obj{"type": "object", "additionalProperties": tString}
+	tStrings  = obj{"type": "array", "items": tString}
+	tValues   = obj{"type": "object", "nullable": true, "additionalProperties": obj{"type": "number", "nullable": true}, "description": "Measured values by field; a value that is not a finite number is null."}
+	tVisibles = obj{"type": "string", "enum": []string{"public", "internal"}}
+)
+
+// object is a schema of an object with these properties, the required
+// ones named.
+func object(props obj, required ...string) obj {
+	o := obj{"type": "object", "properties": props}
+	if len(required) > 0 {
+		o["required"] = required
+	}
+	return o
+}
+
+func arrayOf(items obj) obj { return obj{"type": "array", "items": items} }
+
+// listOf is the list answer of the REST API: items, count, total.
+func listOf(item string) obj {
+	return object(obj{"items": arrayOf(schemaRef(item)), "count": tInteger, "total": tInteger,
+		"next_cursor": obj{"type": "string", "description": "Cursor of the next page; absent on the last."}}, "items", "count", "total")
+}
+
+// featureOf is a GeoJSON Feature with this geometry and properties.
+func featureOf(geometry, properties obj, required ...string) obj {
+	return object(obj{"type": obj{"type": "string", "enum": []string{"Feature"}}, "id": tString, "geometry": geometry,
+		"properties": properties}, append([]string{"type", "geometry", "properties"}, required...)...)
+}
+
+// featureCollectionOf is a GeoJSON FeatureCollection of these features.
+func featureCollectionOf(feature obj) obj {
+	return object(obj{"type": obj{"type": "string", "enum": []string{"FeatureCollection"}}, "features": arrayOf(feature),
+		"next_cursor": obj{"type": "string", "description": "Cursor of the next page; absent on the last."}}, "type", "features")
+}
+
+func components(paths obj) obj {
+	return obj{
+		"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer", "description": "A department key made with `kessel keys new` (or a device's key, for its pushes)."}},
+		"parameters": obj{
+			"kind":     param("kind", "query", "Device kind.", "string", false, "air_quality"),
+			"district": param("district", "query", "District id, name or slug.", "string", false, "stuttgart-mitte"),
+			"bbox":     param("bbox", "query", "minLon,minLat,maxLon,maxLat (WGS84).", "string", false, "9.15,48.76,9.20,48.79"),
+			"near":     param("near", "query", "lon,lat; needs radius.", "string", false, "9.18,48.7784"),
+			"radius":   param("radius", "query", "Metres around near, up to 50000.", "number", false, 500),
+			"within":   param("within", "query", "Only devices inside this district (id, name or slug).", "string", false, nil),
+			"format":   enumParam("format", "Output format; the Accept header works too.", "json", "geojson", "csv"),
+			"limit":    param("limit", "query", "Page size, 1 to 10000; default 1000.", "integer", false, 100),
+			"cursor":   param("cursor", "query", "Opaque cursor from next_cursor or the Link header.", "string", false, nil),
+		},
+		"requestBodies": obj{
+			"Rule": obj{"required": true, "content": obj{"application/json": obj{"schema": schemaRef("Rule"),
+				"example": obj{"id": "feinstaubalarm", "kind": "air_quality", "field": "pm10", "condition": "mean", "window": "24h", "op": ">", "threshold": 50, "clear": 45, "severity": "warning", "visibility": "public"}}}},
+			"Device": obj{"required": true, "content": obj{"application/json": obj{"schema": schemaRef("DeviceInput"),
+				"example": obj{"id": "gauge-7", "kind": "water_level", "name": "Pegel Neckar", "location": obj{"lon": 9.21, "lat": 48.80}, "visibility": "public", "labels": obj{"river": "Neckar"}}}}},
+		},
+		"responses": problemResponses(paths),
+		"schemas":   schemas(),
+	}
+}
+
+func schemas() obj {
+	out := obj{
+		"Problem": object(obj{"type": obj{"type": "string", "description": "URI naming the kind of problem."}, "title": tString,
+			"status": obj{"type": "integer", "minimum": 400, "maximum": 599}, "detail": obj{"type": "string", "description": "What was wrong, specifically."},
+			"instance": tString}, "type", "title", "status", "detail"),
+		"Health":          object(obj{"status": tString}, "status"),
+		"Readiness":       object(obj{"status": obj{"type": "string", "description": "ok, degraded or the failure."}, "checks": obj{"type": "object", "nullable": true, "additionalProperties": tString}}, "status"),
+		"OpenAPIDocument": object(obj{"openapi": tString, "info": obj{"type": "object"}, "paths": obj{"type": "object"}}, "openapi", "info", "paths"),
+		"PushResult":      object(obj{"status": obj{"type": "string", "enum": []string{"stored"}}}, "status"),
+		"GeoJSONObject": object(obj{"type": obj{"type": "string", "enum": []string{"Polygon", "MultiPolygon", "Feature", "FeatureCollection"}},
+			"coordinates": obj{"type": "array", "items": obj{}}, "geometry": schemaRef("Geometry"), "features": arrayOf(obj{"type": "object"})}, "type"),
+		"LonLat":      object(obj{"lon": obj{"type": "number", "minimum": -180, "maximum": 180}, "lat": obj{"type": "number", "minimum": -90, "maximum": 90}}, "lon", "lat"),
+		"Reading":     object(obj{"time": tTime, "values": tValues, "location": schemaRef("LonLat")}, "time", "values"),
+		"ReadingList": object(obj{"device": tString, "kind": tString, "items": arrayOf(schemaRef("Reading")), "count": tInteger}, "device", "kind", "items", "count"),
+		"ReadingFeatureCollection": featureCollectionOf(featureOf(obj{"type": "object", "allOf": []any{schemaRef("PointGeometry")}, "nullable": true},
+			object(obj{"device": tString, "time": tTime, "values": tValues}, "device", "time", "values"))),
+		"PointGeometry": object(obj{"type": obj{"type": "string", "enum": []string{"Point"}}, "coordinates": obj{"type": "array", "items": tNumber, "minItems": 2, "maxItems": 3}}, "type", "coordinates"),
+		"Geometry": object(obj{"type": obj{"type": "string", "enum": []string{"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon", "GeometryCollection"}},
+			"coordinates": obj{"type": "array", "items": obj{}}, "geometries": arrayOf(obj{"type": "object"})}, "type"),
+		"DeviceInput": object(obj{"id": tString, "kind": tString, "name": tString, "location": schemaRef("LonLat"), "department": tString,
+			"visibility": tVisibles, "labels": tLabels}, "kind"),
+		"DeviceProperties": object(deviceSchemaProps(), "id", "kind", "visibility", "created_at", "updated_at"),
+		"Device":           object(withLocation(deviceSchemaProps()), "id", "kind", "visibility", "created_at", "updated_at"),
+		"DeviceList":       listOf("Device"),
+		"DeviceFeatureCollection": featureCollectionOf(featureOf(obj{"type": "object", "allOf": []any{schemaRef("PointGeometry")}, "nullable": true},
+			schemaRef("DeviceProperties"), "id")),
+		"FieldStats": object(obj{"mean": tNumber, "min": tNumber, "max": tNumber, "count": tInteger}, "mean", "min", "max", "count"),
+		"DistrictSummary": object(obj{"id": tString, "name": tString, "devices": obj{"type": "object", "description": "Public devices per kind.", "additionalProperties": tInteger},
+			"current":    obj{"type": "object", "description": "Per kind, per field: aggregates over the latest readings.", "additionalProperties": obj{"type": "object", "additionalProperties": schemaRef("FieldStats")}},
+			"latest_url": tString}, "id", "name", "devices", "latest_url"),
+		"DistrictList":              listOf("DistrictSummary"),
+		"DistrictFeature":           featureOf(schemaRef("Geometry"), schemaRef("DistrictSummary"), "id"),
+		"DistrictFeatureCollection": featureCollectionOf(schemaRef("DistrictFeature")),
+		"DistrictSeries": object(obj{"district": tString, "kind": tString, "field": tString, "fn": tString, "every": tString,
+			"items": arrayOf(object(obj{"time": tTime, "value": tNumber}, "time", "value")), "count": tInteger},
+			"district", "kind", "field", "fn", "every", "items", "count"),
+		"Usage":          object(obj{"day": obj{"type": "string", "format": "date"}, "endpoint": tString, "dataset": tString, "requests": tInteger}, "day", "endpoint", "requests"),
+		"UsageList":      listOf("Usage"),
+		"DeadLetter":     object(obj{"time": tTime, "reason": tString, "topic": tString, "device": tString, "detail": tString, "payload": obj{"type": "string", "description": "The first KiB."}}, "time", "reason", "topic", "detail", "payload"),
+		"DeadLetterList": listOf("DeadLetter"),
+		"Alert":          alertSchema(),
+		"AlertWithTransitions": obj{"allOf": []any{schemaRef("Alert"), object(obj{"transitions": arrayOf(object(obj{"seq": tInteger,
+			"state": tString, "at": tTime, "value": tNumber}, "seq", "state", "at", "value"))}, "transitions")}},
+		"AlertList":  listOf("Alert"),
+		"Rule":       ruleSchema(),
+		"RuleList":   listOf("Rule"),
+		"ArchiveDay": object(obj{"day": obj{"type": "string", "format": "date"}, "url": tString}, "day", "url"),
+		"Catalog": object(obj{"@context": obj{"type": "object"}, "@id": tString, "@type": tString},
+			"@context", "@type"),
+		"STAServiceRoot": object(obj{"value": arrayOf(object(obj{"name": tString, "url": tString}, "name", "url")),
+			"serverSettings": object(obj{"conformance": tStrings}, "conformance")}, "value", "serverSettings"),
+	}
+	return out
+}
+
+func deviceSchemaProps() obj {
+	return obj{"id": tString, "kind": tString, "name": tString, "district": tString, "department": tString,
+		"visibility": tVisibles, "labels": tLabels, "created_at": tTime, "updated_at": tTime, "last_seen": tTime,
+		"distance_m": obj{"type": "number", "description": "Great-circle distance in metres, with near or from /nearest."},
+		"latest":     schemaRef("Reading")}
+}
+
+func withLocation(props obj) obj {
+	props["location"] = schemaRef("LonLat")
+	return props
+}
+
+func alertSchema() obj {
+	return object(obj{"id": tString, "rule_id": tString, "subject": obj{"type": "string", "description": "The device, or the district of an area rule."},
+		"kind": tString, "district": tString, "department": tString, "value": tNumber, "severity": tString, "visibility": tVisibles,
+		"state": obj{"type": "string", "enum": []string{"pending", "firing", "resolved", "inactive"}}, "summary": tString, "labels": tLabels,
+		"active_at": tTime, "fired_at": tTime, "resolved_at": tTime, "last_true": tTime, "keep_firing_since": tTime,
+		"acked_by": tString, "acked_at": tTime}, "id", "rule_id", "subject", "value", "severity", "visibility", "state")
+}
+
+func ruleSchema() obj {
+	return object(obj{
+		"id": tString, "name": tString, "kind": tString, "devices": tStrings,
+		"district": tString, "area": obj{"type": "boolean", "description": "One alert for the district, on the mean of its public devices."}, "field": tString,
+		"condition": obj{"type": "string", "enum": []string{"threshold", "mean", "max", "min", "rate", "silence"}},
+		"op":        obj{"type": "string", "enum": []string{">", ">=", "<", "<="}}, "threshold": tNumber, "clear": tNumber,
+		"window": obj{"type": "string", "example": "24h"}, "silence": tString, "for": tString, "keep_firing_for": tString,
+		"severity": obj{"type": "string", "enum": []string{"info", "warning", "critical"}}, "visibility": tVisibles,
+		"labels": tLabels, "summary": tString}, "id", "kind", "condition")
+}
