@@ -67,13 +67,17 @@ func ogcContent(path string) (string, obj) {
 	case "/conformance":
 		return ogcJSON, obj{"type": "object", "required": []string{"conformsTo"}, "properties": obj{"conformsTo": obj{"type": "array", "items": obj{"type": "string"}}}}
 	case "/api":
-		return ogcOpenAPIMedia, obj{"type": "object"}
+		return ogcOpenAPIMedia, obj{"type": "object", "required": []string{"openapi", "info", "paths"}, "properties": obj{"openapi": obj{"type": "string"},
+			"info": obj{"type": "object"}, "servers": obj{"type": "array", "items": obj{"type": "object"}}, "paths": obj{"type": "object"}, "components": obj{"type": "object"}}}
 	case "/collections":
 		return ogcJSON, obj{"type": "object", "required": []string{"links", "collections"}, "properties": obj{"links": links, "collections": obj{"type": "array", "items": collection}}}
 	case "/collections/{collectionId}":
 		return ogcJSON, collection
 	case "/collections/{collectionId}/schema":
-		return ogcSchemaMedia, obj{"type": "object"}
+		return ogcSchemaMedia, obj{"type": "object", "description": "A JSON Schema (draft 2019-09) of the collection's GeoJSON Feature.",
+			"required": []string{"$schema", "$id", "type", "properties"}, "properties": obj{"$schema": obj{"type": "string"}, "$id": obj{"type": "string"},
+				"title": obj{"type": "string"}, "description": obj{"type": "string"}, "type": obj{"type": "string", "enum": []string{"object"}},
+				"required": obj{"type": "array", "items": obj{"type": "string"}}, "properties": obj{"type": "object"}}}
 	case "/collections/{collectionId}/items":
 		return ogcGeoJSON, obj{"type": "object", "required": []string{"type", "features"}, "properties": obj{"type": obj{"type": "string", "enum": []string{"FeatureCollection"}},
 			"features": obj{"type": "array", "items": feature}, "links": links, "numberMatched": obj{"type": "integer", "minimum": 0},

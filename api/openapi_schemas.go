@@ -60,7 +60,7 @@ func components(paths obj) obj {
 			"cursor":   param("cursor", "query", "Opaque cursor from next_cursor or the Link header.", "string", false, nil),
 		},
 		"requestBodies": obj{
-			"Rule": obj{"required": true, "content": obj{"application/json": obj{"schema": schemaRef("Rule"),
+			"Rule": obj{"required": true, "content": obj{"application/json": obj{"schema": schemaRef("RuleInput"),
 				"example": obj{"id": "feinstaubalarm", "kind": "air_quality", "field": "pm10", "condition": "mean", "window": "24h", "op": ">", "threshold": 50, "clear": 45, "severity": "warning", "visibility": "public"}}}},
 			"Device": obj{"required": true, "content": obj{"application/json": obj{"schema": schemaRef("DeviceInput"),
 				"example": obj{"id": "gauge-7", "kind": "water_level", "name": "Pegel Neckar", "location": obj{"lon": 9.21, "lat": 48.80}, "visibility": "public", "labels": obj{"river": "Neckar"}}}}},
@@ -116,6 +116,7 @@ func schemas() obj {
 		"AlertList":  listOf("Alert"),
 		"Rule":       ruleSchema(),
 		"RuleList":   listOf("Rule"),
+		"RuleInput":  ruleInputSchema(),
 		"ArchiveDay": object(obj{"day": obj{"type": "string", "format": "date"}, "url": tString}, "day", "url"),
 		"Catalog": object(obj{"@context": obj{"type": "object"}, "@id": tString, "@type": tString},
 			"@context", "@type"),
@@ -143,6 +144,13 @@ func alertSchema() obj {
 		"state": obj{"type": "string", "enum": []string{"pending", "firing", "resolved", "inactive"}}, "summary": tString, "labels": tLabels,
 		"active_at": tTime, "fired_at": tTime, "resolved_at": tTime, "last_true": tTime, "keep_firing_since": tTime,
 		"acked_by": tString, "acked_at": tTime}, "id", "rule_id", "subject", "value", "severity", "visibility", "state")
+}
+
+// ruleInputSchema is a rule as sent: PUT takes the id from the path.
+func ruleInputSchema() obj {
+	r := ruleSchema()
+	r["required"] = []string{"kind", "condition"}
+	return r
 }
 
 func ruleSchema() obj {
