@@ -186,6 +186,15 @@ func TestOpenAPIConformance(t *testing.T) {
 	for _, c := range conformanceCalls(t, f) {
 		t.Run(c.op+" "+c.method+" "+c.path, func(t *testing.T) { cf.check(t, f, c) })
 	}
+	// 401 from every operation that needs a key, asked without one.
+	for _, o := range api.OpenAPIOperations() {
+		if o.Scope == "" {
+			continue
+		}
+		path := strings.NewReplacer("{id}", "x").Replace(o.Path)
+		c := call{op: o.ID, method: o.Method, path: path, status: http.StatusUnauthorized}
+		t.Run("no key "+o.ID, func(t *testing.T) { cf.check(t, f, c) })
+	}
 	// 429: a fixture whose read budget is one request.
 	lf := newFixtureWith(t, "", func(o *api.Options) {
 		o.RateLimits = map[string]api.RateLimit{api.ClassRead: {PerSecond: 0.001, Burst: 1}}
