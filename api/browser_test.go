@@ -34,6 +34,14 @@ func TestDocsPageInChromium(t *testing.T) {
 			t.Errorf("rendered page lacks %s", op)
 		}
 	}
+	// A key badge where a key is required, with its scope; none where it is optional.
+	for op, badge := range map[string]string{"PUT /api/v1/devices/{id}": "key: devices:write", "GET /api/v1/devices": ""} {
+		_, rest, _ := strings.Cut(dom, `data-op="`+op+`"`)
+		entry, _, _ := strings.Cut(rest, `data-op="`)
+		if got := strings.Contains(entry, `class="scope"`); got != (badge != "") || !strings.Contains(entry, badge) {
+			t.Errorf("%s: want key badge %q, rendered %.300s", op, badge, entry)
+		}
+	}
 	if !strings.Contains(dom, "Kessel open data and department API") {
 		t.Error("title from the OpenAPI document not rendered")
 	}

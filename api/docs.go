@@ -43,7 +43,9 @@ fetch('/api/v1/openapi.json').then(r => r.json()).then(doc => {
       div.querySelector('.m').classList.add(method);
       div.querySelector('code').textContent = path;
       div.querySelector('.s').textContent = op.summary;
-      if (op.security) { const s = document.createElement('span'); s.className = 'scope'; s.textContent = 'key'; div.querySelector('.s').after(s); }
+      if (op.security && !op.security.some(r => Object.keys(r).length === 0)) { // a key required
+        const s = document.createElement('span'); s.className = 'scope'; s.textContent = 'key: ' + (op['x-kessel-scope'] || 'any'); div.querySelector('.s').after(s);
+      }
       const params = (op.parameters || []).map(p => p.$ref ? doc.components.parameters[p.$ref.split('/').pop()] : p);
       div.querySelector('.p').textContent = op.description + (params.length ? ' Parameters: ' + params.map(p => p.name).join(', ') + '.' : '');
       sec.appendChild(div);
