@@ -204,6 +204,13 @@ func TestOpenAPIConformance(t *testing.T) {
 		t.Run("rate limited "+c.path, func(t *testing.T) { lcf.check(t, lf, c) })
 	}
 
+	// 503: a fixture without the alerts role.
+	uf := newFixtureWith(t, "", func(o *api.Options) { o.Alerts, o.Rules = nil, nil })
+	ucf := newConformer(t, uf)
+	for _, c := range []call{{op: "listAlerts", method: "GET", path: "/api/v1/alerts", status: 503},
+		{op: "listRules", method: "GET", path: "/api/v1/rules", hdr: []string{"Authorization", "Bearer " + testKeys["rules:read"]}, status: 503}} {
+		t.Run("unavailable "+c.path, func(t *testing.T) { ucf.check(t, uf, c) })
+	}
 	t.Run("the check can fail", func(t *testing.T) {
 		resp, body := f.get(t, "/api/v1/devices/air-1")
 		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/api/v1/devices/air-1", nil)
@@ -223,8 +230,8 @@ func TestOpenAPIConformance(t *testing.T) {
 			t.Errorf("operation %s (%s %s) was not called with success: add a call to conformanceCalls", o.ID, o.Method, o.Path)
 		}
 	}
-	for _, code := range []int{400, 401, 403, 404, 405, 409, 428, 429} {
-		if !cf.codes[code] && !lcf.codes[code] {
+	for _, code := range []int{400, 401, 403, 404, 405, 409, 415, 428, 429, 503} {
+		if !cf.codes[code] && !lcf.codes[code] && !ucf.codes[code] {
 			t.Errorf("no answer with status %d was checked", code)
 		}
 	}
