@@ -7,8 +7,8 @@ import (
 
 // The OpenAPI 3.0 description of the API, served at /api/v1/openapi.json.
 // Operations are built with newOp (openapi_op.go) in groups by area;
-// schemas are in openapi_schemas.go. openapi_test.go fails when a route in
-// routes.go has no operation here or the other way round.
+// schemas are in openapi_schemas.go. TestOpenAPICoversRoutes fails when a
+// route in routes.go has no operation here or the other way round.
 
 // openAPIGroups are the operations of the document, by area.
 func openAPIGroups() [][]*op {

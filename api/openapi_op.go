@@ -18,9 +18,10 @@ import (
 //
 // newOp adds what every operation shares: 405 (the path exists, the
 // method does not), 429 (rate limited), 500, 401 for a wrong key, and the
-// security requirement. The tests check every operation for an id, a
-// schema per answer and a route in routes.go (openapi_test.go), and real
-// answers against the schemas (openapi_conform_test.go).
+// security requirement. The tests check every operation for an id and a
+// schema per answer (openapi_test.go), a route in routes.go
+// (routes_test.go), the linters' verdict (openapi_lint_test.go) and real
+// answers against the schemas (openapi_conform_test.go: add a call there).
 
 // obj is a JSON object of the document.
 type obj = map[string]any
