@@ -52,3 +52,29 @@ func AlertTopic(a Alert) string {
 	}
 	return prefix + a.RuleID + "/" + a.Subject
 }
+
+// STATopicPrefix starts the topics of the SensorThings MQTT receive
+// extension (OGC 18-088 §14): Kessel publishes there, nobody else may.
+const STATopicPrefix = "v1.1/"
+
+// STAObservationsTopic is where each new Observation of the SensorThings
+// Datastream device:field is published, as the JSON entity the API
+// answers for it: v1.1/Datastreams('device:field')/Observations.
+func STAObservationsTopic(device, field string) string {
+	return STATopicPrefix + "Datastreams('" + device + ":" + field + "')/Observations"
+}
+
+// STATopicDevice returns the device whose Datastream's observations topic
+// is topic, and false for any other topic.
+func STATopicDevice(topic string) (string, bool) {
+	rest, ok := strings.CutPrefix(topic, STATopicPrefix+"Datastreams('")
+	if !ok {
+		return "", false
+	}
+	ds, ok := strings.CutSuffix(rest, "')/Observations")
+	i := strings.LastIndexByte(ds, ':')
+	if !ok || i <= 0 || !ValidDeviceID(ds[:i]) || !ValidFieldName(ds[i+1:]) {
+		return "", false
+	}
+	return ds[:i], true
+}

@@ -46,3 +46,23 @@ func TestMetaTopicDevice(t *testing.T) {
 		}
 	}
 }
+
+func TestSTATopicDevice(t *testing.T) {
+	for _, tc := range []struct {
+		topic, dev string
+		ok         bool
+	}{
+		{kessel.STAObservationsTopic("air-1", "pm10"), "air-1", true},
+		{kessel.STAObservationsTopic("urn:dev:1", "pm25"), "urn:dev:1", true},
+		{"v1.1/Datastreams('air-1')/Observations", "", false},
+		{"v1.1/Datastreams('air-1:PM10')/Observations", "", false},
+		{"v1.1/Datastreams(+)/Observations", "", false},
+		{"v1.1/Datastreams('air-1:pm10')/Thing", "", false},
+		{"v1.0/Datastreams('air-1:pm10')/Observations", "", false},
+	} {
+		dev, ok := kessel.STATopicDevice(tc.topic)
+		if dev != tc.dev || ok != tc.ok {
+			t.Errorf("STATopicDevice(%q) = %q, %v; want %q, %v", tc.topic, dev, ok, tc.dev, tc.ok)
+		}
+	}
+}

@@ -41,6 +41,7 @@ type User struct {
 type authenticator struct {
 	users     map[string]User
 	anonymous bool
+	sta       *staGate
 	devMode   bool // anonymous and no users: loopback clients read everything
 	internal  struct{ user, password string }
 	ready     atomic.Bool
@@ -93,11 +94,12 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 		if !a.anonymous {
 			return a.refuse("credentials")
 		}
-		perms := readPublic(nil)
-		if a.devMode && loopback(c.RemoteAddress()) {
-			perms = nil
+		var perms *server.Permissions
+		if !a.devMode || !loopback(c.RemoteAddress()) {
+			perms = readPublic(nil)
+			perms.Subscribe.Allow = append(perms.Subscribe.Allow, a.sta.allow()...)
 		}
-		c.RegisterUser(&server.User{Permissions: perms})
+		c.RegisterUser(&server.User{Permissions: withoutSTAPublish(perms)})
 		return true
 	}
 	u, ok := a.users[o.Username]

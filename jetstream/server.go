@@ -70,6 +70,11 @@ type Options struct {
 	// loopback read everything; elsewhere public alerts only).
 	Users     []User
 	Anonymous bool
+	// STAPublic returns the topics (kessel.STAObservationsTopic) of the
+	// public SensorThings Datastreams; it is asked when an anonymous
+	// client connects (see PublishSTA). Nil: anonymous clients read no
+	// Datastream.
+	STAPublic func() []string
 	Logger    *slog.Logger
 	// Registerer receives the broker's metrics; nil keeps them unregistered.
 	Registerer prometheus.Registerer
@@ -104,6 +109,7 @@ type Broker struct {
 	js       njs.JetStream
 	consumer njs.Consumer
 	held     *held
+	sta      *staGate
 	opts     Options
 	m        *metrics
 	log      *slog.Logger
@@ -133,7 +139,10 @@ func Start(opts Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Broker{opts: opts, m: m, log: log, held: &held{msgs: map[uint64]heldMsg{}}}
+	if auth.sta, err = newSTAGate(opts.STAPublic, opts.Registerer); err != nil {
+		return nil, err
+	}
+	b := &Broker{opts: opts, m: m, log: log, sta: auth.sta, held: &held{msgs: map[uint64]heldMsg{}}}
 	dir := opts.DataDir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "kessel-jetstream-"); err != nil {
