@@ -28,7 +28,8 @@ var (
 )
 
 // startUsers starts a broker with the three logins, anonymous clients
-// allowed too, a registry stand-in that knows air-c as internal, and the
+// allowed too, a registry stand-in that knows air-c as internal and air-b
+// as public, and the
 // broker's metrics in reg.
 func startUsers(t *testing.T, opts broker.Options) (*broker.Broker, *prometheus.Registry) {
 	t.Helper()
@@ -40,8 +41,11 @@ func startUsers(t *testing.T, opts broker.Options) (*broker.Broker, *prometheus.
 		{Username: service.user, PasswordHash: hash(t, service.pw), Role: broker.RoleService},
 	}}
 	opts.Visibility = func(dev string) (kessel.Visibility, bool) {
-		if dev == "air-c" {
+		switch dev {
+		case "air-c":
 			return kessel.Internal, true
+		case "air-b":
+			return kessel.Public, true
 		}
 		return "", false
 	}

@@ -62,7 +62,7 @@ func HashPassword(password string) (string, error) {
 // Auth decides who may connect and what they may do.
 //
 // With Anonymous, a client without a username may connect and publish
-// anywhere (development only). What it may read depends on Users: with no
+// anywhere but under kessel.STATopicPrefix (development only). What it may read depends on Users: with no
 // users at all (development mode), an anonymous client connecting from a
 // loopback address (the operator's tools on the same host: mosquitto_sub,
 // the simulator) reads everything, internal alerts and devices included;
@@ -176,7 +176,10 @@ func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 		if !h.anonymous {
 			return false
 		}
-		return write || h.read.all(cl.Net.Remote) || h.read.public(topic)
+		if write {
+			return !strings.HasPrefix(topic, kessel.STATopicPrefix) // Kessel's own
+		}
+		return h.read.all(cl.Net.Remote) || h.read.public(topic)
 	}
 	u, ok := h.users[name]
 	if !ok {

@@ -10,11 +10,13 @@ import (
 )
 
 // publicFilters are the topics a client without the right to read
-// internal data may read: public alerts and devices' self-descriptions
-// (of public devices only, checked per device).
+// internal data may read: public alerts, devices' self-descriptions and
+// SensorThings Datastreams' observations (of public devices only, checked
+// per device on every delivery).
 var publicFilters = [][]string{
 	strings.Split(kessel.PublicAlertTopicPrefix+"#", "/"),
 	strings.Split(kessel.DeviceTopicPrefix+"+/meta", "/"),
+	strings.Split(kessel.STATopicPrefix+"+/Observations", "/"),
 }
 
 // maxMetaDevices bounds the devices whose declared visibility the broker
@@ -75,6 +77,13 @@ func (r *readRules) public(topic string) bool {
 	}
 	if strings.HasPrefix(topic, kessel.PublicAlertTopicPrefix) {
 		return true
+	}
+	if dev, ok := kessel.STATopicDevice(topic); ok {
+		v, known := kessel.Visibility(""), false
+		if r.visibility != nil {
+			v, known = r.visibility(dev)
+		}
+		return known && v == kessel.Public
 	}
 	dev, ok := kessel.MetaTopicDevice(topic)
 	return ok && r.publicDevice(dev)

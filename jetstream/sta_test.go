@@ -43,7 +43,7 @@ func TestSTAReceive(t *testing.T) {
 	}{
 		{"anonymous: a public Datastream", anon, public, 0},
 		{"anonymous: an internal Datastream", anon, secret, 0x80},
-		{"anonymous: every Datastream by wildcard", anon, "v1.1/Datastreams(+)/Observations", 0x80},
+		{"anonymous: every Datastream by wildcard", anon, "v1.1/+/Observations", 0x80},
 		{"device: a public Datastream", dev, public, 0x80},
 		{"service: a public Datastream", ops, public, 0},
 		{"service: an internal Datastream", ops, secret, 0},
