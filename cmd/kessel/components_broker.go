@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/kessel-city/kessel/api"
 	"github.com/kessel-city/kessel/broker"
 )
 
@@ -42,6 +43,7 @@ func (a *app) startBroker(context.Context) (func(context.Context), error) {
 	a.setPublisher(func(_ context.Context, topic string, payload []byte) error {
 		return b.Publish(topic, payload, false, 1)
 	})
+	a.setSTAPublisher(func(_ context.Context, m api.STAMessage) error { return b.Publish(m.Topic, m.Payload, false, 0) })
 	return func(context.Context) {
 		if err := b.Close(); err != nil {
 			a.log.Warn("broker shutdown", "err", err)

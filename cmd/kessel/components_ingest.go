@@ -36,7 +36,7 @@ func (a *app) startIngest(ctx context.Context) (func(context.Context), error) {
 	if a.engine != nil {
 		opts.Watch = a.engine.Observe // alerts evaluate readings as they arrive, not after the batch is written
 	}
-	ing, err := ingest.New(a.store, a.reg, opts)
+	ing, err := ingest.New(a.store, a.ingestDevices(), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +55,12 @@ func (a *app) startIngest(ctx context.Context) (func(context.Context), error) {
 	if !c.embedded() {
 		a.setPublisher(func(ctx context.Context, topic string, payload []byte) error {
 			return ing.Publish(ctx, topic, payload, false)
+		})
+		a.setSTAPublisher(func(ctx context.Context, m api.STAMessage) error {
+			if !m.Public {
+				return nil // an external broker's readers are not Kessel's to authorise
+			}
+			return ing.Publish(ctx, m.Topic, m.Payload, false)
 		})
 	}
 	return func(context.Context) { stop(); wait() }, nil

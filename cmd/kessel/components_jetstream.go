@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/kessel-city/kessel/api"
 	"github.com/kessel-city/kessel/ingest"
 	"github.com/kessel-city/kessel/jetstream"
 )
@@ -44,6 +45,7 @@ func (a *app) startJetStream(context.Context) (func(context.Context), error) {
 		// As many unacknowledged as ingest may hold.
 		MaxAckPending: 20000,
 		Logger:        a.log, Registerer: a.prom,
+		STAPublic: a.staPublic,
 	})
 	if err != nil {
 		return nil, err
@@ -53,6 +55,9 @@ func (a *app) startJetStream(context.Context) (func(context.Context), error) {
 	a.log.Info("embedded MQTT broker (NATS JetStream) listening", "addr", b.Addr(), "data", a.cfg.MQTTData)
 	a.setPublisher(func(ctx context.Context, topic string, payload []byte) error {
 		return b.Publish(ctx, topic, payload, false, 1)
+	})
+	a.setSTAPublisher(func(ctx context.Context, m api.STAMessage) error {
+		return b.PublishSTA(ctx, m.Topic, m.Payload, m.Public)
 	})
 	return func(context.Context) {
 		// After ingest drained: what it stored is acknowledged, the rest

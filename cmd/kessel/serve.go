@@ -41,6 +41,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		{"alerts", a.startAlerts},
 		{"jetstream", a.startJetStream}, // before ingest, closed after it drained
 		{"nats", a.startNATS},           // the same, in an external NATS cluster (--nats)
+		{"sta", a.startSTA},             // SensorThings over MQTT: stopped after ingest, before the broker
 		{"ingest", a.startIngest},
 		{"consume", a.startConsume}, // stops pulling before ingest drains
 		{"broker", a.startBroker},
@@ -80,6 +81,8 @@ type app struct {
 	publishAlert atomic.Pointer[func(ctx context.Context, topic string, payload []byte) error]
 	usage        *api.Usage
 	archive      *archive.Archive
+	// sta publishes stored readings' SensorThings Observations over MQTT.
+	sta *staFeed
 	// ready lists what /readyz checks.
 	ready []api.Check
 }

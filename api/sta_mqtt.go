@@ -1,0 +1,45 @@
+package api
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/kessel-city/kessel"
+)
+
+// STAMessage is one Observation for the SensorThings MQTT receive
+// extension (OGC 18-088 §14.2): the JSON entity on its Datastream's topic.
+type STAMessage struct {
+	Topic   string // kessel.STAObservationsTopic
+	Payload []byte
+	// Public is false for an internal device's Datastream: only logins
+	// that may read internal data may receive it.
+	Public bool
+}
+
+// STAObservations renders stored readings as the MQTT receive extension
+// publishes them: one message per field, the same JSON as GET
+// /sta/v1.1/Observations('id') answers, with links under base (the
+// server's public URL, such as http://127.0.0.1:8080). It is safe for
+// concurrent use.
+func STAObservations(base string, rs []kessel.Reading) []STAMessage {
+	m := &staModel{base: strings.TrimRight(base, "/") + staRoot}
+	var out []STAMessage
+	q := &staQuery{}
+	for i := range rs {
+		r := &rs[i]
+		st := &kessel.DeviceState{Device: kessel.Device{ID: r.Device, Kind: r.Kind}}
+		for _, f := range fieldNames(r.Values) {
+			doc, err := m.render(m.observation(st, f, r.Time, r.Values[f], r.Location), q)
+			if err != nil {
+				continue // not with an empty query
+			}
+			b, err := json.Marshal(doc)
+			if err != nil {
+				continue // a value JSON cannot hold (validated readings have none)
+			}
+			out = append(out, STAMessage{Topic: kessel.STAObservationsTopic(r.Device, f), Payload: b, Public: !r.Internal})
+		}
+	}
+	return out
+}

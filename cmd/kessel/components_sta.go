@@ -1,0 +1,127 @@
+package main
+
+// The SensorThings MQTT receive extension: each stored reading's
+// Observations go out on v1.1/Datastreams('device:field')/Observations.
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/api"
+	"github.com/kessel-city/kessel/ingest"
+	"github.com/kessel-city/kessel/registry"
+)
+
+// staQueue is how many stored batches may wait to be published; beyond
+// it a batch's observations are dropped from MQTT (counted), never
+// slowing ingest down.
+const staQueue = 256
+
+// staFeed publishes the Observations of stored readings over MQTT.
+type staFeed struct {
+	base    string
+	in      chan []kessel.Reading
+	publish atomic.Pointer[func(ctx context.Context, m api.STAMessage) error]
+	sent    *prometheus.CounterVec
+}
+
+// startSTA runs the feed (role ingest). It starts before ingest and stops
+// after ingest drained, before the broker closes.
+func (a *app) startSTA(ctx context.Context) (func(context.Context), error) {
+	if !a.cfg.has("ingest") {
+		return nil, nil
+	}
+	base := strings.TrimRight(a.cfg.File.Catalog.BaseURL, "/")
+	if base == "" {
+		base = "http://" + a.cfg.HTTP
+	}
+	f := &staFeed{base: base, in: make(chan []kessel.Reading, staQueue),
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_sta_mqtt_observations_total",
+			Help: "SensorThings Observations for the MQTT receive extension, by result: published, dropped (the queue was full), failed (the broker refused)."}, []string{"result"})}
+	if err := a.prom.Register(f.sent); err != nil {
+		return nil, err
+	}
+	a.sta = f
+	runCtx, stop := detach(ctx)
+	wait := background(func() { f.run(runCtx, a) })
+	return func(context.Context) { close(f.in); wait(); stop() }, nil
+}
+
+func (f *staFeed) run(ctx context.Context, a *app) {
+	for rs := range f.in {
+		pub := f.publish.Load()
+		if pub == nil {
+			continue
+		}
+		for _, m := range api.STAObservations(f.base, rs) {
+			if err := (*pub)(ctx, m); err != nil {
+				f.sent.WithLabelValues("failed").Inc()
+				a.log.Debug("could not publish a SensorThings observation", "topic", m.Topic, "err", err)
+				continue
+			}
+			f.sent.WithLabelValues("published").Inc()
+		}
+	}
+}
+
+// observed hands stored readings to the feed without waiting.
+func (f *staFeed) observed(rs []kessel.Reading) {
+	if f.publish.Load() == nil || len(rs) == 0 {
+		return
+	}
+	select {
+	case f.in <- append([]kessel.Reading(nil), rs...):
+	default:
+		n := 0
+		for _, r := range rs {
+			n += len(r.Values)
+		}
+		f.sent.WithLabelValues("dropped").Add(float64(n))
+	}
+}
+
+// setSTAPublisher sets how Observations go out (the broker's part).
+func (a *app) setSTAPublisher(pub func(ctx context.Context, m api.STAMessage) error) {
+	if a.sta != nil {
+		a.sta.publish.Store(&pub)
+	}
+}
+
+// staDevices is the registry as ingest sees it: stored readings also go
+// to the SensorThings feed.
+type staDevices struct {
+	*registry.Registry
+	feed *staFeed
+}
+
+func (d staDevices) Observe(rs []kessel.Reading) {
+	d.Registry.Observe(rs)
+	d.feed.observed(rs)
+}
+
+// ingestDevices is what ingest records stored readings in.
+func (a *app) ingestDevices() ingest.Devices {
+	if a.sta == nil {
+		return a.reg
+	}
+	return staDevices{a.reg, a.sta}
+}
+
+// staPublic returns the topics of the public Datastreams (the embedded
+// broker's anonymous readers may subscribe to them).
+func (a *app) staPublic() []string {
+	var out []string
+	for _, st := range a.reg.Query(kessel.DeviceQuery{}) {
+		if st.Latest == nil {
+			continue
+		}
+		for f := range st.Latest.Values {
+			out = append(out, kessel.STAObservationsTopic(st.Device.ID, f))
+		}
+	}
+	return out
+}
