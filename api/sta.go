@@ -82,6 +82,8 @@ func (m *staModel) resolve(segs []string, q *staQuery) (any, string, error) {
 		}
 		last := i == len(segs)-1
 		switch {
+		case i == 0 && name == "Observations" && !hasID && last:
+			return m.observationCollection(nil, "", q, m.base+"/Observations")
 		case i == 0:
 			if _, ok := staNavs[name]; !ok {
 				return nil, "", notFound
@@ -110,6 +112,8 @@ func (m *staModel) resolve(segs []string, q *staQuery) (any, string, error) {
 			return []byte(fmt.Sprint(v)), "text/plain; charset=utf-8", nil
 		case name == "$ref" && cur.property == "" && last && !hasID:
 			return m.refs(cur, q)
+		case cur.one != nil && cur.property == "" && cur.one.set == "Datastreams" && name == "Observations" && !hasID && last:
+			return m.observationCollection(cur.one.st, cur.one.field, q, m.self(cur.one)+"/Observations")
 		case cur.one != nil && cur.property == "" && staNavs[cur.one.set][name] != "":
 			rel, err := m.related(cur.one, name, q)
 			if err != nil {

@@ -147,16 +147,26 @@ func TestSTAFilterErrors(t *testing.T) {
 func TestSTAFilterBounds(t *testing.T) {
 	t7 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
 	t8 := t7.Add(time.Hour)
+	day := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	y26, y27 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	cases := []struct {
 		filter   string
 		from, to time.Time
+		exact    bool // the store's window is the whole filter (limit and offset go to the store)
 	}{
-		{"phenomenonTime ge 2026-11-23T07:00:00Z and phenomenonTime lt 2026-11-23T08:00:00Z", t7, t8},
-		{"phenomenonTime gt 2026-11-23T07:00:00Z and result gt 3", t7, time.Time{}},
-		{"phenomenonTime le 2026-11-23T07:00:00Z", time.Time{}, t7.Add(time.Nanosecond)},
-		{"phenomenonTime eq 2026-11-23T07:00:00Z", t7, t7.Add(time.Nanosecond)},
-		{"phenomenonTime gt 2026-11-23T07:00:00Z or result gt 3", time.Time{}, time.Time{}}, // or: no bound is safe
-		{"not (phenomenonTime gt 2026-11-23T07:00:00Z)", time.Time{}, time.Time{}},
+		{"phenomenonTime ge 2026-11-23T07:00:00Z and phenomenonTime lt 2026-11-23T08:00:00Z", t7, t8, true},
+		{"phenomenonTime gt 2026-11-23T07:00:00Z and result gt 3", t7.Add(time.Nanosecond), time.Time{}, false},
+		{"2026-11-23T08:00:00Z gt phenomenonTime", time.Time{}, t8, true},
+		{"date(phenomenonTime) eq 2026-11-23", day, day.AddDate(0, 0, 1), true},
+		{"year(phenomenonTime) eq 2026 and phenomenonTime lt 2026-11-23T08:00:00Z", y26, t8, true},
+		{"year(phenomenonTime) gt 2025 and year(phenomenonTime) le 2026", y26, y27, true},
+		{"date(phenomenonTime) lt 2026-11-23", time.Time{}, day, true},
+		{"date(phenomenonTime) eq 2026-11-23T07:00:00Z", time.Time{}, time.Time{}, false}, // never true: no window
+		{"hour(phenomenonTime) eq 7", time.Time{}, time.Time{}, false},
+		{"phenomenonTime le 2026-11-23T07:00:00Z", time.Time{}, t7.Add(time.Nanosecond), true},
+		{"phenomenonTime eq 2026-11-23T07:00:00Z", t7, t7.Add(time.Nanosecond), true},
+		{"phenomenonTime gt 2026-11-23T07:00:00Z or result gt 3", time.Time{}, time.Time{}, false}, // or: no bound is safe
+		{"not (phenomenonTime gt 2026-11-23T07:00:00Z)", time.Time{}, time.Time{}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.filter, func(t *testing.T) {
@@ -166,6 +176,9 @@ func TestSTAFilterBounds(t *testing.T) {
 			}
 			if from, to := staTimeBounds(e, "phenomenonTime"); !from.Equal(tc.from) || !to.Equal(tc.to) {
 				t.Errorf("bounds %v..%v, want %v..%v", from, to, tc.from, tc.to)
+			}
+			if got := staTimeOnly(e); got != tc.exact {
+				t.Errorf("exact %v, want %v", got, tc.exact)
 			}
 		})
 	}

@@ -264,37 +264,18 @@ func staOrderValues(a, b any) int {
 	return 0
 }
 
-// timeBounds returns the window that comparisons of the time property
-// prop (phenomenonTime, time) joined by "and" at the top of the filter
-// narrow the store's readings to; zero times are open.
+// staTimeBounds returns the window that comparisons of the time property
+// prop (phenomenonTime, time), and of year() and date() of it, joined by
+// "and" at the top of the filter narrow the store's readings to; zero
+// times are open. Other terms do not narrow it.
 func staTimeBounds(e staExpr, prop string) (from, to time.Time) {
-	b, ok := e.(staBinary)
-	if !ok {
-		return
-	}
-	if b.op == "and" {
+	if b, ok := e.(staBinary); ok && b.op == "and" {
 		f1, t1 := staTimeBounds(b.l, prop)
 		f2, t2 := staTimeBounds(b.r, prop)
 		return staLater(f1, f2), staEarlier(t1, t2)
 	}
-	p, okp := b.l.(staPath)
-	l, okl := b.r.(staLit)
-	t, okt := l.v.(time.Time)
-	if !okp || !okl || !okt || len(p.segs) != 1 || p.segs[0] != prop {
-		return
-	}
-	switch b.op {
-	case "gt", "ge":
-		return t, time.Time{}
-	case "lt":
-		return time.Time{}, t
-	case "le", "eq":
-		if b.op == "eq" {
-			from = t
-		}
-		return from, t.Add(time.Nanosecond)
-	}
-	return
+	from, to, _ = staTimeLeaf(e, prop)
+	return from, to
 }
 
 func staLater(a, b time.Time) time.Time {

@@ -167,9 +167,9 @@ func TestSTASensingCore(t *testing.T) {
 				t.Errorf("observation: %v", doc)
 			}
 		}},
-		{"resource-path: the top-level Observations are the latest of each datastream", "/sta/v1.1/Observations", 200, func(t *testing.T, doc map[string]any) {
-			if len(staList(doc, "value")) != 3 {
-				t.Errorf("observations: %v", staIDs(doc))
+		{"resource-path: the top-level Observations are the stored ones of the last hour, public devices only", "/sta/v1.1/Observations?$count=true&$top=1", 200, func(t *testing.T, doc map[string]any) {
+			if doc["@iot.count"] != 59.0 || staIDs(doc)[0] != "air-1:pm10:"+fmt.Sprint(time.Date(2026, 11, 23, 7, 1, 0, 0, time.UTC).UnixNano()) {
+				t.Errorf("observations: %v %v", doc["@iot.count"], staIDs(doc))
 			}
 		}},
 		{"resource-path: an unknown entity is 404", "/sta/v1.1/Things('nope')", 404, nil},

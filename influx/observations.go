@@ -72,7 +72,8 @@ func (c *Client) observationsFlux(q kessel.ObservationQuery) (string, error) {
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano))
-	conds := []string{`r._field != "lat"`, `r._field != "lon"`, `r._field != "empty"`}
+	// The stop again: InfluxDB 1.8's range() keeps a point at the stop.
+	conds := []string{"r._time < " + q.To.UTC().Format(time.RFC3339Nano), `r._field != "lat"`, `r._field != "lon"`, `r._field != "empty"`}
 	if q.Device != "" {
 		if !kessel.ValidDeviceID(q.Device) {
 			return "", kessel.Errorf(kessel.EINVALID, "invalid device id %q", q.Device)

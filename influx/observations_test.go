@@ -34,6 +34,7 @@ func TestObservations(t *testing.T) {
 		{Device: "bike-1", Kind: "air_quality", Time: at(1), Values: map[string]float64{"pm10": 4}, Location: &orb.Point{9.1, 48.7}},
 		{Device: "secret-1", Kind: "air_quality", Time: at(2), Values: map[string]float64{"pm10": 5}},
 		{Device: "air-1", Kind: "air_quality", Time: at(90), Values: map[string]float64{"pm10": 6}},
+		{Device: "air-2", Kind: "air_quality", Time: at(60), Values: map[string]float64{"pm10": 7}}, // at the window's end: out
 	}
 	if err := c.WriteReadings(ctx, rs); err != nil {
 		t.Fatal(err)
