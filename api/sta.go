@@ -20,6 +20,9 @@ var staConformance = []string{
 	"http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
 	"http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
 	"http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
+	// Observations of each Datastream on v1.1/Datastreams('id')/Observations
+	// (Kessel's broker; not the entity-set, entity or property topics).
+	"http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates",
 }
 
 // handleSTA serves every read of the SensorThings API: the service root,

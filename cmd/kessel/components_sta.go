@@ -25,7 +25,7 @@ const staQueue = 256
 type staFeed struct {
 	base    string
 	in      chan []kessel.Reading
-	publish atomic.Pointer[func(ctx context.Context, m api.STAMessage) error]
+	publish *atomic.Pointer[func(ctx context.Context, m api.STAMessage) error]
 	sent    *prometheus.CounterVec
 }
 
@@ -39,7 +39,7 @@ func (a *app) startSTA(ctx context.Context) (func(context.Context), error) {
 	if base == "" {
 		base = "http://" + a.cfg.HTTP
 	}
-	f := &staFeed{base: base, in: make(chan []kessel.Reading, staQueue),
+	f := &staFeed{base: base, in: make(chan []kessel.Reading, staQueue), publish: &a.publishSTA,
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_sta_mqtt_observations_total",
 			Help: "SensorThings Observations for the MQTT receive extension, by result: published, dropped (the queue was full), failed (the broker refused)."}, []string{"result"})}
 	if err := a.prom.Register(f.sent); err != nil {
@@ -86,9 +86,7 @@ func (f *staFeed) observed(rs []kessel.Reading) {
 
 // setSTAPublisher sets how Observations go out (the broker's part).
 func (a *app) setSTAPublisher(pub func(ctx context.Context, m api.STAMessage) error) {
-	if a.sta != nil {
-		a.sta.publish.Store(&pub)
-	}
+	a.publishSTA.Store(&pub)
 }
 
 // staDevices is the registry as ingest sees it: stored readings also go

@@ -81,8 +81,10 @@ type app struct {
 	publishAlert atomic.Pointer[func(ctx context.Context, topic string, payload []byte) error]
 	usage        *api.Usage
 	archive      *archive.Archive
-	// sta publishes stored readings' SensorThings Observations over MQTT.
-	sta *staFeed
+	// sta publishes stored readings' SensorThings Observations over MQTT
+	// with publishSTA, once a broker connection exists.
+	sta        *staFeed
+	publishSTA atomic.Pointer[func(ctx context.Context, m api.STAMessage) error]
 	// ready lists what /readyz checks.
 	ready []api.Check
 }
