@@ -41,7 +41,6 @@ type User struct {
 type authenticator struct {
 	users     map[string]User
 	anonymous bool
-	sta       *staGate
 	devMode   bool // anonymous and no users: loopback clients read everything
 	internal  struct{ user, password string }
 	ready     atomic.Bool
@@ -97,7 +96,9 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 		var perms *server.Permissions
 		if !a.devMode || !loopback(c.RemoteAddress()) {
 			perms = readPublic(nil)
-			perms.Subscribe.Allow = append(perms.Subscribe.Allow, a.sta.allow()...)
+			if !a.devMode { // development mode: the tools on loopback only
+				perms.Subscribe.Allow = append(perms.Subscribe.Allow, staRead...)
+			}
 		}
 		c.RegisterUser(&server.User{Permissions: withoutSTAPublish(perms)})
 		return true

@@ -67,14 +67,10 @@ type Options struct {
 	MaxAckPending int
 	// Users are the MQTT logins; Anonymous lets clients without a
 	// username in (development: with no users, anonymous clients on
-	// loopback read everything; elsewhere public alerts only).
+	// loopback read everything; elsewhere public alerts only, and with
+	// Users also SensorThings Datastreams, see PublishSTA).
 	Users     []User
 	Anonymous bool
-	// STAPublic returns the topics (kessel.STAObservationsTopic) of the
-	// public SensorThings Datastreams; it is asked when an anonymous
-	// client connects (see PublishSTA). Nil: anonymous clients read no
-	// Datastream.
-	STAPublic func() []string
 	Logger    *slog.Logger
 	// Registerer receives the broker's metrics; nil keeps them unregistered.
 	Registerer prometheus.Registerer
@@ -139,10 +135,11 @@ func Start(opts Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	if auth.sta, err = newSTAGate(opts.STAPublic, opts.Registerer); err != nil {
+	sta, err := newSTAGate(opts.Anonymous && len(opts.Users) > 0, opts.Registerer)
+	if err != nil {
 		return nil, err
 	}
-	b := &Broker{opts: opts, m: m, log: log, sta: auth.sta, held: &held{msgs: map[uint64]heldMsg{}}}
+	b := &Broker{opts: opts, m: m, log: log, sta: sta, held: &held{msgs: map[uint64]heldMsg{}}}
 	dir := opts.DataDir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "kessel-jetstream-"); err != nil {

@@ -3,7 +3,6 @@ package jetstream
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -14,31 +13,30 @@ import (
 
 // The SensorThings MQTT receive extension on this broker. Kessel publishes
 // each new Observation on kessel.STAObservationsTopic (PublishSTA); nobody
-// else may publish under kessel.STATopicPrefix. Service logins read every
-// Datastream (they are the MQTT side of data:internal), as do anonymous
-// clients on loopback in development mode; device logins read none.
+// else may publish under kessel.STATopicPrefix. Service logins may
+// subscribe to every Datastream (they are the MQTT side of
+// data:internal), as may anonymous clients on loopback in development
+// mode; device logins to none.
 //
-// An anonymous client elsewhere reads public Datastreams only. The
-// listener fixes a client's permissions when it connects, so such a
-// client may subscribe to the topics of the Datastreams public at that
-// moment (a Datastream that appears later needs a new connection), and an
-// internal Datastream that was ever offered to such a client (it was
-// public when one connected) is withheld from MQTT (still in the REST
-// API) until Kessel restarts: it is never published where a client that
-// may read public data only could have subscribed.
+// The listener fixes a client's permissions when it connects and cannot
+// follow a device's visibility, which the registry may change at any
+// time (and a list of the public Datastreams' topics would cost each
+// connection about 1 KiB per topic, measured). So where anonymous clients
+// other than the development tools may connect (Anonymous with Users),
+// they may subscribe to any Datastream's topic, and Kessel publishes the
+// Observations of public Datastreams only: internal ones are withheld
+// from MQTT (counted; the REST API has them, the mochi broker checks each
+// delivery instead). Without anonymous clients every Observation is
+// published.
 type staGate struct {
-	// public returns the topics of the public Datastreams now; nil means
-	// none.
-	public   func() []string
-	withheld prometheus.Counter
-	mu       sync.Mutex
-	offered  map[string]bool // topics ever allowed to an anonymous client
+	publicOnly bool
+	withheld   prometheus.Counter
 }
 
-func newSTAGate(public func() []string, reg prometheus.Registerer) (*staGate, error) {
-	g := &staGate{public: public, offered: map[string]bool{},
+func newSTAGate(publicOnly bool, reg prometheus.Registerer) (*staGate, error) {
+	g := &staGate{publicOnly: publicOnly,
 		withheld: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_broker_sta_withheld_total",
-			Help: "SensorThings observations of internal Datastreams not published over MQTT because the Datastream had been public while an anonymous client connected (see README, SensorThings MQTT)."})}
+			Help: "SensorThings observations of internal Datastreams not published over MQTT because anonymous clients may read every Datastream topic (see README, SensorThings)."})}
 	if reg != nil {
 		if err := reg.Register(g.withheld); err != nil {
 			return nil, fmt.Errorf("jetstream: metrics: %w", err)
@@ -47,30 +45,8 @@ func newSTAGate(public func() []string, reg prometheus.Registerer) (*staGate, er
 	return g, nil
 }
 
-// allow returns the subjects an anonymous client may subscribe to for
-// SensorThings, noting them as offered.
-func (g *staGate) allow() []string {
-	if g.public == nil {
-		return nil
-	}
-	topics := g.public()
-	out := make([]string, 0, len(topics))
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, t := range topics {
-		if _, ok := kessel.STATopicDevice(t); ok {
-			g.offered[t] = true
-			out = append(out, Subject(t))
-		}
-	}
-	return out
-}
-
-func (g *staGate) wasOffered(topic string) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.offered[topic]
-}
+// staRead is what an anonymous client may subscribe to for SensorThings.
+var staRead = []string{Subject(kessel.STATopicPrefix + "+/Observations")}
 
 // noSTAPublish keeps a client from publishing under kessel.STATopicPrefix.
 var noSTAPublish = []string{Subject(kessel.STATopicPrefix + "#")}
@@ -91,13 +67,14 @@ func withoutSTAPublish(p *server.Permissions) *server.Permissions {
 // PublishSTA publishes one SensorThings Observation (its JSON entity) on
 // topic, kessel.STAObservationsTopic of its Datastream, at QoS 0 to the
 // subscribers online; public says whether the Datastream is public. An
-// internal Datastream that anonymous clients may have been allowed to
-// read is not published (counted in kessel_broker_sta_withheld_total).
+// internal one is not published while anonymous clients may read every
+// Datastream topic (counted in kessel_broker_sta_withheld_total). A topic
+// that is not a Datastream's Observations is EINVALID.
 func (b *Broker) PublishSTA(ctx context.Context, topic string, payload []byte, public bool) error {
 	if _, ok := kessel.STATopicDevice(topic); !ok {
 		return kessel.Errorf(kessel.EINVALID, "jetstream: %q is not a SensorThings observations topic", topic)
 	}
-	if !public && b.sta.wasOffered(topic) {
+	if !public && b.sta.publicOnly {
 		b.sta.withheld.Inc()
 		return nil
 	}

@@ -12,75 +12,84 @@ import (
 )
 
 // TestSTAReceive: the SensorThings MQTT receive extension on the embedded
-// broker. An anonymous client reads public Datastreams only, a device
-// login none, a service login all; nobody but Kessel publishes on v1.1/;
-// an internal Datastream that was offered to anonymous clients is
-// withheld.
+// broker. A device login reads no Datastream, a service login every one;
+// where anonymous clients may read, Kessel publishes public Datastreams
+// only; nobody but Kessel publishes under v1.1/.
 func TestSTAReceive(t *testing.T) {
-	public, secret, turned := kessel.STAObservationsTopic("air-1", "pm10"), kessel.STAObservationsTopic("secret-1", "pm10"), kessel.STAObservationsTopic("air-2", "pm10")
-	b, reg := start(t, jetstream.Options{Anonymous: true, STAPublic: func() []string { return []string{public, turned} }, Users: []jetstream.User{
-		{Username: "air-1", PasswordHash: hash(t, "device-secret"), Role: jetstream.RoleDevice},
-		{Username: "ops", PasswordHash: hash(t, "service-secret"), Role: jetstream.RoleService},
-	}})
-	var anonIn, opsIn inbox
-	anon, err := dial(t, b.URL(), "", "", "reader", anonIn.handle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := dial(t, b.URL(), "air-1", "device-secret", "air-1", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops, err := dial(t, b.URL(), "ops", "service-secret", "ops", opsIn.handle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	subacks := []struct {
-		name   string
-		c      mqtt.Client
-		filter string
-		want   byte
+	public, secret := kessel.STAObservationsTopic("air-1", "pm10"), kessel.STAObservationsTopic("secret-1", "pm10")
+	all := "v1.1/+/Observations"
+	for _, tc := range []struct {
+		name      string
+		anonymous bool
+		svcWants  []string // what the service login receives
+		withheld  float64
 	}{
-		{"anonymous: a public Datastream", anon, public, 0},
-		{"anonymous: an internal Datastream", anon, secret, 0x80},
-		{"anonymous: every Datastream by wildcard", anon, "v1.1/+/Observations", 0x80},
-		{"device: a public Datastream", dev, public, 0x80},
-		{"service: a public Datastream", ops, public, 0},
-		{"service: an internal Datastream", ops, secret, 0},
-		{"service: a Datastream that turns internal", ops, turned, 0},
-	}
-	for _, tc := range subacks {
+		{"anonymous clients too: internal Datastreams withheld", true, []string{public}, 1},
+		{"logins only: every Datastream", false, []string{secret, public}, 0},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tok := tc.c.Subscribe(tc.filter, 0, nil)
-			if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-				t.Fatal(tok.Error())
+			b, reg := start(t, jetstream.Options{Anonymous: tc.anonymous, Users: []jetstream.User{
+				{Username: "air-1", PasswordHash: hash(t, "device-secret"), Role: jetstream.RoleDevice},
+				{Username: "ops", PasswordHash: hash(t, "service-secret"), Role: jetstream.RoleService},
+			}})
+			var anonIn, opsIn inbox
+			var anon mqtt.Client
+			if tc.anonymous {
+				var err error
+				if anon, err = dial(t, b.URL(), "", "", "reader", anonIn.handle); err != nil {
+					t.Fatal(err)
+				}
+				staSuback(t, anon, all, 0)
 			}
-			if got := tok.(*mqtt.SubscribeToken).Result()[tc.filter]; got != tc.want {
-				t.Fatalf("SUBACK %#x, want %#x", got, tc.want)
+			dev, err := dial(t, b.URL(), "air-1", "device-secret", "air-1", nil)
+			if err != nil {
+				t.Fatal(err)
 			}
+			ops, err := dial(t, b.URL(), "ops", "service-secret", "ops", opsIn.handle)
+			if err != nil {
+				t.Fatal(err)
+			}
+			staSuback(t, dev, public, 0x80)
+			staSuback(t, ops, all, 0)
+			ctx := context.Background()
+			for _, p := range []struct {
+				topic  string
+				public bool
+			}{{secret, false}, {public, true}} {
+				if err := b.PublishSTA(ctx, p.topic, []byte(`{"result":1}`), p.public); err != nil {
+					t.Fatal(err)
+				}
+			}
+			eventually(t, "the service login to read the public observation", func() bool { return opsIn.has(public) })
+			if opsIn.has(secret) != (len(tc.svcWants) == 2) || anonIn.has(secret) {
+				t.Fatalf("internal observation read by the service login: %v, by an anonymous client: %v", opsIn.has(secret), anonIn.has(secret))
+			}
+			if tc.anonymous {
+				eventually(t, "the anonymous client to read the public observation", func() bool { return anonIn.has(public) })
+			}
+			if got := counter(t, reg, "kessel_broker_sta_withheld_total"); got != tc.withheld {
+				t.Fatalf("withheld: %v, want %v", got, tc.withheld)
+			}
+			if err := b.PublishSTA(ctx, "v1.1/Things", nil, true); kessel.ErrorCode(err) != kessel.EINVALID {
+				t.Fatalf("publish on a topic that is no Datastream's: %v", err)
+			}
+			publish(t, dev, public, `{"result":666}`)
+			if tc.anonymous {
+				publish(t, anon, public, `{"result":666}`)
+			}
+			want := map[bool]float64{true: 2, false: 1}[tc.anonymous]
+			eventually(t, "publishes on v1.1/ denied", func() bool { return counter(t, reg, "kessel_broker_publishes_denied_total") == want })
 		})
 	}
-	ctx := context.Background()
-	for _, p := range []struct {
-		topic  string
-		public bool
-	}{{secret, false}, {turned, false}, {public, true}} {
-		if err := b.PublishSTA(ctx, p.topic, []byte(`{"result":1}`), p.public); err != nil {
-			t.Fatal(err)
-		}
+}
+
+func staSuback(t *testing.T, c mqtt.Client, filter string, want byte) {
+	t.Helper()
+	tok := c.Subscribe(filter, 0, nil)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
 	}
-	eventually(t, "the anonymous client to read the public observation", func() bool { return anonIn.has(public) })
-	eventually(t, "the service login to read public and internal", func() bool { return opsIn.has(public) && opsIn.has(secret) })
-	if anonIn.has(secret) || opsIn.has(turned) {
-		t.Fatalf("anonymous read %v; service read the withheld one: %v", anonIn.has(secret), opsIn.has(turned))
+	if got := tok.(*mqtt.SubscribeToken).Result()[filter]; got != want {
+		t.Fatalf("SUBACK for %s: %#x, want %#x", filter, got, want)
 	}
-	if got := counter(t, reg, "kessel_broker_sta_withheld_total"); got != 1 {
-		t.Fatalf("withheld: %v, want 1", got)
-	}
-	if err := b.PublishSTA(ctx, "v1.1/Things", nil, true); kessel.ErrorCode(err) != kessel.EINVALID {
-		t.Fatalf("publish on a topic that is no Datastream's: %v", err)
-	}
-	publish(t, anon, public, `{"result":666}`)
-	publish(t, dev, public, `{"result":666}`)
-	eventually(t, "both publishes on v1.1/ denied", func() bool { return counter(t, reg, "kessel_broker_publishes_denied_total") == 2 })
 }

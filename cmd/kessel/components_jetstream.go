@@ -45,7 +45,6 @@ func (a *app) startJetStream(context.Context) (func(context.Context), error) {
 		// As many unacknowledged as ingest may hold.
 		MaxAckPending: 20000,
 		Logger:        a.log, Registerer: a.prom,
-		STAPublic: a.staPublic,
 	})
 	if err != nil {
 		return nil, err

@@ -108,18 +108,3 @@ func (a *app) ingestDevices() ingest.Devices {
 	}
 	return staDevices{a.reg, a.sta}
 }
-
-// staPublic returns the topics of the public Datastreams (the embedded
-// broker's anonymous readers may subscribe to them).
-func (a *app) staPublic() []string {
-	var out []string
-	for _, st := range a.reg.Query(kessel.DeviceQuery{}) {
-		if st.Latest == nil {
-			continue
-		}
-		for f := range st.Latest.Values {
-			out = append(out, kessel.STAObservationsTopic(st.Device.ID, f))
-		}
-	}
-	return out
-}
