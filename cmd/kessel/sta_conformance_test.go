@@ -316,7 +316,7 @@ func staReceive(t *testing.T, h *hub, addr string) {
 		}
 	}
 	pub := staMQTT(t, addr, "", "sta-publisher")
-	if tok := pub.Publish(public, 1, false, `{"result":666}`); !tok.WaitTimeout(10*time.Second) {
+	if tok := pub.Publish(public, 1, false, `{"result":666}`); !tok.WaitTimeout(10 * time.Second) {
 		t.Fatal("no PUBACK")
 	}
 	staPublish(t, pub, "hidden-air", "pm10", 13)
