@@ -15,8 +15,10 @@ func staPaths() []*op {
 		"Query options: $top (default 100, at most 1000 per response; @iot.nextLink continues), $skip, $count, $orderby, $select, $expand (nested with ;), " +
 		"$filter with eq ne gt ge lt le, and or not, add sub mul div mod, string (substringof startswith endswith length indexof substring tolower toupper trim concat), time (year month day hour minute second fractionalseconds date time totaloffsetminutes now mindatetime maxdatetime) and math (round floor ceiling) functions; st_touches, st_overlaps, st_crosses and st_relate answer 400, " +
 		"geo.distance (metres, great circle, between points), geo.length (metres), geo.intersects, st_within, st_intersects, st_contains, st_equals, st_disjoint (a point against a point or a polygon; WKT geography'POINT(9.18 48.78)'). " +
-		"Observations come from the store: under a Datastream or FeatureOfInterest those in the window that phenomenonTime comparisons joined by and at the top of $filter give " +
-		"(default the last 24 hours; more than the history limit answers 400); the top-level /Observations lists the latest observation of each Datastream. " +
+		"Observations come from the store, in the window that phenomenonTime comparisons (and year() or date() of it) joined by and at the top of $filter give " +
+		"(default the last 24 hours under a Datastream, the last hour for the top-level /Observations of every device). With no other $filter and $orderby phenomenonTime or none, " +
+		"$top, $skip and $count run in the store and @iot.nextLink pages through any length of history; otherwise more than the history limit in the window answers 400. " +
+		"MQTT receive: v1.1/Datastreams('air-1:pm10')/Observations on Kessel's broker carries each new Observation (public Datastreams; internal ones to service logins, see the README). " +
 		"A mobile device's HistoricalLocations are its stored places (@iot.id 'device:unix-nanoseconds', each with a Location), in the window time comparisons in $filter give (default 24 hours). " +
 		"Public devices only without a key; internal ones with scope data:internal. Errors are problem documents."
 	return []*op{
