@@ -115,7 +115,7 @@ func (m *staModel) resolve(segs []string, q *staQuery) (any, string, error) {
 			return []byte(fmt.Sprint(v)), "text/plain; charset=utf-8", nil
 		case name == "$ref" && cur.property == "" && last && !hasID:
 			return m.refs(cur, q)
-		case cur.one != nil && cur.property == "" && cur.one.set == "Datastreams" && name == "Observations" && !hasID && last:
+		case cur.one != nil && cur.property == "" && (cur.one.set == "Datastreams" || cur.one.set == "FeaturesOfInterest" && !cur.one.track) && name == "Observations" && !hasID && last:
 			return m.observationCollection(cur.one.st, cur.one.field, q, m.self(cur.one)+"/Observations")
 		case cur.one != nil && cur.property == "" && staNavs[cur.one.set][name] != "":
 			rel, err := m.related(cur.one, name, q)

@@ -7,8 +7,9 @@ import (
 	"github.com/kessel-city/kessel"
 )
 
-// Observations straight from the store: the top-level /Observations and
-// a Datastream's Observations are read from InfluxDB page by page when
+// Observations straight from the store: the top-level /Observations, a
+// Datastream's and a fixed device's FeatureOfInterest's Observations are
+// read from InfluxDB page by page when
 // $filter is made only of phenomenonTime comparisons (and year() or
 // date() of it) joined by and, and $orderby is phenomenonTime or absent:
 // $top, $skip and $count are then InfluxDB's limit, offset and count, so a

@@ -30,6 +30,7 @@ func TestSTAObservationPaging(t *testing.T) {
 		{"newest first", q("/sta/v1.1/Datastreams('air-1:pm10')/Observations", "$top", "100", "$orderby", "phenomenonTime desc"), nil, 2, -1, 119},
 		{"a window from year() and a comparison, pushed to the store", q("/sta/v1.1/Datastreams('air-1:pm10')/Observations", "$top", "30",
 			"$filter", "year(phenomenonTime) eq 2026 and date(phenomenonTime) eq 2026-11-23 and phenomenonTime lt 2026-11-23T07:00:00Z", "$count", "true"), nil, 2, 60, 0},
+		{"a FeatureOfInterest's, all fields of its device", q("/sta/v1.1/FeaturesOfInterest('air-1')/Observations", "$top", "100", "$count", "true"), nil, 2, 120, 0},
 		{"every device, the last hour", q("/sta/v1.1/Observations", "$top", "20", "$count", "true"), nil, 3, 59, 61},
 		{"every device with data:internal", q("/sta/v1.1/Observations", "$top", "20", "$count", "true", "$orderby", "phenomenonTime desc"), internal, 3, 60, 99},
 		{"a filter on result, evaluated on the window", q("/sta/v1.1/Observations", "$top", "10", "$count", "true", "$filter", "result gt 100"), nil, 2, 19, 101},
