@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/api"
+)
+
+// TestSTAFeed: stored readings go out as one message per field once a
+// broker publishes; before that nothing is queued, and a full queue drops
+// (counted) instead of blocking ingest.
+func TestSTAFeed(t *testing.T) {
+	reading := kessel.Reading{Device: "air-1", Time: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC), Values: map[string]float64{"pm10": 1, "pm25": 2}}
+	for _, tc := range []struct {
+		name                       string
+		publisher                  bool
+		fail                       bool
+		batches                    int
+		published, failed, dropped float64
+	}{
+		{"no broker yet: nothing queued", false, false, 3, 0, 0, 0},
+		{"published, one message per field", true, false, 3, 6, 0, 0},
+		{"the broker refuses: counted", true, true, 1, 0, 2, 0},
+		{"a full queue drops, counted per value", true, false, staQueue + 5, 2 * staQueue, 0, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &app{log: slog.New(slog.DiscardHandler)}
+			if tc.publisher {
+				a.setSTAPublisher(func(_ context.Context, m api.STAMessage) error {
+					if tc.fail {
+						return errors.New("refused")
+					}
+					return nil
+				})
+			}
+			f := &staFeed{base: "http://x", in: make(chan []kessel.Reading, staQueue), publish: &a.publishSTA,
+				sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "t"}, []string{"result"})}
+			for range tc.batches { // the feed does not run yet: the queue fills
+				f.observed([]kessel.Reading{reading})
+			}
+			close(f.in)
+			f.run(context.Background(), a)
+			for result, want := range map[string]float64{"published": tc.published, "failed": tc.failed, "dropped": tc.dropped} {
+				if got := testutil.ToFloat64(f.sent.WithLabelValues(result)); got != want {
+					t.Errorf("%s: %v, want %v", result, got, want)
+				}
+			}
+		})
+	}
+}
