@@ -306,6 +306,9 @@ func (m *staModel) related(e *staEntity, nav string, q *staQuery) ([]*staEntity,
 	if !ok {
 		return nil, kessel.Errorf(kessel.ENOTFOUND, "%s have no navigation property %s", e.set, nav)
 	}
+	if o := m.latestObservation(e, target, q); o != nil {
+		return []*staEntity{o}, nil
+	}
 	switch {
 	case target == "Observations" && e.track: // the observations made at a mobile device's past place
 		return m.observations(e.st, nil, e.at, e.at.Add(time.Nanosecond))

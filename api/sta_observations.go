@@ -213,3 +213,20 @@ func staTimeSpan(x staExpr, v any, prop string) (lo, hi time.Time, ok bool) {
 	}
 	return
 }
+
+// latestObservation answers the newest Observation of a Datastream from
+// the live state, without a store read, when that is all q asks for
+// ($top=1, $orderby=phenomenonTime desc, no $filter, $skip or $count: what
+// dashboards expand on every Datastream); nil otherwise.
+func (m *staModel) latestObservation(e *staEntity, target string, q *staQuery) *staEntity {
+	latest := q.top == 1 && q.skip == 0 && !q.count && q.filter == nil && len(q.orderby) == 1 && q.orderby[0].desc &&
+		len(q.orderby[0].path) == 1 && q.orderby[0].path[0] == "phenomenonTime"
+	if !latest || target != "Observations" || e.set != "Datastreams" || e.st.Latest == nil {
+		return nil
+	}
+	v, ok := e.st.Latest.Values[e.field]
+	if !ok {
+		return nil
+	}
+	return m.observation(e.st, e.field, e.st.Latest.Time, v, e.st.Latest.Location)
+}

@@ -259,6 +259,20 @@ func staFiltering(t *testing.T, base string) {
 			t.Errorf("page %v", vals)
 		}
 	})
+	t.Run("$expand of every Datastream's newest Observation on a full page of Things", func(t *testing.T) {
+		status, doc := staGet(t, q("/Things", "$top", "100", "$expand", "Datastreams($expand=Observations($top=1;$orderby=phenomenonTime desc))"))
+		things, _ := doc["value"].([]any)
+		if status != 200 || len(things) != 100 {
+			t.Fatalf("%d, %d Things: %.300v", status, len(things), doc)
+		}
+		for _, th := range things {
+			for _, d := range th.(map[string]any)["Datastreams"].([]any) {
+				if obs, _ := d.(map[string]any)["Observations"].([]any); len(obs) != 1 {
+					t.Fatalf("Datastream %v: %d Observations", d.(map[string]any)["@iot.id"], len(obs))
+				}
+			}
+		}
+	})
 	t.Run("$expand with nested options", func(t *testing.T) {
 		_, doc := staGet(t, q("/Things('air-0001')", "$expand", "Datastreams($expand=Observations($top=1;$orderby=phenomenonTime desc),ObservedProperty)"))
 		ds, _ := doc["Datastreams"].([]any)
