@@ -68,14 +68,18 @@ func withoutSTAPublish(p *server.Permissions) *server.Permissions {
 // topic, kessel.STAObservationsTopic of its Datastream, at QoS 0 to the
 // subscribers online; public says whether the Datastream is public. An
 // internal one is not published while anonymous clients may read every
-// Datastream topic (counted in kessel_broker_sta_withheld_total). A topic
-// that is not a Datastream's Observations is EINVALID.
+// Datastream topic (counted in kessel_broker_sta_withheld_total), and
+// never on an external cluster (ConnectCluster), whose permissions the
+// operator configures. A topic that is not a Datastream's Observations is
+// EINVALID.
 func (b *Broker) PublishSTA(ctx context.Context, topic string, payload []byte, public bool) error {
 	if _, ok := kessel.STATopicDevice(topic); !ok {
 		return kessel.Errorf(kessel.EINVALID, "jetstream: %q is not a SensorThings observations topic", topic)
 	}
-	if !public && b.sta.publicOnly {
-		b.sta.withheld.Inc()
+	if !public && (b.sta == nil || b.sta.publicOnly) { // an external cluster's readers are not Kessel's to authorise
+		if b.sta != nil {
+			b.sta.withheld.Inc()
+		}
 		return nil
 	}
 	msg := &nats.Msg{Subject: Subject(topic), Data: payload, Header: nats.Header{mqttPubHeader: []string{"0"}}}

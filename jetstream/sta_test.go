@@ -93,3 +93,29 @@ func staSuback(t *testing.T, c mqtt.Client, filter string, want byte) {
 		t.Fatalf("SUBACK for %s: %#x, want %#x", filter, got, want)
 	}
 }
+
+// TestSTAReceiveCluster: on an external NATS cluster, whose permissions
+// the operator sets, Kessel publishes public Datastreams' observations
+// only.
+func TestSTAReceiveCluster(t *testing.T) {
+	natsURL, mqttURL := natsServer(t)
+	b := joinCluster(t, natsURL, "replica")
+	var in inbox
+	c, err := dial(t, mqttURL, "", "", "sta-watch", in.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staSuback(t, c, "v1.1/+/Observations", 0)
+	public, secret := kessel.STAObservationsTopic("air-1", "pm10"), kessel.STAObservationsTopic("secret-1", "pm10")
+	ctx := context.Background()
+	if err := b.PublishSTA(ctx, secret, []byte(`{}`), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PublishSTA(ctx, public, []byte(`{}`), true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the public observation", func() bool { return in.has(public) })
+	if in.has(secret) {
+		t.Fatal("an internal Datastream's observation was published on the cluster")
+	}
+}

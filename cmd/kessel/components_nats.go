@@ -82,6 +82,11 @@ func (a *app) startNATS(ctx context.Context) (func(context.Context), error) {
 	a.setPublisher(func(ctx context.Context, topic string, payload []byte) error {
 		return b.PublishOnce(ctx, topic, payload, transitionID(payload))
 	})
+	// Each reading is stored by one replica, which publishes its
+	// Observations: public Datastreams only.
+	a.setSTAPublisher(func(ctx context.Context, m api.STAMessage) error {
+		return b.PublishSTA(ctx, m.Topic, m.Payload, m.Public)
+	})
 	return func(context.Context) {
 		if err := b.Close(); err != nil {
 			a.log.Warn("NATS connection close", "err", err)
