@@ -115,11 +115,11 @@ func (m *staModel) observationEntities(rs []kessel.Reading) []*staEntity {
 	return out
 }
 
-// hidden lists the devices a request without data:internal may not see.
+// hidden lists the registry's devices the request may not see.
 func (m *staModel) hidden() []string {
 	var out []string
 	for _, st := range m.s.devices.Query(kessel.DeviceQuery{IncludeInternal: true}) {
-		if st.Device.Visibility != kessel.Public {
+		if m.device(st.Device.ID) == nil {
 			out = append(out, st.Device.ID)
 		}
 	}
