@@ -116,9 +116,9 @@ func staPublish(t *testing.T, c mqtt.Client, device, field string, v float64) {
 // TestSTAConformance checks a real `kessel serve` against the
 // conformance classes of OGC 18-088 it claims: A.1 Sensing Core (read:
 // datamodel, resource paths, entity control information, navigation),
-// A.2 Filtering Extension (request-data: $top/$skip/$count with
+// A.3 Filtering Extension (request-data: $top/$skip/$count with
 // @iot.nextLink under the server's maximum, $orderby, $select, $expand,
-// $filter) and the MQTT receive extension for a Datastream's
+// $filter) and A.8 MQTT receive for a Datastream's
 // Observations, with public and internal devices.
 func TestSTAConformance(t *testing.T) {
 	if testing.Short() {
@@ -127,8 +127,8 @@ func TestSTAConformance(t *testing.T) {
 	h, mqttAddr := staHub(t)
 	base := "http://" + h.HTTP + "/sta/v1.1"
 	t.Run("A.1 sensing core", func(t *testing.T) { staSensingCore(t, base) })
-	t.Run("A.2 filtering extension", func(t *testing.T) { staFiltering(t, base) })
-	t.Run("MQTT receive", func(t *testing.T) { staReceive(t, h, mqttAddr) })
+	t.Run("A.3 filtering extension", func(t *testing.T) { staFiltering(t, base) })
+	t.Run("A.8 MQTT receive, Datastream Observations", func(t *testing.T) { staReceive(t, h, mqttAddr) })
 }
 
 // staSensingCore: the service root lists every set; each set's entities
