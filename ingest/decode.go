@@ -333,6 +333,7 @@ type metaMessage struct {
 	Department string            `json:"department"`
 	Visibility string            `json:"visibility"`
 	Labels     map[string]string `json:"labels"`
+	Units      map[string]string `json:"units"`
 }
 
 // decodeMeta reads a device self-description. An empty payload (clearing
@@ -355,7 +356,7 @@ func decodeMeta(device string, payload []byte) (*kessel.Device, error) {
 	if err := kessel.ValidateTagValue("department", m.Department); err != nil {
 		return nil, reject(ReasonBadTagValue, device, "%s", kessel.ErrorMessage(err))
 	}
-	d := &kessel.Device{ID: device, Kind: m.Kind, Name: m.Name, Department: m.Department, Visibility: vis, Labels: m.Labels}
+	d := &kessel.Device{ID: device, Kind: m.Kind, Name: m.Name, Department: m.Department, Visibility: vis, Labels: m.Labels, Units: m.Units}
 	if m.Location != nil {
 		if m.Location.Lon == nil || m.Location.Lat == nil {
 			return nil, reject(ReasonBadLocation, device, "location needs lon and lat")
