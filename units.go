@@ -117,17 +117,20 @@ func DefaultUnit(kind, field string) (Unit, bool) {
 // nil), in this order of precedence: the unit the reading itself named
 // (SenML u or bu: the sender's word on that very value), the device's
 // units (device meta, the API or the config file), the default of the
-// device's kind (DefaultUnit). ok is false when none says.
+// device's kind (DefaultUnit). ok is false when none says; a unit named
+// but unknown to Kessel is returned as LookupUnit returns it.
 func UnitOf(d *Device, r *Reading, field string) (Unit, bool) {
 	if r != nil {
 		if s := r.Units[field]; s != "" {
-			return LookupUnit(s)
+			u, _ := LookupUnit(s)
+			return u, true
 		}
 	}
 	kind := ""
 	if d != nil {
 		if s := d.Units[field]; s != "" {
-			return LookupUnit(s)
+			u, _ := LookupUnit(s)
+			return u, true
 		}
 		kind = d.Kind
 	}
