@@ -44,6 +44,13 @@ func TestDecodeNative(t *testing.T) {
 					t.Errorf("meta: %+v", d.Meta)
 				}
 			}},
+		{name: "meta with units", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","units":{"no2":"ppb"}}`,
+			check: func(t *testing.T, d Decoded) {
+				if d.Meta == nil || d.Meta.Units["no2"] != "ppb" {
+					t.Errorf("meta: %+v", d.Meta)
+				}
+			}},
+		{name: "meta with a unit for a dotted field", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","units":{"link.rssi":"dBm"}}`, reason: ReasonBadMeta},
 		{name: "malformed", payload: `{"values":{"x":1}`, reason: ReasonMalformedJSON},
 		{name: "values not an object", payload: `{"values":[1,2]}`, reason: ReasonMalformedJSON},
 		{name: "string value", payload: `{"values":{"x":"12"}}`, reason: ReasonNonNumeric},
