@@ -121,16 +121,12 @@ func appendDeviceHead(b []byte, d *deviceJSON) []byte {
 	b = append(b, `,"visibility":`...)
 	b = appendJSONString(b, string(d.Visibility))
 	if len(d.Labels) > 0 {
-		b = append(b, `,"labels":{`...)
-		for i, k := range sortedKeys(d.Labels) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			b = appendJSONString(b, d.Labels[k])
-		}
-		b = append(b, '}')
+		b = append(b, `,"labels":`...)
+		b = appendStrings(b, d.Labels)
+	}
+	if len(d.Units) > 0 {
+		b = append(b, `,"units":`...)
+		b = appendStrings(b, d.Units)
 	}
 	b = append(b, `,"created_at":`...)
 	b = appendJSONTime(b, d.CreatedAt)
@@ -181,6 +177,20 @@ func appendReading(b []byte, l *readingJSON) []byte {
 	if l.Location != nil {
 		b = append(b, `,"location":`...)
 		b = appendLonLat(b, l.Location)
+	}
+	return append(b, '}')
+}
+
+// appendStrings appends m as a JSON object, keys sorted.
+func appendStrings(b []byte, m map[string]string) []byte {
+	b = append(b, '{')
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
 	}
 	return append(b, '}')
 }

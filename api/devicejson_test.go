@@ -41,6 +41,9 @@ func TestDeviceJSONMatchesEncodingJSON(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			d.Labels = map[string]string{pick(): pick(), pick(): pick()}
 		}
+		if rng.IntN(3) == 0 {
+			d.Units = map[string]string{"no2": "ppb", pick(): pick()}
+		}
 		if rng.IntN(2) == 0 {
 			ls := tm()
 			d.LastSeen = &ls
@@ -131,7 +134,7 @@ func flatProps(d deviceJSON) json.RawMessage {
 	_ = json.Unmarshal([]byte(enc(d)), &m)
 	var props []string
 	add := func(k string, v any) { props = append(props, enc(k)+":"+enc(v)) }
-	for _, k := range []string{"id", "kind", "name", "district", "department", "visibility", "labels", "created_at", "updated_at", "last_seen", "distance_m"} {
+	for _, k := range []string{"id", "kind", "name", "district", "department", "visibility", "labels", "units", "created_at", "updated_at", "last_seen", "distance_m"} {
 		if v, ok := m[k]; ok {
 			add(k, v)
 		}
