@@ -193,6 +193,8 @@ type nativeReading struct {
 	Kind     string                     `json:"kind"`
 	Values   map[string]json.RawMessage `json:"values"`
 	Location *nativeLocation            `json:"location"`
+	Link     map[string]json.RawMessage `json:"link"`
+	Units    map[string]string          `json:"units"`
 }
 
 func decodeNative(device string, payload []byte, now time.Time, lim Limits) (kessel.Reading, error) {
@@ -236,6 +238,9 @@ func decodeNative(device string, payload []byte, now time.Time, lim Limits) (kes
 			return r, reject(ReasonBadLocation, device, "location needs lon in [-180,180] and lat in [-90,90]")
 		}
 		r.Location = &orb.Point{*n.Location.Lon, *n.Location.Lat}
+	}
+	if rej := nativeExtras(device, &n, &r, lim); rej != nil {
+		return r, rej
 	}
 	return r, nil
 }
