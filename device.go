@@ -39,9 +39,13 @@ type Device struct {
 	Department string            `json:"department,omitempty"`
 	Visibility Visibility        `json:"visibility"`
 	Labels     map[string]string `json:"labels,omitempty"`
-	CreatedAt  time.Time         `json:"created_at"`
-	UpdatedAt  time.Time         `json:"updated_at"`
-	LastSeen   time.Time         `json:"last_seen,omitzero"`
+	// Units maps field names to the units this device reports them in
+	// (UCUM codes or SenML units); they override the kind's defaults, a
+	// reading's own units override them (see UnitOf).
+	Units     map[string]string `json:"units,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	LastSeen  time.Time         `json:"last_seen,omitzero"`
 }
 
 // Validate checks the fields a device must have; it returns an EINVALID
@@ -61,6 +65,9 @@ func (d Device) Validate() error {
 	}
 	if p := d.Location; p != nil && !ValidLonLat(p[0], p[1]) {
 		return Errorf(EINVALID, "device %s: location %v is not a WGS84 lon,lat", d.ID, *p)
+	}
+	if err := ValidateUnits(d.Units); err != nil {
+		return Errorf(EINVALID, "device %s: %s", d.ID, ErrorMessage(err))
 	}
 	return nil
 }

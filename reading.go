@@ -24,6 +24,11 @@ type Reading struct {
 	Source string `json:"source,omitempty"`
 	// Units maps field names to their units where the sender said (SenML).
 	Units map[string]string `json:"units,omitempty"`
+	// Link holds how the reading travelled, not what was measured: radio
+	// and transport data such as LoRaWAN rssi, snr, gateways, f_cnt and
+	// f_cnt_gap, or airrohr's WiFi signal. Stored as fields "link.<name>"
+	// (see Annotation); never in Values, means or quantity lists.
+	Link map[string]float64 `json:"link,omitempty"`
 	// Internal is set on readings of internal devices (from the registry).
 	Internal bool `json:"-"`
 }

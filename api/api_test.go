@@ -295,7 +295,8 @@ func TestFormatsAndCaching(t *testing.T) {
 	if err != nil || len(rows) != 3 {
 		t.Fatalf("csv: %v %q", err, body)
 	}
-	if strings.Join(rows[0], ",") != "id,kind,name,lon,lat,district,department,visibility,last_seen,time,pm10,pm25" || rows[1][10] != "20" || rows[1][11] != "" || rows[2][11] != "10" {
+	if strings.Join(rows[0], ",") != "id,kind,name,lon,lat,district,department,visibility,last_seen,time,pm10,pm10_unit,pm25,pm25_unit" ||
+		rows[1][10] != "20" || rows[1][11] != "µg/m³" || rows[1][12] != "" || rows[1][13] != "" || rows[2][12] != "10" {
 		t.Errorf("csv rows: %q", rows)
 	}
 
@@ -378,7 +379,7 @@ func TestHistoryFromInfluxDB(t *testing.T) {
 		t.Errorf("hourly max: %s", body)
 	}
 	resp, body := f.get(t, "/api/v1/devices/air-1/readings?from=-2h&format=csv&fields=pm10")
-	if !strings.HasPrefix(string(body), "time,pm10\n") || strings.Count(string(body), "\n") != 121 {
+	if !strings.HasPrefix(string(body), "time,pm10,pm10_unit\n2026-11-23T06:00:00Z,0,µg/m³\n") || strings.Count(string(body), "\n") != 121 {
 		t.Errorf("csv history: %d %.200s", resp.StatusCode, body)
 	}
 	// HEAD of a streamed export: the headers, no body, and the stream ends.
@@ -656,7 +657,7 @@ func TestLongHistory(t *testing.T) {
 		t.Fatalf("a year as CSV: %d", resp.StatusCode)
 	}
 	rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
-	if err != nil || len(rows) != 365*24+1 || strings.Join(rows[0], ",") != "time,pm10" || rows[1][1] != "0" || rows[100][1] != "99" {
+	if err != nil || len(rows) != 365*24+1 || strings.Join(rows[0], ",") != "time,pm10,pm10_unit" || rows[1][1] != "0" || rows[100][1] != "99" || rows[1][2] != "µg/m³" {
 		t.Fatalf("CSV: %d rows (want %d), err %v, head %v", len(rows), 365*24+1, err, rows[:min(3, len(rows))])
 	}
 	_, body = f.get(t, "/api/v1/districts/mitte/readings?kind=air_quality&field=pm10&from=-366d&every=1d&fn=max")

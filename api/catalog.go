@@ -202,6 +202,9 @@ type coverage struct {
 	hasBound   bool
 	hasReading bool
 	archived   time.Time // newest archive day with this kind's file
+	// quantities are the fields the devices' latest readings measure,
+	// with their units (kessel.UnitOf; zero where none is known).
+	quantities map[string]kessel.Unit
 }
 
 // coverageByKind sums up the devices per kind, sorted by kind.
@@ -215,6 +218,16 @@ func coverageByKind(states []kessel.DeviceState) []*coverage {
 			kinds[d.Kind] = k
 		}
 		k.ids = append(k.ids, d.ID)
+		if st.Latest != nil {
+			if k.quantities == nil {
+				k.quantities = map[string]kessel.Unit{}
+			}
+			for f := range st.Latest.Values { // values only: link data is no quantity
+				if _, seen := k.quantities[f]; !seen {
+					k.quantities[f], _ = kessel.UnitOf(&st.Device, st.Latest, f)
+				}
+			}
+		}
 		if p := d.Location; p != nil {
 			if !k.hasBound {
 				k.bound, k.hasBound = [4]float64{p[0], p[1], p[0], p[1]}, true

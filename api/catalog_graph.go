@@ -205,9 +205,12 @@ func addDataset(g *graph, c Catalog, base string, k *coverage, r datasetRefs) {
 	g.add(ds, "rdf:type", qn("dcat:Dataset"))
 	g.add(ds, "dct:identifier", text(ds.value, ""))
 	g.add(ds, "dct:title", text(info.de+": Messwerte der Sensoren", "de"), text(info.en+": sensor readings", "en"))
-	g.add(ds, "dct:description",
-		text(fmt.Sprintf("Aktuelle Werte und Verlauf der öffentlichen Sensoren (%s) der Stadt, live über die API und als Download. Koordinaten WGS84, Zeiten UTC.", info.de), "de"),
-		text(fmt.Sprintf("Latest values and history of the city's public %s sensors, live from the API and as downloads. Coordinates WGS84, times UTC.", strings.ToLower(info.en)), "en"))
+	de := fmt.Sprintf("Aktuelle Werte und Verlauf der öffentlichen Sensoren (%s) der Stadt, live über die API und als Download. Koordinaten WGS84, Zeiten UTC.", info.de)
+	en := fmt.Sprintf("Latest values and history of the city's public %s sensors, live from the API and as downloads. Coordinates WGS84, times UTC.", strings.ToLower(info.en))
+	if list := addQuantities(g, ds, k); list != "" {
+		de, en = de+" Messgrößen: "+list+".", en+" Quantities: "+list+"."
+	}
+	g.add(ds, "dct:description", text(de, "de"), text(en, "en"))
 	g.add(ds, "dcat:keyword", text(info.de, "de"), text(strings.ToLower(info.en), "en"), text("Sensor", "de"), text("smart city", "en"))
 	for _, th := range info.themes {
 		g.add(ds, "dcat:theme", concept(g, euAuthority+"data-theme/"+th, "skos:Concept"))
@@ -244,6 +247,36 @@ func addDataset(g *graph, c Catalog, base string, k *coverage, r datasetRefs) {
 	if !k.archived.IsZero() {
 		addArchiveDistribution(g, c, base, k, r)
 	}
+}
+
+// addQuantities describes what a dataset measures: each field a
+// sosa:ObservableProperty related to the dataset (dct:relation), with its
+// unit as a qudt:Unit named by its UCUM URI (qudt:ucumCode, qudt:symbol);
+// it returns the list in words ("pm10 (µg/m³), …") for the description.
+func addQuantities(g *graph, ds term, k *coverage) string {
+	var words []string
+	for _, f := range sortedKeys(k.quantities) {
+		u := k.quantities[f]
+		q := iri(ds.value + "-quantity-" + f)
+		g.add(ds, "dct:relation", q)
+		g.add(q, "rdf:type", qn("rdfs:Resource"), qn("sosa:ObservableProperty"))
+		g.add(q, "rdfs:label", text(f, ""))
+		w := f
+		if u.Symbol != "" {
+			w += " (" + u.Symbol + ")"
+		}
+		words = append(words, w)
+		if uri := u.UCUMURI(); uri != "" {
+			g.add(q, "qudt:unit", iri(uri))
+			g.add(iri(uri), "rdf:type", qn("qudt:Unit"))
+			g.add(iri(uri), "qudt:ucumCode", typed(u.UCUM, "http://qudt.org/schema/qudt/UCUMcs"))
+			if u.Symbol != "" {
+				g.add(iri(uri), "qudt:symbol", text(u.Symbol, ""))
+			}
+			g.add(iri(uri), "rdfs:label", text(u.Name, "en"))
+		}
+	}
+	return strings.Join(words, ", ")
 }
 
 func addDistribution(g *graph, c Catalog, base, kind string, f distFormat, r datasetRefs) {

@@ -45,6 +45,8 @@ var rdfPrefixes = []rdfPrefix{
 	{"xsd", "http://www.w3.org/2001/XMLSchema#"},
 	{"locn", "http://www.w3.org/ns/locn#"},
 	{"gsp", "http://www.opengis.net/ont/geosparql#"},
+	{"sosa", "http://www.w3.org/ns/sosa/"},
+	{"qudt", "http://qudt.org/schema/qudt/"},
 }
 
 const (

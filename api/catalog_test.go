@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/api"
 )
 
@@ -68,5 +70,30 @@ func TestCatalogLicense(t *testing.T) {
 	}
 	if err := (api.Catalog{License: "all rights reserved"}).Validate(); err == nil {
 		t.Error("an unknown licence passed")
+	}
+}
+
+// TestCatalogQuantities: each dataset names what it measures, with units
+// from the one table, and never the readings' link data.
+func TestCatalogQuantities(t *testing.T) {
+	f := newFixture(t, "")
+	f.reg.Observe([]kessel.Reading{{Device: "air-2", Kind: "air_quality", Time: f.now.Add(time.Second),
+		Values: map[string]float64{"pm10": 40, "pm25": 10}, Link: map[string]float64{"rssi": -100}}})
+	_, body := f.get(t, "/api/v1/catalog.ttl")
+	for _, tc := range []struct {
+		name, want string
+		present    bool
+	}{
+		{"description in words", "Quantities: pm10 (µg/m³), pm25 (µg/m³).", true},
+		{"quantity node", "catalog#dataset-air_quality-quantity-pm25>", true},
+		{"UCUM code", `qudt:ucumCode "ug/m3"^^qudt:UCUMcs`, true},
+		{"unit as UCUM URI", "<http://www.opengis.net/def/uom/UCUM/0/ug%2Fm3>", true},
+		{"no link data", "rssi", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if strings.Contains(string(body), tc.want) != tc.present {
+				t.Errorf("%q present: %v, want %v\n%s", tc.want, !tc.present, tc.present, body)
+			}
+		})
 	}
 }

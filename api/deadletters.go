@@ -2,7 +2,9 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kessel-city/kessel"
@@ -45,10 +47,22 @@ func (s *server) handleDeadLetters() http.Handler {
 			}
 			q.Limit = n
 		}
+		limit := q.Limit
+		q.Limit++ // one more tells whether there are older ones
 		dls, err := s.opts.DeadLetters.DeadLetters(r.Context(), q)
 		if err != nil {
 			s.errorResponse(w, r, err)
 			return
+		}
+		next := ""
+		if len(dls) > limit { // newest first: the next page ends where this one does
+			dls = dls[:limit]
+			u := url.URL{Path: r.URL.Path}
+			qv := r.URL.Query()
+			qv.Set("to", dls[limit-1].Time.UTC().Format(time.RFC3339Nano))
+			u.RawQuery = qv.Encode()
+			next = strings.TrimRight(s.opts.Catalog.BaseURL, "/") + u.String()
+			w.Header().Set("Link", "<"+next+">; rel=\"next\"")
 		}
 		if format == formatCSV {
 			rows := [][]string{{"time", "reason", "topic", "device", "detail", "payload"}}
@@ -62,6 +76,6 @@ func (s *server) handleDeadLetters() http.Handler {
 		for i, d := range dls {
 			items[i] = item{d.Time.UTC(), d.Reason, d.Topic, d.Device, d.Detail, d.Payload}
 		}
-		s.encode(w, r, listJSON{Items: items, Count: len(items), Total: len(items)}, reply{cache: "private, no-store"})
+		s.encode(w, r, listJSON{Items: items, Count: len(items), Total: len(items), Next: next}, reply{cache: "private, no-store"})
 	})
 }

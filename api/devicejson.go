@@ -16,9 +16,13 @@ import (
 // the same bytes directly (TestDeviceJSONMatchesEncodingJSON holds them to
 // encoding/json's output with SetEscapeHTML(false)).
 
+// pageLinks say where the next page of a list is: its cursor and URL;
+// both empty on the last page.
+type pageLinks struct{ cursor, url string }
+
 // appendDeviceList appends the JSON list answer and encoding/json's
 // trailing newline.
-func appendDeviceList(b []byte, items []deviceJSON, total int, next string) []byte {
+func appendDeviceList(b []byte, items []deviceJSON, total int, next pageLinks) []byte {
 	b = append(b, `{"items":[`...)
 	for i := range items {
 		if i > 0 {
@@ -30,17 +34,20 @@ func appendDeviceList(b []byte, items []deviceJSON, total int, next string) []by
 	b = strconv.AppendInt(b, int64(len(items)), 10)
 	b = append(b, `,"total":`...)
 	b = strconv.AppendInt(b, int64(total), 10)
-	if next != "" {
+	if next.cursor != "" {
 		b = append(b, `,"next_cursor":`...)
-		b = appendJSONString(b, next)
+		b = appendJSONString(b, next.cursor)
+		b = append(b, `,"next":`...)
+		b = appendJSONString(b, next.url)
 	}
 	return append(b, "}\n"...)
 }
 
 // appendFeatureCollection appends the GeoJSON answer: each device a
 // Feature with its location as a Point geometry (null without one) and
-// everything else as properties.
-func appendFeatureCollection(b []byte, items []deviceJSON, next string) []byte {
+// everything else as flat properties (appendFlatDevice); a "links" member
+// with rel=next points to the next page.
+func appendFeatureCollection(b []byte, items []deviceJSON, next pageLinks) []byte {
 	b = append(b, `{"type":"FeatureCollection","features":[`...)
 	for i := range items {
 		if i > 0 {
@@ -64,13 +71,15 @@ func appendFeatureCollection(b []byte, items []deviceJSON, next string) []byte {
 		}
 		d.Location = nil
 		b = append(b, `,"properties":`...)
-		b = appendDevice(b, &d)
+		b = appendFlatDevice(b, &d)
 		b = append(b, '}')
 	}
 	b = append(b, "]"...)
-	if next != "" {
-		b = append(b, `,"next_cursor":`...)
-		b = appendJSONString(b, next)
+	if next.cursor != "" {
+		b = append(b, `,"links":[{"href":`...)
+		b = appendJSONString(b, next.url)
+		b = append(b, `,"rel":"next","type":"`+mediaGeoJSON+`"}],"next_cursor":`...)
+		b = appendJSONString(b, next.cursor)
 	}
 	return append(b, "}\n"...)
 }
@@ -78,6 +87,17 @@ func appendFeatureCollection(b []byte, items []deviceJSON, next string) []byte {
 // appendDevice appends d as encoding/json would (field order and
 // omitempty as in deviceJSON's tags).
 func appendDevice(b []byte, d *deviceJSON) []byte {
+	b = appendDeviceHead(b, d)
+	if d.Latest != nil {
+		b = append(b, `,"latest":`...)
+		b = appendReading(b, d.Latest)
+	}
+	return append(b, '}')
+}
+
+// appendDeviceHead appends d's properties up to distance_m, without the
+// latest reading and the closing brace.
+func appendDeviceHead(b []byte, d *deviceJSON) []byte {
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, d.ID)
 	b = append(b, `,"kind":`...)
@@ -101,16 +121,12 @@ func appendDevice(b []byte, d *deviceJSON) []byte {
 	b = append(b, `,"visibility":`...)
 	b = appendJSONString(b, string(d.Visibility))
 	if len(d.Labels) > 0 {
-		b = append(b, `,"labels":{`...)
-		for i, k := range sortedKeys(d.Labels) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			b = appendJSONString(b, d.Labels[k])
-		}
-		b = append(b, '}')
+		b = append(b, `,"labels":`...)
+		b = appendStrings(b, d.Labels)
+	}
+	if len(d.Units) > 0 {
+		b = append(b, `,"units":`...)
+		b = appendStrings(b, d.Units)
 	}
 	b = append(b, `,"created_at":`...)
 	b = appendJSONTime(b, d.CreatedAt)
@@ -124,30 +140,71 @@ func appendDevice(b []byte, d *deviceJSON) []byte {
 		b = append(b, `,"distance_m":`...)
 		b = appendJSONFloat(b, *d.Distance)
 	}
-	if d.Latest != nil {
-		l := d.Latest
-		b = append(b, `,"latest":{"time":`...)
-		b = appendJSONTime(b, l.Time)
-		b = append(b, `,"values":`...)
-		if l.Values == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for i, k := range sortedKeys(l.Values) {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = appendJSONString(b, k)
-				b = append(b, ':')
-				b = appendJSONFloat(b, l.Values[k])
+	return b
+}
+
+// appendReading appends l as encoding/json would.
+func appendReading(b []byte, l *readingJSON) []byte {
+	b = append(b, `{"time":`...)
+	b = appendJSONTime(b, l.Time)
+	b = append(b, `,"values":`...)
+	if l.Values == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendNumbers(b, l.Values)
+	}
+	if len(l.Units) > 0 {
+		b = append(b, `,"units":{`...)
+		for i, k := range sortedKeys(l.Units) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, `:{"symbol":`...)
+			b = appendJSONString(b, l.Units[k].Symbol)
+			if u := l.Units[k].UCUM; u != "" {
+				b = append(b, `,"ucum":`...)
+				b = appendJSONString(b, u)
 			}
 			b = append(b, '}')
 		}
-		if l.Location != nil {
-			b = append(b, `,"location":`...)
-			b = appendLonLat(b, l.Location)
-		}
 		b = append(b, '}')
+	}
+	if len(l.Link) > 0 {
+		b = append(b, `,"link":`...)
+		b = appendNumbers(b, l.Link)
+	}
+	if l.Location != nil {
+		b = append(b, `,"location":`...)
+		b = appendLonLat(b, l.Location)
+	}
+	return append(b, '}')
+}
+
+// appendStrings appends m as a JSON object, keys sorted.
+func appendStrings(b []byte, m map[string]string) []byte {
+	b = append(b, '{')
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// appendNumbers appends m as a JSON object, keys sorted.
+func appendNumbers(b []byte, m map[string]float64) []byte {
+	b = append(b, '{')
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONFloat(b, m[k])
 	}
 	return append(b, '}')
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +41,9 @@ func TestDeviceJSONMatchesEncodingJSON(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			d.Labels = map[string]string{pick(): pick(), pick(): pick()}
 		}
+		if rng.IntN(3) == 0 {
+			d.Units = map[string]string{"no2": "ppb", pick(): pick()}
+		}
 		if rng.IntN(2) == 0 {
 			ls := tm()
 			d.LastSeen = &ls
@@ -52,6 +56,15 @@ func TestDeviceJSONMatchesEncodingJSON(t *testing.T) {
 			d.Latest = &readingJSON{Time: tm(), Values: map[string]float64{pick(): pickF(), "pm10": pickF(), "pm25": pickF()}}
 			if rng.IntN(2) == 0 {
 				d.Latest.Location = &lonLat{pickF(), pickF()}
+			}
+			if rng.IntN(2) == 0 {
+				d.Latest.Units = map[string]unitJSON{"pm10": {"µg/m³", "ug/m3"}, pick(): {pick(), pick()}}
+			}
+			if rng.IntN(3) == 0 {
+				d.Latest.Link = map[string]float64{"rssi": pickF(), pick(): pickF()}
+			}
+			if rng.IntN(4) == 0 {
+				d.Latest.Values["name"], d.Latest.Values["pm10_unit"] = pickF(), pickF() // collide with a property, a unit column
 			}
 			if rng.IntN(10) == 0 {
 				d.Latest.Values = nil
@@ -68,26 +81,26 @@ func TestDeviceJSONMatchesEncodingJSON(t *testing.T) {
 		}
 		return buf.String()
 	}
-	for _, next := range []string{"", "c2"} {
-		want := encode(listJSON{Items: items, Count: len(items), Total: 1234, NextCursor: next})
+	for _, next := range []pageLinks{{}, {"c2", "/api/v1/latest?cursor=c2&limit=3"}} {
+		want := encode(listJSON{Items: items, Count: len(items), Total: 1234, NextCursor: next.cursor, Next: next.url})
 		if got := string(appendDeviceList(nil, items, 1234, next)); got != want {
 			t.Fatalf("list differs at byte %d:\ngot  …%s\nwant …%s", diffAt(got, want), around(got, diffAt(got, want)), around(want, diffAt(got, want)))
 		}
-		fc := featureCollection{Type: "FeatureCollection", Features: []feature{}, NextCursor: next}
+		fc := featureCollection{Type: "FeatureCollection", Features: []feature{}, Links: nextLinks(next.url), NextCursor: next.cursor}
 		for _, d := range items {
 			var geom any
 			if d.Location != nil {
 				geom = pointGeometry{Type: "Point", Coordinates: [2]float64{d.Location.Lon, d.Location.Lat}}
 			}
 			d.Location = nil
-			fc.Features = append(fc.Features, feature{Type: "Feature", ID: d.ID, Geometry: geom, Properties: d})
+			fc.Features = append(fc.Features, feature{Type: "Feature", ID: d.ID, Geometry: geom, Properties: flatProps(d)})
 		}
 		want = encode(fc)
 		if got := string(appendFeatureCollection(nil, items, next)); got != want {
 			t.Fatalf("GeoJSON differs at byte %d:\ngot  …%s\nwant …%s", diffAt(got, want), around(got, diffAt(got, want)), around(want, diffAt(got, want)))
 		}
 	}
-	if got, want := string(appendDeviceList(nil, nil, 0, "")), encode(listJSON{Items: []deviceJSON{}}); got != want {
+	if got, want := string(appendDeviceList(nil, nil, 0, pageLinks{})), encode(listJSON{Items: []deviceJSON{}}); got != want {
 		t.Errorf("empty list: %s, want %s", got, want)
 	}
 }
@@ -103,4 +116,42 @@ func diffAt(a, b string) int {
 
 func around(s string, i int) string {
 	return fmt.Sprintf("%q", s[max(0, i-60):min(len(s), i+60)])
+}
+
+// flatProps is appendFlatDevice's reference: d's properties by
+// encoding/json, then the latest values flat with their units.
+func flatProps(d deviceJSON) json.RawMessage {
+	enc := func(v any) string {
+		var buf bytes.Buffer
+		e := json.NewEncoder(&buf)
+		e.SetEscapeHTML(false)
+		_ = e.Encode(v)
+		return strings.TrimSuffix(buf.String(), "\n")
+	}
+	latest := d.Latest
+	d.Latest = nil
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal([]byte(enc(d)), &m)
+	var props []string
+	add := func(k string, v any) { props = append(props, enc(k)+":"+enc(v)) }
+	for _, k := range []string{"id", "kind", "name", "district", "department", "visibility", "labels", "units", "created_at", "updated_at", "last_seen", "distance_m"} {
+		if v, ok := m[k]; ok {
+			add(k, v)
+		}
+	}
+	if latest != nil {
+		add("observed_at", latest.Time)
+		for _, f := range sortedKeys(latest.Values) {
+			p := f
+			if deviceFixed[f] {
+				p = "value_" + f
+			}
+			add(p, latest.Values[f])
+			_, taken := latest.Values[f+"_unit"]
+			if u := latest.Units[f]; u.Symbol != "" && !taken {
+				add(p+"_unit", u.Symbol)
+			}
+		}
+	}
+	return json.RawMessage("{" + strings.Join(props, ",") + "}")
 }

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 	"github.com/paulmach/orb"
@@ -122,19 +124,24 @@ func nearestQuery(r *http.Request) (kessel.DeviceQuery, error) {
 }
 
 // respondDevices answers one page of devices in the format asked for,
-// with a Link to the next page.
+// with the next page's URL in a Link header and in the body (JSON "next",
+// GeoJSON "links" with rel=next), so that a client either has the whole
+// list or is told where the rest is.
 func (s *server) respondDevices(w http.ResponseWriter, r *http.Request, format string, states []kessel.DeviceState, pg page, withLatest bool) {
 	total := len(states)
 	from := min(pg.offset, total)
 	states = states[from : from+min(pg.limit, total-from)]
-	next := ""
+	var next pageLinks
 	if from+len(states) < total {
-		next = cursorFor(from + len(states))
-		u := *r.URL
-		qv := u.Query()
-		qv.Set("cursor", next)
+		next.cursor = cursorFor(from + len(states))
+		u := url.URL{Path: r.URL.Path}
+		qv := r.URL.Query()
+		qv.Set("cursor", next.cursor)
 		u.RawQuery = qv.Encode()
-		w.Header().Set("Link", fmt.Sprintf("<%s>; rel=\"next\"", u.String()))
+		// Relative to this server unless its public URL is configured:
+		// the same for every Host a request names (snapshots share it).
+		next.url = strings.TrimRight(s.opts.Catalog.BaseURL, "/") + u.String()
+		w.Header().Set("Link", fmt.Sprintf("<%s>; rel=\"next\"", next.url))
 	}
 	if format == formatCSV {
 		s.encode(w, r, devicesCSV(states, withLatest), reply{media: mediaCSV, cache: cacheLive})

@@ -28,6 +28,7 @@ type deviceInput struct {
 	Department string            `json:"department"`
 	Visibility string            `json:"visibility"`
 	Labels     map[string]string `json:"labels"`
+	Units      map[string]string `json:"units"`
 }
 
 func (s *server) decodeDevice(r *http.Request) (kessel.Device, error) {
@@ -39,7 +40,7 @@ func (s *server) decodeDevice(r *http.Request) (kessel.Device, error) {
 	if err != nil {
 		return kessel.Device{}, err
 	}
-	d := kessel.Device{ID: in.ID, Kind: in.Kind, Name: in.Name, Department: in.Department, Visibility: vis, Labels: in.Labels}
+	d := kessel.Device{ID: in.ID, Kind: in.Kind, Name: in.Name, Department: in.Department, Visibility: vis, Labels: in.Labels, Units: in.Units}
 	if in.Location != nil {
 		d.Location = &orb.Point{in.Location.Lon, in.Location.Lat}
 	}

@@ -16,6 +16,9 @@ type fieldStats struct {
 	Min   float64 `json:"min"`
 	Max   float64 `json:"max"`
 	Count int     `json:"count"`
+	// Unit is the values' unit symbol when all the devices agree on one.
+	Unit  string `json:"unit,omitempty"`
+	mixed bool
 }
 
 type districtProps struct {
@@ -46,9 +49,11 @@ func (s *server) districtSummary(d kessel.District, stats bool) districtProps {
 		}
 		for f, v := range st.Latest.Values {
 			fs, ok := kind[f]
+			u := unitSymbol(&st.Device, st.Latest, f)
 			if !ok {
-				fs = fieldStats{Min: v, Max: v}
+				fs = fieldStats{Min: v, Max: v, Unit: u}
 			}
+			fs.mixed = fs.mixed || u != fs.Unit
 			fs.Mean += v // sum until the end
 			fs.Min, fs.Max = math.Min(fs.Min, v), math.Max(fs.Max, v)
 			fs.Count++
@@ -58,6 +63,9 @@ func (s *server) districtSummary(d kessel.District, stats bool) districtProps {
 	for _, kind := range p.Current {
 		for f, fs := range kind {
 			fs.Mean /= float64(fs.Count)
+			if fs.mixed {
+				fs.Unit = ""
+			}
 			kind[f] = fs
 		}
 	}

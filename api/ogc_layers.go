@@ -157,7 +157,7 @@ func (s *server) ogcLayer(r *http.Request, id string) *ogcLayer {
 
 // deviceProps are the properties every device feature may have; the
 // measured values follow, one number per field, with a "<field>_unit"
-// string where a device reported the unit.
+// string where the field has a unit (kessel.UnitOf).
 var deviceProps = []ogcProp{
 	{"name", "string", "", "Device name"},
 	{"kind", "string", "", "Device kind"},
@@ -179,9 +179,7 @@ func deviceLayer(kind string, states []kessel.DeviceState) *ogcLayer {
 		}
 		for f := range st.Latest.Values {
 			fields[f] = true
-		}
-		for f, u := range st.Latest.Units {
-			units[f] = units[f] || u != ""
+			units[f] = units[f] || unitSymbol(&st.Device, st.Latest, f) != ""
 		}
 	}
 	names := make([]string, 0, len(fields))
@@ -202,7 +200,7 @@ func deviceLayer(kind string, states []kessel.DeviceState) *ogcLayer {
 		prop[f] = p
 		l.schema = append(l.schema, ogcProp{p, "number", "", "Latest " + f})
 		if units[f] && !fields[f+"_unit"] {
-			l.schema = append(l.schema, ogcProp{p + "_unit", "string", "", "Unit of " + p + " as the device reported it"})
+			l.schema = append(l.schema, ogcProp{p + "_unit", "string", "", "Unit of " + p})
 		}
 	}
 	for _, st := range states {
@@ -233,7 +231,7 @@ func deviceValues(st kessel.DeviceState, prop map[string]string) map[string]any 
 		v["observed_at"] = st.Latest.Time
 		for f, x := range st.Latest.Values {
 			v[prop[f]] = x
-			if u := st.Latest.Units[f]; u != "" {
+			if u := unitSymbol(&st.Device, st.Latest, f); flatUnit(st.Latest.Values, f, u) {
 				v[prop[f]+"_unit"] = u
 			}
 		}

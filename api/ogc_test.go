@@ -353,7 +353,7 @@ func TestOGCResources(t *testing.T) {
 		{"alerts: internal ones with alerts:manage", "/ogcapi/collections/alerts/items", testKeys["alerts:manage"], 200, "application/geo+json", wantFeatureIDs("a1", "a2", "a4")},
 		{"alerts: active during an interval", "/ogcapi/collections/alerts/items?datetime=2026-11-23T08:30:00Z/2026-11-23T08:40:00Z", "", 200, "application/geo+json", wantFeatureIDs("a1")},
 		{"feature (req/core/f-success)", "/ogcapi/collections/air_quality/items/air-0007", "", 200, "application/geo+json",
-			wantProps(map[string]any{"pm10": 7.0, "pm10_unit": "ug/m3", "pm25": 1.5, "observed_at": "2026-11-23T08:07:00Z", "kind": "air_quality", "name": "Air air-0007"})},
+			wantProps(map[string]any{"pm10": 7.0, "pm10_unit": "µg/m³", "pm25": 1.5, "pm25_unit": "µg/m³", "observed_at": "2026-11-23T08:07:00Z", "kind": "air_quality", "name": "Air air-0007"})},
 		{"district feature with aggregates", "/ogcapi/collections/districts/items/mitte", "", 200, "application/geo+json", wantProps(map[string]any{"name": "Mitte", "air_quality_pm25_mean": 1.5})},
 		{"alert feature", "/ogcapi/collections/alerts/items/a1", "", 200, "application/geo+json", wantProps(map[string]any{"rule_id": "feinstaub", "state": "firing", "value": 55.0})},
 		{"unknown feature", "/ogcapi/collections/air_quality/items/air-9999", "", 404, "application/problem+json", wantProblem},

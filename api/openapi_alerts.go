@@ -24,7 +24,7 @@ func districtPaths() []*op {
 			with(districtIDParam(),
 				param("kind", "query", "Device kind.", "string", true, "air_quality"), param("field", "query", "Field.", "string", true, "pm10"),
 				param("from", "query", "Start; default -24h.", "string", false, "-7d"), param("to", "query", "End; default now.", "string", false, nil),
-				param("every", "query", "Window, 1m to 31d; default 1h.", "string", false, "1h"),
+				param("every", "query", "Window, 1m to 31d; default 1h. Each row is labelled with the start of its window.", "string", false, "1h"),
 				enumParam("fn", "Aggregate; default mean.", "mean", "min", "max", "sum", "count", "last"),
 				paramRef("format")).
 			reply(200, "series", asJSON("DistrictSeries"), asCSV()).fails(400, 404, 503),

@@ -68,7 +68,7 @@ func readingPaths() []*op {
 				param("from", "query", "Start: RFC 3339 or relative (-24h, -7d). Default -24h.", "string", false, "-24h"),
 				param("to", "query", "End: RFC 3339, relative or now. Default now.", "string", false, "now"),
 				param("fields", "query", "Comma-separated field names.", "string", false, "pm10,pm25"),
-				param("every", "query", "Aggregation window, 1m to 31d.", "string", false, "1h"),
+				param("every", "query", "Aggregation window, 1m to 31d. Each aggregated row is labelled with the START of its window (a daily row dated 26 Nov holds 26 Nov's values); windows are aligned to multiples of every since 1970 UTC, the first one begins at from. Aggregates are of measured values only, never of link data.", "string", false, "1h"),
 				enumParam("fn", "Aggregate per window (needs every).", "mean", "min", "max", "sum", "count", "last"),
 				paramRef("format")).
 			reply(200, "readings", asJSON("ReadingList"), asGeoJSON("ReadingFeatureCollection"), asCSV()).fails(400, 404, 503),

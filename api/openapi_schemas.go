@@ -30,7 +30,8 @@ func arrayOf(items obj) obj { return obj{"type": "array", "items": items} }
 // listOf is the list answer of the REST API: items, count, total.
 func listOf(item string) obj {
 	return object(obj{"items": arrayOf(schemaRef(item)), "count": tInteger, "total": tInteger,
-		"next_cursor": obj{"type": "string", "description": "Cursor of the next page; absent on the last."}}, "items", "count", "total")
+		"next_cursor": obj{"type": "string", "description": "Cursor of the next page; absent on the last."},
+		"next":        obj{"type": "string", "description": "URL of the next page (as in the Link header); absent on the last."}}, "items", "count", "total")
 }
 
 // featureOf is a GeoJSON Feature with this geometry and properties.
@@ -42,6 +43,8 @@ func featureOf(geometry, properties obj, required ...string) obj {
 // featureCollectionOf is a GeoJSON FeatureCollection of these features.
 func featureCollectionOf(feature obj) obj {
 	return object(obj{"type": obj{"type": "string", "enum": []string{"FeatureCollection"}}, "features": arrayOf(feature),
+		"links": obj{"type": "array", "description": "rel=next: the next page, where there is one.",
+			"items": object(obj{"href": tString, "rel": tString, "type": tString}, "href", "rel")},
 		"next_cursor": obj{"type": "string", "description": "Cursor of the next page; absent on the last."}}, "type", "features")
 }
 
@@ -81,22 +84,27 @@ func schemas() obj {
 		"PushResult":      object(obj{"status": obj{"type": "string", "enum": []string{"stored"}}}, "status"),
 		"GeoJSONObject": object(obj{"type": obj{"type": "string", "enum": []string{"Polygon", "MultiPolygon", "Feature", "FeatureCollection"}},
 			"coordinates": obj{"type": "array", "items": obj{}}, "geometry": schemaRef("Geometry"), "features": arrayOf(obj{"type": "object"})}, "type"),
-		"LonLat":      object(obj{"lon": obj{"type": "number", "minimum": -180, "maximum": 180}, "lat": obj{"type": "number", "minimum": -90, "maximum": 90}}, "lon", "lat"),
-		"Reading":     object(obj{"time": tTime, "values": tValues, "location": schemaRef("LonLat")}, "time", "values"),
+		"LonLat": object(obj{"lon": obj{"type": "number", "minimum": -180, "maximum": 180}, "lat": obj{"type": "number", "minimum": -90, "maximum": 90}}, "lon", "lat"),
+		"Reading": object(obj{"time": tTime, "values": tValues, "location": schemaRef("LonLat"),
+			"units": obj{"type": "object", "description": "Units of the values where known: the reading's own (SenML), else the device's, else the kind's default.",
+				"additionalProperties": object(obj{"symbol": obj{"type": "string", "example": "µg/m³"}, "ucum": obj{"type": "string", "example": "ug/m3"}}, "symbol")},
+			"link": obj{"type": "object", "description": "Radio and transport data (rssi, snr, gateways, f_cnt, f_cnt_gap, signal, …), never among the values.",
+				"additionalProperties": tNumber}}, "time", "values"),
 		"ReadingList": object(obj{"device": tString, "kind": tString, "items": arrayOf(schemaRef("Reading")), "count": tInteger}, "device", "kind", "items", "count"),
 		"ReadingFeatureCollection": featureCollectionOf(featureOf(obj{"type": "object", "allOf": []any{schemaRef("PointGeometry")}, "nullable": true},
-			object(obj{"device": tString, "time": tTime, "values": tValues}, "device", "time", "values"))),
+			flatValues(object(obj{"device": tString, "time": tTime}, "device", "time")))),
 		"PointGeometry": object(obj{"type": obj{"type": "string", "enum": []string{"Point"}}, "coordinates": obj{"type": "array", "items": tNumber, "minItems": 2, "maxItems": 3}}, "type", "coordinates"),
 		"Geometry": object(obj{"type": obj{"type": "string", "enum": []string{"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon", "GeometryCollection"}},
 			"coordinates": obj{"type": "array", "items": obj{}}, "geometries": arrayOf(obj{"type": "object"})}, "type"),
 		"DeviceInput": object(obj{"id": tString, "kind": tString, "name": tString, "location": schemaRef("LonLat"), "department": tString,
-			"visibility": tVisibles, "labels": tLabels}, "kind"),
-		"DeviceProperties": object(deviceSchemaProps(), "id", "kind", "visibility", "created_at", "updated_at"),
+			"visibility": tVisibles, "labels": tLabels, "units": tUnits}, "kind"),
+		"DeviceProperties": flatValues(object(flatDeviceProps(deviceSchemaProps()), "id", "kind", "visibility", "created_at", "updated_at")),
 		"Device":           object(withLocation(deviceSchemaProps()), "id", "kind", "visibility", "created_at", "updated_at"),
 		"DeviceList":       listOf("Device"),
 		"DeviceFeatureCollection": featureCollectionOf(featureOf(obj{"type": "object", "allOf": []any{schemaRef("PointGeometry")}, "nullable": true},
 			schemaRef("DeviceProperties"), "id")),
-		"FieldStats": object(obj{"mean": tNumber, "min": tNumber, "max": tNumber, "count": tInteger}, "mean", "min", "max", "count"),
+		"FieldStats": object(obj{"mean": tNumber, "min": tNumber, "max": tNumber, "count": tInteger,
+			"unit": obj{"type": "string", "description": "Unit symbol, when all the devices agree on one."}}, "mean", "min", "max", "count"),
 		"DistrictSummary": object(obj{"id": tString, "name": tString, "devices": obj{"type": "object", "description": "Public devices per kind.", "additionalProperties": tInteger},
 			"current":    obj{"type": "object", "description": "Per kind, per field: aggregates over the latest readings.", "additionalProperties": obj{"type": "object", "additionalProperties": schemaRef("FieldStats")}},
 			"latest_url": tString}, "id", "name", "devices", "latest_url"),
@@ -128,9 +136,31 @@ func schemas() obj {
 
 func deviceSchemaProps() obj {
 	return obj{"id": tString, "kind": tString, "name": tString, "district": tString, "department": tString,
-		"visibility": tVisibles, "labels": tLabels, "created_at": tTime, "updated_at": tTime, "last_seen": tTime,
+		"visibility": tVisibles, "labels": tLabels, "units": tUnits, "created_at": tTime, "updated_at": tTime, "last_seen": tTime,
 		"distance_m": obj{"type": "number", "description": "Great-circle distance in metres, with near or from /nearest."},
 		"latest":     schemaRef("Reading")}
+}
+
+// tUnits is a device's own units.
+var tUnits = obj{"type": "object", "description": "A field's unit (UCUM code or SenML unit) where it differs from the kind's default.",
+	"additionalProperties": tString, "example": obj{"no2": "ug/m3"}}
+
+// flatDeviceProps are a device feature's properties: the device's, with
+// its latest reading's time as observed_at and its values flat (flatValues)
+// instead of latest.
+func flatDeviceProps(props obj) obj {
+	delete(props, "latest")
+	props["observed_at"] = obj{"type": "string", "format": "date-time", "description": "Time of the latest reading."}
+	return props
+}
+
+// flatValues lets a GeoJSON feature's properties carry values flat, for
+// GIS tools: a number per field ("pm10") and its unit's symbol beside it
+// ("pm10_unit"); a field named like a fixed property is "value_<field>".
+func flatValues(o obj) obj {
+	o["additionalProperties"] = obj{"oneOf": []any{obj{"type": "number", "nullable": true}, tString}}
+	o["description"] = "Fixed properties, then the values flat: pm10: 23.1, pm10_unit: \"µg/m³\"."
+	return o
 }
 
 func withLocation(props obj) obj {

@@ -72,31 +72,37 @@ func (s *server) historyQuery(r *http.Request, device string, stream bool) (kess
 // streamCSV writes a device's history as CSV while InfluxDB sends it, so
 // an export of any length (a year of hourly values, or every raw reading)
 // never sits in memory. Columns: time, then the requested fields, or the
-// fields of the first reading and of the latest one, sorted.
+// fields of the first reading and of the latest one, sorted, each followed
+// by its unit's column (csvCols); lon and lat last for a mobile sensor
+// (one whose first or latest reading has a location).
 func (s *server) streamCSV(w http.ResponseWriter, r *http.Request, d kessel.Device, q kessel.HistoryQuery) {
 	var cw *csv.Writer
-	var fields []string
+	var cols []csvCol
+	var loc bool
 	rows := 0
 	rc := http.NewResponseController(w)
 	err := s.readings.StreamHistory(r.Context(), q, func(rd kessel.Reading) error {
 		if cw == nil {
-			fields = q.Fields
-			if len(fields) == 0 {
-				fields = fieldNames(rd.Values)
-				if _, latest, ok := s.devices.Get(d.ID); ok && latest != nil {
-					fields = fieldNames(rd.Values, latest.Values)
-				}
-			}
+			cols, loc = s.historyCols(d, q, &rd)
 			w.Header().Set("Content-Type", mediaCSV)
 			w.Header().Set("Cache-Control", cacheHistory)
 			w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", d.ID+".csv"))
 			w.WriteHeader(http.StatusOK)
 			cw = csv.NewWriter(w)
-			_ = cw.Write(append([]string{"time"}, fields...))
+			header := appendCSVHeader([]string{"time"}, cols)
+			if loc {
+				header = append(header, "lon", "lat")
+			}
+			_ = cw.Write(header)
 			cw.Flush() // the client sees the columns at once (and HEAD ends here)
 		}
-		row := make([]string, 0, len(fields)+1)
-		row = appendValues(append(row, rd.Time.UTC().Format(time.RFC3339Nano)), fields, rd.Values)
+		row := make([]string, 0, 2*len(cols)+3)
+		row = appendCSVValues(append(row, rd.Time.UTC().Format(time.RFC3339Nano)), cols, &d, &rd)
+		if loc && rd.Location != nil {
+			row = append(row, fmtFloat(rd.Location[0]), fmtFloat(rd.Location[1]))
+		} else if loc {
+			row = append(row, "", "")
+		}
 		rows++
 		if rows%1000 == 0 {
 			cw.Flush()
@@ -118,6 +124,26 @@ func (s *server) streamCSV(w http.ResponseWriter, r *http.Request, d kessel.Devi
 	}
 }
 
+// historyCols are the value columns of a history CSV whose first reading
+// is first, and whether it has lon and lat columns.
+func (s *server) historyCols(d kessel.Device, q kessel.HistoryQuery, first *kessel.Reading) ([]csvCol, bool) {
+	fields := q.Fields
+	_, latest, ok := s.devices.Get(d.ID)
+	if !ok {
+		latest = nil
+	}
+	if len(fields) == 0 {
+		fields = fieldNames(first.Values)
+		if latest != nil {
+			fields = fieldNames(first.Values, latest.Values)
+		}
+	}
+	cols := csvCols(fields, func(f string) bool {
+		return unitSymbol(&d, first, f) != "" || latest != nil && unitSymbol(&d, latest, f) != ""
+	})
+	return cols, first.Location != nil || latest != nil && latest.Location != nil
+}
+
 // suggestEvery returns the smallest round window that keeps span within max points.
 func suggestEvery(span time.Duration, max int) string {
 	for _, c := range []struct {
@@ -133,8 +159,6 @@ func suggestEvery(span time.Duration, max int) string {
 
 func (s *server) respondReadings(w http.ResponseWriter, r *http.Request, format string, d kessel.Device, rs []kessel.Reading) {
 	switch format {
-	case formatCSV:
-		s.encode(w, r, readingsCSV(rs), reply{media: mediaCSV, cache: cacheHistory})
 	case formatGeoJSON:
 		fc := featureCollection{Type: "FeatureCollection", Features: make([]feature, 0, len(rs))}
 		for i := range rs {
@@ -146,13 +170,14 @@ func (s *server) respondReadings(w http.ResponseWriter, r *http.Request, format 
 			if loc != nil {
 				geom = pointGeometry{Type: "Point", Coordinates: [2]float64{loc[0], loc[1]}}
 			}
-			fc.Features = append(fc.Features, feature{Type: "Feature", Geometry: geom, Properties: map[string]any{"device": d.ID, "time": rs[i].Time.UTC(), "values": rs[i].Values}})
+			props := ordered{{"device", d.ID}, {"time", rs[i].Time.UTC()}}
+			fc.Features = append(fc.Features, feature{Type: "Feature", Geometry: geom, Properties: appendFlatValues(props, &d, &rs[i], nil)})
 		}
 		s.encode(w, r, fc, reply{media: mediaGeoJSON, cache: cacheHistory})
 	default:
 		items := make([]readingJSON, len(rs))
 		for i := range rs {
-			items[i] = *toReadingJSON(&rs[i])
+			items[i] = *toReadingJSON(&d, &rs[i])
 		}
 		s.encode(w, r, struct {
 			Device string        `json:"device"`

@@ -28,16 +28,44 @@ func toLonLat(p *orb.Point) *lonLat {
 }
 
 type readingJSON struct {
-	Time     time.Time          `json:"time"`
-	Values   map[string]float64 `json:"values"`
+	Time   time.Time          `json:"time"`
+	Values map[string]float64 `json:"values"`
+	// Units are the values' units where known (kessel.UnitOf).
+	Units map[string]unitJSON `json:"units,omitempty"`
+	// Link is the reading's radio and transport data, apart from Values.
+	Link     map[string]float64 `json:"link,omitempty"`
 	Location *lonLat            `json:"location,omitempty"`
 }
 
-func toReadingJSON(r *kessel.Reading) *readingJSON {
+// unitJSON is a value's unit: its symbol and UCUM code.
+type unitJSON struct {
+	Symbol string `json:"symbol"`
+	UCUM   string `json:"ucum,omitempty"`
+}
+
+// toReadingJSON is r as answers show it; d (may be nil) is the device that
+// sent it, whose units override its kind's.
+func toReadingJSON(d *kessel.Device, r *kessel.Reading) *readingJSON {
 	if r == nil {
 		return nil
 	}
-	return &readingJSON{Time: r.Time.UTC(), Values: r.Values, Location: toLonLat(r.Location)}
+	return &readingJSON{Time: r.Time.UTC(), Values: r.Values, Units: unitsOf(d, r, r.Values), Link: r.Link, Location: toLonLat(r.Location)}
+}
+
+// unitsOf is the unit of each field of values that has one, or nil.
+func unitsOf(d *kessel.Device, r *kessel.Reading, values map[string]float64) map[string]unitJSON {
+	var out map[string]unitJSON
+	for f := range values {
+		u, ok := kessel.UnitOf(d, r, f)
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]unitJSON, len(values))
+		}
+		out[f] = unitJSON{u.Symbol, u.UCUM}
+	}
+	return out
 }
 
 type deviceJSON struct {
@@ -49,17 +77,19 @@ type deviceJSON struct {
 	Department string            `json:"department,omitempty"`
 	Visibility kessel.Visibility `json:"visibility"`
 	Labels     map[string]string `json:"labels,omitempty"`
-	CreatedAt  time.Time         `json:"created_at"`
-	UpdatedAt  time.Time         `json:"updated_at"`
-	LastSeen   *time.Time        `json:"last_seen,omitempty"`
-	Distance   *float64          `json:"distance_m,omitempty"`
-	Latest     *readingJSON      `json:"latest,omitempty"`
+	// Units are the device's own units (kessel.Device.Units), as set.
+	Units     map[string]string `json:"units,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	LastSeen  *time.Time        `json:"last_seen,omitempty"`
+	Distance  *float64          `json:"distance_m,omitempty"`
+	Latest    *readingJSON      `json:"latest,omitempty"`
 }
 
 func toDeviceJSON(st kessel.DeviceState, withLatest bool) deviceJSON {
 	d := st.Device
 	out := deviceJSON{ID: d.ID, Kind: d.Kind, Name: d.Name, Location: toLonLat(d.Location), District: d.District, Department: d.Department,
-		Visibility: d.Visibility, Labels: d.Labels, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+		Visibility: d.Visibility, Labels: d.Labels, Units: d.Units, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 	if !d.LastSeen.IsZero() {
 		ls := d.LastSeen.UTC()
 		out.LastSeen = &ls
@@ -69,7 +99,7 @@ func toDeviceJSON(st kessel.DeviceState, withLatest bool) deviceJSON {
 		out.Distance = &dist
 	}
 	if withLatest {
-		out.Latest = toReadingJSON(st.Latest)
+		out.Latest = toReadingJSON(&st.Device, st.Latest)
 	}
 	return out
 }
@@ -79,6 +109,16 @@ type listJSON struct {
 	Count      int    `json:"count"`
 	Total      int    `json:"total"`
 	NextCursor string `json:"next_cursor,omitempty"`
+	// Next is the URL of the next page (as in the Link header), absent on
+	// the last page.
+	Next string `json:"next,omitempty"`
+}
+
+// linkJSON is a web link in a body (GeoJSON and OGC API "links").
+type linkJSON struct {
+	Href string `json:"href"`
+	Rel  string `json:"rel"`
+	Type string `json:"type,omitempty"`
 }
 
 type pointGeometry struct {
@@ -94,17 +134,19 @@ type feature struct {
 }
 
 type featureCollection struct {
-	Type       string    `json:"type"`
-	Features   []feature `json:"features"`
-	NextCursor string    `json:"next_cursor,omitempty"`
+	Type       string     `json:"type"`
+	Features   []feature  `json:"features"`
+	Links      []linkJSON `json:"links,omitempty"`
+	NextCursor string     `json:"next_cursor,omitempty"`
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // devicesCSV writes one row per device; with latest, one column per field
-// seen in any latest reading (sorted), empty where a device lacks it.
+// seen in any latest reading (sorted), empty where a device lacks it, each
+// followed by its unit's column (csvCols).
 func devicesCSV(states []kessel.DeviceState, withLatest bool) []byte {
-	var fields []string
+	var cols []csvCol
 	if withLatest {
 		var vs []map[string]float64
 		for _, st := range states {
@@ -112,14 +154,16 @@ func devicesCSV(states []kessel.DeviceState, withLatest bool) []byte {
 				vs = append(vs, st.Latest.Values)
 			}
 		}
-		fields = fieldNames(vs...)
+		cols = csvCols(fieldNames(vs...), func(f string) bool {
+			return slices.ContainsFunc(states, func(st kessel.DeviceState) bool { return unitSymbol(&st.Device, st.Latest, f) != "" })
+		})
 	}
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
 	header := []string{"id", "kind", "name", "lon", "lat", "district", "department", "visibility", "last_seen"}
 	if withLatest {
 		header = append(header, "time")
-		header = append(header, fields...)
+		header = appendCSVHeader(header, cols)
 	}
 	_ = cw.Write(header)
 	for _, st := range states {
@@ -134,37 +178,7 @@ func devicesCSV(states []kessel.DeviceState, withLatest bool) []byte {
 		row := []string{d.ID, d.Kind, d.Name, lon, lat, d.District, d.Department, string(d.Visibility), lastSeen}
 		if withLatest {
 			row = append(row, st.Latest.Time.UTC().Format(time.RFC3339Nano))
-			row = appendValues(row, fields, st.Latest.Values)
-		}
-		_ = cw.Write(row)
-	}
-	cw.Flush()
-	return buf.Bytes()
-}
-
-func readingsCSV(rs []kessel.Reading) []byte {
-	loc := false
-	vs := make([]map[string]float64, len(rs))
-	for i, r := range rs {
-		loc = loc || r.Location != nil
-		vs[i] = r.Values
-	}
-	fields := fieldNames(vs...)
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	header := append([]string{"time"}, fields...)
-	if loc {
-		header = append(header, "lon", "lat")
-	}
-	_ = cw.Write(header)
-	for _, r := range rs {
-		row := appendValues([]string{r.Time.UTC().Format(time.RFC3339Nano)}, fields, r.Values)
-		if loc {
-			if r.Location != nil {
-				row = append(row, fmtFloat(r.Location[0]), fmtFloat(r.Location[1]))
-			} else {
-				row = append(row, "", "")
-			}
+			row = appendCSVValues(row, cols, &d, st.Latest)
 		}
 		_ = cw.Write(row)
 	}
@@ -188,14 +202,53 @@ func fieldNames(vs ...map[string]float64) []string {
 	return fields
 }
 
-// appendValues appends one CSV cell per field: the value, or empty.
-func appendValues(row, fields []string, values map[string]float64) []string {
-	for _, f := range fields {
-		if v, ok := values[f]; ok {
-			row = append(row, fmtFloat(v))
-		} else {
-			row = append(row, "")
+// csvCol is a value column of a CSV and whether a "<field>_unit" column
+// follows it.
+type csvCol struct {
+	field string
+	unit  bool
+}
+
+// csvCols are the value columns of fields: each followed by its unit's
+// column where hasUnit says some row has one and no field is named so.
+func csvCols(fields []string, hasUnit func(field string) bool) []csvCol {
+	cols := make([]csvCol, len(fields))
+	for i, f := range fields {
+		cols[i] = csvCol{f, !slices.Contains(fields, f+"_unit") && hasUnit(f)}
+	}
+	return cols
+}
+
+func appendCSVHeader(header []string, cols []csvCol) []string {
+	for _, c := range cols {
+		header = append(header, c.field)
+		if c.unit {
+			header = append(header, c.field+"_unit")
+		}
+	}
+	return header
+}
+
+// appendCSVValues appends a row's value cells (the value, or empty) and
+// unit cells (the symbol, empty without a value) of reading r of device d.
+func appendCSVValues(row []string, cols []csvCol, d *kessel.Device, r *kessel.Reading) []string {
+	for _, c := range cols {
+		v, ok := r.Values[c.field]
+		cell, unit := "", ""
+		if ok {
+			cell, unit = fmtFloat(v), unitSymbol(d, r, c.field)
+		}
+		row = append(row, cell)
+		if c.unit {
+			row = append(row, unit)
 		}
 	}
 	return row
+}
+
+// unitSymbol is the symbol of a field's unit, "" when it has none (or a
+// count or fraction, whose symbol is empty).
+func unitSymbol(d *kessel.Device, r *kessel.Reading, field string) string {
+	u, _ := kessel.UnitOf(d, r, field)
+	return u.Symbol
 }

@@ -131,6 +131,9 @@ func TestLatestSnapshotMatchesNormalPath(t *testing.T) {
 			if !fromSnapshot(snap) || fromSnapshot(norm) {
 				t.Errorf("Vary %q (snapshot) and %q (normal path): the wrong path answered", snap.Header.Get("Vary"), norm.Header.Get("Vary"))
 			}
+			// The body's next link (JSON next, GeoJSON links) names the
+			// normal path's extra parameter too.
+			nb = bytes.ReplaceAll(nb, []byte("&normal=1"), nil)
 			if !bytes.Equal(sb, nb) {
 				t.Fatalf("bodies differ (%d vs %d bytes) at byte %d", len(sb), len(nb), diffIndex(sb, nb))
 			}
@@ -139,6 +142,9 @@ func TestLatestSnapshotMatchesNormalPath(t *testing.T) {
 			}
 			normLink := strings.Replace(norm.Header.Get("Link"), "&normal=1", "", 1)
 			for _, h := range []string{"Content-Type", "Content-Length", "ETag", "Cache-Control", "Access-Control-Allow-Origin"} {
+				if (h == "Content-Length" || h == "ETag") && normLink != "" {
+					continue // the bodies differed by the extra parameter
+				}
 				if snap.Header.Get(h) != norm.Header.Get(h) {
 					t.Errorf("%s: snapshot %q, normal %q", h, snap.Header.Get(h), norm.Header.Get(h))
 				}

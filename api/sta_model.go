@@ -133,14 +133,10 @@ func (m *staModel) place(set string, st *kessel.DeviceState) *staEntity {
 
 func (m *staModel) datastream(st *kessel.DeviceState, field string) *staEntity {
 	d := st.Device
-	unit := ""
-	if st.Latest != nil {
-		unit = st.Latest.Units[field]
-	}
 	return &staEntity{set: "Datastreams", id: d.ID + ":" + field, st: st, field: field, props: map[string]any{
 		"name": d.ID + " " + field, "description": field + " measured by " + d.Kind + " device " + d.ID,
 		"observationType":   "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-		"unitOfMeasurement": staUnitOf(field, unit), "observedArea": staGeoJSON(st),
+		"unitOfMeasurement": staUnitOf(&st.Device, st.Latest, field), "observedArea": staGeoJSON(st),
 		"properties": map[string]any{"device": d.ID, "field": field, "kind": d.Kind},
 	}}
 }

@@ -108,7 +108,7 @@ func TestSTASensingCore(t *testing.T) {
 		}},
 		{"datamodel/datastream: unitOfMeasurement in UCUM, observationType, observedArea", "/sta/v1.1/Datastreams('air-2:pm25')", 200, func(t *testing.T, doc map[string]any) {
 			u := doc["unitOfMeasurement"].(map[string]any)
-			if u["symbol"] != "µg/m³" || u["definition"] != "ucum:ug/m3" || doc["observationType"] != "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement" ||
+			if u["symbol"] != "µg/m³" || u["definition"] != "http://www.opengis.net/def/uom/UCUM/0/ug%2Fm3" || doc["observationType"] != "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement" ||
 				doc["observedArea"] == nil || doc["Observations@iot.navigationLink"] != base+"/Datastreams('air-2:pm25')/Observations" {
 				t.Errorf("datastream: %v", doc)
 			}

@@ -128,6 +128,14 @@ func newestPerDevice(rows []kessel.Reading) []kessel.Reading {
 				newer.Values[k] = v
 			}
 		}
+		for k, v := range older.Link {
+			if _, ok := newer.Link[k]; !ok {
+				if newer.Link == nil {
+					newer.Link = map[string]float64{}
+				}
+				newer.Link[k] = v
+			}
+		}
 		byDevice[r.Device] = newer
 	}
 	out := make([]kessel.Reading, 0, len(byDevice))

@@ -26,24 +26,10 @@ func appendReading(b []byte, r *kessel.Reading) []byte {
 	b = appendTag(b, "district", r.District)
 	b = appendTag(b, "source", r.Source)
 	b = append(b, ' ')
-	var stack [16]string
-	keys := stack[:0]
-	for k, v := range r.Values {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			continue
-		}
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	first := true
-	for _, k := range keys {
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = appendEscaped(b, k)
-		b = append(b, '=')
-		b = strconv.AppendFloat(b, r.Values[k], 'g', -1, 64)
+	b = appendFields(b, "", r.Values, &first)
+	if len(r.Link) > 0 {
+		b = appendFields(b, kessel.LinkNamespace+".", r.Link, &first) // link.rssi, …: see kessel.SplitAnnotation
 	}
 	if p := r.Location; p != nil {
 		if !first {
@@ -61,6 +47,31 @@ func appendReading(b []byte, r *kessel.Reading) []byte {
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, r.Time.UnixNano(), 10)
 	return append(b, '\n')
+}
+
+// appendFields appends the finite values of m as fields named prefix+key,
+// in key order; first says whether no field was written yet.
+func appendFields(b []byte, prefix string, m map[string]float64, first *bool) []byte {
+	var stack [16]string
+	keys := stack[:0]
+	for k, v := range m {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !*first {
+			b = append(b, ',')
+		}
+		*first = false
+		b = append(b, prefix...)
+		b = appendEscaped(b, k)
+		b = append(b, '=')
+		b = strconv.AppendFloat(b, m[k], 'g', -1, 64)
+	}
+	return b
 }
 
 func appendTag(b []byte, k, v string) []byte {

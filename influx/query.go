@@ -20,19 +20,26 @@ var reservedColumns = map[string]bool{
 
 // readingsFilter is a Flux filter that keeps the points of readings: not
 // Kessel's own records (kessel.ReservedPrefix), with a device tag, and
-// only fields a reading may have. A point written past Kessel with a field
-// named like a column of the pivoted table (_value, result, device, …)
-// would otherwise make every query that pivots it fail: one device's bad
-// data must never empty another's history or live state.
-var readingsFilter = func() string {
+// only fields a reading may have: measured values and the link data
+// ("link.<name>"; see kessel.SplitAnnotation). A point written past Kessel
+// with a field named like a column of the pivoted table (_value, result,
+// device, …) would otherwise make every query that pivots it fail: one
+// device's bad data must never empty another's history or live state.
+var readingsFilter = fieldsFilter(`^([a-z0-9][a-z0-9_]{0,63}|` + kessel.LinkNamespace + `\.[a-z0-9_]{1,64})$`)
+
+// valuesFilter is readingsFilter for the measured values alone, without
+// any annotation: what aggregates (means, sums, …) are taken of.
+var valuesFilter = fieldsFilter(`^[a-z0-9][a-z0-9_]{0,63}$`)
+
+func fieldsFilter(fieldRE string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "  |> filter(fn: (r) => r._measurement !~ /^(%s|_)/ and exists r.device and r._field =~ /^[a-z0-9][a-z0-9_]{0,63}$/", kessel.ReservedPrefix)
+	fmt.Fprintf(&b, "  |> filter(fn: (r) => r._measurement !~ /^(%s|_)/ and exists r.device and r._field =~ /%s/", kessel.ReservedPrefix, fieldRE)
 	for _, c := range append([]string{"result", "table", "time"}, kessel.TagKeys...) {
 		fmt.Fprintf(&b, " and r._field != %q", c)
 	}
 	b.WriteString(")\n")
 	return b.String()
-}()
+}
 
 // History returns the device's readings in [From, To), oldest first, one
 // Reading per timestamp. It returns EINVALID for a bad query and
@@ -68,7 +75,11 @@ func (c *Client) historyFlux(q kessel.HistoryQuery) (string, error) {
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano))
 	fmt.Fprintf(&f, "  |> filter(fn: (r) => r.device == %s)\n", strconv.Quote(q.Device))
-	f.WriteString(readingsFilter)
+	if q.Every > 0 {
+		f.WriteString(valuesFilter) // never an aggregate of link data
+	} else {
+		f.WriteString(readingsFilter)
+	}
 	if len(q.Fields) > 0 {
 		conds := make([]string, len(q.Fields))
 		for i, name := range q.Fields {
@@ -89,7 +100,8 @@ func (c *Client) historyFlux(q kessel.HistoryQuery) (string, error) {
 		}
 		// Merge series that differ only in tags (a device that changed district) before aggregating.
 		fmt.Fprintf(&f, "  |> group(columns: [\"_field\"])\n")
-		fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: %s, createEmpty: false)\n", fluxDuration(q.Every), fn)
+		// Each row is labelled with its window's start (a day's row with that day's date).
+		fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: %s, timeSrc: \"_start\", createEmpty: false)\n", fluxDuration(q.Every), fn)
 		fmt.Fprintf(&f, "  |> toFloat()\n")
 	}
 	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
@@ -142,6 +154,15 @@ func (c *Client) eachReading(ctx context.Context, flux, what string, fn func(kes
 			default:
 				continue // nil (field absent in this row) or text
 			}
+			if ns, name, ok := kessel.SplitAnnotation(k); ok {
+				if ns == kessel.LinkNamespace { // other namespaces: not asked for
+					if r.Link == nil {
+						r.Link = map[string]float64{}
+					}
+					r.Link[name] = x
+				}
+				continue
+			}
 			switch k {
 			case "lat":
 				lat = &x
@@ -182,7 +203,7 @@ func (c *Client) DistrictSeries(ctx context.Context, district, kind, field strin
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
 	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %s and r._field == %s and r.district == %s)\n", strconv.Quote(kind), strconv.Quote(field), strconv.Quote(district))
 	f.WriteString("  |> group(columns: [\"_field\"])\n")
-	fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: %s, createEmpty: false)\n  |> toFloat()\n", fluxDuration(every), fn)
+	fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: %s, timeSrc: \"_start\", createEmpty: false)\n  |> toFloat()\n", fluxDuration(every), fn)
 	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n  |> group()\n  |> sort(columns: [\"_time\"])\n")
 	return c.readings(ctx, f.String(), "district series")
 }

@@ -138,7 +138,11 @@ func hasField(r *kessel.Reading, f string) bool {
 	if _, ok := r.Values[f]; ok {
 		return true
 	}
-	return r.Location != nil && (f == "lat" || f == "lon") || len(r.Values) == 0 && r.Location == nil && f == "empty"
+	if ns, name, ok := kessel.SplitAnnotation(f); ok && ns == kessel.LinkNamespace {
+		_, ok := r.Link[name]
+		return ok
+	}
+	return r.Location != nil && (f == "lat" || f == "lon") || len(r.Values) == 0 && len(r.Link) == 0 && r.Location == nil && f == "empty"
 }
 
 func tagValue(r *kessel.Reading, k string) string {

@@ -27,6 +27,11 @@ var airrohrSuffix = map[string]string{
 	"height": "altitude", "noise_LAeq": "laeq", "noise_LA_min": "la_min", "noise_LA_max": "la_max",
 }
 
+// airrohrLink are the value types that tell of the device and its WiFi
+// link, not of the air: the signal strength (dBm) and the firmware's loop
+// statistics. They become the reading's link data (Reading.Link).
+var airrohrLink = map[string]bool{"signal": true, "samples": true, "min_micro": true, "max_micro": true}
+
 // AirrohrDevice derives the device id of a Sensor.Community/airrohr push:
 // from the X-Sensor header (esp8266-<chipid> or esp32-<chipid>), else from
 // the body's esp8266id (as esp8266-<id>).
@@ -49,7 +54,8 @@ func airrohrDevice(header string, body *airrohrBody) string {
 
 // decodeAirrohr reads the airrohr firmware's "custom API" JSON. Values are
 // strings; pressure arrives in Pa and is stored in hPa; signal may read
-// "-59 dBm". Unknown value types are kept under their normalised name. When
+// "-59 dBm" and is link data, as are the firmware's loop statistics
+// (airrohrLink). Unknown value types are kept under their normalised name. When
 // two sensors report the same quantity, the first keeps the plain name and
 // the next is stored with its sensor prefix (bme280_temperature).
 func decodeAirrohr(header string, payload []byte, now time.Time, lim Limits) (kessel.Reading, *Rejection) {
@@ -83,6 +89,13 @@ func decodeAirrohr(header string, payload []byte, now time.Time, lim Limits) (ke
 		}
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return kessel.Reading{}, reject(ReasonNonFinite, device, "value of %s is %q; only finite numbers are stored", sv.ValueType, s)
+		}
+		if airrohrLink[sv.ValueType] {
+			if r.Link == nil {
+				r.Link = make(map[string]float64, 4)
+			}
+			r.Link[sv.ValueType] = v
+			continue
 		}
 		name, prefixed := airrohrField(sv.ValueType)
 		if strings.HasSuffix(sv.ValueType, "pressure") && v > 2000 {

@@ -36,8 +36,16 @@ func check(r *kessel.Reading, received time.Time, lim Limits) *Rejection {
 		rej.Device = r.Device
 		return rej
 	}
-	if len(r.Values) == 0 && r.Location == nil {
+	if len(r.Values) == 0 && r.Location == nil && len(r.Link) == 0 {
 		return reject(ReasonEmptyValues, r.Device, "the reading has no values")
+	}
+	for k, v := range r.Link {
+		if rej := checkField(r.Device, "link field", k, k); rej != nil {
+			return rej
+		}
+		if err := kessel.ValidateValue(k, v); err != nil {
+			return reject(ReasonNonFinite, r.Device, "%s", kessel.ErrorMessage(err))
+		}
 	}
 	for k, v := range r.Values {
 		if rej := checkField(r.Device, "field", k, k); rej != nil {

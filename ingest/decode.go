@@ -193,6 +193,8 @@ type nativeReading struct {
 	Kind     string                     `json:"kind"`
 	Values   map[string]json.RawMessage `json:"values"`
 	Location *nativeLocation            `json:"location"`
+	Link     map[string]json.RawMessage `json:"link"`
+	Units    map[string]string          `json:"units"`
 }
 
 func decodeNative(device string, payload []byte, now time.Time, lim Limits) (kessel.Reading, error) {
@@ -236,6 +238,9 @@ func decodeNative(device string, payload []byte, now time.Time, lim Limits) (kes
 			return r, reject(ReasonBadLocation, device, "location needs lon in [-180,180] and lat in [-90,90]")
 		}
 		r.Location = &orb.Point{*n.Location.Lon, *n.Location.Lat}
+	}
+	if rej := nativeExtras(device, &n, &r, lim); rej != nil {
+		return r, rej
 	}
 	return r, nil
 }
@@ -333,6 +338,7 @@ type metaMessage struct {
 	Department string            `json:"department"`
 	Visibility string            `json:"visibility"`
 	Labels     map[string]string `json:"labels"`
+	Units      map[string]string `json:"units"`
 }
 
 // decodeMeta reads a device self-description. An empty payload (clearing
@@ -355,7 +361,7 @@ func decodeMeta(device string, payload []byte) (*kessel.Device, error) {
 	if err := kessel.ValidateTagValue("department", m.Department); err != nil {
 		return nil, reject(ReasonBadTagValue, device, "%s", kessel.ErrorMessage(err))
 	}
-	d := &kessel.Device{ID: device, Kind: m.Kind, Name: m.Name, Department: m.Department, Visibility: vis, Labels: m.Labels}
+	d := &kessel.Device{ID: device, Kind: m.Kind, Name: m.Name, Department: m.Department, Visibility: vis, Labels: m.Labels, Units: m.Units}
 	if m.Location != nil {
 		if m.Location.Lon == nil || m.Location.Lat == nil {
 			return nil, reject(ReasonBadLocation, device, "location needs lon and lat")

@@ -44,6 +44,23 @@ func TestDecodeNative(t *testing.T) {
 					t.Errorf("meta: %+v", d.Meta)
 				}
 			}},
+		{name: "meta with units", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","units":{"no2":"ppb"}}`,
+			check: func(t *testing.T, d Decoded) {
+				if d.Meta == nil || d.Meta.Units["no2"] != "ppb" {
+					t.Errorf("meta: %+v", d.Meta)
+				}
+			}},
+		{name: "meta with a unit for a dotted field", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","units":{"link.rssi":"dBm"}}`, reason: ReasonBadMeta},
+		{name: "link and units", payload: `{"values":{"pm10":12},"units":{"pm10":"mg/m3"},"link":{"RSSI":-80}}`,
+			check: func(t *testing.T, d Decoded) {
+				r := d.Readings[0]
+				if r.Link["rssi"] != -80 || r.Units["pm10"] != "mg/m3" || len(r.Values) != 1 {
+					t.Errorf("%+v", r)
+				}
+			}},
+		{name: "unit of a field it does not have", payload: `{"values":{"pm10":12},"units":{"pm25":"ug/m3"}}`, reason: ReasonBadUnit},
+		{name: "bad link key", payload: `{"values":{"pm10":12},"link":{"_x":1}}`, reason: ReasonReservedField},
+		{name: "non-numeric link", payload: `{"values":{"pm10":12},"link":{"rssi":"strong"}}`, reason: ReasonNonNumeric},
 		{name: "malformed", payload: `{"values":{"x":1}`, reason: ReasonMalformedJSON},
 		{name: "values not an object", payload: `{"values":[1,2]}`, reason: ReasonMalformedJSON},
 		{name: "string value", payload: `{"values":{"x":"12"}}`, reason: ReasonNonNumeric},

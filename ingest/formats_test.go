@@ -166,9 +166,10 @@ func TestTTSUplinks(t *testing.T) {
 		{name: "decoded noise with three gateways", file: "ttn-v3-uplink-decoded-noise.json", topic: "v3/ttn-soundkit@ttn/devices/soundkit-001/up",
 			check: func(t *testing.T, d Decoded) {
 				r := d.Readings[0]
-				if r.Device != "soundkit-001" || r.Values["la_avg"] != 35.5 || r.Values["lz_spectrum_8"] != 29.2 || r.Values["rssi"] != -111 || r.Values["snr"] != 6.75 || r.Values["gateways"] != 3 {
-					t.Errorf("values %+v", r.Values)
+				if r.Device != "soundkit-001" || r.Values["la_avg"] != 35.5 || r.Values["lz_spectrum_8"] != 29.2 || r.Link["rssi"] != -111 || r.Link["snr"] != 6.75 || r.Link["gateways"] != 3 {
+					t.Errorf("values %+v link %+v", r.Values, r.Link)
 				}
+				noLinkInValues(t, r)
 				if !r.Time.Equal(time.Date(2021, 8, 15, 12, 33, 4, 526280629, time.UTC)) || r.Location == nil || math.Abs(r.Location[1]-52.2157422811379) > 1e-9 {
 					t.Errorf("time %v location %v", r.Time, r.Location)
 				}
@@ -178,13 +179,14 @@ func TestTTSUplinks(t *testing.T) {
 			}},
 		{name: "no decoded payload: radio values only", file: "ttn-v3-uplink-gateway-location.json", topic: "v3/app/devices/DEVICE/up",
 			check: func(t *testing.T, d Decoded) {
-				if _, ok := d.Readings[0].Values["rssi"]; !ok || d.Readings[0].Location == nil {
+				if _, ok := d.Readings[0].Link["rssi"]; !ok || d.Readings[0].Location == nil {
 					t.Errorf("%+v", d.Readings[0])
 				}
+				noLinkInValues(t, d.Readings[0])
 			}},
 		{name: "packet broker without location", file: "ttn-v3-uplink-packetbroker.json", topic: "v3/particulatematter/devices/fijnstofmeter/up",
 			check: func(t *testing.T, d Decoded) {
-				if d.Readings[0].Values["rssi"] != -58 || d.Readings[0].Location != nil {
+				if d.Readings[0].Link["rssi"] != -58 || d.Readings[0].Location != nil {
 					t.Errorf("%+v", d.Readings[0])
 				}
 			}},
@@ -262,24 +264,26 @@ func TestAirrohr(t *testing.T) {
 		{name: "custom API body with esp8266id", file: "airrohr-custom-api-post-body-NRZ-2017-090.json",
 			check: func(t *testing.T, d Decoded) {
 				r := d.Readings[0]
-				if r.Device != "esp8266-3394227" || r.Values["pm10"] != 4.3 || r.Values["pm25"] != 3.53 || r.Values["temperature"] != 20.8 || r.Values["humidity"] != 52.3 || r.Values["signal"] != -82 || r.Values["samples"] != 670215 {
+				if r.Device != "esp8266-3394227" || r.Values["pm10"] != 4.3 || r.Values["pm25"] != 3.53 || r.Values["temperature"] != 20.8 || r.Values["humidity"] != 52.3 || r.Link["signal"] != -82 || r.Link["samples"] != 670215 {
 					t.Errorf("%+v", r)
 				}
+				noLinkInValues(t, r)
 				if !r.Time.Equal(now) || r.Source != "airrohr" || r.Kind != "air_quality" {
 					t.Errorf("%+v", r)
 				}
 			}},
 		{name: "old firmware dBm signal, header id", file: "airrohr-push-NRZ-2016-058-sds011.json", header: "esp8266-12345",
 			check: func(t *testing.T, d Decoded) {
-				if r := d.Readings[0]; r.Device != "esp8266-12345" || r.Values["signal"] != -59 || r.Values["pm10"] != 5.38 {
+				if r := d.Readings[0]; r.Device != "esp8266-12345" || r.Link["signal"] != -59 || r.Values["pm10"] != 5.38 {
 					t.Errorf("%+v", r)
 				}
 			}},
 		{name: "BMP pressure in hPa", file: "airrohr-push-NRZ-2018-121C-sds011-bmp180.json", header: "esp32-99",
 			check: func(t *testing.T, d Decoded) {
-				if r := d.Readings[0]; r.Values["pressure"] != 1006.59 || r.Values["temperature"] != 26.8 || r.Values["max_micro"] != 1849213 {
+				if r := d.Readings[0]; r.Values["pressure"] != 1006.59 || r.Values["temperature"] != 26.8 || r.Link["max_micro"] != 1849213 {
 					t.Errorf("%+v", r.Values)
 				}
+				noLinkInValues(t, d.Readings[0])
 			}},
 		{name: "two temperatures", header: "esp8266-1", payload: `{"sensordatavalues":[{"value_type":"temperature","value":"1.5"},{"value_type":"BME280_temperature","value":"2.5"},{"value_type":"GPS_lat","value":"48.7"}]}`,
 			check: func(t *testing.T, d Decoded) {
@@ -360,6 +364,17 @@ func TestParseTTSTopic(t *testing.T) {
 		app, device, ok := parseTTSTopic(tt.topic)
 		if app != tt.app || device != tt.device || ok != tt.ok {
 			t.Errorf("parseTTSTopic(%q) = %q, %q, %v; want %q, %q, %v", tt.topic, app, device, ok, tt.app, tt.device, tt.ok)
+		}
+	}
+}
+
+// noLinkInValues fails when radio or transport data sits among a reading's
+// measured values.
+func noLinkInValues(t *testing.T, r kessel.Reading) {
+	t.Helper()
+	for _, f := range []string{"rssi", "snr", "gateways", "f_cnt", "f_cnt_gap", "signal", "samples", "min_micro", "max_micro"} {
+		if _, ok := r.Values[f]; ok {
+			t.Errorf("link field %s among the values: %v", f, r.Values)
 		}
 	}
 }

@@ -12,12 +12,15 @@ type frameCounter struct {
 	last map[string]uint32
 }
 
-// track records a frame counter on r (field f_cnt) and returns how many
-// frames were lost since the device's last one: a jump of more than one
-// counts the frames in between (also stored as the field f_cnt_gap); a
+// track records a frame counter in r's link data (f_cnt) and returns how
+// many frames were lost since the device's last one: a jump of more than
+// one counts the frames in between (also kept as link data, f_cnt_gap); a
 // lower counter is a device reset, not a loss.
 func (f *frameCounter) track(r *kessel.Reading, fcnt uint32) (gap uint32) {
-	r.Values["f_cnt"] = float64(fcnt)
+	if r.Link == nil {
+		r.Link = make(map[string]float64, 2)
+	}
+	r.Link["f_cnt"] = float64(fcnt)
 	f.mu.Lock()
 	if f.last == nil {
 		f.last = map[string]uint32{}
@@ -27,7 +30,7 @@ func (f *frameCounter) track(r *kessel.Reading, fcnt uint32) (gap uint32) {
 	f.mu.Unlock()
 	if seen && fcnt > last+1 {
 		gap = fcnt - last - 1
-		r.Values["f_cnt_gap"] = float64(gap)
+		r.Link["f_cnt_gap"] = float64(gap)
 	}
 	return gap
 }

@@ -57,8 +57,9 @@ type TTSUplink struct {
 // v3/{app}/devices/{id}/up). Values come from uplink_message.decoded_payload,
 // nested objects and arrays flattened with '_'; the time from received_at;
 // the location from locations.user, else the first rx_metadata location;
-// the best RSSI and SNR of the receiving gateways and their count become
-// fields rssi, snr and gateways. Everything TTS may omit is optional.
+// the best RSSI and SNR of the receiving gateways and their count are the
+// reading's link data (Reading.Link: rssi, snr, gateways), apart from the
+// measured values. Everything TTS may omit is optional.
 func decodeTTS(device string, payload []byte, now time.Time, lim Limits) (TTSUplink, *Rejection) {
 	var u ttsUplink
 	if err := json.Unmarshal(payload, &u); err != nil {
@@ -102,19 +103,17 @@ func decodeTTS(device string, payload []byte, now time.Time, lim Limits) (TTSUpl
 			snr = append(snr, *rx.SNR)
 		}
 	}
+	if n := len(um.RxMetadata); n > 0 {
+		r.Link = make(map[string]float64, 5) // room for f_cnt and f_cnt_gap
+		r.Link["gateways"] = float64(n)
+	}
 	if len(rssi) > 0 {
-		r.Values["rssi"] = slices.Max(rssi)
+		r.Link["rssi"] = slices.Max(rssi)
 	}
 	if len(snr) > 0 {
-		r.Values["snr"] = slices.Max(snr)
+		r.Link["snr"] = slices.Max(snr)
 	}
-	if n := len(um.RxMetadata); n > 0 {
-		r.Values["gateways"] = float64(n)
-	}
-	if len(r.Values) > lim.MaxFields {
-		return TTSUplink{}, reject(ReasonTooManyFields, device, "%d values; the limit is %d", len(r.Values), lim.MaxFields)
-	}
-	if len(r.Values) == 0 {
+	if len(r.Values) == 0 && len(r.Link) == 0 {
 		return TTSUplink{}, reject(ReasonEmptyValues, device, "the uplink has no decoded_payload and no radio metadata")
 	}
 	loc := func(l *ttsLocation) bool {

@@ -49,7 +49,8 @@ func (r *Registry) Enrich(rd *kessel.Reading) error {
 }
 
 // Observe records readings as their devices' latest (the newest by time
-// wins) and moves mobile devices to where they reported from. The registry
+// wins; one with link data only keeps the values before it) and moves
+// mobile devices to where they reported from. The registry
 // keeps the readings' Values maps: callers must not change them afterwards.
 func (r *Registry) Observe(rs []kessel.Reading) {
 	r.mu.Lock()
@@ -64,10 +65,18 @@ func (r *Registry) Observe(rs []kessel.Reading) {
 		if e.latest != nil && e.latest.Time.After(rd.Time) {
 			continue
 		}
+		heard := rd.Time
+		if len(rd.Values) == 0 && rd.Location == nil && e.latest != nil && len(e.latest.Values) > 0 {
+			// Link data only (a LoRaWAN uplink without payload): the
+			// device was heard, its latest values stay, with the new link.
+			l := *e.latest
+			l.Link = rd.Link
+			rd = l
+		}
 		e.latest = &rd
 		r.gen.Add(1)
-		if rd.Time.After(e.dev.LastSeen) {
-			e.dev.LastSeen = rd.Time
+		if heard.After(e.dev.LastSeen) {
+			e.dev.LastSeen = heard
 		}
 		if rd.Location != nil {
 			p := *rd.Location

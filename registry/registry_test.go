@@ -269,6 +269,11 @@ func TestObserve(t *testing.T) {
 	if *d.Location != (orb.Point{9.25, 48.8}) || d.District != "east" {
 		t.Errorf("mobile device at %v in %q; want where it reported from", *d.Location, d.District)
 	}
+	r.Observe([]kessel.Reading{{Device: "bus-1", Time: base.Add(3 * time.Minute), Values: map[string]float64{}, Link: map[string]float64{"rssi": -90}}})
+	d, latest, _ = r.Get("bus-1")
+	if latest == nil || latest.Values["pm10"] != 2 || latest.Link["rssi"] != -90 || !d.LastSeen.Equal(base.Add(3*time.Minute)) {
+		t.Errorf("after link data only: latest %+v, last seen %v; want the values kept, the link and the time it was heard", latest, d.LastSeen)
+	}
 	if hits := r.Query(kessel.DeviceQuery{Near: pt(9.25, 48.8), Radius: 100}); len(hits) != 1 || hits[0].Device.ID != "bus-1" {
 		t.Errorf("not found where it moved: %+v", hits)
 	}

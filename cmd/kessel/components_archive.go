@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/archive"
 )
 
@@ -13,7 +14,9 @@ func (a *app) startArchive(ctx context.Context) (func(context.Context), error) {
 	if a.cfg.Archive == "" || a.store == nil {
 		return nil, nil
 	}
-	arch, err := archive.New(a.cfg.Archive, a.store, a.reg, archive.Options{Logger: a.log.With("component", "archive"), Registerer: a.prom})
+	arch, err := archive.New(a.cfg.Archive, a.store, a.reg, archive.Options{Logger: a.log.With("component", "archive"), Registerer: a.prom,
+		UnitOf: func(kind, field string) string { u, _ := kessel.DefaultUnit(kind, field); return u.Symbol }}) // the one unit table
+
 	if err != nil {
 		return nil, fmt.Errorf("--archive: %w", err)
 	}

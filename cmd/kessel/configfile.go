@@ -54,6 +54,7 @@ type deviceConfig struct {
 	Department string                      `yaml:"department"`
 	Visibility string                      `yaml:"visibility"`
 	Labels     map[string]string           `yaml:"labels"`
+	Units      map[string]string           `yaml:"units"`
 }
 
 // loadConfig reads and validates the YAML file at path; unknown keys are
@@ -79,7 +80,7 @@ func loadConfig(path string) (fileConfig, []kessel.Device, error) {
 		if err != nil {
 			return cfg, nil, fmt.Errorf("config %s: devices[%d] (%s): %s", path, i, dc.ID, kessel.ErrorMessage(err))
 		}
-		d := kessel.Device{ID: dc.ID, Kind: dc.Kind, Name: dc.Name, Department: dc.Department, Visibility: vis, Labels: dc.Labels}
+		d := kessel.Device{ID: dc.ID, Kind: dc.Kind, Name: dc.Name, Department: dc.Department, Visibility: vis, Labels: dc.Labels, Units: dc.Units}
 		if dc.Location != nil {
 			d.Location = &orb.Point{dc.Location.Lon, dc.Location.Lat}
 		}

@@ -1,7 +1,7 @@
 // The citizens' page: wires the data (api.js), the map, the table, the
 // device panel and the alert banner, and refreshes them without a reload.
 import { t, raw, setLang, lang, languages, texts, fmtNumber, fmtTime } from './i18n.js';
-import { quantities, byId, valueOf, bandOf, colourOf, noDataColour, scales } from './quantities.js';
+import { quantities, byId, valueOf, bandOf, colourOf, noDataColour, scales, unitOf } from './quantities.js';
 import * as api from './api.js';
 import { DeviceMap } from './map.js';
 import { DeviceTable, swatch } from './list.js';
@@ -39,13 +39,15 @@ function buildRow(d) {
   const loc = d.latest?.location || d.location;
   const bandName = band < 0 ? t('noData') : raw(`bands.${kq.scale}`)[band];
   const name = d.name || d.id;
-  const valueText = value === undefined ? t('noValue') : `${fmtNumber(value)} ${kq.unit}`;
+  const units = d.latest?.units;
+  const unit = kq && !kq.value ? unitOf(units, kq.field) || kq.unit : kq?.unit || '';
+  const valueText = value === undefined ? t('noValue') : `${fmtNumber(value)} ${unit}`;
   const digit = band < 0 ? '–' : String(band + 1);
   const alert = alerts.bySubject(d.id);
   const warning = alert ? `. ${t('metaAlert')}: ${alert.summary || alert.rule_id}` : '';
   return {
     id: d.id, name, kind: d.kind, kindName: raw(`kinds.${d.kind}`) || d.kind, district: d.district || '',
-    lat: loc?.lat, lon: loc?.lon, values, value, unit: kq?.unit || '', band, bandName,
+    lat: loc?.lat, lon: loc?.lon, values, units, value, unit, band, bandName,
     colour: kq ? colourOf(kq, band) : noDataColour, digit,
     time: d.latest?.time ? new Date(d.latest.time) : null,
     label: t('markerLabel', { name, value: valueText, digit, band: bandName }) + warning,
@@ -108,7 +110,7 @@ function renderDistrictTable(means, qName, areaAlerts) {
     th.textContent = name;
     const mean = document.createElement('td');
     mean.className = 'num';
-    mean.textContent = m ? `${fmtNumber(m.mean)} ${state.q.unit}` : t('noValue');
+    mean.textContent = m ? `${fmtNumber(m.mean)} ${m.unit || state.q.unit}` : t('noValue');
     const band = document.createElement('td');
     const r = m ? { colour: colourOf(state.q, m.band), digit: String(m.band + 1), bandName: m.bandName } : { colour: noDataColour, digit: '–', bandName: t('noData') };
     band.append(swatch(r));

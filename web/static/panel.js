@@ -2,7 +2,7 @@
 // 30 days, and download links. Focus moves into it on open and back to
 // the marker or table row that opened it on close.
 import { t, raw, fmtNumber, fmtTime, fmtAgo } from './i18n.js';
-import { units, technical } from './quantities.js';
+import { unitOf } from './quantities.js';
 import { history, csvURL, geojsonURL } from './api.js';
 import { drawChart, para } from './chart.js';
 import { swatch } from './list.js';
@@ -61,7 +61,6 @@ export class DevicePanel {
     const tbody = $('panel-values').querySelector('tbody');
     tbody.replaceChildren();
     for (const [f, v] of Object.entries(r.values || {}).sort()) {
-      if (technical.has(f)) continue;
       const tr = document.createElement('tr');
       tr.dataset.field = f;
       const th = document.createElement('th');
@@ -70,7 +69,8 @@ export class DevicePanel {
       const td = document.createElement('td');
       td.className = 'num';
       td.dataset.value = String(v);
-      td.textContent = `${fmtNumber(v, 2)}${units[f] ? ` ${units[f]}` : ''}`;
+      const unit = unitOf(r.units, f);
+      td.textContent = `${fmtNumber(v, 2)}${unit ? ` ${unit}` : ''}`;
       tr.append(th, td);
       tbody.append(tr);
     }
@@ -81,7 +81,7 @@ export class DevicePanel {
   async loadCharts(r, q) {
     const field = q && q.kind === r.kind && !q.value ? q.field : firstField(r);
     const name = fieldName(field);
-    const unit = units[field] || '';
+    const unit = unitOf(r.units, field);
     const day = 24 * 3600 * 1000;
     const jobs = [['chart24', '24h', day, (d) => fmtTime(d)], ['chart30', '30d', 30 * day, (d) => d.toLocaleDateString(document.documentElement.lang)]];
     for (const [box, span, ms, fmt] of jobs) {
@@ -116,5 +116,6 @@ function fieldName(f) {
 }
 
 function firstField(r) {
-  return Object.keys(r.values || {}).find((f) => f in units && units[f] !== '');
+  const fields = Object.keys(r.values || {}).sort();
+  return fields.find((f) => unitOf(r.units, f) !== '') || fields[0];
 }

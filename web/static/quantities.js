@@ -43,16 +43,13 @@ export const quantities = [
   { id: 'fill', kind: 'waste_bin', field: 'fill', unit: '%', scale: 'percent', bounds: [50, 80, 95] },
 ];
 
-// technical are the fields of the radio link, not of the city: a device
-// panel does not list them. Every other field is listed, with its unit
-// from units where known.
-export const technical = new Set(['f_cnt', 'gateways', 'rssi', 'snr', 'signal']);
-
-export const units = {
-  pm10: 'µg/m³', pm25: 'µg/m³', no2: 'µg/m³', temperature: '°C', humidity: '%', pressure: 'hPa', wind: 'm/s',
-  rain: 'mm', laeq: 'dB(A)', lamax: 'dB(A)', level: 'cm', occupied: '', free: '', surface_temperature: '°C',
-  freezing_point: '°C', wetness: '', vehicles: '', speed: 'km/h', fill: '%', smoke: '', battery: 'V',
-};
+// unitOf returns the symbol of a field's unit as the API gives it with
+// each reading (latest.units, from the server's one unit table), or ''.
+// Radio and transport data (rssi, f_cnt, …) are not among the values:
+// the API keeps them apart, under latest.link.
+export function unitOf(units, field) {
+  return units?.[field]?.symbol || '';
+}
 
 export function byId(id) { return quantities.find((q) => q.id === id) || quantities[0]; }
 
