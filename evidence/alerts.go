@@ -9,8 +9,9 @@ import (
 
 // alertsOf turns the journal's states of device's alerts into the day's
 // firings (those overlapping the day; a resolution after the day's end is
-// left out, so the record reads "still firing") and acknowledgements (those
-// made during the day).
+// left out, so the record reads "still firing") and acknowledgements: those
+// made during the day, and those of the day's firings made later (up to
+// the end of what the journal was read for).
 func alertsOf(day Day, device string, states []kessel.Alert) ([]AlertEntry, []AckEntry) {
 	type episode struct {
 		id    string
@@ -23,7 +24,7 @@ func alertsOf(day Day, device string, states []kessel.Alert) ([]AlertEntry, []Ac
 		if a.Subject != device {
 			continue
 		}
-		if !a.AckedAt.IsZero() && !a.AckedAt.Before(day.Start) && a.AckedAt.Before(day.End) {
+		if !a.AckedAt.IsZero() && !a.AckedAt.Before(day.Start) {
 			acks[episode{a.ID, a.AckedAt}] = AckEntry{AlertID: a.ID, RuleID: a.RuleID, FiredAt: a.FiredAt.UTC(), By: a.AckedBy, At: a.AckedAt.UTC(), Note: a.AckNote}
 		}
 		if a.FiredAt.IsZero() {
@@ -41,16 +42,20 @@ func alertsOf(day Day, device string, states []kessel.Alert) ([]AlertEntry, []Ac
 		}
 	}
 	alerts := []AlertEntry{}
+	ofDay := map[episode]bool{}
 	for _, k := range order {
 		e := fired[k]
 		if e.FiredAt.Before(day.End) && (e.ResolvedAt.IsZero() || !e.ResolvedAt.Before(day.Start)) {
 			alerts = append(alerts, *e)
+			ofDay[k] = true
 		}
 	}
 	slices.SortStableFunc(alerts, func(a, b AlertEntry) int { return a.FiredAt.Compare(b.FiredAt) })
 	out := []AckEntry{}
 	for _, a := range acks {
-		out = append(out, a)
+		if a.At.Before(day.End) || ofDay[episode{a.AlertID, a.FiredAt}] {
+			out = append(out, a)
+		}
 	}
 	slices.SortFunc(out, func(a, b AckEntry) int {
 		if c := a.At.Compare(b.At); c != 0 {

@@ -150,9 +150,13 @@ func frostJournal(day evidence.Day) []kessel.Alert {
 	late.State, late.FiredAt = kessel.Firing, local(day, 23, 30)
 	lateResolved := late
 	lateResolved.State, lateResolved.ResolvedAt = kessel.Inactive, local(day, 25, 0)
+	lateAcked := lateResolved
+	lateAcked.AckedBy, lateAcked.AckedAt, lateAcked.AckNote = "leitstelle (winterdienst)", local(day, 25, 10), "nachts gestreut"
+	beforeAcked := before
+	beforeAcked.AckedBy, beforeAcked.AckedAt = "leitstelle (winterdienst)", local(day, 24, 30) // the day after, of an alert of the day before
 	other := firing
 	other.Subject = "road-2"
-	return []kessel.Alert{before, pending, firing, acked, other, resolved, late, lateResolved}
+	return []kessel.Alert{before, pending, firing, acked, other, resolved, late, lateResolved, lateAcked, beforeAcked}
 }
 
 func TestAlertsAndAcks(t *testing.T) {
@@ -169,8 +173,11 @@ func TestAlertsAndAcks(t *testing.T) {
 	if a := sd.Alerts[1]; !a.FiredAt.Equal(local(day, 23, 30)) || !a.ResolvedAt.IsZero() {
 		t.Errorf("late alert %+v, want fired 23:30 and still firing at the day's end", a)
 	}
-	if len(sd.Acks) != 1 || sd.Acks[0].Note != "Streufahrzeug 3 ausgerückt 05:40" || !sd.Acks[0].At.Equal(local(day, 5, 40)) || sd.Acks[0].By != "fahrer (winterdienst)" {
+	if len(sd.Acks) != 2 || sd.Acks[0].Note != "Streufahrzeug 3 ausgerückt 05:40" || !sd.Acks[0].At.Equal(local(day, 5, 40)) || sd.Acks[0].By != "fahrer (winterdienst)" {
 		t.Errorf("acks %+v, want the one at 05:40 with its note", sd.Acks)
+	}
+	if len(sd.Acks) == 2 && (sd.Acks[1].Note != "nachts gestreut" || !sd.Acks[1].FiredAt.Equal(local(day, 23, 30))) {
+		t.Errorf("ack %+v, want the next night's of the alert fired at 23:30", sd.Acks[1])
 	}
 }
 

@@ -56,6 +56,9 @@ type ServiceOptions struct {
 	AlertLookback time.Duration
 	// MaxCatchUp bounds the days one Build appends; default 400.
 	MaxCatchUp int
+	// BuildAfter is how long after local midnight Run builds the day
+	// before's records, giving late readings time to arrive; default 1h.
+	BuildAfter time.Duration
 }
 
 // Service builds, stores and verifies the chains. It is safe for
@@ -84,6 +87,9 @@ func NewService(src Source, store Store, devices Devices, routes []RouteConfig, 
 	}
 	if o.MaxCatchUp <= 0 {
 		o.MaxCatchUp = 400
+	}
+	if o.BuildAfter <= 0 {
+		o.BuildAfter = time.Hour
 	}
 	seen := map[string]bool{}
 	for _, r := range routes {
@@ -236,15 +242,18 @@ func (s *Service) BuildAll(ctx context.Context, through Day) error {
 	return first
 }
 
-// Run builds the previous day's records every night (checking every ten
-// minutes, so a missed night is caught up) until ctx ends.
+// Run builds the previous day's records every night, BuildAfter past
+// midnight (checking every ten minutes, so a missed night is caught up),
+// until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	done := ""
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
-		yesterday := DayOf(DayOf(s.opts.Now()).Start.Add(-time.Hour))
-		if yesterday.Date != done && s.BuildAll(ctx, yesterday) == nil {
+		now := s.opts.Now()
+		today := DayOf(now)
+		yesterday := DayOf(today.Start.Add(-time.Hour))
+		if yesterday.Date != done && !now.Before(today.Start.Add(s.opts.BuildAfter)) && s.BuildAll(ctx, yesterday) == nil {
 			done = yesterday.Date
 		}
 		select {
