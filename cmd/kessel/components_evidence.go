@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 	_ "time/tzdata" // evidence days are days in Europe/Berlin, on any host
 
@@ -28,8 +29,8 @@ func (a *app) startEvidence(ctx context.Context) (func(context.Context), error) 
 		return nil, err
 	}
 	opts := evidence.ServiceOptions{Logger: a.log, BuildAfter: buildAt}
-	if a.cfg.EvidenceDir != "" {
-		opts.Archive = evidence.Dir(a.cfg.EvidenceDir)
+	if dir := a.evidenceDir(); dir != "" {
+		opts.Archive = evidence.Dir(dir)
 	}
 	svc, err := evidence.NewService(a.store, store, a.reg, a.cfg.File.Routes, opts)
 	if err != nil {
@@ -45,7 +46,7 @@ func (a *app) startEvidence(ctx context.Context) (func(context.Context), error) 
 			a.fail(fmt.Errorf("evidence: %w", err))
 		}
 	})
-	a.log.Info("evidence records kept", "bucket", store.Bucket(), "dir", a.cfg.EvidenceDir, "routes", len(a.cfg.File.Routes))
+	a.log.Info("evidence records kept", "bucket", store.Bucket(), "dir", a.evidenceDir(), "routes", len(a.cfg.File.Routes))
 	return func(context.Context) { stop(); wait() }, nil
 }
 
@@ -59,4 +60,18 @@ func evidenceBuildAt(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("--evidence-build-at %q: want HH:MM (local time) or off", v)
 	}
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Second, nil
+}
+
+// evidenceDir is where record files go: --evidence-dir, or else the
+// hidden folder .evidence of the bulk archive (--archive), which the
+// archive's server never serves (records name people and internal
+// alerts; the archive is open data); empty: InfluxDB only.
+func (a *app) evidenceDir() string {
+	switch {
+	case a.cfg.EvidenceDir != "":
+		return a.cfg.EvidenceDir
+	case a.cfg.Archive != "":
+		return filepath.Join(a.cfg.Archive, ".evidence")
+	}
+	return ""
 }

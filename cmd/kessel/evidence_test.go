@@ -63,8 +63,9 @@ type transition struct {
 func TestEvidenceFrostNight(t *testing.T) {
 	db := influxtest.Start(t)
 	mqttAddr := testenv.FreePort(t)
-	dir := t.TempDir()
-	h := startHub(t, "kessel", "--influx-url", db.URL, "--mqtt-listen", mqttAddr, "--config", evidenceConfig(t), "--evidence-dir", dir, "--evidence-build-at", "off")
+	archive := t.TempDir()
+	dir := filepath.Join(archive, ".evidence") // the record files' default place with --archive
+	h := startHub(t, "kessel", "--influx-url", db.URL, "--mqtt-listen", mqttAddr, "--config", evidenceConfig(t), "--archive", archive, "--evidence-build-at", "off")
 	base := "http://" + h.HTTP + "/api/v1"
 	day := evidence.DayOf(evidence.DayOf(time.Now()).Start.Add(-time.Hour))
 
@@ -87,6 +88,14 @@ func TestEvidenceFrostNight(t *testing.T) {
 	for _, p := range []string{"sensors/frost-road-0001", "sensors/frost-road-0002", "sensors/road-silent", "routes/b27-nord"} {
 		if st, _, body := do(t, "POST", base+"/evidence/"+p+"/build?day="+day.Date, winterKey, "", ""); st != 200 || !strings.Contains(body, `"count":1`) {
 			t.Fatalf("build %s: %d %s", p, st, body)
+		}
+	}
+	for _, p := range []string{"/archive/.evidence/", "/archive/.evidence/sensor/frost-road-0001/" + day.Date + ".json"} {
+		if _, err := os.Stat(filepath.Join(dir, "sensor", "frost-road-0001", day.Date+".json")); err != nil {
+			t.Fatalf("record file: %v", err)
+		}
+		if st, _, body := do(t, "GET", "http://"+h.HTTP+p, "", "", ""); st != 404 {
+			t.Errorf("the public archive serves %s: %d %.200s", p, st, body)
 		}
 	}
 	checkFrostRecord(t, base, day, want)
