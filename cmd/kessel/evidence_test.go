@@ -98,6 +98,7 @@ func TestEvidenceFrostNight(t *testing.T) {
 			t.Errorf("the public archive serves %s: %d %.200s", p, st, body)
 		}
 	}
+	checkEvidenceErrors(t, base, day)
 	checkFrostRecord(t, base, day, want)
 	checkRouteExports(t, base, day)
 	checkTampering(t, base, db, store, dir, day)
@@ -281,5 +282,33 @@ func checkTampering(t *testing.T, base string, db *influxtest.Server, store *inf
 	}
 	if out, err := verify("--dir", dir); err != nil || !strings.Contains(out, "1 records") {
 		t.Errorf("the record files: %v %s", err, out)
+	}
+}
+
+// checkEvidenceErrors: bad requests get a specific problem.
+func checkEvidenceErrors(t *testing.T, base string, day evidence.Day) {
+	t.Helper()
+	today := evidence.DayOf(time.Now()).Date
+	for _, tc := range []struct {
+		method, path, key string
+		status            int
+		detail            string
+	}{
+		{"GET", "/evidence", "", 401, "alerts:manage"},
+		{"GET", "/evidence/trucks/frost-road-0001", winterKey, 404, "sensors and routes"},
+		{"GET", "/evidence/sensors/air-1", winterKey, 404, "no evidence is kept"},
+		{"GET", "/evidence/sensors/frost-road-0001?from=29.11.2026", winterKey, 400, "YYYY-MM-DD"},
+		{"GET", "/evidence/sensors/frost-road-0001?from=" + day.Date + "&to=2020-01-01", winterKey, 400, "before it starts"},
+		{"GET", "/evidence/sensors/frost-road-0001?format=pdf", winterKey, 400, "format"},
+		{"POST", "/evidence/sensors/frost-road-0001/build?day=" + today, winterKey, 400, "not over yet"},
+	} {
+		st, hdr, body := do(t, tc.method, base+tc.path, tc.key, "", "")
+		if st != tc.status || !strings.Contains(body, tc.detail) || !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("%s %s: %d %s; want %d naming %q", tc.method, tc.path, st, body, tc.status, tc.detail)
+		}
+	}
+	var list struct{ Items []evidence.Subject }
+	if st, _, body := do(t, "GET", base+"/evidence", winterKey, "", ""); st != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list.Items) != 4 {
+		t.Errorf("subjects: %d %s; want 3 sensors and the route", st, body)
 	}
 }
