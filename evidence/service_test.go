@@ -53,7 +53,9 @@ func (hourly) History(_ context.Context, q kessel.HistoryQuery) ([]kessel.Readin
 	return every(q.Device, q.From, q.To, time.Hour, func(time.Time) map[string]float64 { return map[string]float64{"surface_temperature": 2} }), nil
 }
 
-func (hourly) AlertHistory(context.Context, time.Time, time.Time) ([]kessel.Alert, error) { return nil, nil }
+func (hourly) AlertHistory(context.Context, time.Time, time.Time) ([]kessel.Alert, error) {
+	return nil, nil
+}
 
 // devices is a registry of road sensors.
 type devices []kessel.Device
