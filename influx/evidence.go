@@ -89,9 +89,17 @@ func (c *Client) influxQL(ctx context.Context, q string) error {
 	return nil
 }
 
+// maxEvidenceDoc is the largest record SaveEvidence stores, in bytes.
+const maxEvidenceDoc = 64000
+
 // SaveEvidence stores one day of a chain. A day stored again replaces the
 // point (chains are append-only by their Service, not by the store).
+// A record over maxEvidenceDoc bytes is EINVALID: InfluxDB keeps string
+// fields up to 64 KiB.
 func (s *EvidenceStore) SaveEvidence(ctx context.Context, e kessel.EvidenceEntry) error {
+	if len(e.Doc) > maxEvidenceDoc {
+		return kessel.Errorf(kessel.EINVALID, "the record of %s %s is %d bytes; InfluxDB keeps at most %d in one field: split the route into smaller ones", e.Subject, e.Day, len(e.Doc), maxEvidenceDoc)
+	}
 	b := []byte(EvidenceMeasurement)
 	b = appendTag(b, "subject", e.Subject)
 	b = append(b, ' ')

@@ -30,7 +30,7 @@ func evidenceCmd(ctx context.Context, args []string, getenv func(string) string,
 	var subject, from, to, dir, url, org, bucket, token, evBucket string
 	fs.StringVar(&subject, "subject", "", "the chain: sensor:ID or route:ID")
 	fs.StringVar(&from, "from", "", "first day (YYYY-MM-DD); default: the chain's start")
-	fs.StringVar(&to, "to", "", "last day; default: yesterday")
+	fs.StringVar(&to, "to", "", "last day; default: the chain's last")
 	fs.StringVar(&dir, "dir", "", "verify the record files in this directory (--evidence-dir) instead of InfluxDB")
 	e.String(&url, "influx-url", "http://127.0.0.1:8086", "InfluxDB URL")
 	e.String(&org, "influx-org", "kessel", "InfluxDB organisation (ignored by 1.8)")
