@@ -68,6 +68,10 @@ func TestEvidenceStore(t *testing.T) {
 	if _, found, err := s.LastEvidence(ctx, "route:none"); found || err != nil {
 		t.Errorf("a chain never started: found %v, %v", found, err)
 	}
+	huge := kessel.EvidenceEntry{Subject: "route:huge", Day: "2026-12-01", Start: day.Start, Hash: "h", Doc: []byte(strings.Repeat("x", 70000))}
+	if err := s.SaveEvidence(ctx, huge); kessel.ErrorCode(err) != kessel.EINVALID || !strings.Contains(kessel.ErrorMessage(err), "split the route") {
+		t.Errorf("a record over 64 KB: %v", err)
+	}
 	again := want[0]
 	again.Hash = strings.Repeat("f", 64)
 	if err := s.SaveEvidence(ctx, again); err != nil {
