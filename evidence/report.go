@@ -14,7 +14,13 @@ import (
 var templates embed.FS
 
 var reportTemplate = template.Must(template.New("report.html").Funcs(template.FuncMap{
-	"lt":         localTime,
+	"lt": localTime,
+	"gdate": func(date string) string {
+		if t, err := time.Parse(time.DateOnly, date); err == nil {
+			return t.Format("02.01.2006")
+		}
+		return date
+	},
 	"num":        germanNumber,
 	"pct":        func(f float64) string { return germanNumber(round(f*100, 1)) + " %" },
 	"quantities": func() []Quantity { return Quantities },
