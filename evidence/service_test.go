@@ -18,6 +18,12 @@ type memStore struct {
 	es []kessel.EvidenceEntry
 }
 
+func (m *memStore) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.es)
+}
+
 func (m *memStore) SaveEvidence(_ context.Context, e kessel.EvidenceEntry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -134,5 +140,51 @@ func TestServiceBuild(t *testing.T) {
 	}
 	if _, err := evidence.NewService(hourly{}, store, reg, []evidence.RouteConfig{{ID: "a", Devices: []string{"x"}}, {ID: "a", Devices: []string{"y"}}}, evidence.ServiceOptions{}); kessel.ErrorCode(err) != kessel.EINVALID {
 		t.Errorf("a route twice: %v", err)
+	}
+}
+
+// TestServiceRun: after BuildAfter past midnight, Run builds the day
+// before's records of every subject; before it, none.
+func TestServiceRun(t *testing.T) {
+	loc := evidence.Location()
+	for _, tc := range []struct {
+		name  string
+		now   time.Time
+		built bool
+	}{
+		{"before the hour", time.Date(2026, 12, 10, 0, 30, 0, 0, loc), false},
+		{"after it", time.Date(2026, 12, 10, 1, 30, 0, 0, loc), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := &memStore{}
+			reg := devices{{ID: "road-1", Kind: "road_surface"}}
+			checked := make(chan struct{})
+			now := func() time.Time {
+				select {
+				case <-checked:
+				default:
+					close(checked) // Run asked the time: its first pass is under way
+				}
+				return tc.now
+			}
+			svc, _ := evidence.NewService(hourly{}, store, reg, []evidence.RouteConfig{{ID: "b27", Devices: []string{"road-1"}}}, evidence.ServiceOptions{Now: now})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- svc.Run(ctx) }()
+			<-checked
+			deadline := time.Now().Add(10 * time.Second)
+			for tc.built && store.count() < 2 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond) // polling a condition
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			store.mu.Lock()
+			defer store.mu.Unlock()
+			if got := len(store.es); (got == 2) != tc.built || (tc.built && store.es[0].Day != "2026-12-09") {
+				t.Errorf("%d records %+v; want built %v for 2026-12-09", got, store.es, tc.built)
+			}
+		})
 	}
 }
