@@ -233,6 +233,9 @@ func (s *Service) BuildAll(ctx context.Context, through Day) error {
 	var first error
 	for _, sub := range s.Subjects() {
 		if _, err := s.Build(ctx, sub, through); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err() // shutting down: the next start catches up
+			}
 			s.log.Error("could not build evidence", "subject", sub.Key(), "day", through.Date, "err", err)
 			if first == nil {
 				first = err
