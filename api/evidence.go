@@ -107,23 +107,26 @@ func (s *server) handleEvidenceRecords() http.Handler {
 	})
 }
 
-// writeEvidence answers with the report in format.
+// writeEvidence answers with the report in format; download=1 makes it
+// an attachment.
 func (s *server) writeEvidence(w http.ResponseWriter, r *http.Request, rep evidence.Report, format string) {
 	var buf bytes.Buffer
+	var body any
 	media, ext := mediaJSON, "json"
 	var err error
 	switch format {
 	case "html":
 		media, ext, err = mediaHTML, "html", rep.WriteHTML(&buf)
+		body = buf.Bytes()
 	case formatCSV:
 		media, ext, err = mediaCSV, "csv", rep.WriteCSV(&buf)
+		body = buf.Bytes()
 	default:
 		recs := rep.Records
 		if recs == nil {
 			recs = []evidence.Record{}
 		}
-		s.encode(w, r, obj{"subject": rep.Subject, "from": rep.From, "to": rep.To, "verification": rep.Result, "items": recs, "count": len(recs)}, reply{})
-		return
+		body = obj{"subject": rep.Subject, "from": rep.From, "to": rep.To, "verification": rep.Result, "items": recs, "count": len(recs)}
 	}
 	if err != nil {
 		s.errorResponse(w, r, err)
@@ -133,7 +136,7 @@ func (s *server) writeEvidence(w http.ResponseWriter, r *http.Request, rep evide
 		name := "nachweis-winterdienst-" + rep.Subject.Type + "-" + rep.Subject.ID + "-" + rep.From + "-" + rep.To + "." + ext
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	}
-	s.encode(w, r, buf.Bytes(), reply{media: media})
+	s.encode(w, r, body, reply{media: media})
 }
 
 func (s *server) handleEvidenceVerify() http.Handler {
