@@ -22,7 +22,8 @@ type Evidence interface {
 }
 
 // evidenceRoutes serves the evidence records under /evidence, all behind
-// scope alerts:manage (they name who acknowledged alerts).
+// scope alerts:manage (they name who acknowledged alerts); a subject with
+// an internal sensor also needs data:internal, as its data would elsewhere.
 func (s *server) evidenceRoutes(v1 *mux.Router) {
 	need := s.needs(s.opts.Evidence != nil, "evidence records are not kept on this instance (they need InfluxDB and the alerts role)")
 	manage := func(name string, h http.Handler) http.Handler {
@@ -36,9 +37,11 @@ func (s *server) evidenceRoutes(v1 *mux.Router) {
 
 func (s *server) handleEvidenceSubjects() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		items := s.opts.Evidence.Subjects()
-		if items == nil {
-			items = []evidence.Subject{}
+		items := []evidence.Subject{}
+		for _, sub := range s.opts.Evidence.Subjects() {
+			if s.mayReadEvidence(r, sub) {
+				items = append(items, sub)
+			}
 		}
 		s.encode(w, r, listJSON{Items: items, Count: len(items), Total: len(items)}, reply{})
 	})
@@ -51,7 +54,25 @@ func (s *server) evidenceSubject(r *http.Request) (evidence.Subject, error) {
 	if typ == "" {
 		return evidence.Subject{}, kessel.Errorf(kessel.ENOTFOUND, "evidence is kept for sensors and routes, not %q", v["type"])
 	}
-	return s.opts.Evidence.Subject(typ, v["id"])
+	sub, err := s.opts.Evidence.Subject(typ, v["id"])
+	if err == nil && !s.mayReadEvidence(r, sub) {
+		err = kessel.Errorf(kessel.ENOTFOUND, "no evidence is kept for %s %q", typ, v["id"])
+	}
+	return sub, err
+}
+
+// mayReadEvidence reports whether the request may see sub's records: an
+// internal sensor's data needs data:internal.
+func (s *server) mayReadEvidence(r *http.Request, sub evidence.Subject) bool {
+	if s.canSeeInternal(r) {
+		return true
+	}
+	for _, id := range sub.Devices {
+		if d, _, ok := s.devices.Get(id); ok && d.Visibility != kessel.Public {
+			return false
+		}
+	}
+	return true
 }
 
 // evidenceDays reads from and to (YYYY-MM-DD, days in Europe/Berlin,

@@ -24,7 +24,10 @@ import (
 	"github.com/kessel-city/kessel/internal/testenv"
 )
 
-const winterKey = "kessel_winterdienst_leitstelle"
+const (
+	winterKey = "kessel_winterdienst_leitstelle"
+	otherKey  = "kessel_umweltschutz_alerts" // alerts:manage without data:internal
+)
 
 // evidenceConfig: two frost-scenario road sensors and a silent one, one
 // route over all three, the shipped frost rule, a key of the winter
@@ -32,7 +35,8 @@ const winterKey = "kessel_winterdienst_leitstelle"
 func evidenceConfig(t *testing.T) string {
 	cfg := filepath.Join(t.TempDir(), "kessel.yaml")
 	os.WriteFile(cfg, []byte(`api_keys:
-  - {name: leitstelle, department: winterdienst, scopes: [alerts:manage], hash: "`+api.HashKey(winterKey)+`"}
+  - {name: leitstelle, department: winterdienst, scopes: [alerts:manage, data:internal], hash: "`+api.HashKey(winterKey)+`"}
+  - {name: umwelt, department: umweltschutz, scopes: [alerts:manage], hash: "`+api.HashKey(otherKey)+`"}
 devices:
   - {id: frost-road-0001, kind: road_surface, visibility: internal, department: winterdienst}
   - {id: frost-road-0002, kind: road_surface, visibility: internal, department: winterdienst}
@@ -295,6 +299,8 @@ func checkEvidenceErrors(t *testing.T, base string, day evidence.Day) {
 		detail            string
 	}{
 		{"GET", "/evidence", "", 401, "alerts:manage"},
+		{"GET", "/evidence/sensors/frost-road-0001", otherKey, 404, "no evidence is kept"}, // internal sensors need data:internal
+		{"GET", "/evidence/routes/b27-nord?format=html", otherKey, 404, "no evidence is kept"},
 		{"GET", "/evidence/trucks/frost-road-0001", winterKey, 404, "sensors and routes"},
 		{"GET", "/evidence/sensors/air-1", winterKey, 404, "no evidence is kept"},
 		{"GET", "/evidence/sensors/frost-road-0001?from=29.11.2026", winterKey, 400, "YYYY-MM-DD"},
@@ -310,5 +316,8 @@ func checkEvidenceErrors(t *testing.T, base string, day evidence.Day) {
 	var list struct{ Items []evidence.Subject }
 	if st, _, body := do(t, "GET", base+"/evidence", winterKey, "", ""); st != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list.Items) != 4 {
 		t.Errorf("subjects: %d %s; want 3 sensors and the route", st, body)
+	}
+	if st, _, body := do(t, "GET", base+"/evidence", otherKey, "", ""); st != 200 || !strings.Contains(body, `"count":0`) {
+		t.Errorf("subjects without data:internal: %d %s; want none", st, body)
 	}
 }
