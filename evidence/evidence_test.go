@@ -182,7 +182,7 @@ func TestAlertsAndAcks(t *testing.T) {
 }
 
 // chain builds n sealed days from start.
-func chain(t *testing.T, start string, n int) []kessel.EvidenceEntry {
+func chain(t testing.TB, start string, n int) []kessel.EvidenceEntry {
 	t.Helper()
 	day, _ := evidence.ParseDay(start)
 	var out []kessel.EvidenceEntry
