@@ -71,9 +71,13 @@ func (r Report) WriteHTML(w io.Writer) error {
 }
 
 // CSVHeader is the CSV export's header. Each row is one entry of a day:
-// "day" (the record with its hash and link), "stats" (one quantity of one
-// sensor), "gap", "alert" or "ack"; the last row, "verification", holds the
-// chain's check. Times are RFC 3339 UTC, numbers with a decimal point.
+// "day" (the record: from, to, hash, prev), "stats" (one quantity of one
+// sensor: unit to sum, and the sensor's coverage), "gap" (from, to, value
+// = minutes), "alert" (rule, from = fired, to = resolved or empty while
+// still firing at the day's end, value, note = summary) or "ack" (rule,
+// from = when, by, note); the last row, "verification", holds the chain's
+// check (day = where it breaks, hash = the last day's hash, note = the
+// result). Times are RFC 3339 UTC, numbers with a decimal point.
 var CSVHeader = []string{"entry", "subject", "day", "device", "quantity", "unit", "n", "min", "max", "mean", "below_zero_h", "sum",
 	"from", "to", "rule", "value", "by", "note", "coverage", "hash", "prev"}
 
