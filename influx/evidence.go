@@ -63,7 +63,11 @@ func (s *EvidenceStore) Prepare(ctx context.Context) error {
 	if !isV1(version) || !ok || rp == "autogen" {
 		return nil
 	}
-	return s.c.influxQL(ctx, fmt.Sprintf("CREATE RETENTION POLICY %q ON %q DURATION INF REPLICATION 1", rp, db))
+	err = s.c.influxQL(ctx, fmt.Sprintf("CREATE RETENTION POLICY %q ON %q DURATION INF REPLICATION 1", rp, db))
+	if err != nil && (strings.Contains(err.Error(), "already exists") || strings.Contains(err.Error(), "conflicts with an existing policy")) {
+		return nil // an operator set its duration: theirs stands
+	}
+	return err
 }
 
 // influxQL runs one InfluxQL statement on a 1.x server.

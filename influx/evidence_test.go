@@ -28,17 +28,24 @@ func TestEvidenceStore(t *testing.T) {
 	if err := s.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Prepare(ctx); err != nil {
-		t.Fatalf("prepared twice: %v", err)
+	influxQL := func(q string) string {
+		resp, err := http.Post(srv.URL+"/query", "application/x-www-form-urlencoded", strings.NewReader(url.Values{"q": {q}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
 	}
-	resp, err := http.Get(srv.URL + "/query?" + url.Values{"q": {`SHOW RETENTION POLICIES ON "kessel"`}}.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), `["kessel_evidence","0s"`) {
+	if body := influxQL(`SHOW RETENTION POLICIES ON "kessel"`); !strings.Contains(body, `["kessel_evidence","0s"`) {
 		t.Errorf("retention policies: %s; want kessel_evidence with an infinite duration", body)
+	}
+	influxQL(`ALTER RETENTION POLICY "kessel_evidence" ON "kessel" DURATION 1100d`) // an operator's three years and a bit
+	if err := s.Prepare(ctx); err != nil {
+		t.Fatalf("prepared again after the operator changed the policy: %v", err)
+	}
+	if body := influxQL(`SHOW RETENTION POLICIES ON "kessel"`); !strings.Contains(body, `["kessel_evidence","26400h0m0s"`) {
+		t.Errorf("retention policies: %s; want the operator's duration kept", body)
 	}
 	day, _ := evidence.ParseDay("2026-11-28")
 	var want []kessel.EvidenceEntry
