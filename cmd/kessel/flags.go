@@ -54,9 +54,9 @@ type serveFlags struct {
 	TTSClientID     string
 	DeviceMetrics   bool
 	natsFlags
-	EvidenceDir     string
-	EvidenceBucket  string
-	EvidenceBuild   string
+	EvidenceDir    string
+	EvidenceBucket string
+	EvidenceBuild  string
 }
 
 // parseFlags registers the flags of `kessel serve` and parses args; -h
