@@ -64,7 +64,13 @@ type Alert struct {
 	KeepFiringSince time.Time `json:"keep_firing_since,omitzero"`
 	AckedBy         string    `json:"acked_by,omitempty"`
 	AckedAt         time.Time `json:"acked_at,omitzero"`
+	// AckNote is what the acknowledger said, e.g. "Streufahrzeug 3
+	// ausgerückt 05:40" (at most AckNoteMax bytes).
+	AckNote string `json:"ack_note,omitempty"`
 }
+
+// AckNoteMax is the longest acknowledgement note, in bytes.
+const AckNoteMax = 500
 
 // Status is the alert's state as people see it: inactive, pending,
 // firing, or resolved (inactive with a ResolvedAt time).

@@ -167,13 +167,13 @@ func TestOrderedOneAlert(t *testing.T) {
 	if len(evs) != 1 || len(e.List(kessel.AlertQuery{IncludeInternal: true})) != 1 {
 		t.Fatalf("%d events, want exactly one firing", len(evs))
 	}
-	if _, err := e.Ack(context.Background(), evs[0].Alert.ID, "tiefbau"); err != nil {
+	if _, err := e.Ack(context.Background(), evs[0].Alert.ID, "tiefbau", "Streufahrzeug 3 ausgerückt 05:40"); err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := e.Get(evs[0].Alert.ID); a.AckedBy != "tiefbau" {
+	if a, _ := e.Get(evs[0].Alert.ID); a.AckedBy != "tiefbau" || a.AckNote != "Streufahrzeug 3 ausgerückt 05:40" {
 		t.Errorf("ack not recorded: %+v", a)
 	}
-	if _, err := e.Ack(context.Background(), "nope", "x"); kessel.ErrorCode(err) != kessel.ENOTFOUND {
+	if _, err := e.Ack(context.Background(), "nope", "x", ""); kessel.ErrorCode(err) != kessel.ENOTFOUND {
 		t.Errorf("ack of unknown alert: %v", err)
 	}
 }

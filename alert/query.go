@@ -41,16 +41,16 @@ func (e *Engine) Get(id string) (kessel.Alert, bool) {
 	return s.alert, true
 }
 
-// Ack records who acknowledged an alert, and saves it to the Journal.
-// ENOTFOUND for an unknown alert.
-func (e *Engine) Ack(ctx context.Context, id, who string) (kessel.Alert, error) {
+// Ack records who acknowledged an alert, when, and their note (may be
+// empty), and saves it to the Journal. ENOTFOUND for an unknown alert.
+func (e *Engine) Ack(ctx context.Context, id, who, note string) (kessel.Alert, error) {
 	e.mu.Lock()
 	s, ok := e.subjects[id]
 	if !ok {
 		e.mu.Unlock()
 		return kessel.Alert{}, kessel.Errorf(kessel.ENOTFOUND, "alert %q not found", id)
 	}
-	s.alert.AckedBy, s.alert.AckedAt = who, e.opts.Now()
+	s.alert.AckedBy, s.alert.AckedAt, s.alert.AckNote = who, e.opts.Now(), note
 	a := s.alert
 	e.mu.Unlock()
 	if e.opts.Journal != nil {

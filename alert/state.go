@@ -21,7 +21,7 @@ func Step(a kessel.Alert, r *Rule, holds, cleared bool, value float64, now time.
 			return a, false
 		}
 		a.State, a.ActiveAt, a.ResolvedAt, a.FiredAt = kessel.Pending, now, time.Time{}, time.Time{}
-		a.AckedBy, a.AckedAt = "", time.Time{}
+		a.AckedBy, a.AckedAt, a.AckNote = "", time.Time{}, ""
 		fallthrough
 	case kessel.Pending:
 		if !holds {

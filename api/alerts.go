@@ -19,7 +19,8 @@ import (
 type Alerts interface {
 	List(q kessel.AlertQuery) []kessel.Alert
 	Get(id string) (kessel.Alert, bool)
-	Ack(ctx context.Context, id, who string) (kessel.Alert, error)
+	// Ack records who acknowledged the alert and their note (may be empty).
+	Ack(ctx context.Context, id, who, note string) (kessel.Alert, error)
 	Subscribe(lastSeq int64) (backlog []kessel.AlertEvent, events <-chan kessel.AlertEvent, cancel func())
 	Transitions(id string) []kessel.AlertEvent
 }
@@ -126,8 +127,13 @@ func (s *server) handleAck() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
+		note, err := s.ackNote(r)
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
 		p := principalOf(r)
-		a, err = s.opts.Alerts.Ack(r.Context(), a.ID, p.Name+" ("+p.Department+")")
+		a, err = s.opts.Alerts.Ack(r.Context(), a.ID, p.Name+" ("+p.Department+")", note)
 		if err != nil {
 			s.errorResponse(w, r, err)
 			return

@@ -37,7 +37,7 @@ func (f fakeAlerts) List(q kessel.AlertQuery) []kessel.Alert {
 	return out
 }
 func (f fakeAlerts) Get(id string) (kessel.Alert, bool) { return kessel.Alert{}, false }
-func (f fakeAlerts) Ack(context.Context, string, string) (kessel.Alert, error) {
+func (f fakeAlerts) Ack(context.Context, string, string, string) (kessel.Alert, error) {
 	return kessel.Alert{}, kessel.Errorf(kessel.ENOTFOUND, "no")
 }
 func (f fakeAlerts) Subscribe(int64) ([]kessel.AlertEvent, <-chan kessel.AlertEvent, func()) {

@@ -55,8 +55,8 @@ func alertPaths() []*op {
 			describe("Its state and times, and its recent transitions.").
 			with(alertIDParam()).reply(200, "alert", asJSON("AlertWithTransitions")).fails(404, 503),
 		newOp(post, "/api/v1/alerts/{id}/ack", "acknowledgeAlert", tagAlerts, "Acknowledge an alert").scope(ScopeAlertsManage).
-			describe("Records who and when.").
-			with(alertIDParam()).reply(200, "acknowledged", asJSON("Alert")).fails(404, 503),
+			describe("Records who and when, and the note in the optional body, which the winter service's evidence records keep.").
+			with(alertIDParam()).body(ackBody).reply(200, "acknowledged", asJSON("Alert")).fails(400, 404, 413, 415, 503),
 	}
 }
 

@@ -12,11 +12,15 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/paulmach/orb"
 
 	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/alert"
 	"github.com/kessel-city/kessel/api"
+	"github.com/kessel-city/kessel/evidence"
+	"github.com/kessel-city/kessel/influx"
 	"github.com/kessel-city/kessel/influx/influxtest"
+	"github.com/kessel-city/kessel/registry"
 )
 
 // call is one request of the conformance test: op is the operationId the
@@ -139,7 +143,8 @@ func streamHead(t *testing.T, u string) (*http.Response, []byte) {
 }
 
 // conformanceFixture serves the API over a real InfluxDB with stored
-// readings and dead letters, an alert firing, a rule, pushes accepted.
+// readings and dead letters, an alert firing, a rule, pushes accepted,
+// and a real evidence service with a road-surface sensor (road-1).
 func conformanceFixture(t *testing.T) *fixture {
 	t.Helper()
 	db := influxtest.Start(t)
@@ -153,6 +158,7 @@ func conformanceFixture(t *testing.T) *fixture {
 		o.Usage = api.NewUsage(nil, "test", nil)
 		o.Archive = emptyArchive{t.TempDir()}
 		o.Catalog = api.Catalog{Publisher: "Stadt Teststadt", ContactEmail: "opendata@example.org"}
+		o.Evidence = evidenceService(t, db.URL, o.Writer.(*registry.Registry), o.Now)
 	})
 	engine.Restore([]kessel.Alert{{ID: "pm-air-2", RuleID: "pm", Subject: "air-2", Kind: "air_quality", State: kessel.Firing, Value: 40,
 		Severity: "warning", Visibility: kessel.Public, ActiveAt: f.now.Add(-time.Hour), FiredAt: f.now.Add(-time.Hour)}})
@@ -160,7 +166,14 @@ func conformanceFixture(t *testing.T) *fixture {
 	if err := f.store.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.reg.Put(kessel.Device{ID: "road-1", Kind: evidence.RoadSurfaceKind, Location: &orb.Point{9.21, 48.785}, Visibility: kessel.Public}); err != nil {
+		t.Fatal(err)
+	}
 	var rs []kessel.Reading
+	for i := range 24 { // the day before: what the evidence records are built from
+		rs = append(rs, kessel.Reading{Device: "road-1", Kind: evidence.RoadSurfaceKind, Time: f.now.Add(-32*time.Hour + time.Duration(i)*time.Hour),
+			Values: map[string]float64{"surface_temp": float64(i%5) - 2}})
+	}
 	for i := range 60 {
 		at := f.now.Add(-time.Hour + time.Duration(i)*time.Minute)
 		rs = append(rs, kessel.Reading{Device: "air-1", Kind: "air_quality", Time: at, Values: map[string]float64{"pm10": float64(i)}},
@@ -174,6 +187,26 @@ func conformanceFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// evidenceService is a real evidence service over the InfluxDB at url.
+func evidenceService(t *testing.T, url string, reg *registry.Registry, now func() time.Time) *evidence.Service {
+	t.Helper()
+	db, err := influx.New(influx.Options{URL: url, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := db.EvidenceStore("") // the readings' database, its own retention policy
+	for _, prepare := range []func(context.Context) error{db.Prepare, store.Prepare} {
+		if err := prepare(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc, err := evidence.NewService(db, store, reg, []evidence.RouteConfig{{ID: "b27", Name: "B 27", Devices: []string{"road-1"}}}, evidence.ServiceOptions{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 // TestOpenAPIConformance calls every operation of the document on a real
@@ -191,7 +224,7 @@ func TestOpenAPIConformance(t *testing.T) {
 		if o.Scope == "" {
 			continue
 		}
-		path := strings.NewReplacer("{id}", "x").Replace(o.Path)
+		path := strings.NewReplacer("{id}", "x", "{type}", "sensors").Replace(o.Path)
 		c := call{op: o.ID, method: o.Method, path: path, status: http.StatusUnauthorized}
 		t.Run("no key "+o.ID, func(t *testing.T) { cf.check(t, f, c) })
 	}
@@ -208,7 +241,8 @@ func TestOpenAPIConformance(t *testing.T) {
 	uf := newFixtureWith(t, "", func(o *api.Options) { o.Alerts, o.Rules = nil, nil })
 	ucf := newConformer(t, uf)
 	for _, c := range []call{{op: "listAlerts", method: "GET", path: "/api/v1/alerts", status: 503},
-		{op: "listRules", method: "GET", path: "/api/v1/rules", hdr: []string{"Authorization", "Bearer " + testKeys["rules:read"]}, status: 503}} {
+		{op: "listRules", method: "GET", path: "/api/v1/rules", hdr: []string{"Authorization", "Bearer " + testKeys["rules:read"]}, status: 503},
+		{op: "listEvidenceSubjects", method: "GET", path: "/api/v1/evidence", hdr: []string{"Authorization", "Bearer " + testKeys["alerts:manage"]}, status: 503}} {
 		t.Run("unavailable "+c.path, func(t *testing.T) { ucf.check(t, uf, c) })
 	}
 	t.Run("the check can fail", func(t *testing.T) {
@@ -289,6 +323,7 @@ func conformanceCalls(t *testing.T, f *fixture) []call {
 		{op: "getAlert", path: "/api/v1/alerts/pm-air-2"},
 		{op: "streamAlerts", path: "/api/v1/alerts/stream"},
 		{op: "acknowledgeAlert", method: "POST", path: "/api/v1/alerts/pm-air-2/ack", hdr: auth("alerts:manage")},
+		{op: "acknowledgeAlert", method: "POST", path: "/api/v1/alerts/pm-air-2/ack", body: `{"note":"Streufahrzeug 3 ausgerückt 05:40"}`, hdr: jsonBody("alerts:manage")},
 		{op: "listRules", path: "/api/v1/rules", hdr: auth("rules:read")},
 		{op: "getRule", path: "/api/v1/rules/pm", hdr: auth("rules:read")},
 		{op: "createRule", method: "POST", path: "/api/v1/rules", body: `{"id":"loud","kind":"noise","field":"laeq","condition":"threshold","op":">","threshold":70}`, hdr: jsonBody("rules:write"), status: 201},
@@ -297,8 +332,26 @@ func conformanceCalls(t *testing.T, f *fixture) []call {
 		{op: "getSensorThingsRoot", path: "/sta/v1.1"},
 		{op: "buildArchiveDay", method: "POST", path: "/api/v1/archive/days/2026-11-22", hdr: auth("admin"), status: 201},
 	}
+	cs = append(cs, evidenceCalls(auth)...)
 	cs = append(cs, ogcCalls()...)
 	return append(cs, errorCalls(auth, jsonBody)...)
+}
+
+// evidenceCalls build road-1's record of the day before, then read it.
+func evidenceCalls(auth func(string) []string) []call {
+	const recs = "/api/v1/evidence/sensors/road-1?from=2026-11-22&to=2026-11-22"
+	return []call{
+		{op: "buildEvidence", method: "POST", path: "/api/v1/evidence/sensors/road-1/build?day=2026-11-22", hdr: auth("alerts:manage")},
+		{op: "buildEvidence", method: "POST", path: "/api/v1/evidence/routes/b27/build", hdr: auth("alerts:manage")},
+		{op: "listEvidenceSubjects", path: "/api/v1/evidence", hdr: auth("alerts:manage")},
+		{op: "getEvidenceRecords", path: recs, hdr: auth("alerts:manage")},
+		{op: "getEvidenceRecords", path: recs + "&format=html", hdr: auth("alerts:manage")},
+		{op: "getEvidenceRecords", path: recs + "&format=csv&download=1", hdr: auth("alerts:manage")},
+		{op: "verifyEvidence", path: "/api/v1/evidence/sensors/road-1/verify", hdr: auth("alerts:manage")},
+		{op: "getEvidenceRecords", path: "/api/v1/evidence/sensors/road-1?format=pdf", hdr: auth("alerts:manage"), status: 400},
+		{op: "getEvidenceRecords", path: "/api/v1/evidence/routes/nope", hdr: auth("alerts:manage"), status: 404},
+		{op: "verifyEvidence", path: "/api/v1/evidence/sensors/road-1/verify", hdr: auth("devices:write"), status: 403},
+	}
 }
 
 func ogcCalls() []call {

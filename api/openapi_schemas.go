@@ -1,5 +1,7 @@
 package api
 
+import "maps"
+
 // The components of the OpenAPI document: shared parameters, request
 // bodies, problem answers and the schemas of every answer.
 
@@ -131,6 +133,7 @@ func schemas() obj {
 		"STAServiceRoot": object(obj{"value": arrayOf(object(obj{"name": tString, "url": tString}, "name", "url")),
 			"serverSettings": object(obj{"conformance": tStrings}, "conformance")}, "value", "serverSettings"),
 	}
+	maps.Copy(out, evidenceSchemas()) // evidence_openapi.go
 	return out
 }
 

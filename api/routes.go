@@ -99,6 +99,8 @@ func (s *server) v1Routes(v1 *mux.Router, noRoute http.Handler) {
 	v1.Handle("/rules/{id}", write("rule_replace", ScopeRulesWrite, rules(s.handlePutRule(false)))).Methods(http.MethodPut)
 	v1.Handle("/rules/{id}", write("rule_delete", ScopeRulesWrite, rules(s.handleDeleteRule()))).Methods(http.MethodDelete)
 
+	s.evidenceRoutes(v1) // the winter service's evidence (evidence.go)
+
 	// Operations.
 	v1.Handle("/deadletters", write("deadletters", ScopeAdmin, deadLetters(s.queryLimit(s.handleDeadLetters())))).Methods(getOrHead...)
 

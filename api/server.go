@@ -104,6 +104,8 @@ type Options struct {
 	Catalog Catalog
 	// Rules serves /rules; nil answers 503.
 	Rules RuleManager
+	// Evidence serves /evidence; nil answers 503.
+	Evidence Evidence
 	// Page serves the citizens' page at GET / and its assets under
 	// /static/; nil leaves / a 404.
 	Page http.Handler

@@ -45,6 +45,9 @@ func (a *app) startHTTP(context.Context) (func(context.Context), error) {
 		opts.Alerts = a.engine
 		opts.Rules = a.engine
 	}
+	if a.evidence != nil {
+		opts.Evidence = a.evidence
+	}
 	page, err := web.New(web.Options{TileURL: c.MapTiles, TileAttribution: c.MapAttribution})
 	if err != nil {
 		return nil, fmt.Errorf("--map-tiles: %w", err)

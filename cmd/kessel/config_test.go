@@ -37,6 +37,9 @@ func TestBadConfig(t *testing.T) {
 		{"no kind", "devices:\n - {id: a}", "kind is required"},
 		{"bad id", "devices:\n - {id: 'a/b', kind: noise}", "device id"},
 		{"bad location", "devices:\n - {id: a, kind: noise, location: {lon: 300, lat: 1}}", "location"},
+		{"route without sensors", "routes:\n - {id: b27}", "routes[0]: route b27: devices must list at least one sensor"},
+		{"bad route id", "routes:\n - {id: 'B 27', devices: [a]}", "routes[0]: route \"B 27\": id must be"},
+		{"route twice", "routes:\n - {id: b27, devices: [a]}\n - {id: b27, devices: [b]}", "routes[1]: id \"b27\" appears twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "k.yaml")

@@ -12,6 +12,7 @@ import (
 	"github.com/kessel-city/kessel/alert"
 	"github.com/kessel-city/kessel/api"
 	"github.com/kessel-city/kessel/broker"
+	"github.com/kessel-city/kessel/evidence"
 )
 
 // fileConfig is the YAML config file (--config). deploy/config/kessel.example.yaml
@@ -23,6 +24,9 @@ type fileConfig struct {
 	Rules          []alert.Rule    `yaml:"rules"`
 	Webhooks       []alert.Webhook `yaml:"webhooks"`
 	Catalog        api.Catalog     `yaml:"catalog"`
+	// Routes are the winter service's routes: named groups of sensors
+	// that get a chain of evidence records each.
+	Routes []evidence.RouteConfig `yaml:"routes"`
 	// Districts is the district file, used when --districts is not given;
 	// a relative path is relative to the config file.
 	Districts struct {
@@ -103,6 +107,16 @@ func loadConfig(path string) (fileConfig, []kessel.Device, error) {
 		if err := cfg.Rules[i].Validate(); err != nil {
 			return cfg, nil, fmt.Errorf("config %s: rules[%d]: %s", path, i, kessel.ErrorMessage(err))
 		}
+	}
+	routes := map[string]bool{}
+	for i, r := range cfg.Routes {
+		if err := r.Validate(); err != nil {
+			return cfg, nil, fmt.Errorf("config %s: routes[%d]: %s", path, i, kessel.ErrorMessage(err))
+		}
+		if routes[r.ID] {
+			return cfg, nil, fmt.Errorf("config %s: routes[%d]: id %q appears twice", path, i, r.ID)
+		}
+		routes[r.ID] = true
 	}
 	for i, w := range cfg.Webhooks {
 		if err := w.Validate(); err != nil {

@@ -54,6 +54,9 @@ type serveFlags struct {
 	TTSClientID     string
 	DeviceMetrics   bool
 	natsFlags
+	EvidenceDir    string
+	EvidenceBucket string
+	EvidenceBuild  string
 }
 
 // parseFlags registers the flags of `kessel serve` and parses args; -h
@@ -104,6 +107,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.String(&c.MapAttribution, "map-tiles-attribution", "", "attribution the tile server's licence requires, shown on the map")
 	e.String(&c.Archive, "archive", "", "directory of the open-data bulk archive (a folder per UTC day, written nightly by the ingest role, served under /archive/ by the api role); empty: no archive")
 	c.natsFlags.register(e)
+	e.String(&c.EvidenceDir, "evidence-dir", "", "directory that receives a file of every winter-service evidence record as well (DIR/<type>/<id>/<day>.json); empty: the --archive directory's hidden .evidence folder (never served), or without an archive InfluxDB only")
+	e.String(&c.EvidenceBucket, "evidence-bucket", "", "InfluxDB bucket (1.8: database/retention-policy) of the evidence chains, kept apart from the readings' retention; default: the readings' database with retention policy kessel_evidence (infinite), which Kessel creates on 1.8")
+	e.String(&c.EvidenceBuild, "evidence-build-at", "01:00", "local time (Europe/Berlin) after which the alerts role builds the day before's evidence records; off: only on demand (POST /api/v1/evidence/{type}/{id}/build)")
 	if err := e.Parse(args); err != nil {
 		return c, err
 	}

@@ -37,6 +37,7 @@ const usage = `usage: kessel <command> [flags]
 commands:
   serve      run the hub (ingest, API, embedded broker)
   keys new   make a department API key: kessel keys new --name N --department D --scopes s1,s2
+  evidence verify  check a chain of winter-service evidence records: kessel evidence verify --subject sensor:ID [--dir DIR]
   passwd     read an MQTT password on standard input, print its bcrypt hash for mqtt.users
   version    print the version
 `
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return keys(args[1:], stdout, stderr)
 	case "passwd":
 		return passwd(stdin, stdout)
+	case "evidence":
+		return evidenceCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

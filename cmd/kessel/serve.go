@@ -15,6 +15,7 @@ import (
 	"github.com/kessel-city/kessel/api"
 	"github.com/kessel-city/kessel/archive"
 	"github.com/kessel-city/kessel/broker"
+	"github.com/kessel-city/kessel/evidence"
 	"github.com/kessel-city/kessel/geo"
 	"github.com/kessel-city/kessel/influx"
 	"github.com/kessel-city/kessel/ingest"
@@ -39,6 +40,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		{"registry", a.startRegistry},
 		{"restore", a.startRestore},
 		{"alerts", a.startAlerts},
+		{"evidence", a.startEvidence},   // after the alerts, whose journal it reads
 		{"jetstream", a.startJetStream}, // before ingest, closed after it drained
 		{"nats", a.startNATS},           // the same, in an external NATS cluster (--nats)
 		{"sta", a.startSTA},             // SensorThings over MQTT: stopped after ingest, before the broker
@@ -67,6 +69,7 @@ type app struct {
 	store     *influx.Client
 	reg       *registry.Registry
 	engine    *alert.Engine
+	evidence  *evidence.Service
 	ingester  *ingest.Ingester
 	// ingestCtx is the context the embedded broker delivers to ingest with.
 	ingestCtx context.Context
