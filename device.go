@@ -42,10 +42,13 @@ type Device struct {
 	// Units maps field names to the units this device reports them in
 	// (UCUM codes or SenML units); they override the kind's defaults, a
 	// reading's own units override them (see UnitOf).
-	Units     map[string]string `json:"units,omitempty"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
-	LastSeen  time.Time         `json:"last_seen,omitzero"`
+	Units map[string]string `json:"units,omitempty"`
+	// Levels are warning levels per field that the device declares (a
+	// gauge's flood warning stages), lowest first; see Level.
+	Levels    map[string][]Level `json:"levels,omitempty"`
+	CreatedAt time.Time          `json:"created_at"`
+	UpdatedAt time.Time          `json:"updated_at"`
+	LastSeen  time.Time          `json:"last_seen,omitzero"`
 }
 
 // Validate checks the fields a device must have; it returns an EINVALID
@@ -67,6 +70,9 @@ func (d Device) Validate() error {
 		return Errorf(EINVALID, "device %s: location %v is not a WGS84 lon,lat", d.ID, *p)
 	}
 	if err := ValidateUnits(d.Units); err != nil {
+		return Errorf(EINVALID, "device %s: %s", d.ID, ErrorMessage(err))
+	}
+	if err := ValidateLevels(d.Levels); err != nil {
 		return Errorf(EINVALID, "device %s: %s", d.ID, ErrorMessage(err))
 	}
 	return nil

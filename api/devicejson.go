@@ -128,6 +128,12 @@ func appendDeviceHead(b []byte, d *deviceJSON) []byte {
 		b = append(b, `,"units":`...)
 		b = appendStrings(b, d.Units)
 	}
+	if len(d.Levels) > 0 { // rare: encoding/json's own form
+		if lv, err := json.Marshal(d.Levels); err == nil {
+			b = append(b, `,"levels":`...)
+			b = append(b, lv...)
+		}
+	}
 	b = append(b, `,"created_at":`...)
 	b = appendJSONTime(b, d.CreatedAt)
 	b = append(b, `,"updated_at":`...)

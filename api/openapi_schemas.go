@@ -99,7 +99,7 @@ func schemas() obj {
 		"Geometry": object(obj{"type": obj{"type": "string", "enum": []string{"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon", "GeometryCollection"}},
 			"coordinates": obj{"type": "array", "items": obj{}}, "geometries": arrayOf(obj{"type": "object"})}, "type"),
 		"DeviceInput": object(obj{"id": tString, "kind": tString, "name": tString, "location": schemaRef("LonLat"), "department": tString,
-			"visibility": tVisibles, "labels": tLabels, "units": tUnits}, "kind"),
+			"visibility": tVisibles, "labels": tLabels, "units": tUnits, "levels": tLevels}, "kind"),
 		"DeviceProperties": flatValues(object(flatDeviceProps(deviceSchemaProps()), "id", "kind", "visibility", "created_at", "updated_at")),
 		"Device":           object(withLocation(deviceSchemaProps()), "id", "kind", "visibility", "created_at", "updated_at"),
 		"DeviceList":       listOf("Device"),
@@ -139,12 +139,16 @@ func schemas() obj {
 
 func deviceSchemaProps() obj {
 	return obj{"id": tString, "kind": tString, "name": tString, "district": tString, "department": tString,
-		"visibility": tVisibles, "labels": tLabels, "units": tUnits, "created_at": tTime, "updated_at": tTime, "last_seen": tTime,
+		"visibility": tVisibles, "labels": tLabels, "units": tUnits, "levels": tLevels, "created_at": tTime, "updated_at": tTime, "last_seen": tTime,
 		"distance_m": obj{"type": "number", "description": "Great-circle distance in metres, with near or from /nearest."},
 		"latest":     schemaRef("Reading")}
 }
 
 // tUnits is a device's own units.
+var tLevels = obj{"type": "object", "description": "Warning levels the device declares per field, lowest first (a gauge's flood warning stages): a value at or above a level's value has reached it. At most 8 per field, values increasing.",
+	"additionalProperties": obj{"type": "array", "maxItems": 8, "items": object(obj{"name": tString, "value": tNumber}, "name", "value")},
+	"example":              obj{"level": []obj{{"name": "Meldestufe 1", "value": 250}, {"name": "Meldestufe 2", "value": 320}}}}
+
 var tUnits = obj{"type": "object", "description": "A field's unit (UCUM code or SenML unit) where it differs from the kind's default.",
 	"additionalProperties": tString, "example": obj{"no2": "ug/m3"}}
 

@@ -78,18 +78,20 @@ type deviceJSON struct {
 	Visibility kessel.Visibility `json:"visibility"`
 	Labels     map[string]string `json:"labels,omitempty"`
 	// Units are the device's own units (kessel.Device.Units), as set.
-	Units     map[string]string `json:"units,omitempty"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
-	LastSeen  *time.Time        `json:"last_seen,omitempty"`
-	Distance  *float64          `json:"distance_m,omitempty"`
-	Latest    *readingJSON      `json:"latest,omitempty"`
+	Units map[string]string `json:"units,omitempty"`
+	// Levels are the device's declared warning levels per field.
+	Levels    map[string][]kessel.Level `json:"levels,omitempty"`
+	CreatedAt time.Time                 `json:"created_at"`
+	UpdatedAt time.Time                 `json:"updated_at"`
+	LastSeen  *time.Time                `json:"last_seen,omitempty"`
+	Distance  *float64                  `json:"distance_m,omitempty"`
+	Latest    *readingJSON              `json:"latest,omitempty"`
 }
 
 func toDeviceJSON(st kessel.DeviceState, withLatest bool) deviceJSON {
 	d := st.Device
 	out := deviceJSON{ID: d.ID, Kind: d.Kind, Name: d.Name, Location: toLonLat(d.Location), District: d.District, Department: d.Department,
-		Visibility: d.Visibility, Labels: d.Labels, Units: d.Units, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+		Visibility: d.Visibility, Labels: d.Labels, Units: d.Units, Levels: d.Levels, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 	if !d.LastSeen.IsZero() {
 		ls := d.LastSeen.UTC()
 		out.LastSeen = &ls

@@ -332,13 +332,14 @@ func jsonRejection(device string, payload []byte, err error) *Rejection {
 }
 
 type metaMessage struct {
-	Kind       string            `json:"kind"`
-	Name       string            `json:"name"`
-	Location   *nativeLocation   `json:"location"`
-	Department string            `json:"department"`
-	Visibility string            `json:"visibility"`
-	Labels     map[string]string `json:"labels"`
-	Units      map[string]string `json:"units"`
+	Kind       string                    `json:"kind"`
+	Name       string                    `json:"name"`
+	Location   *nativeLocation           `json:"location"`
+	Department string                    `json:"department"`
+	Visibility string                    `json:"visibility"`
+	Labels     map[string]string         `json:"labels"`
+	Units      map[string]string         `json:"units"`
+	Levels     map[string][]kessel.Level `json:"levels"`
 }
 
 // decodeMeta reads a device self-description. An empty payload (clearing
@@ -361,7 +362,7 @@ func decodeMeta(device string, payload []byte) (*kessel.Device, error) {
 	if err := kessel.ValidateTagValue("department", m.Department); err != nil {
 		return nil, reject(ReasonBadTagValue, device, "%s", kessel.ErrorMessage(err))
 	}
-	d := &kessel.Device{ID: device, Kind: m.Kind, Name: m.Name, Department: m.Department, Visibility: vis, Labels: m.Labels, Units: m.Units}
+	d := &kessel.Device{ID: device, Kind: m.Kind, Name: m.Name, Department: m.Department, Visibility: vis, Labels: m.Labels, Units: m.Units, Levels: m.Levels}
 	if m.Location != nil {
 		if m.Location.Lon == nil || m.Location.Lat == nil {
 			return nil, reject(ReasonBadLocation, device, "location needs lon and lat")

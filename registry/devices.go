@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -138,5 +139,5 @@ func (r *Registry) Delete(ctx context.Context, id, version string) error {
 
 func sameDescription(a, b *kessel.Device) bool {
 	return a.Kind == b.Kind && a.Name == b.Name && a.Department == b.Department && a.Visibility == b.Visibility &&
-		((a.Location == nil) == (b.Location == nil)) && (a.Location == nil || *a.Location == *b.Location) && maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Units, b.Units)
+		((a.Location == nil) == (b.Location == nil)) && (a.Location == nil || *a.Location == *b.Location) && maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Units, b.Units) && maps.EqualFunc(a.Levels, b.Levels, slices.Equal)
 }

@@ -45,6 +45,7 @@ func TestCitizensPage(t *testing.T) {
 		{"keyboard opens a device panel with the API's values", testKeyboardPanel},
 		{"an alert appears without a reload", testLiveAlert},
 		{"values refresh by conditional GET", testRefresh},
+		{"a gauge is rated by its own warning levels", testGaugeLevels},
 		{"language switch", testLanguage},
 		{"axe-core finds no serious or critical violation", testAxe},
 		{"phone", testPhone},
@@ -521,4 +522,22 @@ func testClusters(t *testing.T, b *browser, s *stack) {
 		t.Errorf("legend does not explain clusters: %q", note)
 	}
 	b.screenshot("desktop-de-clusters")
+}
+
+// testGaugeLevels: a gauge that declares flood warning stages is rated by
+// them, named in words, in the list and on the map, and the legend says so.
+func testGaugeLevels(t *testing.T, b *browser, s *stack) {
+	s.publish(t, "gauge-1", `{"level":300}`)
+	b.open("?refresh=1&lang=de")
+	b.selectOption("quantity", "level")
+	row := `document.querySelector('#device-table tr[data-device="gauge-1"]')`
+	b.waitFor(row+` && `+row+`.textContent.includes('Meldestufe 1')`, "the gauge rated Meldestufe 1")
+	if d := eval[string](b, `document.querySelector('.leaflet-marker-icon[data-device="gauge-1"]').textContent`); d != "2" {
+		t.Errorf("marker of gauge-1 at 300 cm shows band %q, want 2 (Meldestufe 1 reached)", d)
+	}
+	if note := eval[string](b, `document.getElementById('legend-source').textContent`); !strings.Contains(note, "eigenen Warnstufen") {
+		t.Errorf("legend does not explain the gauge's own levels: %q", note)
+	}
+	s.publish(t, "gauge-1", `{"level":120}`)
+	b.waitFor(row+`.textContent.includes('unter Meldestufe 1')`, "the gauge below its first level")
 }

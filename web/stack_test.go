@@ -31,6 +31,8 @@ const stackConfig = `unknown_devices: reject
 devices:
   - {id: station-1, kind: air_quality, name: "Station am Tor", visibility: public, location: {lon: 9.17, lat: 48.775}}
   - {id: hidden-1, kind: air_quality, name: "Internal station", visibility: internal, location: {lon: 9.18, lat: 48.77}}
+  - {id: gauge-1, kind: water_level, name: "Pegel am Neckar", visibility: public, location: {lon: 9.21, lat: 48.79},
+     levels: {level: [{name: "Meldestufe 1", value: 250}, {name: "Meldestufe 2", value: 320}]}}
 rules:
   - {id: pm10-high, name: "Feinstaubalarm", kind: air_quality, field: pm10, condition: threshold, op: ">", threshold: 400, clear: 300, severity: warning, visibility: public, summary: "Feinstaub PM10 über 400 µg/m³"}
   - {id: mitte-high, name: "Feinstaub in Mitte", kind: air_quality, field: pm10, area: true, district: Mitte, condition: threshold, op: ">", threshold: 100, clear: 80, severity: warning, visibility: public, summary: "Mittel in Mitte über 100 µg/m³"}

@@ -1,7 +1,7 @@
 // The citizens' page: wires the data (api.js), the map, the table, the
 // device panel and the alert banner, and refreshes them without a reload.
 import { t, raw, setLang, lang, languages, texts, fmtNumber, fmtTime } from './i18n.js';
-import { quantities, byId, valueOf, bandOf, colourOf, noDataColour, scales, unitOf } from './quantities.js';
+import { quantities, byId, valueOf, bandOf, colourOf, noDataColour, scales, unitOf, deviceBand } from './quantities.js';
 import * as api from './api.js';
 import { DeviceMap } from './map.js';
 import { DeviceTable, swatch } from './list.js';
@@ -35,9 +35,11 @@ function buildRow(d) {
   const kq = state.q.kind === d.kind ? state.q : quantities.find((x) => x.kind === d.kind);
   const values = d.latest?.values;
   const value = kq ? valueOf(kq, values) : undefined;
-  const band = kq ? bandOf(kq, value) : -1;
+  const own = kq ? deviceBand(kq, d.levels, value) : null; // the device's own warning levels
+  const band = own ? own.band : kq ? bandOf(kq, value) : -1;
   const loc = d.latest?.location || d.location;
-  const bandName = band < 0 ? t('noData') : raw(`bands.${kq.scale}`)[band];
+  let bandName = band < 0 ? t('noData') : own ? own.name : raw(`bands.${kq.scale}`)[band];
+  if (own && band === 0) bandName = t('belowLevel', { level: d.levels[kq.field][0].name });
   const name = d.name || d.id;
   const units = d.latest?.units;
   const unit = kq && !kq.value ? unitOf(units, kq.field) || kq.unit : kq?.unit || '';
@@ -48,7 +50,7 @@ function buildRow(d) {
   return {
     id: d.id, name, kind: d.kind, kindName: raw(`kinds.${d.kind}`) || d.kind, district: d.district || '',
     lat: loc?.lat, lon: loc?.lon, values, units, value, unit, band, bandName,
-    colour: kq ? colourOf(kq, band) : noDataColour, digit,
+    colour: own ? own.colour : kq ? colourOf(kq, band) : noDataColour, digit,
     time: d.latest?.time ? new Date(d.latest.time) : null,
     label: t('markerLabel', { name, value: valueText, digit, band: bandName }) + warning,
     alert,
@@ -133,7 +135,8 @@ function warning() {
 
 function renderLegend(qName) {
   const q = state.q;
-  $('legend-source').textContent = `${qName} (${q.unit}). ${t(scales[q.scale].note)}${map.clustered ? ` ${t('clusterNote')}` : ''}`;
+  const own = state.devices.some((d) => d.kind === q.kind && d.levels?.[q.field]?.length) ? ` ${t('legendOwnLevels')}` : '';
+  $('legend-source').textContent = `${qName} (${q.unit}). ${t(scales[q.scale].note)}${own}${map.clustered ? ` ${t('clusterNote')}` : ''}`;
   const names = raw(`bands.${q.scale}`);
   const items = names.map((bandName, i) => ({ colour: colourOf(q, i), digit: String(i + 1), bandName }));
   items.push({ colour: noDataColour, digit: '–', bandName: t('noData') });

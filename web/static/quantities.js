@@ -73,3 +73,19 @@ export function bandOf(q, v) {
 export function colourOf(q, band) {
   return band < 0 ? noDataColour : scales[q.scale].colours[band];
 }
+
+// deviceBand rates v by the warning levels a device declares for the
+// quantity's field (a gauge's flood warning stages) instead of the
+// quantity's bands: band 0 below the first level, i once level i is
+// reached, named after the level. It returns null when the device
+// declares none for the field.
+export function deviceBand(q, levels, v) {
+  const ls = levels?.[q.field];
+  if (q.value || !Array.isArray(ls) || ls.length === 0) return null;
+  if (v === undefined) return { band: -1, colour: noDataColour, name: null };
+  let i = 0;
+  ls.forEach((l, j) => { if (v >= l.value) i = j + 1; });
+  const colours = scales.level.colours;
+  const c = i === 0 ? colours[0] : colours[Math.max(1, Math.round((i * (colours.length - 1)) / ls.length))];
+  return { band: i, colour: c, name: i === 0 ? null : ls[i - 1].name };
+}
