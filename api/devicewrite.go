@@ -29,6 +29,8 @@ type deviceInput struct {
 	Visibility string            `json:"visibility"`
 	Labels     map[string]string `json:"labels"`
 	Units      map[string]string `json:"units"`
+	// Class: reference or indicative (default).
+	Class string `json:"measurement_class"`
 }
 
 func (s *server) decodeDevice(r *http.Request) (kessel.Device, error) {
@@ -40,7 +42,11 @@ func (s *server) decodeDevice(r *http.Request) (kessel.Device, error) {
 	if err != nil {
 		return kessel.Device{}, err
 	}
-	d := kessel.Device{ID: in.ID, Kind: in.Kind, Name: in.Name, Department: in.Department, Visibility: vis, Labels: in.Labels, Units: in.Units}
+	class, err := kessel.ParseMeasurementClass(in.Class)
+	if err != nil {
+		return kessel.Device{}, err
+	}
+	d := kessel.Device{ID: in.ID, Kind: in.Kind, Name: in.Name, Department: in.Department, Visibility: vis, Labels: in.Labels, Units: in.Units, MeasurementClass: class}
 	if in.Location != nil {
 		d.Location = &orb.Point{in.Location.Lon, in.Location.Lat}
 	}

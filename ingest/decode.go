@@ -339,6 +339,7 @@ type metaMessage struct {
 	Visibility string            `json:"visibility"`
 	Labels     map[string]string `json:"labels"`
 	Units      map[string]string `json:"units"`
+	Class      string            `json:"measurement_class"`
 }
 
 // decodeMeta reads a device self-description. An empty payload (clearing
@@ -361,7 +362,11 @@ func decodeMeta(device string, payload []byte) (*kessel.Device, error) {
 	if err := kessel.ValidateTagValue("department", m.Department); err != nil {
 		return nil, reject(ReasonBadTagValue, device, "%s", kessel.ErrorMessage(err))
 	}
-	d := &kessel.Device{ID: device, Kind: m.Kind, Name: m.Name, Department: m.Department, Visibility: vis, Labels: m.Labels, Units: m.Units}
+	class, err := kessel.ParseMeasurementClass(m.Class)
+	if err != nil {
+		return nil, reject(ReasonBadMeta, device, "%s", kessel.ErrorMessage(err))
+	}
+	d := &kessel.Device{ID: device, Kind: m.Kind, Name: m.Name, Department: m.Department, Visibility: vis, Labels: m.Labels, Units: m.Units, MeasurementClass: class}
 	if m.Location != nil {
 		if m.Location.Lon == nil || m.Location.Lat == nil {
 			return nil, reject(ReasonBadLocation, device, "location needs lon and lat")

@@ -59,6 +59,7 @@ type deviceConfig struct {
 	Visibility string                      `yaml:"visibility"`
 	Labels     map[string]string           `yaml:"labels"`
 	Units      map[string]string           `yaml:"units"`
+	Class      string                      `yaml:"measurement_class"`
 }
 
 // loadConfig reads and validates the YAML file at path; unknown keys are
@@ -84,7 +85,7 @@ func loadConfig(path string) (fileConfig, []kessel.Device, error) {
 		if err != nil {
 			return cfg, nil, fmt.Errorf("config %s: devices[%d] (%s): %s", path, i, dc.ID, kessel.ErrorMessage(err))
 		}
-		d := kessel.Device{ID: dc.ID, Kind: dc.Kind, Name: dc.Name, Department: dc.Department, Visibility: vis, Labels: dc.Labels, Units: dc.Units}
+		d := kessel.Device{ID: dc.ID, Kind: dc.Kind, Name: dc.Name, Department: dc.Department, Visibility: vis, Labels: dc.Labels, Units: dc.Units, MeasurementClass: kessel.MeasurementClass(dc.Class)}
 		if dc.Location != nil {
 			d.Location = &orb.Point{dc.Location.Lon, dc.Location.Lat}
 		}
