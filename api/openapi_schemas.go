@@ -134,6 +134,7 @@ func schemas() obj {
 			"serverSettings": object(obj{"conformance": tStrings}, "conformance")}, "value", "serverSettings"),
 	}
 	maps.Copy(out, evidenceSchemas()) // evidence_openapi.go
+	maps.Copy(out, airQualitySchemas()) // airquality_openapi.go
 	return out
 }
 
