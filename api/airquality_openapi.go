@@ -33,7 +33,7 @@ func airQualitySchemas() obj {
 	class := schemaRef("MeasurementClass")
 	assessment := object(obj{
 		"standard": obj{"type": "string", "enum": []string{"2008/50/EC", "(EU) 2024/2881"}}, "pollutant": tString,
-		"period":   obj{"type": "string", "enum": []string{"1h", "1d", "1y"}}, "limit": obj{"type": "number", "description": "Limit value, µg/m³."},
+		"period": obj{"type": "string", "enum": []string{"1h", "1d", "1y"}}, "limit": obj{"type": "number", "description": "Limit value, µg/m³."},
 		"allowed":  obj{"type": "integer", "description": "Hours or days above the limit a calendar year may have (0 for annual limits)."},
 		"value":    obj{"type": "number", "description": "The annual mean (µg/m³) for 1y, else the number of hours (1h) or days (1d) above the limit."},
 		"coverage": obj{"type": "number", "description": "Share of the year's hours (1h, 1y) or days (1d) with a value, 0 to 1."},

@@ -191,7 +191,8 @@ func ruleSchema() obj {
 	return object(obj{
 		"id": tString, "name": tString, "kind": tString, "devices": tStrings,
 		"district": tString, "area": obj{"type": "boolean", "description": "One alert for the district, on the mean of its public devices."}, "field": tString,
-		"condition": obj{"type": "string", "enum": []string{"threshold", "mean", "max", "min", "rate", "silence"}},
+		"condition": obj{"type": "string", "enum": []string{"threshold", "mean", "max", "min", "rate", "silence", "exceedance_days"}},
+		"count":     obj{"type": "integer", "description": "exceedance_days: fires when this many days of the calendar year (CET) have a daily mean above threshold."},
 		"op":        obj{"type": "string", "enum": []string{">", ">=", "<", "<="}}, "threshold": tNumber, "clear": tNumber,
 		"window": obj{"type": "string", "example": "24h"}, "silence": tString, "for": tString, "keep_firing_for": tString,
 		"severity": obj{"type": "string", "enum": []string{"info", "warning", "critical"}}, "visibility": tVisibles,
