@@ -28,8 +28,8 @@ type exceedanceJob struct {
 }
 
 // CheckExceedances counts the exceedance days of every device each
-// exceedance_days rule has seen a reading of (or restored an alert for)
-// and advances their alerts: an alert fires when the count reaches the
+// exceedance_days rule lists, has seen a reading of or restored an alert
+// for, and advances their alerts: an alert fires when the count reaches the
 // rule's Count and resolves when it drops below, in a new year. A count
 // that is still reached after a restart keeps a restored alert firing
 // without notifying again. Nothing happens without Options.Exceedances.
@@ -40,10 +40,13 @@ func (e *Engine) CheckExceedances(ctx context.Context) error {
 	}
 	now := e.opts.Now()
 	var jobs []exceedanceJob
-	e.mu.RLock()
+	e.mu.Lock()
 	for _, r := range e.rules {
 		if r.Condition != CondExceedanceDays {
 			continue
+		}
+		for _, d := range r.Devices { // listed devices count before they are heard from
+			e.subjectFor(r, d, &kessel.Reading{Device: d, Kind: r.Kind})
 		}
 		j := exceedanceJob{rule: r}
 		for _, s := range e.subjects {
@@ -56,7 +59,7 @@ func (e *Engine) CheckExceedances(ctx context.Context) error {
 			jobs = append(jobs, j)
 		}
 	}
-	e.mu.RUnlock()
+	e.mu.Unlock()
 	var first error
 	for _, j := range jobs {
 		counts, err := e.opts.Exceedances.ExceedanceDays(ctx, j.devices, j.rule.Field, j.rule.Threshold, now)

@@ -130,3 +130,18 @@ func TestExceedanceDaysRun(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestExceedanceDaysListedDevices: a rule's listed devices are counted
+// before any reading of theirs arrives (right after a start).
+func TestExceedanceDaysListedDevices(t *testing.T) {
+	r := daysRule
+	r.Devices = []string{"z"}
+	ctr := &fakeCounter{counts: map[string]int{"z": 31}}
+	e, _ := alert.New([]alert.Rule{r}, alert.Options{Exceedances: ctr})
+	if err := e.CheckExceedances(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := e.Get(alert.Fingerprint(r.ID, "z", nil)); a.State != kessel.Firing || a.Kind != "air_quality" || a.Value != 31 {
+		t.Errorf("listed device z: %+v", a)
+	}
+}
