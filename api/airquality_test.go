@@ -408,3 +408,24 @@ func (stubHourly) HourlyMeans(_ context.Context, devices, _ []string, _, _ time.
 	}
 	return nil, nil
 }
+
+// TestDeviceMeasurementClass: the class is set through the API, shown on
+// the device, and a bad one is a 400 naming the field.
+func TestDeviceMeasurementClass(t *testing.T) {
+	f := newFixture(t, "")
+	auth := []string{"Authorization", "Bearer " + testKeys["devices:write"], "Content-Type", "application/json"}
+	resp, body := f.do(t, "POST", "/api/v1/devices", `{"id":"ref-1","kind":"air_quality","department":"test","measurement_class":"reference"}`, auth...)
+	if resp.StatusCode != 201 || !strings.Contains(string(body), `"measurement_class":"reference"`) {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	if d, _, _ := f.reg.Get("ref-1"); d.Class() != kessel.Reference {
+		t.Errorf("registry holds class %q", d.MeasurementClass)
+	}
+	resp, body = f.do(t, "POST", "/api/v1/devices", `{"id":"ref-2","kind":"air_quality","department":"test","measurement_class":"gold"}`, auth...)
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "measurement_class") {
+		t.Errorf("bad class: %d %s", resp.StatusCode, body)
+	}
+	if _, body := f.get(t, "/api/v1/devices/air-1"); strings.Contains(string(body), "measurement_class") {
+		t.Errorf("a device without a class shows one: %s", body)
+	}
+}

@@ -34,7 +34,7 @@ func TestDeviceJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	var items []deviceJSON
 	for range 500 {
-		d := deviceJSON{ID: pick(), Kind: pick(), Name: pick(), District: pick(), Department: pick(), Visibility: kessel.Visibility(pick()), CreatedAt: tm(), UpdatedAt: tm()}
+		d := deviceJSON{ID: pick(), Kind: pick(), Name: pick(), District: pick(), Department: pick(), Visibility: kessel.Visibility(pick()), Class: kessel.MeasurementClass(pick()), CreatedAt: tm(), UpdatedAt: tm()}
 		if rng.IntN(2) == 0 {
 			d.Location = &lonLat{pickF(), pickF()}
 		}

@@ -99,7 +99,7 @@ func schemas() obj {
 		"Geometry": object(obj{"type": obj{"type": "string", "enum": []string{"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon", "GeometryCollection"}},
 			"coordinates": obj{"type": "array", "items": obj{}}, "geometries": arrayOf(obj{"type": "object"})}, "type"),
 		"DeviceInput": object(obj{"id": tString, "kind": tString, "name": tString, "location": schemaRef("LonLat"), "department": tString,
-			"visibility": tVisibles, "labels": tLabels, "units": tUnits}, "kind"),
+			"visibility": tVisibles, "measurement_class": schemaRef("MeasurementClass"), "labels": tLabels, "units": tUnits}, "kind"),
 		"DeviceProperties": flatValues(object(flatDeviceProps(deviceSchemaProps()), "id", "kind", "visibility", "created_at", "updated_at")),
 		"Device":           object(withLocation(deviceSchemaProps()), "id", "kind", "visibility", "created_at", "updated_at"),
 		"DeviceList":       listOf("Device"),
@@ -142,7 +142,7 @@ func deviceSchemaProps() obj {
 	return obj{"id": tString, "kind": tString, "name": tString, "district": tString, "department": tString,
 		"visibility": tVisibles, "labels": tLabels, "units": tUnits, "created_at": tTime, "updated_at": tTime, "last_seen": tTime,
 		"distance_m": obj{"type": "number", "description": "Great-circle distance in metres, with near or from /nearest."},
-		"latest":     schemaRef("Reading")}
+		"latest":     schemaRef("Reading"), "measurement_class": schemaRef("MeasurementClass")}
 }
 
 // tUnits is a device's own units.
