@@ -54,6 +54,43 @@ func (c *Client) HourlyMeans(ctx context.Context, devices, fields []string, from
 	// One series per device and field, whatever tags changed meanwhile.
 	f.WriteString("  |> group(columns: [\"device\", \"_field\"])\n")
 	f.WriteString("  |> aggregateWindow(every: 1h, fn: mean, createEmpty: false, timeSrc: \"_start\")\n")
-	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
-	return c.readings(ctx, f.String(), "hourly means")
+	f.WriteString("  |> keep(columns: [\"_time\", \"_value\", \"_field\", \"device\"])\n")
+	return c.hourlyRows(ctx, f.String())
+}
+
+// hourlyRows reads one row per device, field and hour (not pivoted: a
+// pivot costs InfluxDB more than the aggregation) into one Reading per
+// device and hour, in the order the rows come.
+func (c *Client) hourlyRows(ctx context.Context, flux string) ([]kessel.Reading, error) {
+	res, err := c.query.Query(ctx, flux)
+	if err != nil {
+		return nil, fmt.Errorf("influx: hourly means: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	defer res.Close()
+	type key struct {
+		device string
+		hour   int64
+	}
+	at := map[key]int{}
+	var out []kessel.Reading
+	for res.Next() {
+		rec := res.Record()
+		device, _ := rec.ValueByKey("device").(string)
+		v, ok := rec.Value().(float64)
+		if !ok {
+			continue
+		}
+		k := key{device, rec.Time().Unix()}
+		i, seen := at[k]
+		if !seen {
+			i = len(out)
+			at[k] = i
+			out = append(out, kessel.Reading{Device: device, Time: rec.Time().UTC(), Values: map[string]float64{}})
+		}
+		out[i].Values[rec.Field()] = v
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("influx: hourly means: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	return out, nil
 }
