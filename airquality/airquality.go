@@ -17,9 +17,12 @@
 //     (2008/50/EC Annex VII: "8:00 to 20:00 Central European Time"; the
 //     8-hour mean periods "from 17:00 on the previous day to 01:00"), and
 //     Germany's Umweltbundesamt publishes and counts its air quality data
-//     (PM10 exceedance days included) in MEZ = CET without summer time. An
-//     hour belongs to the day its start falls on, so the 24 hours of a day
-//     are those ending 01:00 to 24:00 CET.
+//     (PM10 exceedance days included) in MEZ = CET without summer time
+//     (its Luftdaten pages state their times in MEZ, e.g. the AOT40's
+//     "8:00 – 20:00 MEZ", https://www.umweltbundesamt.de/daten/luft/luftdaten).
+//     Counting in local time with summer time would make one day a year 23
+//     hours long and one 25. An hour belongs to the day its start falls
+//     on, so the 24 hours of a day are those ending 01:00 to 24:00 CET.
 //   - An hourly value is the mean of the readings in one clock hour. The
 //     directive asks 45 minutes of an hour (2008/50/EC Annex XI A: "one
 //     hour values 75 % (i.e. 45 minutes)"); Kessel cannot know a device's
