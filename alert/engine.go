@@ -39,6 +39,10 @@ type Options struct {
 	// leaves those rules without alerts.
 	Exceedances     ExceedanceCounter
 	ExceedanceEvery time.Duration
+	// DeviceClass, when set, names a device's measurement class; an
+	// exceedance_days alert carries it as the label measurement_class, so
+	// that an indicative sensor's alert says so.
+	DeviceClass func(device string) kessel.MeasurementClass
 	// Queue bounds the readings waiting for evaluation; default 100,000
 	// (a burst of that many readings waits, a larger one is counted in
 	// kessel_alert_dropped_readings_total and logged).

@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -76,11 +77,31 @@ func (e *Engine) CheckExceedances(ctx context.Context) error {
 				continue // the rule changed meanwhile
 			}
 			n := counts[d]
+			e.labelClass(s)
 			e.advance(s, n >= j.rule.Count, n < j.rule.Count, float64(n), now)
 		}
 		e.mu.Unlock()
 	}
 	return first
+}
+
+// labelClass sets the measurement_class label of an exceedance alert
+// from Options.DeviceClass; the caller holds mu. The alert's id stays the
+// fingerprint of the rule's labels.
+func (e *Engine) labelClass(s *subject) {
+	if e.opts.DeviceClass == nil {
+		return
+	}
+	class := string(e.opts.DeviceClass(s.device))
+	if s.alert.Labels["measurement_class"] == class {
+		return
+	}
+	labels := maps.Clone(s.rule.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels["measurement_class"] = class
+	s.alert.Labels = labels
 }
 
 // checkExceedances runs CheckExceedances now and every

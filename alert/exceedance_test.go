@@ -132,16 +132,30 @@ func TestExceedanceDaysRun(t *testing.T) {
 }
 
 // TestExceedanceDaysListedDevices: a rule's listed devices are counted
-// before any reading of theirs arrives (right after a start).
+// before any reading of theirs arrives (right after a start), and each
+// alert is labelled with its device's measurement class.
 func TestExceedanceDaysListedDevices(t *testing.T) {
 	r := daysRule
-	r.Devices = []string{"z"}
-	ctr := &fakeCounter{counts: map[string]int{"z": 31}}
-	e, _ := alert.New([]alert.Rule{r}, alert.Options{Exceedances: ctr})
+	r.Devices = []string{"y", "z"}
+	r.Labels = map[string]string{"team": "air"}
+	ctr := &fakeCounter{counts: map[string]int{"y": 30, "z": 31}}
+	class := func(d string) kessel.MeasurementClass {
+		if d == "y" {
+			return kessel.Reference
+		}
+		return kessel.Indicative
+	}
+	e, _ := alert.New([]alert.Rule{r}, alert.Options{Exceedances: ctr, DeviceClass: class})
 	if err := e.CheckExceedances(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := e.Get(alert.Fingerprint(r.ID, "z", nil)); a.State != kessel.Firing || a.Kind != "air_quality" || a.Value != 31 {
-		t.Errorf("listed device z: %+v", a)
+	for d, want := range map[string]string{"y": "reference", "z": "indicative"} {
+		a, _ := e.Get(alert.Fingerprint(r.ID, d, r.Labels))
+		if a.State != kessel.Firing || a.Kind != "air_quality" || a.Labels["measurement_class"] != want || a.Labels["team"] != "air" {
+			t.Errorf("listed device %s: %+v; want firing, labelled %s", d, a, want)
+		}
+	}
+	if r.Labels["measurement_class"] != "" {
+		t.Error("the rule's labels were changed")
 	}
 }

@@ -58,8 +58,8 @@ rules:
 		status := getJSON(t, base+"/alerts/"+id, &first)
 		return status == 200 && first.State == kessel.Firing, fmt.Sprintf("alert %s: HTTP %d, %+v", id, status, first)
 	})
-	if first.Value != 1 {
-		t.Errorf("value %v, want 1 exceedance day", first.Value)
+	if first.Value != 1 || first.Labels["measurement_class"] != "reference" {
+		t.Errorf("value %v labels %v, want 1 exceedance day of a reference station", first.Value, first.Labels)
 	}
 	var stats struct {
 		Class      string `json:"measurement_class"`

@@ -152,3 +152,10 @@ func alertsSince(rules []kessel.Rule, now time.Time) time.Time {
 	}
 	return since
 }
+
+// deviceClass is a device's measurement class in the registry
+// (indicative for a device it does not know).
+func (a *app) deviceClass(id string) kessel.MeasurementClass {
+	d, _, _ := a.reg.Get(id)
+	return d.Class()
+}
