@@ -134,7 +134,7 @@ func flatProps(d deviceJSON) json.RawMessage {
 	_ = json.Unmarshal([]byte(enc(d)), &m)
 	var props []string
 	add := func(k string, v any) { props = append(props, enc(k)+":"+enc(v)) }
-	for _, k := range []string{"id", "kind", "name", "district", "department", "visibility", "labels", "units", "created_at", "updated_at", "last_seen", "distance_m"} {
+	for _, k := range []string{"id", "kind", "name", "district", "department", "visibility", "measurement_class", "labels", "units", "created_at", "updated_at", "last_seen", "distance_m"} {
 		if v, ok := m[k]; ok {
 			add(k, v)
 		}
