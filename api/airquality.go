@@ -37,6 +37,9 @@ type aqSubject struct {
 	Indicative bool                    `json:"indicative"`
 	Note       string                  `json:"note,omitempty"`
 	Pollutants []airquality.Stats      `json:"pollutants"`
+	// Excluded names pollutants left out because the device reports them
+	// in a unit other than µg/m³.
+	Excluded []string `json:"excluded,omitempty"`
 }
 
 // aqReport is the answer of both air-quality endpoints.
@@ -70,6 +73,23 @@ func subjectStats(year int, class kessel.MeasurementClass, hours map[string][]ai
 		}
 	}
 	return sub
+}
+
+// inMicrograms keeps the pollutants the device reports in µg/m³ (its own
+// units, else its kind's default; none known counts as µg/m³) and names
+// the others: the limit values are in µg/m³, and Kessel converts no units.
+func inMicrograms(d kessel.Device, hours map[string][]airquality.Hour) (map[string][]airquality.Hour, []string) {
+	out := make(map[string][]airquality.Hour, len(hours))
+	var excluded []string
+	for p, hs := range hours {
+		if u, ok := kessel.UnitOf(&d, nil, p); ok && u.UCUM != "ug/m3" {
+			excluded = append(excluded, p+": reported in "+u.Symbol+", not µg/m³")
+			continue
+		}
+		out[p] = hs
+	}
+	slices.Sort(excluded)
+	return out, excluded
 }
 
 // aqRequest reads what both endpoints take: the year, the format and
@@ -140,8 +160,9 @@ func (s *server) handleAirQualityDevice() http.Handler {
 			return
 		}
 		rep := newReport(year)
-		rep.aqSubject = subjectStats(year, d.Class(), hours[d.ID], daily)
-		rep.Device, rep.Name, rep.District = d.ID, d.Name, d.District
+		h, excluded := inMicrograms(d, hours[d.ID])
+		rep.aqSubject = subjectStats(year, d.Class(), h, daily)
+		rep.Device, rep.Name, rep.District, rep.Excluded = d.ID, d.Name, d.District, excluded
 		s.respondAirQuality(w, r, format, rep)
 	})
 }
@@ -177,12 +198,12 @@ func (s *server) handleAirQualityDistrict() http.Handler {
 		var classes []kessel.MeasurementClass
 		combined := map[string][][]airquality.Hour{}
 		for _, st := range states {
-			h := hours[st.Device.ID]
-			if len(h) == 0 {
+			h, excluded := inMicrograms(st.Device, hours[st.Device.ID])
+			if len(h) == 0 && len(excluded) == 0 {
 				continue
 			}
 			sub := subjectStats(year, st.Device.Class(), h, false)
-			sub.Device, sub.Name = st.Device.ID, st.Device.Name
+			sub.Device, sub.Name, sub.Excluded = st.Device.ID, st.Device.Name, excluded
 			rep.Devices = append(rep.Devices, sub)
 			classes = append(classes, st.Device.Class())
 			for p, hs := range h {

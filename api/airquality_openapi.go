@@ -49,7 +49,8 @@ func airQualitySchemas() obj {
 		"pollutant", "measurement_class", "indicative", "hours", "hours_in_year", "days", "days_in_year", "incomplete_days", "annual_mean", "hour_coverage", "day_coverage", "assessments")
 	subject := func() obj {
 		return obj{"device": tString, "name": tString, "district": tString, "measurement_class": class, "indicative": obj{"type": "boolean"},
-			"note": obj{"type": "string", "description": "Set on indicative figures."}, "pollutants": arrayOf(schemaRef("AirQualityStats"))}
+			"note": obj{"type": "string", "description": "Set on indicative figures."}, "pollutants": arrayOf(schemaRef("AirQualityStats")),
+			"excluded": obj{"type": "array", "items": tString, "description": "Pollutants left out because the device reports them in a unit other than µg/m³ (no unit is converted)."}}
 	}
 	report := subject()
 	for k, v := range (obj{"year": tInteger, "from": tTime, "to": tTime, "day_boundary": tString, "aggregation": tString,

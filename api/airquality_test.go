@@ -399,14 +399,38 @@ func TestAirQualityErrors(t *testing.T) {
 	}
 }
 
-// stubHourly answers no hourly means, and fails for air-2 as InfluxDB does.
+// stubHourly answers no hourly means, one hour of NO2 and PM10 for ppb-1,
+// and fails for air-2 as InfluxDB does.
 type stubHourly struct{}
 
-func (stubHourly) HourlyMeans(_ context.Context, devices, _ []string, _, _ time.Time) ([]kessel.Reading, error) {
-	if len(devices) == 1 && devices[0] == "air-2" {
+func (stubHourly) HourlyMeans(_ context.Context, devices, _ []string, from, _ time.Time) ([]kessel.Reading, error) {
+	switch {
+	case len(devices) == 1 && devices[0] == "air-2":
 		return nil, &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}
+	case len(devices) == 1 && devices[0] == "ppb-1":
+		return []kessel.Reading{{Device: "ppb-1", Time: from, Values: map[string]float64{"no2": 21, "pm10": 30}}}, nil
 	}
 	return nil, nil
+}
+
+// TestAirQualityUnits: a pollutant a device reports in another unit than
+// µg/m³ is left out and named, never compared with µg/m³ limits.
+func TestAirQualityUnits(t *testing.T) {
+	f := newFixtureWith(t, "", func(o *api.Options) { o.AirQuality = stubHourly{} })
+	if err := f.reg.Put(kessel.Device{ID: "ppb-1", Kind: "air_quality", Visibility: kessel.Public, Units: map[string]string{"no2": "ppb"}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := f.get(t, "/api/v1/airquality/devices/ppb-1/2025")
+	var a struct {
+		Pollutants []struct{ Pollutant string } `json:"pollutants"`
+		Excluded   []string                     `json:"excluded"`
+	}
+	if err := json.Unmarshal(body, &a); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%d %v: %s", resp.StatusCode, err, body)
+	}
+	if len(a.Pollutants) != 1 || a.Pollutants[0].Pollutant != "pm10" || len(a.Excluded) != 1 || !strings.HasPrefix(a.Excluded[0], "no2: reported in ppb") {
+		t.Errorf("pollutants %+v excluded %q; want pm10 only, no2 named as excluded", a.Pollutants, a.Excluded)
+	}
 }
 
 // TestDeviceMeasurementClass: the class is set through the API, shown on
