@@ -133,7 +133,7 @@ func schemas() obj {
 		"STAServiceRoot": object(obj{"value": arrayOf(object(obj{"name": tString, "url": tString}, "name", "url")),
 			"serverSettings": object(obj{"conformance": tStrings}, "conformance")}, "value", "serverSettings"),
 	}
-	maps.Copy(out, evidenceSchemas()) // evidence_openapi.go
+	maps.Copy(out, evidenceSchemas())   // evidence_openapi.go
 	maps.Copy(out, airQualitySchemas()) // airquality_openapi.go
 	return out
 }
