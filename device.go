@@ -49,6 +49,10 @@ type Device struct {
 	CreatedAt time.Time          `json:"created_at"`
 	UpdatedAt time.Time          `json:"updated_at"`
 	LastSeen  time.Time          `json:"last_seen,omitzero"`
+
+	// MeasurementClass says whether the device is a reference station or
+	// an indicative (low-cost) sensor; empty means indicative (see Class).
+	MeasurementClass MeasurementClass `json:"measurement_class,omitempty"`
 }
 
 // Validate checks the fields a device must have; it returns an EINVALID
@@ -64,6 +68,9 @@ func (d Device) Validate() error {
 		return Errorf(EINVALID, "device %s: %s", d.ID, ErrorMessage(err))
 	}
 	if _, err := ParseVisibility(string(d.Visibility)); err != nil {
+		return fmt.Errorf("device %s: %w", d.ID, err)
+	}
+	if _, err := ParseMeasurementClass(string(d.MeasurementClass)); err != nil {
 		return fmt.Errorf("device %s: %w", d.ID, err)
 	}
 	if p := d.Location; p != nil && !ValidLonLat(p[0], p[1]) {

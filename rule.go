@@ -16,6 +16,9 @@ const (
 	CondMin       = "min"       // min over Window
 	CondRate      = "rate"      // change over Window (latest minus oldest)
 	CondSilence   = "silence"   // no reading for Silence
+	// CondExceedanceDays: the days of the calendar year whose daily mean
+	// of Field is above Threshold reached Count (see ExceedanceDaysRule).
+	CondExceedanceDays = "exceedance_days"
 )
 
 // Rule selects devices and says when their readings make an alert. Its
@@ -47,6 +50,9 @@ type Rule struct {
 	Visibility    Visibility        `yaml:"visibility" json:"visibility,omitempty"` // public or internal
 	Labels        map[string]string `yaml:"labels" json:"labels,omitempty"`
 	Summary       string            `yaml:"summary" json:"summary,omitempty"`
+
+	// Count is, for exceedance_days, the number of days that fires.
+	Count int `yaml:"count" json:"count,omitempty"`
 }
 
 // Validate checks a rule and returns an EINVALID error naming the rule and
@@ -75,12 +81,16 @@ func (r *Rule) Validate() error {
 		if r.Window > 7*24*time.Hour {
 			return bad("window", "at most 7 days")
 		}
+	case CondExceedanceDays:
+		if err := r.validateExceedanceDays(); err != nil {
+			return err
+		}
 	case CondSilence:
 		if r.Silence <= 0 {
 			return bad("silence", "a duration such as 30m is required")
 		}
 	default:
-		return bad("condition", "use threshold, mean, max, min, rate or silence, not %q", r.Condition)
+		return bad("condition", "use threshold, mean, max, min, rate, silence or exceedance_days, not %q", r.Condition)
 	}
 	if r.For < 0 || r.KeepFiringFor < 0 {
 		return bad("for", "durations must not be negative")

@@ -34,6 +34,15 @@ type Options struct {
 	Journal Journal
 	// Notify is called for every transition, off the evaluation path.
 	Notify func(ctx context.Context, a kessel.Alert)
+	// Exceedances counts exceedance days for exceedance_days rules
+	// (exceedance.go), every ExceedanceEvery (default 15 minutes); nil
+	// leaves those rules without alerts.
+	Exceedances     ExceedanceCounter
+	ExceedanceEvery time.Duration
+	// DeviceClass, when set, names a device's measurement class; an
+	// exceedance_days alert carries it as the label measurement_class, so
+	// that an indicative sensor's alert says so.
+	DeviceClass func(device string) kessel.MeasurementClass
 	// Queue bounds the readings waiting for evaluation; default 100,000
 	// (a burst of that many readings waits, a larger one is counted in
 	// kessel_alert_dropped_readings_total and logged).
@@ -80,6 +89,9 @@ func New(rules []Rule, opts Options) (*Engine, error) {
 	if opts.Queue <= 0 {
 		opts.Queue = 100_000
 	}
+	if opts.ExceedanceEvery <= 0 {
+		opts.ExceedanceEvery = 15 * time.Minute
+	}
 	e := &Engine{opts: opts, log: opts.Logger.With("component", "alert"), q: queue{wake: make(chan struct{}, 1), limit: opts.Queue},
 		subjects: map[string]*subject{}, byKey: map[subjectKey]*subject{}, ring: ring{max: maxEvents},
 		subs: map[chan kessel.AlertEvent]bool{}, notifyQ: make(chan kessel.Alert, 4096),
@@ -120,6 +132,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer e.closeStreams()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	defer e.checkExceedances(ctx)() // waits for the checks before the streams close
 	for {
 		select {
 		case <-ctx.Done():

@@ -89,6 +89,10 @@ func (e *Engine) evaluateLocked(rs []kessel.Reading) {
 			if !ok && r.Condition != CondSilence {
 				continue
 			}
+			if r.Condition == CondExceedanceDays {
+				e.subject(r, rd) // counted from the store (exceedance.go)
+				continue
+			}
 			if r.Area {
 				e.evaluateArea(r, rd, v)
 				continue

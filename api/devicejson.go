@@ -120,6 +120,10 @@ func appendDeviceHead(b []byte, d *deviceJSON) []byte {
 	}
 	b = append(b, `,"visibility":`...)
 	b = appendJSONString(b, string(d.Visibility))
+	if d.Class != "" {
+		b = append(b, `,"measurement_class":`...)
+		b = appendJSONString(b, string(d.Class))
+	}
 	if len(d.Labels) > 0 {
 		b = append(b, `,"labels":`...)
 		b = appendStrings(b, d.Labels)

@@ -34,7 +34,7 @@ func TestDeviceJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	var items []deviceJSON
 	for range 500 {
-		d := deviceJSON{ID: pick(), Kind: pick(), Name: pick(), District: pick(), Department: pick(), Visibility: kessel.Visibility(pick()), CreatedAt: tm(), UpdatedAt: tm()}
+		d := deviceJSON{ID: pick(), Kind: pick(), Name: pick(), District: pick(), Department: pick(), Visibility: kessel.Visibility(pick()), Class: kessel.MeasurementClass(pick()), CreatedAt: tm(), UpdatedAt: tm()}
 		if rng.IntN(2) == 0 {
 			d.Location = &lonLat{pickF(), pickF()}
 		}
@@ -134,7 +134,7 @@ func flatProps(d deviceJSON) json.RawMessage {
 	_ = json.Unmarshal([]byte(enc(d)), &m)
 	var props []string
 	add := func(k string, v any) { props = append(props, enc(k)+":"+enc(v)) }
-	for _, k := range []string{"id", "kind", "name", "district", "department", "visibility", "labels", "units", "created_at", "updated_at", "last_seen", "distance_m"} {
+	for _, k := range []string{"id", "kind", "name", "district", "department", "visibility", "measurement_class", "labels", "units", "created_at", "updated_at", "last_seen", "distance_m"} {
 		if v, ok := m[k]; ok {
 			add(k, v)
 		}

@@ -21,15 +21,17 @@ type DeviceWriter interface {
 
 // deviceInput is the body of POST /devices and PUT /devices/{id}.
 type deviceInput struct {
-	ID         string                    `json:"id"`
-	Kind       string                    `json:"kind"`
-	Name       string                    `json:"name"`
-	Location   *lonLat                   `json:"location"`
-	Department string                    `json:"department"`
-	Visibility string                    `json:"visibility"`
-	Labels     map[string]string         `json:"labels"`
-	Units      map[string]string         `json:"units"`
-	Levels     map[string][]kessel.Level `json:"levels"`
+	ID         string            `json:"id"`
+	Kind       string            `json:"kind"`
+	Name       string            `json:"name"`
+	Location   *lonLat           `json:"location"`
+	Department string            `json:"department"`
+	Visibility string            `json:"visibility"`
+	Labels     map[string]string `json:"labels"`
+	Units      map[string]string `json:"units"`
+	// Class: reference or indicative (default).
+	Class  string                    `json:"measurement_class"`
+	Levels map[string][]kessel.Level `json:"levels"`
 }
 
 func (s *server) decodeDevice(r *http.Request) (kessel.Device, error) {
@@ -41,7 +43,11 @@ func (s *server) decodeDevice(r *http.Request) (kessel.Device, error) {
 	if err != nil {
 		return kessel.Device{}, err
 	}
-	d := kessel.Device{ID: in.ID, Kind: in.Kind, Name: in.Name, Department: in.Department, Visibility: vis, Labels: in.Labels, Units: in.Units, Levels: in.Levels}
+	class, err := kessel.ParseMeasurementClass(in.Class)
+	if err != nil {
+		return kessel.Device{}, err
+	}
+	d := kessel.Device{ID: in.ID, Kind: in.Kind, Name: in.Name, Department: in.Department, Visibility: vis, Labels: in.Labels, Units: in.Units, MeasurementClass: class, Levels: in.Levels}
 	if in.Location != nil {
 		d.Location = &orb.Point{in.Location.Lon, in.Location.Lat}
 	}

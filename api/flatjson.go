@@ -13,7 +13,7 @@ import (
 // deviceFixed are the fixed properties of a device feature.
 var deviceFixed = map[string]bool{
 	"id": true, "kind": true, "name": true, "location": true, "district": true, "department": true, "visibility": true,
-	"labels": true, "units": true, "created_at": true, "updated_at": true, "last_seen": true, "distance_m": true, "observed_at": true,
+	"measurement_class": true, "labels": true, "units": true, "created_at": true, "updated_at": true, "last_seen": true, "distance_m": true, "observed_at": true,
 }
 
 // flatName is the property of field f beside the fixed properties.

@@ -157,6 +157,11 @@ func conformanceFixture(t *testing.T) *fixture {
 		o.Pusher, o.Alerts, o.Rules = acceptPusher{}, engine, engine
 		o.Usage = api.NewUsage(nil, "test", nil)
 		o.Archive = emptyArchive{t.TempDir()}
+		aq, err := influx.New(influx.Options{URL: db.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.AirQuality = aq
 		o.Catalog = api.Catalog{Publisher: "Stadt Teststadt", ContactEmail: "opendata@example.org"}
 		o.Evidence = evidenceService(t, db.URL, o.Writer.(*registry.Registry), o.Now)
 	})
@@ -312,6 +317,9 @@ func conformanceCalls(t *testing.T, f *fixture) []call {
 		{op: "getDistrict", path: "/api/v1/districts/mitte"},
 		{op: "listDistrictReadings", path: "/api/v1/districts/mitte/readings?kind=air_quality&field=pm10&from=-2h"},
 		{op: "listDistrictReadings", path: "/api/v1/districts/mitte/readings?kind=air_quality&field=pm10&from=-2h&format=csv"},
+		{op: "getAirQualityDevice", path: "/api/v1/airquality/devices/air-1/2026?daily=true"},
+		{op: "getAirQualityDevice", path: "/api/v1/airquality/devices/air-1/2026?format=csv"},
+		{op: "getAirQualityDistrict", path: "/api/v1/airquality/districts/ost/2026", hdr: auth("data:internal")},
 		{op: "getUsage", path: "/api/v1/usage"},
 		{op: "getUsage", path: "/api/v1/usage?format=csv"},
 		{op: "getCatalog", path: "/api/v1/catalog"},

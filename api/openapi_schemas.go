@@ -99,7 +99,7 @@ func schemas() obj {
 		"Geometry": object(obj{"type": obj{"type": "string", "enum": []string{"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon", "GeometryCollection"}},
 			"coordinates": obj{"type": "array", "items": obj{}}, "geometries": arrayOf(obj{"type": "object"})}, "type"),
 		"DeviceInput": object(obj{"id": tString, "kind": tString, "name": tString, "location": schemaRef("LonLat"), "department": tString,
-			"visibility": tVisibles, "labels": tLabels, "units": tUnits, "levels": tLevels}, "kind"),
+			"visibility": tVisibles, "measurement_class": schemaRef("MeasurementClass"), "labels": tLabels, "units": tUnits, "levels": tLevels}, "kind"),
 		"DeviceProperties": flatValues(object(flatDeviceProps(deviceSchemaProps()), "id", "kind", "visibility", "created_at", "updated_at")),
 		"Device":           object(withLocation(deviceSchemaProps()), "id", "kind", "visibility", "created_at", "updated_at"),
 		"DeviceList":       listOf("Device"),
@@ -133,7 +133,8 @@ func schemas() obj {
 		"STAServiceRoot": object(obj{"value": arrayOf(object(obj{"name": tString, "url": tString}, "name", "url")),
 			"serverSettings": object(obj{"conformance": tStrings}, "conformance")}, "value", "serverSettings"),
 	}
-	maps.Copy(out, evidenceSchemas()) // evidence_openapi.go
+	maps.Copy(out, evidenceSchemas())   // evidence_openapi.go
+	maps.Copy(out, airQualitySchemas()) // airquality_openapi.go
 	return out
 }
 
@@ -141,7 +142,7 @@ func deviceSchemaProps() obj {
 	return obj{"id": tString, "kind": tString, "name": tString, "district": tString, "department": tString,
 		"visibility": tVisibles, "labels": tLabels, "units": tUnits, "levels": tLevels, "created_at": tTime, "updated_at": tTime, "last_seen": tTime,
 		"distance_m": obj{"type": "number", "description": "Great-circle distance in metres, with near or from /nearest."},
-		"latest":     schemaRef("Reading")}
+		"latest":     schemaRef("Reading"), "measurement_class": schemaRef("MeasurementClass")}
 }
 
 // tUnits is a device's own units.
@@ -194,7 +195,8 @@ func ruleSchema() obj {
 	return object(obj{
 		"id": tString, "name": tString, "kind": tString, "devices": tStrings,
 		"district": tString, "area": obj{"type": "boolean", "description": "One alert for the district, on the mean of its public devices."}, "field": tString,
-		"condition": obj{"type": "string", "enum": []string{"threshold", "mean", "max", "min", "rate", "silence"}},
+		"condition": obj{"type": "string", "enum": []string{"threshold", "mean", "max", "min", "rate", "silence", "exceedance_days"}},
+		"count":     obj{"type": "integer", "description": "exceedance_days: fires when this many days of the calendar year (CET) have a daily mean above threshold."},
 		"op":        obj{"type": "string", "enum": []string{">", ">=", "<", "<="}}, "threshold": tNumber, "clear": tNumber,
 		"window": obj{"type": "string", "example": "24h"}, "silence": tString, "for": tString, "keep_firing_for": tString,
 		"severity": obj{"type": "string", "enum": []string{"info", "warning", "critical"}}, "visibility": tVisibles,

@@ -76,7 +76,9 @@ type deviceJSON struct {
 	District   string            `json:"district,omitempty"`
 	Department string            `json:"department,omitempty"`
 	Visibility kessel.Visibility `json:"visibility"`
-	Labels     map[string]string `json:"labels,omitempty"`
+	// Class is the measurement class as set (empty: indicative, not shown).
+	Class  kessel.MeasurementClass `json:"measurement_class,omitempty"`
+	Labels map[string]string       `json:"labels,omitempty"`
 	// Units are the device's own units (kessel.Device.Units), as set.
 	Units map[string]string `json:"units,omitempty"`
 	// Levels are the device's declared warning levels per field.
@@ -91,7 +93,7 @@ type deviceJSON struct {
 func toDeviceJSON(st kessel.DeviceState, withLatest bool) deviceJSON {
 	d := st.Device
 	out := deviceJSON{ID: d.ID, Kind: d.Kind, Name: d.Name, Location: toLonLat(d.Location), District: d.District, Department: d.Department,
-		Visibility: d.Visibility, Labels: d.Labels, Units: d.Units, Levels: d.Levels, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+		Visibility: d.Visibility, Labels: d.Labels, Units: d.Units, Class: d.MeasurementClass, Levels: d.Levels, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 	if !d.LastSeen.IsZero() {
 		ls := d.LastSeen.UTC()
 		out.LastSeen = &ls

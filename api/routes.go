@@ -55,6 +55,7 @@ func (s *server) v1Routes(v1 *mux.Router, noRoute http.Handler) {
 	deadLetters := s.needs(s.opts.DeadLetters != nil, "dead letters are not available on this instance")
 	ingest := s.needs(s.pusher != nil, "this instance does not run the ingest role")
 	archive := s.needs(s.opts.Archive != nil, "no archive is configured on this instance (--archive)")
+	airQuality := s.needs(s.opts.AirQuality != nil, "stored readings are not available on this instance")
 
 	v1.NotFoundHandler, v1.MethodNotAllowedHandler = s.cors(noRoute), s.cors(noRoute) // browsers may read why
 	v1.Use(s.cors, s.authenticate)
@@ -83,6 +84,9 @@ func (s *server) v1Routes(v1 *mux.Router, noRoute http.Handler) {
 	v1.Handle("/districts/{id}/readings", query("district_readings", districts(history(s.handleDistrictReadings())))).Methods(getOrHead...)
 
 	v1.Handle("/archive/days/{day}", write("archive_build", ScopeAdmin, archive(s.handleBuildArchive()))).Methods(http.MethodPost)
+	v1.Handle("/airquality/devices/{id}/{year}", query("airquality_device", airQuality(s.handleAirQualityDevice()))).Methods(getOrHead...)
+	v1.Handle("/airquality/districts/{id}/{year}", query("airquality_district", districts(airQuality(s.handleAirQualityDistrict())))).Methods(getOrHead...)
+
 	v1.Handle("/catalog", read("catalog", s.handleCatalog(""))).Methods(getOrHead...)
 	v1.Handle("/catalog.jsonld", read("catalog", s.handleCatalog(rdfJSONLD))).Methods(getOrHead...)
 	v1.Handle("/catalog.ttl", read("catalog", s.handleCatalog(rdfTurtle))).Methods(getOrHead...)

@@ -112,6 +112,9 @@ type Options struct {
 	// Archive is served under /archive/ and listed in the catalogue; nil
 	// serves none.
 	Archive Archive
+	// AirQuality serves /airquality (EU air-quality statistics); nil
+	// answers 503.
+	AirQuality HourlyMeans
 }
 
 // DeadLetterQuerier reads stored dead letters.

@@ -339,6 +339,7 @@ type metaMessage struct {
 	Visibility string                    `json:"visibility"`
 	Labels     map[string]string         `json:"labels"`
 	Units      map[string]string         `json:"units"`
+	Class      string                    `json:"measurement_class"`
 	Levels     map[string][]kessel.Level `json:"levels"`
 }
 
@@ -362,7 +363,11 @@ func decodeMeta(device string, payload []byte) (*kessel.Device, error) {
 	if err := kessel.ValidateTagValue("department", m.Department); err != nil {
 		return nil, reject(ReasonBadTagValue, device, "%s", kessel.ErrorMessage(err))
 	}
-	d := &kessel.Device{ID: device, Kind: m.Kind, Name: m.Name, Department: m.Department, Visibility: vis, Labels: m.Labels, Units: m.Units, Levels: m.Levels}
+	class, err := kessel.ParseMeasurementClass(m.Class)
+	if err != nil {
+		return nil, reject(ReasonBadMeta, device, "%s", kessel.ErrorMessage(err))
+	}
+	d := &kessel.Device{ID: device, Kind: m.Kind, Name: m.Name, Department: m.Department, Visibility: vis, Labels: m.Labels, Units: m.Units, MeasurementClass: class, Levels: m.Levels}
 	if m.Location != nil {
 		if m.Location.Lon == nil || m.Location.Lat == nil {
 			return nil, reject(ReasonBadLocation, device, "location needs lon and lat")

@@ -38,9 +38,9 @@ func TestDecodeNative(t *testing.T) {
 				t.Errorf("time = %v", d.Readings[0].Time)
 			}
 		}},
-		{name: "meta", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","name":"Neckartor","location":{"lon":9.19,"lat":48.79},"visibility":"public"}`,
+		{name: "meta", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","name":"Neckartor","location":{"lon":9.19,"lat":48.79},"visibility":"public","measurement_class":"reference"}`,
 			check: func(t *testing.T, d Decoded) {
-				if d.Meta == nil || d.Meta.Kind != "air_quality" || d.Meta.Location == nil {
+				if d.Meta == nil || d.Meta.Kind != "air_quality" || d.Meta.Location == nil || d.Meta.Class() != "reference" {
 					t.Errorf("meta: %+v", d.Meta)
 				}
 			}},
@@ -83,6 +83,7 @@ func TestDecodeNative(t *testing.T) {
 		{name: "unknown topic", topic: "kessel/other", payload: `{}`, reason: ReasonUnknownTopic},
 		{name: "too large", payload: `{"values":{"x":1},"pad":"` + strings.Repeat("a", 70000) + `"}`, reason: ReasonTooLarge},
 		{name: "bad meta visibility", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","visibility":"secret"}`, reason: ReasonBadMeta},
+		{name: "bad meta measurement class", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","measurement_class":"gold"}`, reason: ReasonBadMeta},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -22,7 +22,7 @@ func (a *app) startAlerts(ctx context.Context) (func(context.Context), error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	rules := a.rules(ctx)
-	engine, err := alert.New(rules, alert.Options{Logger: a.log, Registerer: a.prom, Journal: a.store, RuleStore: a.store,
+	engine, err := alert.New(rules, alert.Options{Logger: a.log, Registerer: a.prom, Journal: a.store, RuleStore: a.store, Exceedances: newExceedanceCounter(a.store), DeviceClass: a.deviceClass,
 		Notify: func(ctx context.Context, al kessel.Alert) {
 			hooks.Notify(al)
 			a.publish(ctx, al)
@@ -32,7 +32,7 @@ func (a *app) startAlerts(ctx context.Context) (func(context.Context), error) {
 	}
 	var states []kessel.Alert
 	timeout(ctx, 30*time.Second, func(ctx context.Context) {
-		if states, err = a.store.LoadAlerts(ctx, time.Now().Add(-7*24*time.Hour)); err != nil {
+		if states, err = a.store.LoadAlerts(ctx, alertsSince(rules, time.Now())); err != nil {
 			a.log.Warn("could not restore alert states", "err", err)
 		}
 	})

@@ -40,7 +40,7 @@ func (a *app) startHTTP(context.Context) (func(context.Context), error) {
 	c := a.cfg
 	opts := api.Options{Logger: a.log, MaxBody: 2 * c.MaxPayload, Registerer: a.prom, Gatherer: a.prom, Ready: a.ready,
 		Keys: c.File.APIKeys, DeadLetters: a.store, Writer: a.reg, Version: registry.Version, RateLimits: c.RateLimits,
-		Catalog: c.File.Catalog, TrustedProxies: c.Proxies, Pusher: a.pusher(), Usage: a.usage}
+		Catalog: c.File.Catalog, TrustedProxies: c.Proxies, Pusher: a.pusher(), Usage: a.usage, AirQuality: a.store}
 	if a.engine != nil {
 		opts.Alerts = a.engine
 		opts.Rules = a.engine

@@ -21,10 +21,10 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := alert.New(cfg.Rules, alert.Options{}); err != nil || len(cfg.Rules) != 6 {
+	if _, err := alert.New(cfg.Rules, alert.Options{}); err != nil || len(cfg.Rules) != 7 {
 		t.Errorf("example rules: %d, %v", len(cfg.Rules), err)
 	}
-	if len(devs) != 2 || devs[0].ID != "neckartor-pm" || devs[0].Location == nil || devs[1].Visibility != "internal" {
+	if len(devs) != 2 || devs[0].ID != "neckartor-pm" || devs[0].Location == nil || devs[1].Visibility != "internal" || devs[0].MeasurementClass != "reference" {
 		t.Errorf("devices = %+v", devs)
 	}
 }
@@ -40,6 +40,7 @@ func TestBadConfig(t *testing.T) {
 		{"route without sensors", "routes:\n - {id: b27}", "routes[0]: route b27: devices must list at least one sensor"},
 		{"bad route id", "routes:\n - {id: 'B 27', devices: [a]}", "routes[0]: route \"B 27\": id must be"},
 		{"route twice", "routes:\n - {id: b27, devices: [a]}\n - {id: b27, devices: [b]}", "routes[1]: id \"b27\" appears twice"},
+		{"bad measurement class", "devices:\n - {id: a, kind: air_quality, measurement_class: gold}", "measurement_class"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "k.yaml")

@@ -60,6 +60,7 @@ type deviceConfig struct {
 	Labels     map[string]string           `yaml:"labels"`
 	Units      map[string]string           `yaml:"units"`
 	Levels     map[string][]kessel.Level   `yaml:"levels"`
+	Class      string                      `yaml:"measurement_class"`
 }
 
 // loadConfig reads and validates the YAML file at path; unknown keys are
@@ -85,7 +86,7 @@ func loadConfig(path string) (fileConfig, []kessel.Device, error) {
 		if err != nil {
 			return cfg, nil, fmt.Errorf("config %s: devices[%d] (%s): %s", path, i, dc.ID, kessel.ErrorMessage(err))
 		}
-		d := kessel.Device{ID: dc.ID, Kind: dc.Kind, Name: dc.Name, Department: dc.Department, Visibility: vis, Labels: dc.Labels, Units: dc.Units, Levels: dc.Levels}
+		d := kessel.Device{ID: dc.ID, Kind: dc.Kind, Name: dc.Name, Department: dc.Department, Visibility: vis, Labels: dc.Labels, Units: dc.Units, MeasurementClass: kessel.MeasurementClass(dc.Class), Levels: dc.Levels}
 		if dc.Location != nil {
 			d.Location = &orb.Point{dc.Location.Lon, dc.Location.Lat}
 		}

@@ -1,0 +1,77 @@
+package influx_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kessel-city/kessel"
+)
+
+// TestHourlyMeans writes readings of three devices around a year boundary
+// (one of them changing district midway, so its points are two series)
+// and reads back the hourly means of two of them.
+func TestHourlyMeans(t *testing.T) {
+	c, _ := newClient(t)
+	ctx := context.Background()
+	base := time.Date(2025, 12, 31, 22, 0, 0, 0, time.UTC)
+	var rs []kessel.Reading
+	for i := range 6 { // 22:00, 22:20, 22:40, 23:00, 23:20, 23:40
+		at := base.Add(time.Duration(i) * 20 * time.Minute)
+		district := "Mitte"
+		if i%2 == 1 {
+			district = "Nord"
+		}
+		rs = append(rs,
+			kessel.Reading{Device: "a", Kind: "air_quality", Time: at, District: district, Values: map[string]float64{"pm10": float64(10 * (i + 1)), "no2": 5}},
+			kessel.Reading{Device: "b", Kind: "air_quality", Time: at.Add(time.Hour), Values: map[string]float64{"pm10": 1, "temperature": 3}},
+			kessel.Reading{Device: "c", Kind: "air_quality", Time: at, Values: map[string]float64{"pm10": 1000}})
+	}
+	if err := c.WriteReadings(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.HourlyMeans(ctx, []string{"a", "b"}, []string{"pm10", "no2"}, base.Add(-time.Hour), base.Add(3*time.Hour+30*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct {
+		device string
+		hour   time.Time
+	}
+	want := map[key]map[string]float64{
+		{"a", base}:                    {"pm10": 20, "no2": 5}, // (10+20+30)/3
+		{"a", base.Add(time.Hour)}:     {"pm10": 50, "no2": 5}, // (40+50+60)/3
+		{"b", base.Add(time.Hour)}:     {"pm10": 1},
+		{"b", base.Add(2 * time.Hour)}: {"pm10": 1},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d hourly readings, want %d: %+v", len(got), len(want), got)
+	}
+	for _, r := range got {
+		w, ok := want[key{r.Device, r.Time.UTC()}]
+		if !ok {
+			t.Errorf("unexpected %s at %s: %v", r.Device, r.Time, r.Values)
+			continue
+		}
+		if len(r.Values) != len(w) {
+			t.Errorf("%s at %s: %v, want %v", r.Device, r.Time, r.Values, w)
+		}
+		for f, v := range w {
+			if r.Values[f] != v {
+				t.Errorf("%s at %s: %s = %v, want %v", r.Device, r.Time, f, r.Values[f], v)
+			}
+		}
+	}
+	for _, bad := range []struct {
+		devices, fields []string
+		from, to        time.Time
+	}{
+		{[]string{"a b"}, []string{"pm10"}, base, base.Add(time.Hour)},
+		{[]string{"a"}, []string{"PM10"}, base, base.Add(time.Hour)},
+		{[]string{"a"}, []string{"pm10"}, base, base.Add(time.Minute)},
+	} {
+		if _, err := c.HourlyMeans(ctx, bad.devices, bad.fields, bad.from, bad.to); kessel.ErrorCode(err) != kessel.EINVALID {
+			t.Errorf("HourlyMeans(%v, %v, %s, %s): %v, want EINVALID", bad.devices, bad.fields, bad.from, bad.to, err)
+		}
+	}
+}
