@@ -23,6 +23,9 @@ const (
 	EUNSUPPORTED          = "unsupported_media_type" // a body in a format not accepted
 	ERATELIMIT            = "rate_limited"
 	EMETHOD               = "method_not_allowed" // a known resource, another method
+	// EGONE: the data asked for existed but is no longer kept (raw
+	// readings older than the raw retention window).
+	EGONE = "gone"
 )
 
 // Error is an error a user may see: a code from the list above and a message

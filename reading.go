@@ -57,6 +57,10 @@ type HistoryQuery struct {
 	Every    time.Duration
 	Fn       string
 	Limit    int
+	// Resolution chooses the stored data that serves the query: "" lets
+	// the store choose, or one of ResolutionRaw, ResolutionHour and
+	// ResolutionDay (see Resolutions).
+	Resolution string
 }
 
 // Aggregates lists the aggregate functions a HistoryQuery may use.

@@ -29,6 +29,7 @@ var statusOf = map[string]int{
 	kessel.ERATELIMIT:            http.StatusTooManyRequests,
 	kessel.EINTERNAL:             http.StatusInternalServerError,
 	kessel.EUNAVAILABLE:          http.StatusServiceUnavailable,
+	kessel.EGONE:                 http.StatusGone,
 }
 
 // problem is an RFC 9457 problem document.

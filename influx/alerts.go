@@ -44,7 +44,7 @@ func (c *Client) SaveAlerts(ctx context.Context, as []kessel.Alert) error {
 		b = strconv.AppendInt(b, now.UnixNano()+int64(i), 10)
 		b = append(b, '\n')
 	}
-	return c.writeLines(ctx, string(b))
+	return c.writeRecords(ctx, string(b))
 }
 
 // LoadAlerts returns the last saved state of every alert since `since`.
@@ -52,9 +52,8 @@ func (c *Client) SaveAlerts(ctx context.Context, as []kessel.Alert) error {
 // "inactive" for a resolved alert); a record it cannot read is skipped.
 func (c *Client) LoadAlerts(ctx context.Context, since time.Time) ([]kessel.Alert, error) {
 	var f strings.Builder
-	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
-	fmt.Fprintf(&f, "  |> range(start: %s, stop: 2262-01-01T00:00:00Z)\n", since.UTC().Format(time.RFC3339Nano))
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %q and r._field == \"doc\")\n", AlertMeasurement)
+	f.WriteString(c.recordsFrom(fmt.Sprintf("range(start: %s, stop: 2262-01-01T00:00:00Z)", since.UTC().Format(time.RFC3339Nano)),
+		fmt.Sprintf("filter(fn: (r) => r._measurement == %q and r._field == \"doc\")", AlertMeasurement)))
 	f.WriteString("  |> group()\n  |> sort(columns: [\"_time\"])\n")
 	res, err := c.query.Query(ctx, f.String())
 	if err != nil {

@@ -37,6 +37,19 @@ type Options struct {
 	// Timeout bounds each HTTP request; default 30s.
 	Timeout time.Duration
 	Logger  *slog.Logger
+	// RawRetention is how long InfluxDB keeps raw readings and dead
+	// letters (the retention of Bucket, which Prepare sets); 0 keeps
+	// them forever.
+	RawRetention time.Duration
+	// RollupRetention is how long the hourly and daily rollups are kept;
+	// 0 keeps them forever.
+	RollupRetention time.Duration
+	// HourBucket and DayBucket hold the hourly and daily rollups, and
+	// RecordBucket Kessel's own records (device journal, rules, alerts,
+	// usage), kept forever. Defaults derive from Bucket: on 1.8
+	// "db/rollup_1h", "db/rollup_1d" and "db/records"; on 2.x
+	// "<bucket>_rollup_1h", "<bucket>_rollup_1d" and "<bucket>_records".
+	HourBucket, DayBucket, RecordBucket string
 }
 
 func (o *Options) ensureDefaults() {
@@ -55,6 +68,19 @@ func (o *Options) ensureDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	derive := func(s *string, suffix string) {
+		if *s != "" {
+			return
+		}
+		if db, _, ok := strings.Cut(o.Bucket, "/"); ok {
+			*s = db + "/" + suffix
+		} else {
+			*s = o.Bucket + "_" + suffix
+		}
+	}
+	derive(&o.HourBucket, "rollup_1h")
+	derive(&o.DayBucket, "rollup_1d")
+	derive(&o.RecordBucket, "records")
 }
 
 // Client writes and reads Kessel data. It is safe for concurrent use.
@@ -64,6 +90,10 @@ type Client struct {
 	write  api.WriteAPIBlocking
 	query  api.QueryAPI
 	http   *http.Client
+	// writers of the rollup and record buckets, by bucket
+	writers map[string]api.WriteAPIBlocking
+	// marks caches the rollup watermark for the read side
+	marks markCache
 }
 
 // New returns a Client for the server at opts.URL. It does not contact the
@@ -74,19 +104,29 @@ func New(opts Options) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, kessel.Errorf(kessel.EINVALID, "influx url %q: want http://host:port or https://host:port", opts.URL)
 	}
-	if strings.Count(opts.Bucket, "/") > 1 || strings.HasPrefix(opts.Bucket, "/") || strings.HasSuffix(opts.Bucket, "/") {
-		return nil, kessel.Errorf(kessel.EINVALID, "influx bucket %q: want a bucket name or database/retention-policy", opts.Bucket)
+	for _, b := range []string{opts.Bucket, opts.HourBucket, opts.DayBucket, opts.RecordBucket} {
+		if strings.Count(b, "/") > 1 || strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") || strings.Contains(opts.Bucket, "/") != strings.Contains(b, "/") {
+			return nil, kessel.Errorf(kessel.EINVALID, "influx bucket %q: want a bucket name or database/retention-policy (the same form for every bucket)", b)
+		}
+	}
+	if opts.RawRetention < 0 || opts.RollupRetention < 0 || opts.RawRetention > 0 && opts.RawRetention < time.Hour || opts.RollupRetention > 0 && opts.RollupRetention < opts.RawRetention {
+		return nil, kessel.Errorf(kessel.EINVALID, "retention: raw at least 1h (or 0, forever), rollups at least as long as raw (or 0, forever)")
 	}
 	o := influxdb2.DefaultOptions().
 		SetHTTPRequestTimeout(uint(opts.Timeout / time.Second)).
 		SetPrecision(time.Nanosecond)
 	c := influxdb2.NewClientWithOptions(strings.TrimRight(opts.URL, "/"), opts.Token, o)
+	writers := map[string]api.WriteAPIBlocking{}
+	for _, b := range []string{opts.HourBucket, opts.DayBucket, opts.RecordBucket} {
+		writers[b] = c.WriteAPIBlocking(opts.Org, b)
+	}
 	return &Client{
-		opts:   opts,
-		client: c,
-		write:  c.WriteAPIBlocking(opts.Org, opts.Bucket),
-		query:  c.QueryAPI(opts.Org),
-		http:   &http.Client{Timeout: opts.Timeout},
+		opts:    opts,
+		client:  c,
+		write:   c.WriteAPIBlocking(opts.Org, opts.Bucket),
+		query:   c.QueryAPI(opts.Org),
+		http:    &http.Client{Timeout: opts.Timeout},
+		writers: writers,
 	}, nil
 }
 
@@ -115,9 +155,12 @@ func (c *Client) Ping(ctx context.Context) (version string, err error) {
 	return resp.Header.Get("X-Influxdb-Version"), nil
 }
 
-// Prepare waits until the server answers (retrying until ctx ends) and, on an
-// InfluxDB 1.x server, creates the database named by the bucket's first part.
-// On 2.x the bucket must already exist.
+// Prepare waits until the server answers (retrying until ctx ends) and
+// then makes the buckets: on InfluxDB 1.x the database and the retention
+// policies of Bucket (RawRetention), HourBucket and DayBucket
+// (RollupRetention) and RecordBucket (forever), created or altered; on 2.x
+// the rollup and record buckets are created when missing and the retention
+// of every bucket is set (Bucket itself must exist).
 func (c *Client) Prepare(ctx context.Context) error {
 	var version string
 	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
@@ -134,29 +177,16 @@ func (c *Client) Prepare(ctx context.Context) error {
 		}
 	}
 	if !isV1(version) {
+		if err := c.prepareBuckets(ctx); err != nil {
+			return err
+		}
 		c.opts.Logger.Info("InfluxDB ready", "version", version, "bucket", c.opts.Bucket)
 		return nil
 	}
-	db, _, _ := strings.Cut(c.opts.Bucket, "/")
-	form := url.Values{"q": {fmt.Sprintf("CREATE DATABASE %q", db)}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.opts.URL, "/")+"/query", strings.NewReader(form.Encode()))
-	if err != nil {
-		return fmt.Errorf("influx: create database: %w", err)
+	if err := c.preparePolicies(ctx); err != nil {
+		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if u, p, ok := strings.Cut(c.opts.Token, ":"); ok {
-		req.SetBasicAuth(u, p)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("influx: create database %s: %w", db, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode/100 != 2 || strings.Contains(string(body), `"error"`) {
-		return fmt.Errorf("influx: create database %s: status %d: %s", db, resp.StatusCode, body)
-	}
-	c.opts.Logger.Info("InfluxDB ready", "version", version, "database", db)
+	c.opts.Logger.Info("InfluxDB ready", "version", version, "bucket", c.opts.Bucket, "raw_retention", c.opts.RawRetention, "rollup_retention", c.opts.RollupRetention)
 	return nil
 }
 
@@ -164,10 +194,14 @@ func (c *Client) Prepare(ctx context.Context) error {
 // server rejected the data (it will never accept it) and EUNAVAILABLE when
 // the write may succeed if retried.
 func (c *Client) writeLines(ctx context.Context, lines string) error {
+	return c.writeWith(ctx, c.write, lines)
+}
+
+func (c *Client) writeWith(ctx context.Context, w api.WriteAPIBlocking, lines string) error {
 	if lines == "" {
 		return nil
 	}
-	err := c.write.WriteRecord(ctx, lines)
+	err := w.WriteRecord(ctx, lines)
 	if err == nil {
 		return nil
 	}

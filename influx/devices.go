@@ -39,16 +39,16 @@ func (c *Client) SaveDevices(ctx context.Context, recs []kessel.DeviceRecord) er
 		b = strconv.AppendInt(b, r.Time.UnixNano(), 10)
 		b = append(b, '\n')
 	}
-	return c.writeLines(ctx, string(b))
+	return c.writeRecords(ctx, string(b))
 }
 
 // LoadDevices returns the last journal record of every device, deleted
 // ones included (so that a removal is not undone by an older entry).
 func (c *Client) LoadDevices(ctx context.Context) ([]kessel.DeviceRecord, error) {
 	var f strings.Builder
-	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
-	f.WriteString("  |> range(start: 1970-01-01T00:00:00Z, stop: 2262-01-01T00:00:00Z)\n")
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %q and r._field == \"doc\")\n  |> last()\n", DeviceMeasurement)
+	f.WriteString(c.recordsFrom("range(start: 1970-01-01T00:00:00Z, stop: 2262-01-01T00:00:00Z)",
+		fmt.Sprintf("filter(fn: (r) => r._measurement == %q and r._field == \"doc\")", DeviceMeasurement)))
+	f.WriteString("  |> last()\n")
 	res, err := c.query.Query(ctx, f.String())
 	if err != nil {
 		return nil, fmt.Errorf("influx: load devices: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)

@@ -23,16 +23,16 @@ func (c *Client) SaveRules(ctx context.Context, rules []kessel.Rule) error {
 	b := append([]byte(RuleMeasurement+" "), appendString(nil, "doc", string(doc))...)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, time.Now().UnixNano(), 10)
-	return c.writeLines(ctx, string(b))
+	return c.writeRecords(ctx, string(b))
 }
 
 // LoadRules decodes the last saved rule set into out; found is false when
 // none was ever saved.
 func (c *Client) LoadRules(ctx context.Context, out *[]kessel.Rule) (found bool, err error) {
 	var f strings.Builder
-	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
-	f.WriteString("  |> range(start: 1970-01-01T00:00:00Z, stop: 2262-01-01T00:00:00Z)\n")
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %q and r._field == \"doc\")\n  |> last()\n", RuleMeasurement)
+	f.WriteString(c.recordsFrom("range(start: 1970-01-01T00:00:00Z, stop: 2262-01-01T00:00:00Z)",
+		fmt.Sprintf("filter(fn: (r) => r._measurement == %q and r._field == \"doc\")", RuleMeasurement)))
+	f.WriteString("  |> last()\n")
 	res, err := c.query.Query(ctx, f.String())
 	if err != nil {
 		return false, fmt.Errorf("influx: load rules: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)

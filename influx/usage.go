@@ -39,15 +39,14 @@ func (c *Client) SaveUsage(ctx context.Context, us []kessel.UsageCount) error {
 		b = strconv.AppendInt(b, day.UnixNano(), 10)
 		b = append(b, '\n')
 	}
-	return c.writeLines(ctx, string(b))
+	return c.writeRecords(ctx, string(b))
 }
 
 // LoadUsage returns every instance's usage counts for the days since since.
 func (c *Client) LoadUsage(ctx context.Context, since time.Time) ([]kessel.UsageCount, error) {
 	var f strings.Builder
-	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
-	fmt.Fprintf(&f, "  |> range(start: %s, stop: 2262-01-01T00:00:00Z)\n", since.UTC().Truncate(24*time.Hour).Format(time.RFC3339))
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %q and r._field == \"requests\")\n", UsageMeasurement)
+	f.WriteString(c.recordsFrom(fmt.Sprintf("range(start: %s, stop: 2262-01-01T00:00:00Z)", since.UTC().Truncate(24*time.Hour).Format(time.RFC3339)),
+		fmt.Sprintf("filter(fn: (r) => r._measurement == %q and r._field == \"requests\")", UsageMeasurement)))
 	f.WriteString("  |> group()\n")
 	res, err := c.query.Query(ctx, f.String())
 	if err != nil {

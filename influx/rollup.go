@@ -1,0 +1,195 @@
+package influx
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kessel-city/kessel"
+)
+
+// RollupStats are the columns a rollup keeps per field, stored as fields
+// named <field>_<stat> (a field name holds no other way to end in one
+// of these, so the split at the last '_' is unambiguous).
+var RollupStats = []string{"mean", "min", "max", "count"}
+
+// rollupKey is a rollup's series and window.
+type rollupKey struct {
+	kind, device, district, department string
+	start                              int64
+}
+
+// rollupAcc accumulates the values of one field in one window.
+type rollupAcc struct {
+	sum, min, max float64
+	n             int64
+}
+
+func (a *rollupAcc) add(sum, lo, hi float64, n int64) {
+	if n <= 0 {
+		return
+	}
+	if a.n == 0 || lo < a.min {
+		a.min = lo
+	}
+	if a.n == 0 || hi > a.max {
+		a.max = hi
+	}
+	a.sum += sum
+	a.n += n
+}
+
+// hourFlux sums, counts and bounds every dot-free field of every reading
+// per series and UTC hour in [from, to). Fields with a dot are Kessel's
+// annotations (link.*, qc.*): readingsFilter already leaves them out.
+func (c *Client) hourFlux(from, to time.Time) string {
+	var f strings.Builder
+	f.WriteString("import \"math\"\n")
+	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
+	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	f.WriteString(readingsFilter)
+	f.WriteString("  |> filter(fn: (r) => r._field != \"lat\" and r._field != \"lon\" and r._field != \"empty\")\n")
+	f.WriteString("  |> toFloat()\n")
+	f.WriteString("  |> group(columns: [\"_measurement\", \"device\", \"district\", \"department\", \"_field\"])\n")
+	f.WriteString("  |> window(every: 1h)\n")
+	f.WriteString("  |> reduce(identity: {n: 0, s: 0.0, lo: math.maxfloat, hi: -math.maxfloat}, fn: (r, accumulator) => ({n: accumulator.n + 1, s: accumulator.s + r._value," +
+		" lo: if r._value < accumulator.lo then r._value else accumulator.lo, hi: if r._value > accumulator.hi then r._value else accumulator.hi}))\n")
+	return f.String()
+}
+
+// ComputeHours rolls the raw readings of the UTC hours in [from, to)
+// (rounded out to whole hours) up into HourBucket: per device, field and
+// hour the mean, min, max and count, stamped at the hour's start and
+// tagged with kind (the measurement), device, district and department. A
+// window written again overwrites the earlier one, so running it twice
+// stores the same points. It returns the number of windows written.
+func (c *Client) ComputeHours(ctx context.Context, from, to time.Time) (int, error) {
+	from, to = from.UTC().Truncate(time.Hour), ceil(to.UTC(), time.Hour)
+	res, err := c.query.Query(ctx, c.hourFlux(from, to))
+	if err != nil {
+		return 0, fmt.Errorf("influx: hourly rollup: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	defer res.Close()
+	windows := map[rollupKey]map[string]*rollupAcc{}
+	for res.Next() {
+		v := res.Record().Values()
+		start, _ := v["_start"].(time.Time)
+		n, _ := v["n"].(int64)
+		s, _ := v["s"].(float64)
+		lo, _ := v["lo"].(float64)
+		hi, _ := v["hi"].(float64)
+		field, _ := v["_field"].(string)
+		k := keyOf(v, start)
+		if windows[k] == nil {
+			windows[k] = map[string]*rollupAcc{}
+		}
+		windows[k][field] = &rollupAcc{sum: s, min: lo, max: hi, n: n}
+	}
+	if err := res.Err(); err != nil {
+		return 0, fmt.Errorf("influx: hourly rollup: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	return len(windows), c.writeRollups(ctx, c.opts.HourBucket, windows)
+}
+
+func keyOf(v map[string]any, start time.Time) rollupKey {
+	k := rollupKey{start: start.UnixNano()}
+	k.kind, _ = v["_measurement"].(string)
+	k.device, _ = v["device"].(string)
+	k.district, _ = v["district"].(string)
+	k.department, _ = v["department"].(string)
+	return k
+}
+
+// ComputeDays rolls the hourly rollups of the UTC days in [from, to)
+// (rounded out to whole days) up into DayBucket, overwriting what was
+// there. The mean is weighted by each hour's count, so it is the mean of
+// the raw values. It returns the number of windows written.
+func (c *Client) ComputeDays(ctx context.Context, from, to time.Time) (int, error) {
+	from, to = from.UTC().Truncate(24*time.Hour), ceil(to.UTC(), 24*time.Hour)
+	windows := map[rollupKey]map[string]*rollupAcc{}
+	err := c.Rollups(ctx, kessel.RollupQuery{Resolution: kessel.ResolutionHour, From: from, To: to}, func(r kessel.Rollup) error {
+		k := rollupKey{kind: r.Kind, device: r.Device, district: r.District, department: r.Department, start: r.Time.Truncate(24 * time.Hour).UnixNano()}
+		if windows[k] == nil {
+			windows[k] = map[string]*rollupAcc{}
+		}
+		a := windows[k][r.Field]
+		if a == nil {
+			a = &rollupAcc{}
+			windows[k][r.Field] = a
+		}
+		a.add(r.Sum(), r.Min, r.Max, r.Count)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("influx: daily rollup: %w", err)
+	}
+	return len(windows), c.writeRollups(ctx, c.opts.DayBucket, windows)
+}
+
+// writeRollups writes windows to bucket in batches of whole lines.
+func (c *Client) writeRollups(ctx context.Context, bucket string, windows map[rollupKey]map[string]*rollupAcc) error {
+	keys := make([]rollupKey, 0, len(windows))
+	for k := range windows {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].start < keys[j].start })
+	var b []byte
+	for i, k := range keys {
+		b = appendRollup(b, k, windows[k])
+		if len(b) > 1<<20 || i == len(keys)-1 {
+			if err := c.writeWith(ctx, c.writers[bucket], string(b)); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+	}
+	return nil
+}
+
+func appendRollup(b []byte, k rollupKey, fields map[string]*rollupAcc) []byte {
+	b = appendEscaped(b, k.kind)
+	b = appendTag(b, "department", k.department)
+	b = appendTag(b, "device", k.device)
+	b = appendTag(b, "district", k.district)
+	b = append(b, ' ')
+	names := make([]string, 0, len(fields))
+	for f := range fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for i, f := range names {
+		a := fields[f]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendEscaped(b, f)
+		b = append(b, "_count="...)
+		b = strconv.AppendInt(b, a.n, 10)
+		b = append(b, 'i', ',')
+		b = appendEscaped(b, f)
+		b = append(b, "_max="...)
+		b = strconv.AppendFloat(b, a.max, 'g', -1, 64)
+		b = append(b, ',')
+		b = appendEscaped(b, f)
+		b = append(b, "_mean="...)
+		b = strconv.AppendFloat(b, a.sum/float64(a.n), 'g', -1, 64)
+		b = append(b, ',')
+		b = appendEscaped(b, f)
+		b = append(b, "_min="...)
+		b = strconv.AppendFloat(b, a.min, 'g', -1, 64)
+	}
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, k.start, 10)
+	return append(b, '\n')
+}
+
+// ceil rounds t up to a multiple of d (d divides a day).
+func ceil(t time.Time, d time.Duration) time.Time {
+	if f := t.Truncate(d); !f.Equal(t) {
+		return f.Add(d)
+	}
+	return t
+}
