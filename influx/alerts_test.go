@@ -67,7 +67,7 @@ func TestAlertJournal(t *testing.T) {
 		t.Errorf("acknowledgement not kept: %+v", a)
 	}
 	// The state field says what people see.
-	q := url.Values{"db": {"kessel"}, "q": {`SELECT "state" FROM "kessel_alerts" WHERE "id" = 'r1'`}}
+	q := url.Values{"db": {"kessel"}, "q": {`SELECT "state" FROM "records"."kessel_alerts" WHERE "id" = 'r1'`}} // Kessel's own records are kept in their own policy
 	resp, err = http.Get(srv.URL + "/query?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)

@@ -104,7 +104,7 @@ func compareRollups(t *testing.T, got, want map[string]kessel.Rollup) {
 func TestComputeRollups(t *testing.T) {
 	c, _ := newClient(t)
 	ctx := context.Background()
-	base := time.Now().UTC().Truncate(24*time.Hour).Add(-48 * time.Hour)
+	base := time.Now().UTC().Truncate(24 * time.Hour).Add(-48 * time.Hour)
 	rs := writeMinutes(t, c, base.Add(22*time.Hour), 4, "air-1", "tram-1") // across a day boundary
 	for range 2 {
 		n, err := c.ComputeHours(ctx, base, base.Add(48*time.Hour))
