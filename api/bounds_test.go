@@ -158,8 +158,12 @@ func (q *slowQuerier) StreamHistory(ctx context.Context, _ kessel.HistoryQuery, 
 	return q.wait(ctx)
 }
 
-func (q *slowQuerier) DistrictSeries(ctx context.Context, _, _, _ string, _, _ time.Time, _ time.Duration, _ string) ([]kessel.Reading, error) {
+func (q *slowQuerier) DistrictSeries(ctx context.Context, _, _, _ string, _ kessel.HistoryQuery) ([]kessel.Reading, error) {
 	return nil, q.wait(ctx)
+}
+
+func (q *slowQuerier) Resolve(context.Context, kessel.HistoryQuery) (string, error) {
+	return kessel.ResolutionRaw, nil
 }
 
 // TestQueryLimits: one client's burst of slow history queries gets 429

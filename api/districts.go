@@ -165,7 +165,14 @@ func (s *server) handleDistrictReadings() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
-		rs, err := s.readings.DistrictSeries(r.Context(), d.Name, kind, field, sp.from, sp.to, sp.every, sp.fn)
+		q := kessel.HistoryQuery{From: sp.from, To: sp.to, Every: sp.every, Fn: sp.fn, Resolution: sp.resolution}
+		served, err := s.readings.Resolve(r.Context(), q)
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
+		w.Header().Set(ResolutionHeader, served)
+		rs, err := s.readings.DistrictSeries(r.Context(), d.Name, kind, field, q)
 		if err != nil {
 			s.errorResponse(w, r, err)
 			return
@@ -181,13 +188,14 @@ func (s *server) handleDistrictReadings() http.Handler {
 			return
 		}
 		s.encode(w, r, struct {
-			District string  `json:"district"`
-			Kind     string  `json:"kind"`
-			Field    string  `json:"field"`
-			Fn       string  `json:"fn"`
-			Every    string  `json:"every"`
-			Items    []point `json:"items"`
-			Count    int     `json:"count"`
-		}{d.Name, kind, field, sp.fn, sp.every.String(), items, len(items)}, reply{cache: cacheHistory})
+			District   string  `json:"district"`
+			Kind       string  `json:"kind"`
+			Field      string  `json:"field"`
+			Fn         string  `json:"fn"`
+			Every      string  `json:"every"`
+			Resolution string  `json:"resolution"`
+			Items      []point `json:"items"`
+			Count      int     `json:"count"`
+		}{d.Name, kind, field, sp.fn, sp.every.String(), served, items, len(items)}, reply{cache: cacheHistory})
 	})
 }

@@ -20,14 +20,15 @@ func districtPaths() []*op {
 			describe("Polygon plus the current mean, min and max per field per kind over its public devices' latest readings.").
 			with(districtIDParam()).reply(200, "district", asGeoJSON("DistrictFeature")).fails(404, 503),
 		newOp(get, "/api/v1/districts/{id}/readings", "listDistrictReadings", tagDistricts, "A district-wide series").
-			describe("One field of one kind aggregated over all devices in the district per window (default every=1h, fn=mean).").
+			describe("One field of one kind aggregated over all devices in the district per window (default every=1h, fn=mean). "+historyResolution).
 			with(districtIDParam(),
 				param("kind", "query", "Device kind.", "string", true, "air_quality"), param("field", "query", "Field.", "string", true, "pm10"),
 				param("from", "query", "Start; default -24h.", "string", false, "-7d"), param("to", "query", "End; default now.", "string", false, nil),
 				param("every", "query", "Window, 1m to 31d; default 1h. Each row is labelled with the start of its window.", "string", false, "1h"),
 				enumParam("fn", "Aggregate; default mean.", "mean", "min", "max", "sum", "count", "last"),
+				resolutionParam(),
 				paramRef("format")).
-			reply(200, "series", asJSON("DistrictSeries"), asCSV()).fails(400, 404, 503),
+			reply(200, "series", asJSON("DistrictSeries"), asCSV()).header(200, ResolutionHeader, resolutionHeaderDesc).fails(400, 404, 410, 503),
 		newOp(get, "/api/v1/usage", "getUsage", tagOpenData, "Usage of this service").
 			describe("Requests per day, endpoint and dataset (kind), aggregated, with no personal data; summed over every instance and kept in InfluxDB (saved every minute and on shutdown), for the last 400 days.").
 			with(paramRef("format")).reply(200, "usage", asJSON("UsageList"), asCSV()).fails(400, 503),

@@ -187,6 +187,7 @@ var problemNames = map[int]struct{ name, desc string }{
 	404: {"NotFound", "No such resource, or one the key may not see."},
 	405: {"MethodNotAllowed", "The path exists but not with this method; Allow lists the methods it serves."},
 	409: {"Conflict", "The resource exists already."},
+	410: {"Gone", "Raw readings older than the raw retention window; detail names the rollups (every=1h or 1d) that keep them."},
 	412: {"PreconditionFailed", "If-Match does not match: the resource changed since it was read."},
 	413: {"PayloadTooLarge", "The body is larger than the server takes."},
 	415: {"UnsupportedMediaType", "The body is not of a media type this operation takes."},

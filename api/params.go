@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -219,6 +220,9 @@ type span struct {
 	from, to time.Time
 	every    time.Duration // 0: raw readings
 	fn       string
+	// resolution is the stored resolution asked for (resolution=raw,
+	// 1h or 1d); "" lets the store choose.
+	resolution string
 }
 
 // spanDefaults are what a history request gets for what it leaves out.
@@ -242,6 +246,9 @@ func parseSpan(v url.Values, now time.Time, d spanDefaults) (span, error) {
 	}
 	if sp.fn != "" && !kessel.ValidAggregate(sp.fn) {
 		return sp, invalid("fn %q is unknown; use one of %s", sp.fn, strings.Join(kessel.Aggregates, ", "))
+	}
+	if err := sp.parseResolution(v); err != nil {
+		return sp, err
 	}
 	if e := v.Get("every"); e != "" {
 		sp.every, err = parseDuration(e)
@@ -283,4 +290,18 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, invalid("bad duration %q", s)
 	}
 	return d, nil
+}
+
+// parseResolution reads resolution=raw|1h|1d; a rollup resolution without
+// every asks for its own windows (every=1h or 1d).
+func (sp *span) parseResolution(v url.Values) error {
+	sp.resolution = v.Get("resolution")
+	switch {
+	case sp.resolution == "":
+	case !slices.Contains(kessel.Resolutions, sp.resolution):
+		return invalid("resolution %q is unknown; use raw (every reading, kept for the raw retention window), 1h or 1d (rollups: mean, min, max, count)", sp.resolution)
+	case sp.resolution != kessel.ResolutionRaw && v.Get("every") == "":
+		sp.every = kessel.ResolutionWindow(sp.resolution)
+	}
+	return nil
 }

@@ -10,7 +10,14 @@ import (
 	"github.com/kessel-city/kessel"
 )
 
-// handleReadings serves a device's history from the store.
+// ResolutionHeader names, on a history answer, the stored resolution that
+// served it: raw, 1h, 1d, or 1h+raw (1d+raw) when the newest windows
+// were not rolled up yet.
+const ResolutionHeader = "Kessel-Resolution"
+
+// handleReadings serves a device's history from the store: from the
+// hourly or daily rollups where they can serve it (see
+// ReadingQuerier.Resolve), with the resolution in ResolutionHeader.
 func (s *server) handleReadings() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, _, err := s.lookup(r)
@@ -28,6 +35,12 @@ func (s *server) handleReadings() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
+		served, err := s.readings.Resolve(r.Context(), q)
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
+		w.Header().Set(ResolutionHeader, served)
 		if format == formatCSV {
 			s.streamCSV(w, r, d, q)
 			return
@@ -41,7 +54,7 @@ func (s *server) handleReadings() http.Handler {
 			s.errorResponse(w, r, invalid("more than %d readings in this range; narrow from/to or aggregate with every (e.g. every=%s&fn=mean)", s.opts.MaxPoints, suggestEvery(q.To.Sub(q.From), s.opts.MaxPoints)))
 			return
 		}
-		s.respondReadings(w, r, format, d, rs)
+		s.respondReadings(w, r, format, d, rs, served)
 	})
 }
 
@@ -57,7 +70,7 @@ func (s *server) historyQuery(r *http.Request, device string, stream bool) (kess
 	if err != nil {
 		return kessel.HistoryQuery{}, err
 	}
-	q := kessel.HistoryQuery{Device: device, From: sp.from, To: sp.to, Every: sp.every, Fn: sp.fn, Limit: s.opts.MaxPoints + 1}
+	q := kessel.HistoryQuery{Device: device, From: sp.from, To: sp.to, Every: sp.every, Fn: sp.fn, Limit: s.opts.MaxPoints + 1, Resolution: sp.resolution}
 	if fs := v.Get("fields"); fs != "" {
 		for _, f := range strings.Split(fs, ",") {
 			if !kessel.ValidFieldName(f) {
@@ -157,7 +170,7 @@ func suggestEvery(span time.Duration, max int) string {
 	return "31d"
 }
 
-func (s *server) respondReadings(w http.ResponseWriter, r *http.Request, format string, d kessel.Device, rs []kessel.Reading) {
+func (s *server) respondReadings(w http.ResponseWriter, r *http.Request, format string, d kessel.Device, rs []kessel.Reading, served string) {
 	switch format {
 	case formatGeoJSON:
 		fc := featureCollection{Type: "FeatureCollection", Features: make([]feature, 0, len(rs))}
@@ -180,10 +193,11 @@ func (s *server) respondReadings(w http.ResponseWriter, r *http.Request, format 
 			items[i] = *toReadingJSON(&d, &rs[i])
 		}
 		s.encode(w, r, struct {
-			Device string        `json:"device"`
-			Kind   string        `json:"kind"`
-			Items  []readingJSON `json:"items"`
-			Count  int           `json:"count"`
-		}{d.ID, d.Kind, items, len(items)}, reply{cache: cacheHistory})
+			Device     string        `json:"device"`
+			Kind       string        `json:"kind"`
+			Resolution string        `json:"resolution"`
+			Items      []readingJSON `json:"items"`
+			Count      int           `json:"count"`
+		}{d.ID, d.Kind, served, items, len(items)}, reply{cache: cacheHistory})
 	}
 }

@@ -37,8 +37,13 @@ type ReadingQuerier interface {
 	History(ctx context.Context, q kessel.HistoryQuery) ([]kessel.Reading, error)
 	// StreamHistory calls fn per reading without holding them (CSV exports).
 	StreamHistory(ctx context.Context, q kessel.HistoryQuery, fn func(kessel.Reading) error) error
-	// DistrictSeries aggregates a field over a district's devices per window.
-	DistrictSeries(ctx context.Context, district, kind, field string, from, to time.Time, every time.Duration, fn string) ([]kessel.Reading, error)
+	// DistrictSeries aggregates a field over a district's devices per
+	// window (q's From, To, Every, Fn and Resolution).
+	DistrictSeries(ctx context.Context, district, kind, field string, q kessel.HistoryQuery) ([]kessel.Reading, error)
+	// Resolve names the stored resolution that serves q ("raw", "1h",
+	// "1d", "1h+raw"), or fails: EGONE for raw readings no longer kept,
+	// EINVALID for a resolution that cannot serve q.
+	Resolve(ctx context.Context, q kessel.HistoryQuery) (string, error)
 }
 
 // Check is a readiness check: nil when the dependency it names is usable.

@@ -2,6 +2,7 @@ package influx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -42,14 +43,24 @@ func fieldsFilter(fieldRE string) string {
 }
 
 // History returns the device's readings in [From, To), oldest first, one
-// Reading per timestamp. It returns EINVALID for a bad query and
-// EUNAVAILABLE when InfluxDB cannot answer.
+// Reading per timestamp; with Every, one per window, timed at the
+// window's end. Windows are served from the hourly or daily rollups where
+// they can be (see Resolve) and from raw readings otherwise. It returns
+// EINVALID for a bad query, EGONE for raw readings older than the raw
+// retention and EUNAVAILABLE when InfluxDB cannot answer.
 func (c *Client) History(ctx context.Context, q kessel.HistoryQuery) ([]kessel.Reading, error) {
-	flux, err := c.historyFlux(q)
-	if err != nil {
-		return nil, err
+	var out []kessel.Reading
+	err := c.eachHistory(ctx, q, func(r kessel.Reading) error {
+		out = append(out, r)
+		if q.Limit > 0 && len(out) >= q.Limit {
+			return errLimit
+		}
+		return nil
+	})
+	if errors.Is(err, errLimit) {
+		err = nil
 	}
-	return c.readings(ctx, flux, "history")
+	return out, err
 }
 
 // StreamHistory calls fn for each reading of History's result as InfluxDB
@@ -57,11 +68,7 @@ func (c *Client) History(ctx context.Context, q kessel.HistoryQuery) ([]kessel.R
 // ignored. An error from fn stops the query and is returned.
 func (c *Client) StreamHistory(ctx context.Context, q kessel.HistoryQuery, fn func(kessel.Reading) error) error {
 	q.Limit = 0
-	flux, err := c.historyFlux(q)
-	if err != nil {
-		return err
-	}
-	return c.eachReading(ctx, flux, "history", fn)
+	return c.eachHistory(ctx, q, fn)
 }
 
 func (c *Client) historyFlux(q kessel.HistoryQuery) (string, error) {
@@ -187,9 +194,12 @@ func (c *Client) eachReading(ctx context.Context, flux, what string, fn func(kes
 }
 
 // DistrictSeries aggregates one field of one kind over every device in a
-// district into windows of every with fn (mean, min, max, sum, count, last),
-// oldest first.
-func (c *Client) DistrictSeries(ctx context.Context, district, kind, field string, from, to time.Time, every time.Duration, fn string) ([]kessel.Reading, error) {
+// district into windows of q.Every with q.Fn (mean, min, max, sum, count,
+// last), oldest first, from the rollups where they serve (see Resolve;
+// q.Resolution overrides) and raw readings otherwise. q.Device and
+// q.Fields are ignored.
+func (c *Client) DistrictSeries(ctx context.Context, district, kind, field string, q kessel.HistoryQuery) ([]kessel.Reading, error) {
+	from, to, every, fn := q.From, q.To, q.Every, fnOr(q.Fn)
 	switch {
 	case kessel.ValidateKind(kind) != nil || kind == "" || !kessel.ValidFieldName(field):
 		return nil, kessel.Errorf(kessel.EINVALID, "kind and field must be names such as air_quality and pm10")
@@ -198,6 +208,16 @@ func (c *Client) DistrictSeries(ctx context.Context, district, kind, field strin
 	case !from.Before(to) || every <= 0:
 		return nil, kessel.Errorf(kessel.EINVALID, "from must be before to, and every positive")
 	}
+	q.Device, q.Fields = "", []string{field}
+	p, err := c.plan(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.districtRollups(ctx, p, district, kind, field, q)
+	if err != nil || !p.raws() {
+		return out, err
+	}
+	from, to = p.rawFrom, p.rawTo
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
@@ -205,7 +225,8 @@ func (c *Client) DistrictSeries(ctx context.Context, district, kind, field strin
 	f.WriteString("  |> group(columns: [\"_field\"])\n")
 	fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: %s, timeSrc: \"_start\", createEmpty: false)\n  |> toFloat()\n", fluxDuration(every), fn)
 	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n  |> group()\n  |> sort(columns: [\"_time\"])\n")
-	return c.readings(ctx, f.String(), "district series")
+	raw, err := c.readings(ctx, f.String(), "district series")
+	return append(out, raw...), err
 }
 
 // fluxDuration renders d as a Flux duration literal such as 1h30m or 90s.

@@ -36,6 +36,11 @@ func (c *Client) Rollups(ctx context.Context, q kessel.RollupQuery, fn func(kess
 	if err != nil {
 		return err
 	}
+	return c.eachRollup(ctx, flux, fn)
+}
+
+// eachRollup runs a query of rollupsFlux and calls fn per field and row.
+func (c *Client) eachRollup(ctx context.Context, flux string, fn func(kessel.Rollup) error) error {
 	res, err := c.query.Query(ctx, flux)
 	if err != nil {
 		return fmt.Errorf("influx: rollups: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)

@@ -1,0 +1,262 @@
+package influx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/kessel-city/kessel"
+)
+
+// rollupFns are the aggregates a rollup can serve, with the stats each
+// needs besides count.
+var rollupFns = map[string][]string{"mean": {"mean"}, "min": {"min"}, "max": {"max"}, "count": {}, "sum": {"mean"}}
+
+// plan is how a history request is served: windows in [rollFrom,
+// rollTo) from the rollups of resolution res, then [rawFrom, rawTo) from
+// raw readings; either part may be empty.
+type plan struct {
+	res              string
+	rollFrom, rollTo time.Time
+	rawFrom, rawTo   time.Time
+}
+
+func (p plan) rolls() bool { return p.res != "" && p.rollFrom.Before(p.rollTo) }
+func (p plan) raws() bool  { return p.rawFrom.Before(p.rawTo) }
+
+// served names the resolutions of p: "raw", "1h", "1d", or "1h+raw".
+func (p plan) served() string {
+	switch {
+	case p.rolls() && p.raws():
+		return p.res + "+" + kessel.ResolutionRaw
+	case p.rolls() || p.res != "" && !p.raws():
+		return p.res
+	}
+	return kessel.ResolutionRaw
+}
+
+// Resolve says which stored resolution serves a history request (q.Device
+// may be empty for a district series): "raw", "1h", "1d", or e.g.
+// "1h+raw" when the newest windows are not rolled up yet and come from raw
+// readings. It returns EINVALID when q.Resolution cannot serve q and
+// EGONE when q needs raw readings older than the raw retention.
+func (c *Client) Resolve(ctx context.Context, q kessel.HistoryQuery) (string, error) {
+	p, err := c.plan(ctx, q)
+	return p.served(), err
+}
+
+// rawEdge is the oldest instant raw readings are kept for; zero when kept forever.
+func (c *Client) rawEdge() time.Time {
+	if c.opts.RawRetention <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(-c.opts.RawRetention)
+}
+
+func (c *Client) rawPlan(q kessel.HistoryQuery, why string) (plan, error) {
+	if edge := c.rawEdge(); !edge.IsZero() && q.From.Before(edge) {
+		return plan{}, kessel.Errorf(kessel.EGONE, "raw readings are kept for %s (since %s) and from is older%s; older data is kept as hourly and daily rollups (mean, min, max, count): ask every=1h or every=1d with fn=mean, min, max, count or sum, or resolution=1h or 1d",
+			fmtDays(c.opts.RawRetention), edge.UTC().Format(time.RFC3339), why)
+	}
+	return plan{rawFrom: q.From, rawTo: q.To}, nil
+}
+
+func fmtDays(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+// plan chooses what serves q: a rollup when q.Every is a multiple of its
+// window and q.Fn one it can serve (daily before hourly), raw readings
+// otherwise and for windows newer than the rollups; q.Resolution
+// overrides (a rollup resolution then serves only from the rollup).
+func (c *Client) plan(ctx context.Context, q kessel.HistoryQuery) (plan, error) {
+	fn := q.Fn
+	if fn == "" {
+		fn = "mean"
+	}
+	_, rollable := rollupFns[fn]
+	can := func(res string) bool { return q.Every > 0 && rollable && q.Every%kessel.ResolutionWindow(res) == 0 }
+	res := q.Resolution
+	switch {
+	case res != "" && !slices.Contains(kessel.Resolutions, res):
+		return plan{}, kessel.Errorf(kessel.EINVALID, "resolution %q: use raw, 1h or 1d", res)
+	case res == kessel.ResolutionRaw:
+		return c.rawPlan(q, "")
+	case res != "" && !can(res):
+		return plan{}, kessel.Errorf(kessel.EINVALID, "resolution=%s needs every to be a multiple of %s and fn one of mean, min, max, count, sum", res, res)
+	case res == "" && can(kessel.ResolutionDay):
+		res = kessel.ResolutionDay
+	case res == "" && can(kessel.ResolutionHour):
+		res = kessel.ResolutionHour
+	case res == "":
+		why := ""
+		if q.Every > 0 {
+			why = fmt.Sprintf(" (every=%s fn=%s is not served by a rollup)", q.Every, fn)
+		}
+		return c.rawPlan(q, why)
+	}
+	mark, err := c.cachedMark(ctx)
+	if err != nil {
+		return plan{}, err
+	}
+	covered := mark.Done
+	if res == kessel.ResolutionDay {
+		covered = covered.Truncate(24 * time.Hour)
+	}
+	p := plan{res: res, rollFrom: floorTo(q.From, q.Every), rollTo: floorTo(minTime(q.To, covered), q.Every)}
+	if !p.rollFrom.Before(p.rollTo) {
+		p.rollTo = p.rollFrom
+	}
+	if q.Resolution != "" || !p.rollTo.Before(q.To) {
+		return p, nil
+	}
+	tail := maxTime(p.rollTo, q.From)
+	if !p.rolls() {
+		rp, err := c.rawPlan(q, "")
+		return rp, err
+	}
+	if edge := c.rawEdge(); edge.IsZero() || !tail.Before(edge) {
+		p.rawFrom, p.rawTo = tail, q.To
+	}
+	return p, nil
+}
+
+// floorTo rounds t down to a multiple of d since the Unix epoch, as
+// Flux's aggregateWindow aligns its windows.
+func floorTo(t time.Time, d time.Duration) time.Time {
+	ns := t.UnixNano()
+	m := ns % int64(d)
+	if m < 0 {
+		m += int64(d)
+	}
+	return time.Unix(0, ns-m).UTC()
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// rollupWindows aggregates the rollups rq selects into windows of every
+// with fn, over every series it selects (all of a device's, or all
+// devices of a district), oldest first. A window's time is its end, as
+// for windows aggregated from raw readings.
+func (c *Client) rollupWindows(ctx context.Context, rq kessel.RollupQuery, every time.Duration, fn string) ([]kessel.Reading, error) {
+	flux, err := c.rollupsFlux(rq, rollupFns[fn])
+	if err != nil {
+		return nil, err
+	}
+	windows := map[int64]map[string]*rollupAcc{}
+	err = c.eachRollup(ctx, flux, func(r kessel.Rollup) error {
+		w := floorTo(r.Time, every).UnixNano()
+		if windows[w] == nil {
+			windows[w] = map[string]*rollupAcc{}
+		}
+		a := windows[w][r.Field]
+		if a == nil {
+			a = &rollupAcc{}
+			windows[w][r.Field] = a
+		}
+		a.add(r.Sum(), r.Min, r.Max, r.Count)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	starts := make([]int64, 0, len(windows))
+	for w := range windows {
+		starts = append(starts, w)
+	}
+	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
+	out := make([]kessel.Reading, 0, len(starts))
+	for _, w := range starts {
+		r := kessel.Reading{Time: time.Unix(0, w).UTC().Add(every), Values: make(map[string]float64, len(windows[w]))}
+		for f, a := range windows[w] {
+			r.Values[f] = a.value(fn)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (a *rollupAcc) value(fn string) float64 {
+	switch fn {
+	case "min":
+		return a.min
+	case "max":
+		return a.max
+	case "count":
+		return float64(a.n)
+	case "sum":
+		return a.sum
+	}
+	return a.sum / float64(a.n)
+}
+
+// errLimit stops a history stream at its limit.
+var errLimit = errors.New("limit reached")
+
+// eachHistory streams q's windows or readings as its plan says.
+func (c *Client) eachHistory(ctx context.Context, q kessel.HistoryQuery, fn func(kessel.Reading) error) error {
+	if _, err := c.historyFlux(q); err != nil {
+		return err
+	}
+	p, err := c.plan(ctx, q)
+	if err != nil {
+		return err
+	}
+	if p.rolls() {
+		rs, err := c.rollupWindows(ctx, kessel.RollupQuery{Resolution: p.res, From: p.rollFrom, To: p.rollTo, Device: q.Device, Fields: q.Fields}, q.Every, fnOr(q.Fn))
+		if err != nil {
+			return fmt.Errorf("influx: history: %w", err)
+		}
+		for _, r := range rs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+	}
+	if !p.raws() {
+		return nil
+	}
+	q.From, q.To = p.rawFrom, p.rawTo
+	flux, err := c.historyFlux(q)
+	if err != nil {
+		return err
+	}
+	return c.eachReading(ctx, flux, "history", fn)
+}
+
+func fnOr(fn string) string {
+	if fn == "" {
+		return "mean"
+	}
+	return fn
+}
+
+// districtRollups serves a district series' rollup part.
+func (c *Client) districtRollups(ctx context.Context, p plan, district, kind, field string, q kessel.HistoryQuery) ([]kessel.Reading, error) {
+	if !p.rolls() {
+		return nil, nil
+	}
+	rs, err := c.rollupWindows(ctx, kessel.RollupQuery{Resolution: p.res, From: p.rollFrom, To: p.rollTo, Kind: kind, District: district, Fields: []string{field}}, q.Every, fnOr(q.Fn))
+	if err != nil {
+		return nil, fmt.Errorf("influx: district series: %w", err)
+	}
+	return rs, nil
+}
