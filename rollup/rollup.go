@@ -242,7 +242,6 @@ func (r *Roller) save(ctx context.Context, m kessel.RollupMark) error {
 // Mark returns the watermark as the Roller last saved or loaded it.
 func (r *Roller) Mark() kessel.RollupMark { return r.mark }
 
-
 func ceilHour(t time.Time) time.Time {
 	if f := t.Truncate(time.Hour); !f.Equal(t) {
 		return f.Add(time.Hour)
