@@ -3,9 +3,6 @@ package influx
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -57,29 +54,6 @@ func (c *Client) preparePolicies(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("influx: retention policy %s: %w", r.bucket, err)
 		}
-	}
-	return nil
-}
-
-// influxQL runs one statement on InfluxDB 1.x's /query endpoint.
-func (c *Client) influxQL(ctx context.Context, stmt string) error {
-	form := url.Values{"q": {stmt}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.opts.URL, "/")+"/query", strings.NewReader(form.Encode()))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if u, p, ok := strings.Cut(c.opts.Token, ":"); ok {
-		req.SetBasicAuth(u, p)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode/100 != 2 || strings.Contains(string(body), `"error"`) {
-		return fmt.Errorf("status %d: %s", resp.StatusCode, body)
 	}
 	return nil
 }

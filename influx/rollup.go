@@ -49,7 +49,7 @@ func (c *Client) hourFlux(from, to time.Time) string {
 	var f strings.Builder
 	f.WriteString("import \"math\"\n")
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
-	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), rangeStop(to))
 	f.WriteString(readingsFilter)
 	f.WriteString("  |> filter(fn: (r) => r._field != \"lat\" and r._field != \"lon\" and r._field != \"empty\")\n")
 	f.WriteString("  |> toFloat()\n")
@@ -192,4 +192,11 @@ func ceil(t time.Time, d time.Duration) time.Time {
 		return f.Add(d)
 	}
 	return t
+}
+
+// rangeStop renders the stop of a Flux range that excludes t: InfluxDB
+// 1.8 includes a point at the stop itself (2.x does not), which would put
+// the first point of the next window into this one.
+func rangeStop(t time.Time) string {
+	return t.Add(-time.Nanosecond).UTC().Format(time.RFC3339Nano)
 }

@@ -105,7 +105,7 @@ func (c *Client) rollupsFlux(q kessel.RollupQuery, stats []string) (string, erro
 	conds = append(conds, "r._field =~ /^"+fields+"_(count|"+strings.Join(stats, "|")+")$/")
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(bucket))
-	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano))
+	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", q.From.UTC().Format(time.RFC3339Nano), rangeStop(q.To))
 	fmt.Fprintf(&f, "  |> filter(fn: (r) => %s)\n", strings.Join(conds, " and "))
 	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
 	return f.String(), nil
@@ -182,29 +182,4 @@ func (c *Client) cachedMark(ctx context.Context) (kessel.RollupMark, error) {
 	}
 	c.marks.set(m, time.Now())
 	return m, nil
-}
-
-// OldestReading returns the time of the oldest raw reading of any kind;
-// false when there is none. It reads every series' first point, once.
-func (c *Client) OldestReading(ctx context.Context) (time.Time, bool, error) {
-	var f strings.Builder
-	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
-	f.WriteString("  |> range(start: 1970-01-01T00:00:00Z)\n")
-	f.WriteString(readingsFilter)
-	f.WriteString("  |> first()\n  |> keep(columns: [\"_time\"])\n  |> group()\n  |> min(column: \"_time\")\n")
-	res, err := c.query.Query(ctx, f.String())
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("influx: oldest reading: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
-	}
-	defer res.Close()
-	var t time.Time
-	for res.Next() {
-		if v, ok := res.Record().ValueByKey("_time").(time.Time); ok && (t.IsZero() || v.Before(t)) {
-			t = v
-		}
-	}
-	if err := res.Err(); err != nil {
-		return time.Time{}, false, fmt.Errorf("influx: oldest reading: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
-	}
-	return t, !t.IsZero(), nil
 }

@@ -61,7 +61,8 @@ func (a *app) districtsOrNil() api.Districts {
 // startStore connects to InfluxDB and prepares the database.
 func (a *app) startStore(ctx context.Context) (func(context.Context), error) {
 	c := a.cfg
-	store, err := influx.New(influx.Options{URL: c.InfluxURL, Org: c.InfluxOrg, Bucket: c.InfluxBucket, Token: c.InfluxToken, Logger: a.log})
+	store, err := influx.New(influx.Options{URL: c.InfluxURL, Org: c.InfluxOrg, Bucket: c.InfluxBucket, Token: c.InfluxToken, Logger: a.log,
+		RawRetention: c.RawRetention, RollupRetention: c.RollupRetention})
 	if err != nil {
 		return nil, err
 	}

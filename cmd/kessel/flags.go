@@ -54,9 +54,13 @@ type serveFlags struct {
 	TTSClientID     string
 	DeviceMetrics   bool
 	natsFlags
-	EvidenceDir    string
-	EvidenceBucket string
-	EvidenceBuild  string
+	EvidenceDir     string
+	EvidenceBucket  string
+	EvidenceBuild   string
+	RawRetention    time.Duration
+	RollupRetention time.Duration
+	Rollups         bool
+	RollupGrace     time.Duration
 }
 
 // parseFlags registers the flags of `kessel serve` and parses args; -h
@@ -85,6 +89,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.String(&c.InfluxBucket, "influx-bucket", "kessel/autogen", "InfluxDB bucket, or database/retention-policy on 1.8")
 	e.String(&c.InfluxToken, "influx-token", "", "InfluxDB token, or user:password on 1.8 (prefer the environment)")
 	e.String(&c.InfluxTokenFile, "influx-token-file", "", "file holding the InfluxDB token")
+	e.Duration(&c.RawRetention, "raw-retention", 90*24*time.Hour, "how long InfluxDB keeps raw readings (the bucket's retention, set on start); 0 = forever")
+	e.Duration(&c.RollupRetention, "rollup-retention", 0, "how long the hourly and daily rollups are kept; 0 = forever")
+	e.Bool(&c.Rollups, "rollups", true, "compute the hourly and daily rollups (role ingest)")
+	e.Duration(&c.RollupGrace, "rollup-grace", 15*time.Minute, "how late a reading may arrive and still count in its hour's rollup")
 	e.String(&c.Districts, "districts", "", "GeoJSON FeatureCollection of district polygons")
 	e.String(&c.DistrictProp, "district-name-prop", "name", "feature property that names a district")
 	e.String(&c.Config, "config", "", "YAML config file (devices, policies); see deploy/config/kessel.example.yaml")

@@ -46,6 +46,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		{"sta", a.startSTA},             // SensorThings over MQTT: stopped after ingest, before the broker
 		{"ingest", a.startIngest},
 		{"consume", a.startConsume}, // stops pulling before ingest drains
+		{"rollup", a.startRollup},
 		{"broker", a.startBroker},
 		{"follower", a.startFollower},
 		{"usage", a.startUsage},
