@@ -197,7 +197,7 @@ func TestCatchUpAfterOutage(t *testing.T) {
 	net := newOutage(t, influxtest.Start(t))
 	c := newStore(t, net.URL, influx.Options{})
 	ctx := context.Background()
-	base := time.Now().UTC().Truncate(24*time.Hour).Add(-26 * time.Hour) // 22:00, two hours before a day ends
+	base := time.Now().UTC().Truncate(24 * time.Hour).Add(-26 * time.Hour) // 22:00, two hours before a day ends
 	var all []kessel.Reading
 	put := func(rs []kessel.Reading) { write(t, c, rs); all = append(all, rs...) }
 	put(minutes(base, base.Add(2*time.Hour+30*time.Minute), "air-1", "air-2"))
