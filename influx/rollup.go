@@ -42,21 +42,18 @@ func (a *rollupAcc) add(sum, lo, hi float64, n int64) {
 	a.n += n
 }
 
-// hourFlux sums, counts and bounds every dot-free field of every reading
-// per series and UTC hour in [from, to). Fields with a dot are Kessel's
-// annotations (link.*, qc.*): readingsFilter already leaves them out.
+// hourFlux reads every dot-free field of every reading in [from, to).
+// Fields with a dot are Kessel's annotations (link.*, qc.*):
+// readingsFilter already leaves them out. The statistics are computed in
+// Go: Flux's window(), reduce() and aggregateWindow() on InfluxDB 1.8 take
+// about 30 times as long as reading the points.
 func (c *Client) hourFlux(from, to time.Time) string {
 	var f strings.Builder
-	f.WriteString("import \"math\"\n")
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), rangeStop(to))
 	f.WriteString(readingsFilter)
 	f.WriteString("  |> filter(fn: (r) => r._field != \"lat\" and r._field != \"lon\" and r._field != \"empty\")\n")
-	f.WriteString("  |> toFloat()\n")
-	f.WriteString("  |> group(columns: [\"_measurement\", \"device\", \"district\", \"department\", \"_field\"])\n")
-	f.WriteString("  |> window(every: 1h)\n")
-	f.WriteString("  |> reduce(identity: {n: 0, s: 0.0, lo: math.maxfloat, hi: -math.maxfloat}, fn: (r, accumulator) => ({n: accumulator.n + 1, s: accumulator.s + r._value," +
-		" lo: if r._value < accumulator.lo then r._value else accumulator.lo, hi: if r._value > accumulator.hi then r._value else accumulator.hi}))\n")
+	f.WriteString("  |> keep(columns: [\"_time\", \"_value\", \"_field\", \"_measurement\", \"device\", \"district\", \"department\"])\n")
 	return f.String()
 }
 
@@ -75,18 +72,29 @@ func (c *Client) ComputeHours(ctx context.Context, from, to time.Time) (int, err
 	defer res.Close()
 	windows := map[rollupKey]map[string]*rollupAcc{}
 	for res.Next() {
-		v := res.Record().Values()
-		start, _ := v["_start"].(time.Time)
-		n, _ := v["n"].(int64)
-		s, _ := v["s"].(float64)
-		lo, _ := v["lo"].(float64)
-		hi, _ := v["hi"].(float64)
-		field, _ := v["_field"].(string)
-		k := keyOf(v, start)
-		if windows[k] == nil {
-			windows[k] = map[string]*rollupAcc{}
+		rec := res.Record()
+		var x float64
+		switch v := rec.Value().(type) {
+		case float64:
+			x = v
+		case int64:
+			x = float64(v)
+		default:
+			continue // a point of another type written past Kessel
 		}
-		windows[k][field] = &rollupAcc{sum: s, min: lo, max: hi, n: n}
+		v := rec.Values()
+		k := keyOf(v, rec.Time().Truncate(time.Hour))
+		fields := windows[k]
+		if fields == nil {
+			fields = map[string]*rollupAcc{}
+			windows[k] = fields
+		}
+		a := fields[rec.Field()]
+		if a == nil {
+			a = &rollupAcc{}
+			fields[rec.Field()] = a
+		}
+		a.add(x, x, x, 1)
 	}
 	if err := res.Err(); err != nil {
 		return 0, fmt.Errorf("influx: hourly rollup: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
@@ -167,8 +175,8 @@ func appendRollup(b []byte, k rollupKey, fields map[string]*rollupAcc) []byte {
 		}
 		b = appendEscaped(b, f)
 		b = append(b, "_count="...)
-		b = strconv.AppendInt(b, a.n, 10)
-		b = append(b, 'i', ',')
+		b = strconv.AppendInt(b, a.n, 10) // a float, as the other stats: a Flux table holds one type
+		b = append(b, ',')
 		b = appendEscaped(b, f)
 		b = append(b, "_max="...)
 		b = strconv.AppendFloat(b, a.max, 'g', -1, 64)

@@ -3,6 +3,7 @@ package influx
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,45 +40,80 @@ func (c *Client) Rollups(ctx context.Context, q kessel.RollupQuery, fn func(kess
 	return c.eachRollup(ctx, flux, fn)
 }
 
-// eachRollup runs a query of rollupsFlux and calls fn per field and row.
+// eachRollup runs a query of rollupsFlux and calls fn per field and
+// window. The query answers a table per series (every stats field of a
+// device together), so one series is held at a time; pivot() would do
+// the same in Flux, many times slower on 1.8.
 func (c *Client) eachRollup(ctx context.Context, flux string, fn func(kessel.Rollup) error) error {
 	res, err := c.query.Query(ctx, flux)
 	if err != nil {
 		return fmt.Errorf("influx: rollups: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
 	}
 	defer res.Close()
+	type cell struct {
+		t     int64
+		field string
+	}
+	var series rollupKey
+	cells := map[cell]*kessel.Rollup{}
+	flush := func() error {
+		rs := make([]*kessel.Rollup, 0, len(cells))
+		for _, r := range cells {
+			if r.Count > 0 {
+				rs = append(rs, r)
+			}
+		}
+		sort.Slice(rs, func(i, j int) bool {
+			return rs[i].Time.Before(rs[j].Time) || rs[i].Time.Equal(rs[j].Time) && rs[i].Field < rs[j].Field
+		})
+		clear(cells)
+		for _, r := range rs {
+			if err := fn(*r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for res.Next() {
 		rec := res.Record()
-		v := rec.Values()
-		base := kessel.Rollup{Time: rec.Time()}
-		base.Kind, _ = v["_measurement"].(string)
-		base.Device, _ = v["device"].(string)
-		base.District, _ = v["district"].(string)
-		base.Department, _ = v["department"].(string)
-		for col, x := range v {
-			field, ok := strings.CutSuffix(col, "_count")
-			n, isInt := x.(int64)
-			if !ok || !isInt || n <= 0 {
-				continue
-			}
-			r := base
-			r.Field, r.Count = field, n
-			r.Mean, _ = v[field+"_mean"].(float64)
-			r.Min, _ = v[field+"_min"].(float64)
-			r.Max, _ = v[field+"_max"].(float64)
-			if err := fn(r); err != nil {
+		k := keyOf(rec.Values(), time.Time{})
+		if k != series {
+			if err := flush(); err != nil {
 				return err
+			}
+			series = k
+		}
+		i := strings.LastIndexByte(rec.Field(), '_')
+		if i <= 0 {
+			continue
+		}
+		ce := cell{rec.Time().UnixNano(), rec.Field()[:i]}
+		r := cells[ce]
+		if r == nil {
+			r = &kessel.Rollup{Time: rec.Time().UTC(), Kind: k.kind, Device: k.device, District: k.district, Department: k.department, Field: ce.field}
+			cells[ce] = r
+		}
+		switch x := rec.Value().(type) {
+		case float64:
+			switch rec.Field()[i+1:] {
+			case "count":
+				r.Count = int64(x)
+			case "mean":
+				r.Mean = x
+			case "min":
+				r.Min = x
+			case "max":
+				r.Max = x
 			}
 		}
 	}
 	if err := res.Err(); err != nil {
 		return fmt.Errorf("influx: rollups: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
 	}
-	return nil
+	return flush()
 }
 
-// rollupsFlux selects the stats columns of q's rollups, pivoted to one
-// row per series and window.
+// rollupsFlux selects the stats fields of q's rollups.
 func (c *Client) rollupsFlux(q kessel.RollupQuery, stats []string) (string, error) {
 	bucket, err := c.rollupBucket(q.Resolution)
 	if err != nil {
@@ -107,7 +143,10 @@ func (c *Client) rollupsFlux(q kessel.RollupQuery, stats []string) (string, erro
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", q.From.UTC().Format(time.RFC3339Nano), rangeStop(q.To))
 	fmt.Fprintf(&f, "  |> filter(fn: (r) => %s)\n", strings.Join(conds, " and "))
-	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
+	f.WriteString("  |> keep(columns: [\"_time\", \"_value\", \"_field\", \"_measurement\", \"device\", \"district\", \"department\"])\n")
+	// One table per series, all its stats fields in it (InfluxDB orders
+	// tables by field first).
+	f.WriteString("  |> group(columns: [\"_measurement\", \"device\", \"district\", \"department\"])\n")
 	return f.String(), nil
 }
 

@@ -5,6 +5,7 @@ package influxtest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -152,6 +153,23 @@ func (s *Server) WriteLines(t testing.TB, db, lines string) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("write lines: status %d: %s", resp.StatusCode, body)
 	}
+}
+
+// Query runs one InfluxQL statement on database db (such as a DELETE of
+// raw readings that a retention policy would expire); an error names the
+// server's answer.
+func (s *Server) Query(t testing.TB, db, stmt string) error {
+	t.Helper()
+	resp, err := http.PostForm(s.URL+"/query", url.Values{"db": {db}, "q": {stmt}})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || bytes.Contains(body, []byte(`"error"`)) {
+		return fmt.Errorf("influxql %q: status %d: %s", stmt, resp.StatusCode, body)
+	}
+	return nil
 }
 
 // Proxy is a reverse proxy in front of a Server that counts the write
