@@ -69,7 +69,7 @@ func TestHistoryFromRollupsAfterRawExpired(t *testing.T) {
 	c := newStore(t, srv.URL, buckets)
 	ctx := context.Background()
 	now := time.Now().UTC()
-	start := now.Truncate(24*time.Hour).Add(-21 * 24 * time.Hour)
+	start := now.Truncate(24 * time.Hour).Add(-21 * 24 * time.Hour)
 	ids := backfill(t, c, start, now)
 	r, err := rollup.New(c, rollup.Options{Grace: time.Millisecond, Chunk: 7 * 24 * time.Hour})
 	if err != nil {
