@@ -34,6 +34,18 @@ func influxQLDuration(d time.Duration) string {
 	return fmt.Sprintf("%dh", int64((d+time.Hour-1)/time.Hour))
 }
 
+// shardDuration is InfluxDB's own default shard group duration for a
+// retention: 1h below two days, 1d up to six months, else 7d.
+func shardDuration(keep time.Duration) string {
+	switch {
+	case keep <= 0 || keep > 180*24*time.Hour:
+		return "168h"
+	case keep < 48*time.Hour:
+		return "1h"
+	}
+	return "24h"
+}
+
 // preparePolicies creates (or alters) the database and retention policy
 // of every bucket on InfluxDB 1.x. A bucket without a policy part uses
 // the database's "autogen".
@@ -46,10 +58,10 @@ func (c *Client) preparePolicies(ctx context.Context) error {
 		if err := c.influxQL(ctx, fmt.Sprintf("CREATE DATABASE %q", db)); err != nil {
 			return fmt.Errorf("influx: create database %s: %w", db, err)
 		}
-		d := influxQLDuration(r.keep)
-		err := c.influxQL(ctx, fmt.Sprintf("CREATE RETENTION POLICY %q ON %q DURATION %s REPLICATION 1", rp, db, d))
+		d, shard := influxQLDuration(r.keep), shardDuration(r.keep)
+		err := c.influxQL(ctx, fmt.Sprintf("CREATE RETENTION POLICY %q ON %q DURATION %s REPLICATION 1 SHARD DURATION %s", rp, db, d, shard))
 		if err != nil && strings.Contains(err.Error(), "already exists") {
-			err = c.influxQL(ctx, fmt.Sprintf("ALTER RETENTION POLICY %q ON %q DURATION %s", rp, db, d))
+			err = c.influxQL(ctx, fmt.Sprintf("ALTER RETENTION POLICY %q ON %q DURATION %s SHARD DURATION %s", rp, db, d, shard))
 		}
 		if err != nil {
 			return fmt.Errorf("influx: retention policy %s: %w", r.bucket, err)

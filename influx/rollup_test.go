@@ -2,7 +2,14 @@ package influx_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
 	"math"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +17,7 @@ import (
 
 	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/influx"
+	"github.com/kessel-city/kessel/influx/influxtest"
 )
 
 // writeMinutes writes a reading per minute for devices over hours from
@@ -127,5 +135,70 @@ func TestComputeRollups(t *testing.T) {
 	one := readRollups(t, c, kessel.RollupQuery{Resolution: kessel.ResolutionHour, From: base, To: base.Add(48 * time.Hour), Device: "tram-1", Fields: []string{"pm10"}})
 	if len(one) != 4 {
 		t.Errorf("one device's hours: %d rollups, want 4", len(one))
+	}
+}
+
+// TestPrepareRetention: Prepare makes the retention policies (raw as
+// configured, rollups forever, records forever) and alters them on the
+// next start; device records an earlier Kessel kept beside the readings
+// are still loaded, while new ones go to the records policy, which the
+// raw retention never expires.
+func TestPrepareRetention(t *testing.T) {
+	srv := influxtest.Start(t)
+	ctx := context.Background()
+	prepare := func(raw time.Duration) *influx.Client {
+		c, err := influx.New(influx.Options{URL: srv.URL, RawRetention: raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		if err := c.Prepare(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	policies := func() map[string]string {
+		resp, err := http.Get(srv.URL + "/query?" + url.Values{"q": {"SHOW RETENTION POLICIES ON kessel"}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Results []struct{ Series []struct{ Values [][]any } }
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Results) == 0 || len(out.Results[0].Series) == 0 {
+			t.Fatalf("show retention policies: %v %+v", err, out)
+		}
+		got := map[string]string{}
+		for _, v := range out.Results[0].Series[0].Values {
+			got[v[0].(string)] = v[1].(string)
+		}
+		return got
+	}
+	prepare(30 * 24 * time.Hour)
+	want := map[string]string{"autogen": "720h0m0s", "rollup_1h": "0s", "rollup_1d": "0s", "records": "0s"}
+	if got := policies(); !maps.Equal(got, want) {
+		t.Errorf("policies %v, want %v", got, want)
+	}
+	srv.WriteLines(t, "kessel", fmt.Sprintf(`kessel_devices,device=old-1 doc="{\"device\":{\"id\":\"old-1\",\"kind\":\"noise\"}}" %d`, time.Now().Add(-24*time.Hour).UnixNano()))
+	c := prepare(90 * 24 * time.Hour)
+	if got := policies()["autogen"]; got != "2160h0m0s" {
+		t.Errorf("raw retention after a restart with 90 days: %s", got)
+	}
+	if err := c.SaveDevices(ctx, []kessel.DeviceRecord{{Device: kessel.Device{ID: "new-1", Kind: "noise"}, Time: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := c.LoadDevices(ctx)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("devices loaded: %+v (%v), want old-1 from the raw policy and new-1 from records", recs, err)
+	}
+	resp, err := http.Get(srv.URL + "/query?" + url.Values{"db": {"kessel"}, "q": {`SELECT count(doc) FROM "records"."kessel_devices"`}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `,1]`) {
+		t.Errorf("new device record not in the records policy: %s", body)
 	}
 }
