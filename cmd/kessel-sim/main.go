@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,6 +62,9 @@ type config struct {
 	ReplayLon, ReplayLat                float64
 	Connections                         int
 	Mobile                              float64
+	// InfluxURL and InfluxBucket: write straight to InfluxDB instead of
+	// publishing (fast backfills for benchmarks).
+	InfluxURL, InfluxBucket string
 }
 
 // parse reads the flags, each defaulting from $KESSEL_<FLAG>, and checks
@@ -107,6 +111,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	e.String(&c.ReplayColumn, "replay-column", "", "CSV column to replay (prefix of its header; default: the first numeric column)")
 	e.String(&c.ReplayTZ, "replay-tz", "UTC", "zone of times without an offset, e.g. Europe/Berlin (an LfU file's 'Zeitbezug: MEZ' is honoured)")
 	e.String(&c.replayAt, "replay-location", "9.1800,48.7784", "lon,lat of the replayed device")
+	e.String(&c.InfluxURL, "influx-url", "", "write the readings straight to this InfluxDB instead of publishing them (a fast backfill with --start, bypassing the hub; MQTT formats only)")
+	e.String(&c.InfluxBucket, "influx-bucket", "kessel/autogen", "bucket (database/retention-policy on 1.8) for --influx-url")
 	return c, e.Parse(args)
 }
 
@@ -226,11 +232,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	pub, err := simulators.DialPool(ctx, c.Broker, c.ClientID, c.Username, c.Password, c.Connections)
-	if err != nil {
-		return err
+	var pub simulators.Publisher
+	if c.InfluxURL != "" {
+		sink, err := newStoreSink(ctx, c.InfluxURL, c.InfluxBucket, fleet)
+		if err != nil {
+			return err
+		}
+		defer sink.Close()
+		pub = sink
+	} else {
+		pool, err := simulators.DialPool(ctx, c.Broker, c.ClientID, c.Username, c.Password, c.Connections)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		pub = pool
 	}
-	defer pub.Close()
 	ro := simulators.RunOptions{Interval: c.Interval, Rate: c.Rate, Count: c.Count, Faults: c.Faults, Seed: c.Seed, Speedup: c.Speedup}
 	if c.Simulated {
 		ro.Start = c.Start
@@ -246,7 +263,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if !c.Quiet {
 		ro.Progress = stderr
-		fmt.Fprintf(stderr, "kessel-sim: %d devices publishing to %s\n", len(fleet), c.Broker)
+		fmt.Fprintf(stderr, "kessel-sim: %d devices publishing to %s\n", len(fleet), cmp.Or(c.InfluxURL, c.Broker))
 	}
 	sum, runErr := simulators.Run(ctx, fleet, router, ro)
 	line, err := json.Marshal(sum)
