@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: run test test-hostile deps deps-run deps-test build vet bench bench-geo bench-ingest bench-api bench-sim bench-alert clean
+.PHONY: run test test-hostile deps deps-run deps-test build vet bench bench-geo bench-ingest bench-api bench-sim bench-alert bench-history clean
 
 ## run: install what is missing, start InfluxDB, the hub and a simulated fleet
 run: deps-run build
@@ -56,6 +56,11 @@ bench-api: deps build
 
 bench-sim: deps-test build
 	deploy/scripts/bench-sim.sh
+
+# a year of 1-minute data of 100 devices: hours on 2 cores; scale with
+# BENCH_DEVICES, BENCH_DAYS, BENCH_INTERVAL (see the script)
+bench-history: deps build
+	deploy/scripts/bench-history.sh
 
 bench-alert: deps-test
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./alert/
