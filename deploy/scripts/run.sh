@@ -81,6 +81,9 @@ if [ -f "$root/deploy/config/kessel.example.yaml" ]; then
   config=(--config "$root/deploy/config/kessel.example.yaml")
 fi
 
+# kessel serve makes the database and its retention policies: raw
+# readings for --raw-retention (KESSEL_RAW_RETENTION, 90 days), hourly and
+# daily rollups for --rollup-retention (forever), and computes the rollups.
 setsid "$root/bin/kessel" serve --http "$HTTP" --mqtt-listen "$MQTT" --mqtt-data "$var/mqtt" --archive "$var/archive" --influx-url "http://$INFLUX" "${districts[@]}" "${config[@]}" \
   2>"$var/log/kessel.log" &
 started kessel $! "$var/mqtt"
@@ -103,6 +106,7 @@ Kessel is running (InfluxDB, hub with embedded MQTT broker, $DEVICES simulated d
   Latest values    http://$HTTP/api/v1/latest?format=geojson
   One device       http://$HTTP/api/v1/devices/air-0001
   Its history      http://$HTTP/api/v1/devices/air-0001/readings?from=-1h&every=1m&fn=mean
+  Hourly rollups   http://$HTTP/api/v1/devices/air-0001/readings?from=-7d&every=1h  (raw kept ${KESSEL_RAW_RETENTION:-2160h}, rollups ${KESSEL_ROLLUP_RETENTION:-forever})
   Nearest sensors  http://$HTTP/api/v1/nearest?lon=9.18&lat=48.7784&k=5
   Districts        http://$HTTP/api/v1/districts
   Health           http://$HTTP/readyz     Metrics http://$HTTP/metrics
