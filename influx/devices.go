@@ -47,7 +47,7 @@ func (c *Client) SaveDevices(ctx context.Context, recs []kessel.DeviceRecord) er
 func (c *Client) LoadDevices(ctx context.Context) ([]kessel.DeviceRecord, error) {
 	var f strings.Builder
 	f.WriteString(c.recordsFrom("range(start: 1970-01-01T00:00:00Z, stop: 2262-01-01T00:00:00Z)",
-		fmt.Sprintf("filter(fn: (r) => r._measurement == %q and r._field == \"doc\")", DeviceMeasurement)))
+		fmt.Sprintf("filter(fn: (r) => r._measurement == %q and r._field == \"doc\")", DeviceMeasurement), "device"))
 	f.WriteString("  |> last()\n")
 	res, err := c.query.Query(ctx, f.String())
 	if err != nil {

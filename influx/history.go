@@ -154,8 +154,8 @@ func maxTime(a, b time.Time) time.Time {
 
 // rollupWindows aggregates the rollups rq selects into windows of every
 // with fn, over every series it selects (all of a device's, or all
-// devices of a district), oldest first. A window's time is its end, as
-// for windows aggregated from raw readings.
+// devices of a district), oldest first, each labelled with its start, as
+// windows aggregated from raw readings are.
 func (c *Client) rollupWindows(ctx context.Context, rq kessel.RollupQuery, every time.Duration, fn string) ([]kessel.Reading, error) {
 	flux, err := c.rollupsFlux(rq, rollupFns[fn])
 	if err != nil {
@@ -185,7 +185,7 @@ func (c *Client) rollupWindows(ctx context.Context, rq kessel.RollupQuery, every
 	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
 	out := make([]kessel.Reading, 0, len(starts))
 	for _, w := range starts {
-		r := kessel.Reading{Time: time.Unix(0, w).UTC().Add(every), Values: make(map[string]float64, len(windows[w]))}
+		r := kessel.Reading{Time: time.Unix(0, w).UTC(), Values: make(map[string]float64, len(windows[w]))}
 		for f, a := range windows[w] {
 			r.Values[f] = a.value(fn)
 		}

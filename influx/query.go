@@ -43,8 +43,8 @@ func fieldsFilter(fieldRE string) string {
 }
 
 // History returns the device's readings in [From, To), oldest first, one
-// Reading per timestamp; with Every, one per window, timed at the
-// window's end. Windows are served from the hourly or daily rollups where
+// Reading per timestamp; with Every, one per window, labelled with the
+// window's start. Windows are served from the hourly or daily rollups where
 // they can be (see Resolve) and from raw readings otherwise. It returns
 // EINVALID for a bad query, EGONE for raw readings older than the raw
 // retention and EUNAVAILABLE when InfluxDB cannot answer.

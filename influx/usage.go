@@ -46,7 +46,7 @@ func (c *Client) SaveUsage(ctx context.Context, us []kessel.UsageCount) error {
 func (c *Client) LoadUsage(ctx context.Context, since time.Time) ([]kessel.UsageCount, error) {
 	var f strings.Builder
 	f.WriteString(c.recordsFrom(fmt.Sprintf("range(start: %s, stop: 2262-01-01T00:00:00Z)", since.UTC().Truncate(24*time.Hour).Format(time.RFC3339)),
-		fmt.Sprintf("filter(fn: (r) => r._measurement == %q and r._field == \"requests\")", UsageMeasurement)))
+		fmt.Sprintf("filter(fn: (r) => r._measurement == %q and r._field == \"requests\")", UsageMeasurement), "dataset", "endpoint", "instance"))
 	f.WriteString("  |> group()\n")
 	res, err := c.query.Query(ctx, f.String())
 	if err != nil {
@@ -54,6 +54,7 @@ func (c *Client) LoadUsage(ctx context.Context, since time.Time) ([]kessel.Usage
 	}
 	defer res.Close()
 	var out []kessel.UsageCount
+	seen := map[kessel.UsageCount]int{}
 	for res.Next() {
 		r := res.Record()
 		n, _ := r.Value().(int64)
@@ -61,7 +62,15 @@ func (c *Client) LoadUsage(ctx context.Context, since time.Time) ([]kessel.Usage
 		if len(tag("dataset")) > maxUsageLabel || len(tag("endpoint")) > maxUsageLabel {
 			continue // a raw query value an older version saved as a label
 		}
-		out = append(out, kessel.UsageCount{Day: r.Time().UTC().Format(time.DateOnly), Endpoint: tag("endpoint"), Dataset: tag("dataset"), Instance: tag("instance"), Requests: int(n)})
+		u := kessel.UsageCount{Day: r.Time().UTC().Format(time.DateOnly), Endpoint: tag("endpoint"), Dataset: tag("dataset"), Instance: tag("instance"), Requests: int(n)}
+		key := u
+		key.Requests = 0
+		if i, dup := seen[key]; dup { // a day saved before and after the records moved: counts only grow
+			out[i].Requests = max(out[i].Requests, u.Requests)
+			continue
+		}
+		seen[key] = len(out)
+		out = append(out, u)
 	}
 	if err := res.Err(); err != nil {
 		return nil, fmt.Errorf("influx: load usage: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)

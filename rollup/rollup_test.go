@@ -77,7 +77,7 @@ func newOutage(t *testing.T, srv *influxtest.Server) *outage {
 func newStore(t *testing.T, url string, opts influx.Options) *influx.Client {
 	t.Helper()
 	opts.URL = url
-	opts.Timeout = 5 * time.Second
+	opts.Timeout = 30 * time.Second
 	c, err := influx.New(opts)
 	if err != nil {
 		t.Fatal(err)
