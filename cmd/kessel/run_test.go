@@ -46,14 +46,14 @@ func TestRunServe(t *testing.T) {
 	}{
 		{name: "every role, embedded broker",
 			env:       map[string]string{"KESSEL_ROLES": "ingest,alerts,api"},
-			wantStops: []string{"http", "usage", "consume", "ingest", "sta", "jetstream", "evidence", "alerts", "restore", "registry", "influxdb"}},
+			wantStops: []string{"http", "usage", "rollup", "consume", "ingest", "sta", "jetstream", "evidence", "alerts", "restore", "registry", "influxdb"}},
 		{name: "every role, in-memory embedded broker", args: []string{"--mqtt-broker", "mochi"},
-			wantStops: []string{"http", "usage", "broker", "ingest", "sta", "evidence", "alerts", "restore", "registry", "influxdb"}},
+			wantStops: []string{"http", "usage", "broker", "rollup", "ingest", "sta", "evidence", "alerts", "restore", "registry", "influxdb"}},
 		{name: "api only, following the embedded broker", args: []string{"--roles", "api", "--mqtt-broker", "embedded"},
 			wantStops: []string{"http", "usage", "follower", "jetstream", "restore", "registry", "influxdb"}},
 		{name: "HTTP port taken", args: []string{"--http", taken.Addr().String()},
 			wantErr:   "http: listen tcp " + taken.Addr().String(),
-			wantStops: []string{"usage", "consume", "ingest", "sta", "jetstream", "evidence", "alerts", "restore", "registry", "influxdb"}},
+			wantStops: []string{"usage", "rollup", "consume", "ingest", "sta", "jetstream", "evidence", "alerts", "restore", "registry", "influxdb"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
