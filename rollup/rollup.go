@@ -45,7 +45,8 @@ type Options struct {
 	// one minute.
 	Interval time.Duration
 	// Chunk is how many hours one query rolls up while catching up;
-	// default 24 hours.
+	// default 24 hours. Over hours without readings the chunk doubles,
+	// up to 32 days.
 	Chunk time.Duration
 	// RawRetention is how long raw readings are kept (0: forever): an
 	// hour older than that is never rolled up (its raw data is gone and
@@ -81,7 +82,8 @@ type Roller struct {
 	log   *slog.Logger
 	m     *metrics
 	mark  kessel.RollupMark
-	have  bool      // mark was loaded
+	have  bool          // mark was loaded
+	chunk time.Duration // the next chunk: doubles over hours without readings
 	hold  time.Time // no final pass before this (after a start or an outage)
 }
 
@@ -96,7 +98,7 @@ func New(store Store, opts Options) (*Roller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Roller{store: store, opts: opts, log: opts.Logger.With("component", "rollup"), m: m, hold: opts.Now().Add(opts.Grace)}, nil
+	return &Roller{store: store, opts: opts, log: opts.Logger.With("component", "rollup"), m: m, hold: opts.Now().Add(opts.Grace), chunk: opts.Chunk}, nil
 }
 
 // Run rolls up until ctx ends: at once, then every Interval, without
@@ -149,7 +151,7 @@ func (r *Roller) Step(ctx context.Context) (more bool, err error) {
 	closedEnd := now.Truncate(time.Hour)
 	if !now.Before(r.hold) && r.mark.Final.Before(finalEnd) {
 		from := r.mark.Final
-		to := minTime(from.Add(r.opts.Chunk), finalEnd)
+		to := minTime(from.Add(r.chunk), finalEnd)
 		if err := r.roll(ctx, from, to, "final"); err != nil {
 			return false, err
 		}
@@ -158,7 +160,7 @@ func (r *Roller) Step(ctx context.Context) (more bool, err error) {
 	}
 	if r.mark.Done.Before(closedEnd) {
 		from := maxTime(r.mark.Done, r.mark.Final)
-		to := minTime(from.Add(r.opts.Chunk), closedEnd)
+		to := minTime(from.Add(r.chunk), closedEnd)
 		if err := r.roll(ctx, from, to, "first"); err != nil {
 			return false, err
 		}
@@ -215,6 +217,11 @@ func (r *Roller) roll(ctx context.Context, from, to time.Time, pass string) erro
 		return fmt.Errorf("rollup: hours %s to %s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
 	}
 	r.m.windows.WithLabelValues(kessel.ResolutionHour, pass).Add(float64(n))
+	if n == 0 { // nothing there (a first start, a long silence): look further at once
+		r.chunk = min(2*r.chunk, maxChunk)
+	} else {
+		r.chunk = r.opts.Chunk
+	}
 	r.m.hours.WithLabelValues(pass).Add(to.Sub(from).Hours())
 	days := 0
 	if dFrom, dTo := from.Truncate(24*time.Hour), to.Truncate(24*time.Hour); dFrom.Before(dTo) {
@@ -241,6 +248,9 @@ func (r *Roller) save(ctx context.Context, m kessel.RollupMark) error {
 
 // Mark returns the watermark as the Roller last saved or loaded it.
 func (r *Roller) Mark() kessel.RollupMark { return r.mark }
+
+// maxChunk bounds a chunk grown over hours without readings.
+const maxChunk = 32 * 24 * time.Hour
 
 func ceilHour(t time.Time) time.Time {
 	if f := t.Truncate(time.Hour); !f.Equal(t) {
