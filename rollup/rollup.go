@@ -84,7 +84,7 @@ type Roller struct {
 	mark  kessel.RollupMark
 	have  bool          // mark was loaded
 	chunk time.Duration // the next chunk: doubles over hours without readings
-	hold  time.Time // no final pass before this (after a start or an outage)
+	hold  time.Time     // no final pass before this (after a start or an outage)
 }
 
 // New returns a Roller over store. It returns EINVALID for bad options
