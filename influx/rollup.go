@@ -44,14 +44,14 @@ func (a *rollupAcc) add(sum, lo, hi float64, n int64) {
 
 // hourFlux reads every dot-free field of every reading in [from, to).
 // Fields with a dot are Kessel's annotations (link.*, qc.*):
-// readingsFilter already leaves them out. The statistics are computed in
+// valuesFilter leaves them out. The statistics are computed in
 // Go: Flux's window(), reduce() and aggregateWindow() on InfluxDB 1.8 take
 // about 30 times as long as reading the points.
 func (c *Client) hourFlux(from, to time.Time) string {
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), rangeStop(to))
-	f.WriteString(readingsFilter)
+	f.WriteString(valuesFilter)
 	f.WriteString("  |> filter(fn: (r) => r._field != \"lat\" and r._field != \"lon\" and r._field != \"empty\")\n")
 	f.WriteString("  |> keep(columns: [\"_time\", \"_value\", \"_field\", \"_measurement\", \"device\", \"district\", \"department\"])\n")
 	return f.String()

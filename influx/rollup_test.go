@@ -110,7 +110,7 @@ func compareRollups(t *testing.T, got, want map[string]kessel.Rollup) {
 // a dot) and positions are not rolled up; tags are kept; computing again
 // overwrites and never duplicates.
 func TestComputeRollups(t *testing.T) {
-	c, _ := newClient(t)
+	c, srv := newClient(t)
 	ctx := context.Background()
 	base := time.Now().UTC().Truncate(24 * time.Hour).Add(-48 * time.Hour)
 	rs := writeMinutes(t, c, base.Add(22*time.Hour), 4, "air-1", "tram-1") // across a day boundary
@@ -131,6 +131,16 @@ func TestComputeRollups(t *testing.T) {
 		if r.Kind != "air_quality" || r.Department != "env" || (r.Device == "tram-1") != (r.District == "Nord") {
 			t.Fatalf("tags not kept: %+v", r)
 		}
+	}
+	// What is stored, not only what Rollups reads: the annotation link.rssi and the position never.
+	resp, err := http.Get(srv.URL + "/query?" + url.Values{"db": {"kessel"}, "q": {`SHOW FIELD KEYS FROM "rollup_1h"."air_quality"`}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(keys), `"pm10_mean"`) || strings.Contains(string(keys), "link") || strings.Contains(string(keys), "lat_") {
+		t.Errorf("hourly rollup fields: %s", keys)
 	}
 	one := readRollups(t, c, kessel.RollupQuery{Resolution: kessel.ResolutionHour, From: base, To: base.Add(48 * time.Hour), Device: "tram-1", Fields: []string{"pm10"}})
 	if len(one) != 4 {
