@@ -179,9 +179,9 @@ func (s *EvidenceStore) entries(ctx context.Context, subject string, from, to ti
 // for evidence records. A record it cannot read is skipped.
 func (c *Client) AlertHistory(ctx context.Context, from, to time.Time) ([]kessel.Alert, error) {
 	var f strings.Builder
-	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
-	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %q and r._field == \"doc\")\n", AlertMeasurement)
+	// The journal is one of Kessel's records (recordsFrom: kept forever).
+	f.WriteString(c.recordsFrom(fmt.Sprintf("range(start: %s, stop: %s)", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano)),
+		fmt.Sprintf("filter(fn: (r) => r._measurement == %q and r._field == \"doc\")", AlertMeasurement)))
 	f.WriteString("  |> group()\n  |> sort(columns: [\"_time\"])\n")
 	res, err := c.query.Query(ctx, f.String())
 	if err != nil {
