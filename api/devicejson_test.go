@@ -157,6 +157,9 @@ func flatProps(d deviceJSON) json.RawMessage {
 			if u := latest.Units[f]; u.Symbol != "" && !taken {
 				add(p+"_unit", u.Symbol)
 			}
+			if q, ok := latest.QC[f]; ok {
+				add(p+"_qc", q)
+			}
 		}
 	}
 	return json.RawMessage("{" + strings.Join(props, ",") + "}")

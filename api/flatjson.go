@@ -1,8 +1,8 @@
 package api
 
 import (
-	"strconv"
 	"github.com/kessel-city/kessel"
+	"strconv"
 )
 
 // GeoJSON answers carry values as flat properties, one typed column each
