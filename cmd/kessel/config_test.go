@@ -21,7 +21,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := alert.New(cfg.Rules, alert.Options{}); err != nil || len(cfg.Rules) != 7 {
+	if _, err := alert.New(cfg.Rules, alert.Options{}); err != nil || len(cfg.Rules) != 8 {
 		t.Errorf("example rules: %d, %v", len(cfg.Rules), err)
 	}
 	if len(devs) != 2 || devs[0].ID != "neckartor-pm" || devs[0].Location == nil || devs[1].Visibility != "internal" || devs[0].MeasurementClass != "reference" {
