@@ -44,6 +44,7 @@ bench-geo:
 
 bench-ingest: deps-test build
 	deploy/scripts/bench-ingest.sh
+	BENCH_LABEL="without QC" BENCH_KESSEL_ARGS="$(BENCH_KESSEL_ARGS) --qc=false" deploy/scripts/bench-ingest.sh
 	deploy/scripts/bench-ingest-embedded.sh
 
 bench-api: deps build

@@ -22,7 +22,7 @@ const ReservedPrefix = "kessel_"
 
 // TagKeys are the tags a stored reading carries besides its kind. A field
 // may not be named after one of them.
-var TagKeys = []string{"department", "device", "district", "source"}
+var TagKeys = []string{"correction", "department", "device", "district", "source"}
 
 // ReservedFields are the names a reading's field may not take: the store's
 // own columns (result, table, time; everything starting with '_' is
@@ -70,7 +70,7 @@ func ReservedField(name string) bool {
 		return true
 	}
 	switch name {
-	case "empty", "lat", "lon", "result", "table", "time", "department", "device", "district", "source":
+	case "empty", "lat", "lon", "result", "table", "time", "correction", "department", "device", "district", "source":
 		return true
 	}
 	return false

@@ -29,6 +29,10 @@ type Reading struct {
 	// f_cnt_gap, or airrohr's WiFi signal. Stored as fields "link.<name>"
 	// (see Annotation); never in Values, means or quantity lists.
 	Link map[string]float64 `json:"link,omitempty"`
+	// Correction names the sensor correction, and its version, that made
+	// the corrected values among Values ("cor.<field>"), such as
+	// "sds011_rh/v1"; stored as a tag, so each version is its own series.
+	Correction string `json:"correction,omitempty"`
 	// Internal is set on readings of internal devices (from the registry).
 	Internal bool `json:"-"`
 }

@@ -19,6 +19,11 @@ const (
 	// CondExceedanceDays: the days of the calendar year whose daily mean
 	// of Field is above Threshold reached Count (see ExceedanceDaysRule).
 	CondExceedanceDays = "exceedance_days"
+	// CondQuality holds while a device's readings have a value that
+	// failed quality control or is stuck (flat line): a maintenance
+	// alert. Field, when set, narrows it to one field; Kind may be empty
+	// (every kind).
+	CondQuality = "quality"
 )
 
 // Rule selects devices and says when their readings make an alert. Its
@@ -53,6 +58,11 @@ type Rule struct {
 
 	// Count is, for exceedance_days, the number of days that fires.
 	Count int `yaml:"count" json:"count,omitempty"`
+
+	// IncludeSuspect makes the rule evaluate values quality control
+	// flagged suspect (3) as well; by default a rule sees passing values
+	// only (flag 1 or 2, or none). Failed values (4) never count.
+	IncludeSuspect bool `yaml:"include_suspect" json:"include_suspect,omitempty"`
 }
 
 // Validate checks a rule and returns an EINVALID error naming the rule and
@@ -64,10 +74,17 @@ func (r *Rule) Validate() error {
 	if !ValidDeviceID(r.ID) {
 		return bad("id", "%s", DeviceIDRule)
 	}
-	if !ValidFieldName(r.Kind) {
+	if !ValidFieldName(r.Kind) && !(r.Condition == CondQuality && r.Kind == "") {
 		return bad("kind", "a device kind such as air_quality is required")
 	}
 	switch r.Condition {
+	case CondQuality:
+		if r.Field != "" && !ValidFieldName(r.Field) {
+			return bad("field", "%q is not a field name", r.Field)
+		}
+		if r.Area {
+			return bad("area", "a quality rule is per device")
+		}
 	case CondThreshold, CondMean, CondMax, CondMin, CondRate:
 		if !ValidFieldName(r.Field) {
 			return bad("field", "a field name such as pm10 is required")
@@ -90,7 +107,7 @@ func (r *Rule) Validate() error {
 			return bad("silence", "a duration such as 30m is required")
 		}
 	default:
-		return bad("condition", "use threshold, mean, max, min, rate, silence or exceedance_days, not %q", r.Condition)
+		return bad("condition", "use threshold, mean, max, min, rate, silence, exceedance_days or quality, not %q", r.Condition)
 	}
 	if r.For < 0 || r.KeepFiringFor < 0 {
 		return bad("for", "durations must not be negative")

@@ -85,8 +85,12 @@ func (e *Engine) evaluateLocked(rs []kessel.Reading) {
 			if !applies(r, rd) {
 				continue
 			}
+			if r.Condition == CondQuality {
+				e.evaluateQuality(r, rd)
+				continue
+			}
 			v, ok := rd.Values[r.Field]
-			if !ok && r.Condition != CondSilence {
+			if !ok && r.Condition != CondSilence || ok && r.Condition != CondSilence && !admits(r, rd) {
 				continue
 			}
 			if r.Condition == CondExceedanceDays {

@@ -22,6 +22,7 @@ const (
 	CondMin       = kessel.CondMin
 	CondRate      = kessel.CondRate
 	CondSilence   = kessel.CondSilence
+	CondQuality   = kessel.CondQuality
 )
 
 // Rule is kessel.Rule.
@@ -29,9 +30,17 @@ type Rule = kessel.Rule
 
 // applies reports whether the rule covers a reading's device.
 func applies(r *Rule, rd *kessel.Reading) bool {
-	return rd.Kind == r.Kind &&
+	return (rd.Kind == r.Kind || r.Kind == "") &&
 		(len(r.Devices) == 0 || slices.Contains(r.Devices, rd.Device)) &&
 		(r.District == "" || r.District == rd.District)
+}
+
+// admits reports whether the rule evaluates field's value of a reading by
+// its quality flag: passing values (1, 2 or none), and suspect ones (3)
+// for a rule with IncludeSuspect. It does not allocate.
+func admits(r *Rule, rd *kessel.Reading) bool {
+	f := kessel.FlagOf(rd.Values, r.Field)
+	return f.Passing() || r.IncludeSuspect && f == kessel.FlagSuspect
 }
 
 func compare(op string, v, t float64) bool {

@@ -163,6 +163,7 @@ func appendReading(b []byte, l *readingJSON) []byte {
 	} else {
 		b = appendNumbers(b, l.Values)
 	}
+	b = appendQC(b, l)
 	if len(l.Units) > 0 {
 		b = append(b, `,"units":{`...)
 		for i, k := range sortedKeys(l.Units) {
@@ -217,6 +218,58 @@ func appendNumbers(b []byte, m map[string]float64) []byte {
 		b = appendJSONFloat(b, m[k])
 	}
 	return append(b, '}')
+}
+
+// appendQC appends a reading's quality flags, the tests behind them and
+// its corrected values, as encoding/json would (see readingJSON).
+func appendQC(b []byte, l *readingJSON) []byte {
+	if len(l.QC) > 0 {
+		b = append(b, `,"qc":{`...)
+		for i, k := range sortedKeys(l.QC) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, int64(l.QC[k]), 10)
+		}
+		b = append(b, '}')
+	}
+	if len(l.QCTests) > 0 {
+		b = append(b, `,"qc_tests":{`...)
+		for i, k := range sortedKeys(l.QCTests) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':', '[')
+			for j, t := range l.QCTests[k] {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, t)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
+	if len(l.Corrected) > 0 {
+		b = append(b, `,"corrected":{`...)
+		for i, k := range sortedKeys(l.Corrected) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSONFloat(b, l.Corrected[k])
+		}
+		b = append(b, '}')
+		if l.Correction != "" {
+			b = append(b, `,"correction":`...)
+			b = appendJSONString(b, l.Correction)
+		}
+	}
+	return b
 }
 
 func appendLonLat(b []byte, p *lonLat) []byte {

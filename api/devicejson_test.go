@@ -69,6 +69,12 @@ func TestDeviceJSONMatchesEncodingJSON(t *testing.T) {
 			if rng.IntN(10) == 0 {
 				d.Latest.Values = nil
 			}
+			if rng.IntN(2) == 0 {
+				d.Latest.QC = map[string]int{"pm10": 1 + rng.IntN(4), pick(): 9}
+				d.Latest.QCTests = map[string][]string{"pm10": {"spike", pick()}}
+				d.Latest.Corrected = map[string]float64{"pm10": pickF()}
+				d.Latest.Correction = pick()
+			}
 		}
 		items = append(items, d)
 	}
@@ -150,6 +156,9 @@ func flatProps(d deviceJSON) json.RawMessage {
 			_, taken := latest.Values[f+"_unit"]
 			if u := latest.Units[f]; u.Symbol != "" && !taken {
 				add(p+"_unit", u.Symbol)
+			}
+			if q, ok := latest.QC[f]; ok {
+				add(p+"_qc", q)
 			}
 		}
 	}

@@ -29,9 +29,15 @@ func (s *server) deviceCollection(latest bool) http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
+		qcf, err := qcFilter(r)
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
 		states := s.devices.Query(q)
 		if latest {
 			states = slices.DeleteFunc(states, func(st kessel.DeviceState) bool { return st.Latest == nil })
+			filterLatest(qcf, states)
 		}
 		s.respondDevices(w, r, format, states, pg, latest)
 	})

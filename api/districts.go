@@ -48,6 +48,10 @@ func (s *server) districtSummary(d kessel.District, stats bool) districtProps {
 			p.Current[st.Device.Kind] = kind
 		}
 		for f, v := range st.Latest.Values {
+			// Measured values whose quality flag passes only (1, 2 or none).
+			if !kessel.Measured(f) || !kessel.FlagOf(st.Latest.Values, f).Passing() {
+				continue
+			}
 			fs, ok := kind[f]
 			u := unitSymbol(&st.Device, st.Latest, f)
 			if !ok {

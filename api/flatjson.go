@@ -2,6 +2,7 @@ package api
 
 import (
 	"github.com/kessel-city/kessel"
+	"strconv"
 )
 
 // GeoJSON answers carry values as flat properties, one typed column each
@@ -34,10 +35,19 @@ func flatUnit[V any](values map[string]V, f string, symbol string) bool {
 // followed by its unit where it has one.
 func appendFlatValues(props ordered, d *kessel.Device, r *kessel.Reading, fixed map[string]bool) ordered {
 	for _, f := range sortedKeys(r.Values) {
+		if !kessel.Measured(f) {
+			continue // its flag and corrected value follow the value
+		}
 		p := flatName(f, fixed)
 		props = append(props, kv{p, r.Values[f]})
 		if u, _ := kessel.UnitOf(d, r, f); flatUnit(r.Values, f, u.Symbol) {
 			props = append(props, kv{p + "_unit", u.Symbol})
+		}
+		if q, ok := r.Values[kessel.FlagPrefix+f]; ok {
+			props = append(props, kv{p + "_qc", int(q)})
+		}
+		if c, ok := r.Values[kessel.CorrectedPrefix+f]; ok {
+			props = append(props, kv{p + "_cor", c})
 		}
 	}
 	return props
@@ -61,6 +71,12 @@ func appendFlatDevice(b []byte, d *deviceJSON) []byte {
 				b = appendJSONString(b, p+"_unit")
 				b = append(b, ':')
 				b = appendJSONString(b, u.Symbol)
+			}
+			if q, ok := l.QC[f]; ok {
+				b = append(b, ',')
+				b = appendJSONString(b, p+"_qc")
+				b = append(b, ':')
+				b = strconv.AppendInt(b, int64(q), 10)
 			}
 		}
 	}

@@ -184,7 +184,9 @@ func deviceLayer(kind string, states []kessel.DeviceState) *ogcLayer {
 	}
 	names := make([]string, 0, len(fields))
 	for f := range fields {
-		names = append(names, f)
+		if kessel.Measured(f) {
+			names = append(names, f)
+		}
 	}
 	slices.Sort(names)
 	title := strings.ReplaceAll(kind, "_", " ")
@@ -201,6 +203,14 @@ func deviceLayer(kind string, states []kessel.DeviceState) *ogcLayer {
 		l.schema = append(l.schema, ogcProp{p, "number", "", "Latest " + f})
 		if units[f] && !fields[f+"_unit"] {
 			l.schema = append(l.schema, ogcProp{p + "_unit", "string", "", "Unit of " + p})
+		}
+		if fields[kessel.FlagPrefix+f] && !fields[f+"_qc"] {
+			prop[kessel.FlagPrefix+f] = p + "_qc"
+			l.schema = append(l.schema, ogcProp{p + "_qc", "integer", "", "Quality flag of " + p + " (1 pass, 2 not evaluated, 3 suspect, 4 fail, 9 missing)"})
+		}
+		if fields[kessel.CorrectedPrefix+f] && !fields[f+"_cor"] {
+			prop[kessel.CorrectedPrefix+f] = p + "_cor"
+			l.schema = append(l.schema, ogcProp{p + "_cor", "number", "", "Corrected " + p + " (the raw value stays in " + p + ")"})
 		}
 	}
 	for _, st := range states {
@@ -230,8 +240,12 @@ func deviceValues(st kessel.DeviceState, prop map[string]string) map[string]any 
 	if st.Latest != nil {
 		v["observed_at"] = st.Latest.Time
 		for f, x := range st.Latest.Values {
-			v[prop[f]] = x
-			if u := unitSymbol(&st.Device, st.Latest, f); flatUnit(st.Latest.Values, f, u) {
+			p, ok := prop[f]
+			if !ok {
+				continue // an annotation without a property (qct.)
+			}
+			v[p] = x
+			if u := unitSymbol(&st.Device, st.Latest, f); kessel.Measured(f) && flatUnit(st.Latest.Values, f, u) {
 				v[prop[f]+"_unit"] = u
 			}
 		}

@@ -13,7 +13,7 @@ import (
 // openAPIGroups are the operations of the document, by area.
 func openAPIGroups() [][]*op {
 	return [][]*op{operationPaths(), devicePaths(), readingPaths(), districtPaths(), alertPaths(), rulePaths(),
-		archivePaths(), evidencePaths(), catalogPaths(), airQualityPaths(), ogcOperations(OGCBasePath, "ogc"), staPaths()}
+		archivePaths(), evidencePaths(), catalogPaths(), airQualityPaths(), ogcOperations(OGCBasePath, "ogc"), staPaths(), qualityPaths()}
 }
 
 // openAPIAliases are routes served as another documented path: OpenAPI

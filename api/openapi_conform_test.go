@@ -181,7 +181,9 @@ func conformanceFixture(t *testing.T) *fixture {
 	}
 	for i := range 60 {
 		at := f.now.Add(-time.Hour + time.Duration(i)*time.Minute)
-		rs = append(rs, kessel.Reading{Device: "air-1", Kind: "air_quality", Time: at, Values: map[string]float64{"pm10": float64(i)}},
+		// air-1's values carry quality flags, every 10th a suspect spike, and a corrected value.
+		rs = append(rs, kessel.Reading{Device: "air-1", Kind: "air_quality", Time: at, Correction: "sds011_rh/v1",
+			Values: map[string]float64{"pm10": float64(i), "qc.pm10": float64(1 + 2*min(1, i%10/9)), "qct.pm10": float64(4 * min(1, i%10/9)), "cor.pm10": float64(i) / 2}},
 			kessel.Reading{Device: "air-2", Kind: "air_quality", District: "Mitte", Time: at, Values: map[string]float64{"pm10": 40}})
 	}
 	if err := f.store.WriteReadings(ctx, rs); err != nil {
@@ -303,6 +305,10 @@ func conformanceCalls(t *testing.T, f *fixture) []call {
 		{op: "listLatestReadings", path: "/api/v1/latest?format=geojson"},
 		{op: "listLatestReadings", path: "/api/v1/latest"},
 		{op: "listDeviceReadings", path: "/api/v1/devices/air-1/readings?from=-2h"},
+		{op: "listDeviceReadings", path: "/api/v1/devices/air-1/readings?from=-2h&qc=exclude-suspect&format=geojson"},
+		{op: "listDeviceReadings", path: "/api/v1/devices/air-1/readings?qc=bad", status: 400},
+		{op: "getDeviceQuality", path: "/api/v1/devices/air-1/quality"},
+		{op: "listLatestReadings", path: "/api/v1/latest?qc=exclude-failed"},
 		{op: "listDeviceReadings", path: "/api/v1/devices/air-1/readings?from=-2h&every=1h&fn=max&format=geojson"},
 		{op: "listDeviceReadings", path: "/api/v1/devices/air-1/readings?from=-2h&format=csv"},
 		{op: "pushDeviceReading", method: "POST", path: "/api/v1/devices/air-1/readings", body: `{"values":{"pm10":12}}`, hdr: jsonBody("admin")},

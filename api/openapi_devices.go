@@ -60,7 +60,7 @@ func readingPaths() []*op {
 	return []*op{
 		newOp(get, "/api/v1/latest", "listLatestReadings", tagReadings, "Latest reading of every matching device").
 			describe("Served from the live state in memory, never a database query.").
-			with(deviceFilters...).
+			with(deviceFilters...).with(qcParam).
 			reply(200, "devices with latest readings", asJSON("DeviceList"), asGeoJSON("DeviceFeatureCollection"), asCSV()).fails(400),
 		newOp(get, "/api/v1/devices/{id}/readings", "listDeviceReadings", tagReadings, "A device's history").
 			describe("From InfluxDB. Without every, raw readings (at most 10,000 in JSON and GeoJSON: a larger range answers 400 naming an every that fits). CSV is streamed without that limit, so a year of data exports in one request. "+historyResolution).
@@ -71,7 +71,7 @@ func readingPaths() []*op {
 				param("every", "query", "Aggregation window, 1m to 31d. Each aggregated row is labelled with the START of its window (a daily row dated 26 Nov holds 26 Nov's values); windows are aligned to multiples of every since 1970 UTC, the first one begins at from. Aggregates are of measured values only, never of link data.", "string", false, "1h"),
 				enumParam("fn", "Aggregate per window (needs every).", "mean", "min", "max", "sum", "count", "last"),
 				resolutionParam(),
-				paramRef("format")).
+				qcParam, paramRef("format")).
 			reply(200, "readings", asJSON("ReadingList"), asGeoJSON("ReadingFeatureCollection"), asCSV()).
 			header(200, ResolutionHeader, resolutionHeaderDesc).fails(400, 404, 410, 503),
 		newOp(post, "/api/v1/devices/{id}/readings", "pushDeviceReading", tagPush, "Push a reading over HTTP").scope(ScopeAdmin).

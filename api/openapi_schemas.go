@@ -87,11 +87,11 @@ func schemas() obj {
 		"GeoJSONObject": object(obj{"type": obj{"type": "string", "enum": []string{"Polygon", "MultiPolygon", "Feature", "FeatureCollection"}},
 			"coordinates": obj{"type": "array", "items": obj{}}, "geometry": schemaRef("Geometry"), "features": arrayOf(obj{"type": "object"})}, "type"),
 		"LonLat": object(obj{"lon": obj{"type": "number", "minimum": -180, "maximum": 180}, "lat": obj{"type": "number", "minimum": -90, "maximum": 90}}, "lon", "lat"),
-		"Reading": object(obj{"time": tTime, "values": tValues, "location": schemaRef("LonLat"),
+		"Reading": object(withProps(obj{"time": tTime, "values": tValues, "location": schemaRef("LonLat"),
 			"units": obj{"type": "object", "description": "Units of the values where known: the reading's own (SenML), else the device's, else the kind's default.",
 				"additionalProperties": object(obj{"symbol": obj{"type": "string", "example": "µg/m³"}, "ucum": obj{"type": "string", "example": "ug/m3"}}, "symbol")},
 			"link": obj{"type": "object", "description": "Radio and transport data (rssi, snr, gateways, f_cnt, f_cnt_gap, signal, …), never among the values.",
-				"additionalProperties": tNumber}}, "time", "values"),
+				"additionalProperties": tNumber}}, readingQCProps), "time", "values"),
 		"ReadingList": object(obj{"device": tString, "kind": tString, "resolution": resolutionField, "items": arrayOf(schemaRef("Reading")), "count": tInteger}, "device", "kind", "items", "count"),
 		"ReadingFeatureCollection": featureCollectionOf(featureOf(obj{"type": "object", "allOf": []any{schemaRef("PointGeometry")}, "nullable": true},
 			flatValues(object(obj{"device": tString, "time": tTime}, "device", "time")))),
@@ -195,10 +195,11 @@ func ruleSchema() obj {
 	return object(obj{
 		"id": tString, "name": tString, "kind": tString, "devices": tStrings,
 		"district": tString, "area": obj{"type": "boolean", "description": "One alert for the district, on the mean of its public devices."}, "field": tString,
-		"condition": obj{"type": "string", "enum": []string{"threshold", "mean", "max", "min", "rate", "silence", "exceedance_days"}},
+		"condition": obj{"type": "string", "enum": []string{"threshold", "mean", "max", "min", "rate", "silence", "exceedance_days", "quality"}, "description": "quality: a maintenance alert while a device's value fails quality control or is stuck (kind may be empty: every kind)."},
 		"count":     obj{"type": "integer", "description": "exceedance_days: fires when this many days of the calendar year (CET) have a daily mean above threshold."},
 		"op":        obj{"type": "string", "enum": []string{">", ">=", "<", "<="}}, "threshold": tNumber, "clear": tNumber,
 		"window": obj{"type": "string", "example": "24h"}, "silence": tString, "for": tString, "keep_firing_for": tString,
 		"severity": obj{"type": "string", "enum": []string{"info", "warning", "critical"}}, "visibility": tVisibles,
-		"labels": tLabels, "summary": tString}, "id", "kind", "condition")
+		"labels": tLabels, "summary": tString,
+		"include_suspect": obj{"type": "boolean", "description": "Evaluate values flagged suspect (3) too; by default a rule sees passing values only (1, 2)."}}, "id", "kind", "condition")
 }

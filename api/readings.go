@@ -35,6 +35,11 @@ func (s *server) handleReadings() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
+		qcf, err := qcFilter(r)
+		if err != nil {
+			s.errorResponse(w, r, err)
+			return
+		}
 		served, err := s.readings.Resolve(r.Context(), q)
 		if err != nil {
 			s.errorResponse(w, r, err)
@@ -42,7 +47,7 @@ func (s *server) handleReadings() http.Handler {
 		}
 		w.Header().Set(ResolutionHeader, served)
 		if format == formatCSV {
-			s.streamCSV(w, r, d, q)
+			s.streamCSV(w, r, d, q, qcf)
 			return
 		}
 		rs, err := s.readings.History(r.Context(), q)
@@ -50,6 +55,7 @@ func (s *server) handleReadings() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
+		filterReadings(qcf, rs)
 		if len(rs) > s.opts.MaxPoints {
 			s.errorResponse(w, r, invalid("more than %d readings in this range; narrow from/to or aggregate with every (e.g. every=%s&fn=mean)", s.opts.MaxPoints, suggestEvery(q.To.Sub(q.From), s.opts.MaxPoints)))
 			return
@@ -88,7 +94,7 @@ func (s *server) historyQuery(r *http.Request, device string, stream bool) (kess
 // fields of the first reading and of the latest one, sorted, each followed
 // by its unit's column (csvCols); lon and lat last for a mobile sensor
 // (one whose first or latest reading has a location).
-func (s *server) streamCSV(w http.ResponseWriter, r *http.Request, d kessel.Device, q kessel.HistoryQuery) {
+func (s *server) streamCSV(w http.ResponseWriter, r *http.Request, d kessel.Device, q kessel.HistoryQuery, qcf kessel.QCFilter) {
 	var cw *csv.Writer
 	var cols []csvCol
 	var loc bool
@@ -109,6 +115,7 @@ func (s *server) streamCSV(w http.ResponseWriter, r *http.Request, d kessel.Devi
 			_ = cw.Write(header)
 			cw.Flush() // the client sees the columns at once (and HEAD ends here)
 		}
+		rd.Values = qcf.Filter(rd.Values)
 		row := make([]string, 0, 2*len(cols)+3)
 		row = appendCSVValues(append(row, rd.Time.UTC().Format(time.RFC3339Nano)), cols, &d, &rd)
 		if loc && rd.Location != nil {
@@ -154,6 +161,11 @@ func (s *server) historyCols(d kessel.Device, q kessel.HistoryQuery, first *kess
 	cols := csvCols(fields, func(f string) bool {
 		return unitSymbol(&d, first, f) != "" || latest != nil && unitSymbol(&d, latest, f) != ""
 	})
+	if latest != nil {
+		withQC(cols, first.Values, latest.Values)
+	} else {
+		withQC(cols, first.Values)
+	}
 	return cols, first.Location != nil || latest != nil && latest.Location != nil
 }
 

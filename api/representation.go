@@ -27,9 +27,17 @@ func toLonLat(p *orb.Point) *lonLat {
 	return &lonLat{Lon: p[0], Lat: p[1]}
 }
 
+// readingJSON is a reading: its measured values, and beside them their
+// quality flags (qc: 1 pass, 2 not evaluated, 3 suspect, 4 fail, 9
+// missing), the tests behind a suspect or failed flag (qc_tests) and
+// corrected values (corrected, by the correction named in correction).
 type readingJSON struct {
-	Time   time.Time          `json:"time"`
-	Values map[string]float64 `json:"values"`
+	Time       time.Time           `json:"time"`
+	Values     map[string]float64  `json:"values"`
+	QC         map[string]int      `json:"qc,omitempty"`
+	QCTests    map[string][]string `json:"qc_tests,omitempty"`
+	Corrected  map[string]float64  `json:"corrected,omitempty"`
+	Correction string              `json:"correction,omitempty"`
 	// Units are the values' units where known (kessel.UnitOf).
 	Units map[string]unitJSON `json:"units,omitempty"`
 	// Link is the reading's radio and transport data, apart from Values.
@@ -49,7 +57,13 @@ func toReadingJSON(d *kessel.Device, r *kessel.Reading) *readingJSON {
 	if r == nil {
 		return nil
 	}
-	return &readingJSON{Time: r.Time.UTC(), Values: r.Values, Units: unitsOf(d, r, r.Values), Link: r.Link, Location: toLonLat(r.Location)}
+	values, a := kessel.SplitValues(r.Values)
+	out := &readingJSON{Time: r.Time.UTC(), Values: values, QC: a.Flags, QCTests: a.Tests, Corrected: a.Corrected,
+		Units: unitsOf(d, r, values), Link: r.Link, Location: toLonLat(r.Location)}
+	if a.Corrected != nil {
+		out.Correction = r.Correction
+	}
+	return out
 }
 
 // unitsOf is the unit of each field of values that has one, or nil.
@@ -161,6 +175,7 @@ func devicesCSV(states []kessel.DeviceState, withLatest bool) []byte {
 		cols = csvCols(fieldNames(vs...), func(f string) bool {
 			return slices.ContainsFunc(states, func(st kessel.DeviceState) bool { return unitSymbol(&st.Device, st.Latest, f) != "" })
 		})
+		withQC(cols, vs...)
 	}
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
@@ -190,13 +205,14 @@ func devicesCSV(states []kessel.DeviceState, withLatest bool) []byte {
 	return buf.Bytes()
 }
 
-// fieldNames is the sorted union of the maps' keys: the value columns of a CSV.
+// fieldNames is the sorted union of the maps' measured fields (not the
+// annotations, see kessel.Measured).
 func fieldNames(vs ...map[string]float64) []string {
 	seen := map[string]bool{}
 	var fields []string
 	for _, v := range vs {
 		for k := range v {
-			if !seen[k] {
+			if !seen[k] && kessel.Measured(k) {
 				seen[k] = true
 				fields = append(fields, k)
 			}
@@ -209,8 +225,9 @@ func fieldNames(vs ...map[string]float64) []string {
 // csvCol is a value column of a CSV and whether a "<field>_unit" column
 // follows it.
 type csvCol struct {
-	field string
-	unit  bool
+	field   string
+	unit    bool
+	qc, cor bool // a flag column, a corrected value column (withQC)
 }
 
 // csvCols are the value columns of fields: each followed by its unit's
@@ -218,7 +235,7 @@ type csvCol struct {
 func csvCols(fields []string, hasUnit func(field string) bool) []csvCol {
 	cols := make([]csvCol, len(fields))
 	for i, f := range fields {
-		cols[i] = csvCol{f, !slices.Contains(fields, f+"_unit") && hasUnit(f)}
+		cols[i] = csvCol{field: f, unit: !slices.Contains(fields, f+"_unit") && hasUnit(f)}
 	}
 	return cols
 }
@@ -228,6 +245,12 @@ func appendCSVHeader(header []string, cols []csvCol) []string {
 		header = append(header, c.field)
 		if c.unit {
 			header = append(header, c.field+"_unit")
+		}
+		if c.qc {
+			header = append(header, c.field+"_qc")
+		}
+		if c.cor {
+			header = append(header, c.field+"_cor")
 		}
 	}
 	return header
@@ -245,6 +268,15 @@ func appendCSVValues(row []string, cols []csvCol, d *kessel.Device, r *kessel.Re
 		row = append(row, cell)
 		if c.unit {
 			row = append(row, unit)
+		}
+		for _, a := range [...]struct {
+			on     bool
+			prefix string
+		}{{c.qc, kessel.FlagPrefix}, {c.cor, kessel.CorrectedPrefix}} {
+			if a.on {
+				x, ok := r.Values[a.prefix+c.field]
+				row = append(row, map[bool]string{true: fmtFloat(x)}[ok])
+			}
 		}
 	}
 	return row

@@ -77,6 +77,7 @@ func (s *server) v1Routes(v1 *mux.Router, noRoute http.Handler) {
 	v1.Handle("/devices/{id}", write("device_replace", ScopeDevicesWrite, changes(s.handleReplaceDevice()))).Methods(http.MethodPut)
 	v1.Handle("/devices/{id}", write("device_delete", ScopeDevicesWrite, changes(s.handleDeleteDevice()))).Methods(http.MethodDelete)
 	v1.Handle("/devices/{id}/readings", query("device_readings", history(s.handleReadings()))).Methods(getOrHead...)
+	v1.Handle("/devices/{id}/quality", query("device_quality", s.handleDeviceQuality())).Methods(getOrHead...)
 	v1.Handle("/latest", read("latest", s.handleLatest())).Methods(getOrHead...)
 	v1.Handle("/nearest", read("nearest", s.handleNearest())).Methods(getOrHead...)
 	v1.Handle("/districts", read("districts", districts(s.handleDistricts()))).Methods(getOrHead...)

@@ -153,9 +153,12 @@ func (m *staModel) observedProperty(field string) *staEntity {
 
 // observation is one value; where is set for a mobile device's reading,
 // whose FeatureOfInterest is then the place of that reading.
-func (m *staModel) observation(st *kessel.DeviceState, field string, t time.Time, v float64, where *orb.Point) *staEntity {
+func (m *staModel) observation(st *kessel.DeviceState, field string, t time.Time, values map[string]float64, where *orb.Point) *staEntity {
 	e := &staEntity{set: "Observations", id: st.Device.ID + ":" + field + ":" + strconv.FormatInt(t.UnixNano(), 10), st: st, field: field,
-		props: map[string]any{"phenomenonTime": t.UTC(), "resultTime": nil, "result": v}, at: t}
+		props: map[string]any{"phenomenonTime": t.UTC(), "resultTime": nil, "result": values[field]}, at: t}
+	if q := staResultQuality(values, field); q != nil {
+		e.props["resultQuality"] = q
+	}
 	if where != nil {
 		e.track, e.loc = true, *where
 	}
@@ -197,7 +200,7 @@ func (m *staModel) list(set string) []*staEntity {
 			}
 		case "Observations":
 			for _, f := range staFields(st) {
-				out = append(out, m.observation(st, f, st.Latest.Time, st.Latest.Values[f], st.Latest.Location))
+				out = append(out, m.observation(st, f, st.Latest.Time, st.Latest.Values, st.Latest.Location))
 			}
 		}
 	}
@@ -289,7 +292,7 @@ func (m *staModel) observations(st *kessel.DeviceState, fields []string, from, t
 	var out []*staEntity
 	for _, rd := range rs {
 		for _, f := range fieldNames(rd.Values) {
-			out = append(out, m.observation(st, f, rd.Time, rd.Values[f], rd.Location))
+			out = append(out, m.observation(st, f, rd.Time, rd.Values, rd.Location))
 		}
 	}
 	return out, nil

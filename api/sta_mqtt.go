@@ -30,7 +30,7 @@ func STAObservations(base string, rs []kessel.Reading) []STAMessage {
 		r := &rs[i]
 		st := &kessel.DeviceState{Device: kessel.Device{ID: r.Device, Kind: r.Kind}}
 		for _, f := range fieldNames(r.Values) {
-			doc, err := m.render(m.observation(st, f, r.Time, r.Values[f], r.Location), q)
+			doc, err := m.render(m.observation(st, f, r.Time, r.Values, r.Location), q)
 			if err != nil {
 				continue // not with an empty query
 			}

@@ -108,8 +108,10 @@ func (m *staModel) observationEntities(rs []kessel.Reading) []*staEntity {
 		if st == nil {
 			continue
 		}
-		for f, v := range r.Values {
-			out = append(out, m.observation(st, f, r.Time, v, nil))
+		for f := range r.Values {
+			if kessel.Measured(f) {
+				out = append(out, m.observation(st, f, r.Time, r.Values, nil))
+			}
 		}
 	}
 	return out
@@ -224,9 +226,8 @@ func (m *staModel) latestObservation(e *staEntity, target string, q *staQuery) *
 	if !latest || target != "Observations" || e.set != "Datastreams" || e.st.Latest == nil {
 		return nil
 	}
-	v, ok := e.st.Latest.Values[e.field]
-	if !ok {
+	if _, ok := e.st.Latest.Values[e.field]; !ok {
 		return nil
 	}
-	return m.observation(e.st, e.field, e.st.Latest.Time, v, e.st.Latest.Location)
+	return m.observation(e.st, e.field, e.st.Latest.Time, e.st.Latest.Values, e.st.Latest.Location)
 }

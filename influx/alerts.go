@@ -182,7 +182,8 @@ func (c *Client) windowAggregatesFlux(kind, field, fn string, from, to time.Time
 	var f strings.Builder
 	fmt.Fprintf(&f, "data = from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %s and r._field == %s)\n", strconv.Quote(kind), strconv.Quote(field))
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %s and (r._field == %s or r._field == %s))\n", strconv.Quote(kind), strconv.Quote(field), strconv.Quote("qc."+field))
+	f.WriteString(passingOnly(field)) // alert rules see passing values only (see alert)
 	f.WriteString("  |> group(columns: [\"device\", \"district\", \"department\"])\n")
 	fmt.Fprintf(&f, "windows = data |> window(every: %dns)\n", every.Nanoseconds())
 	f.WriteString("union(tables: [\n")

@@ -21,6 +21,7 @@ func appendReading(b []byte, r *kessel.Reading) []byte {
 	}
 	b = appendEscaped(b, kind)
 	// Tags in key order, as InfluxDB prefers.
+	b = appendTag(b, "correction", r.Correction)
 	b = appendTag(b, "department", r.Department)
 	b = appendTag(b, "device", r.Device)
 	b = appendTag(b, "district", r.District)
@@ -52,7 +53,7 @@ func appendReading(b []byte, r *kessel.Reading) []byte {
 // appendFields appends the finite values of m as fields named prefix+key,
 // in key order; first says whether no field was written yet.
 func appendFields(b []byte, prefix string, m map[string]float64, first *bool) []byte {
-	var stack [16]string
+	var stack [32]string
 	keys := stack[:0]
 	for k, v := range m {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -69,9 +70,20 @@ func appendFields(b []byte, prefix string, m map[string]float64, first *bool) []
 		b = append(b, prefix...)
 		b = appendEscaped(b, k)
 		b = append(b, '=')
+		if flagField(prefix, k) { // quality flags are integers (qc.pm10=1i)
+			b = strconv.AppendInt(b, int64(m[k]), 10)
+			b = append(b, 'i')
+			continue
+		}
 		b = strconv.AppendFloat(b, m[k], 'g', -1, 64)
 	}
 	return b
+}
+
+// flagField reports whether a field holds a quality flag or the tests
+// behind one ("qc.<field>", "qct.<field>"), stored as integers.
+func flagField(prefix, k string) bool {
+	return prefix == "" && (strings.HasPrefix(k, "qc.") || strings.HasPrefix(k, "qct."))
 }
 
 func appendTag(b []byte, k, v string) []byte {

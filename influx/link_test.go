@@ -32,14 +32,14 @@ func TestLinkAndDailyAggregates(t *testing.T) {
 	if err := c.WriteReadings(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
-	// Another namespace (say quality flags) written beside the values.
-	srv.WriteLines(t, "kessel", fmt.Sprintf("noise,device=lora-1 qc.laeq=1 %d\n", day1.Add(6*time.Hour).UnixNano()))
+	// Another namespace (one no reader asks for; qc. is read as quality flags) written beside the values.
+	srv.WriteLines(t, "kessel", fmt.Sprintf("noise,device=lora-1 xq.laeq=1 %d\n", day1.Add(6*time.Hour).UnixNano()))
 
 	raw, err := c.History(ctx, kessel.HistoryQuery{Device: "lora-1", From: day1, To: day2.Add(24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if raw[0].Link["qc.laeq"] != 0 || len(raw[0].Link) != 2 {
+	if raw[0].Link["xq.laeq"] != 0 || len(raw[0].Link) != 2 {
 		t.Errorf("an annotation of another namespace was read: %+v", raw[0])
 	}
 	if len(raw) != 5 || raw[0].Link["rssi"] != -110 || raw[0].Link["f_cnt"] != 0 || !maps.Equal(raw[0].Values, map[string]float64{"laeq": 10}) {

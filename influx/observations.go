@@ -98,7 +98,7 @@ func (c *Client) observationsFlux(q kessel.ObservationQuery) (string, error) {
 		}
 	}
 	fmt.Fprintf(&f, "  |> filter(fn: (r) => %s)\n", strings.Join(conds, " and "))
-	f.WriteString(readingsFilter)
+	f.WriteString(valuesFilter) // measured values: never a quality flag or link data as an Observation
 	f.WriteString("  |> keep(columns: [\"_time\", \"_value\", \"_field\", \"device\"])\n")
 	return f.String(), nil
 }

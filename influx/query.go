@@ -16,17 +16,18 @@ import (
 // tag and bookkeeping columns of a pivoted Flux table, which are not values.
 var reservedColumns = map[string]bool{
 	"result": true, "table": true, "_start": true, "_stop": true, "_time": true,
-	"_measurement": true, "device": true, "district": true, "department": true, "source": true,
+	"_measurement": true, "device": true, "district": true, "department": true, "source": true, "correction": true,
 }
 
 // readingsFilter is a Flux filter that keeps the points of readings: not
 // Kessel's own records (kessel.ReservedPrefix), with a device tag, and
-// only fields a reading may have: measured values and the link data
-// ("link.<name>"; see kessel.SplitAnnotation). A point written past Kessel
+// only fields a reading may have: measured values, the link data
+// ("link.<name>"; see kessel.SplitAnnotation) and the quality annotations
+// of values (qc., qct., cor.; see kessel.FlagPrefix). A point written past Kessel
 // with a field named like a column of the pivoted table (_value, result,
 // device, …) would otherwise make every query that pivots it fail: one
 // device's bad data must never empty another's history or live state.
-var readingsFilter = fieldsFilter(`^([a-z0-9][a-z0-9_]{0,63}|` + kessel.LinkNamespace + `\.[a-z0-9_]{1,64})$`)
+var readingsFilter = fieldsFilter(`^([a-z0-9][a-z0-9_]{0,63}|` + kessel.LinkNamespace + `\.[a-z0-9_]{1,64}|(qc|qct|cor)\.[a-z0-9][a-z0-9_]{0,63})$`)
 
 // valuesFilter is readingsFilter for the measured values alone, without
 // any annotation: what aggregates (means, sums, …) are taken of.
@@ -82,22 +83,36 @@ func (c *Client) historyFlux(q kessel.HistoryQuery) (string, error) {
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano))
 	fmt.Fprintf(&f, "  |> filter(fn: (r) => r.device == %s)\n", strconv.Quote(q.Device))
-	if q.Every > 0 {
+	if q.Every > 0 && len(q.Fields) != 1 {
 		f.WriteString(valuesFilter) // never an aggregate of link data
-	} else {
+	} else { // (one field's aggregate: the field and its flag, below)
 		f.WriteString(readingsFilter)
 	}
 	if len(q.Fields) > 0 {
-		conds := make([]string, len(q.Fields))
-		for i, name := range q.Fields {
+		conds := make([]string, 0, len(q.Fields))
+		for _, name := range q.Fields {
 			if !kessel.ValidFieldName(name) {
 				return "", kessel.Errorf(kessel.EINVALID, "invalid field name %q", name)
 			}
-			conds[i] = "r._field == " + strconv.Quote(name)
+			conds = append(conds, "r._field == "+strconv.Quote(name))
+			switch {
+			case q.Every == 0: // a raw value comes with its quality flag and corrected value
+				for _, p := range annotationPrefixes {
+					conds = append(conds, "r._field == "+strconv.Quote(p+name))
+				}
+			case len(q.Fields) == 1: // one field's aggregates: of its passing values
+				conds = append(conds, "r._field == "+strconv.Quote(kessel.FlagPrefix+name))
+			}
 		}
 		fmt.Fprintf(&f, "  |> filter(fn: (r) => %s)\n", strings.Join(conds, " or "))
 	}
 	if q.Every > 0 {
+		// Aggregates are of measured values only, not of flags; of one
+		// field, of its values that pass quality control.
+		if len(q.Fields) == 1 {
+			f.WriteString(passingOnly(q.Fields[0]))
+		}
+		f.WriteString("  |> filter(fn: (r) => r._field !~ /[.]/)\n")
 		fn := q.Fn
 		if fn == "" {
 			fn = "mean"
@@ -143,6 +158,7 @@ func (c *Client) eachReading(ctx context.Context, flux, what string, fn func(kes
 		r.District, _ = vals["district"].(string)
 		r.Department, _ = vals["department"].(string)
 		r.Source, _ = vals["source"].(string)
+		r.Correction, _ = vals["correction"].(string)
 		var lat, lon *float64
 		for k, v := range vals {
 			if reservedColumns[k] {
@@ -162,12 +178,15 @@ func (c *Client) eachReading(ctx context.Context, flux, what string, fn func(kes
 				continue // nil (field absent in this row) or text
 			}
 			if ns, name, ok := kessel.SplitAnnotation(k); ok {
-				if ns == kessel.LinkNamespace { // other namespaces: not asked for
+				switch ns {
+				case kessel.LinkNamespace:
 					if r.Link == nil {
 						r.Link = map[string]float64{}
 					}
 					r.Link[name] = x
-				}
+				case "qc", "qct", "cor": // a value's quality annotations stay beside it
+					r.Values[k] = x
+				} // other namespaces: not asked for
 				continue
 			}
 			switch k {
@@ -218,15 +237,58 @@ func (c *Client) DistrictSeries(ctx context.Context, district, kind, field strin
 		return out, err
 	}
 	from, to = p.rawFrom, p.rawTo
+	where := fmt.Sprintf("r._measurement == %s and r.district == %s", strconv.Quote(kind), strconv.Quote(district))
+	flagged, err := c.anyFlagged(ctx, where, field, from, to)
+	if err != nil {
+		return nil, err
+	}
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %s and r._field == %s and r.district == %s)\n", strconv.Quote(kind), strconv.Quote(field), strconv.Quote(district))
+	if flagged { // values to leave out: pair each value with its flag (costly)
+		fmt.Fprintf(&f, "  |> filter(fn: (r) => %s and (r._field == %s or r._field == %s))\n", where, strconv.Quote(field), strconv.Quote("qc."+field))
+		f.WriteString(passingOnly(field))
+	} else {
+		fmt.Fprintf(&f, "  |> filter(fn: (r) => %s and r._field == %s)\n", where, strconv.Quote(field))
+	}
 	f.WriteString("  |> group(columns: [\"_field\"])\n")
 	fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: %s, timeSrc: \"_start\", createEmpty: false)\n  |> toFloat()\n", fluxDuration(every), fn)
 	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n  |> group()\n  |> sort(columns: [\"_time\"])\n")
 	raw, err := c.readings(ctx, f.String(), "district series")
 	return append(out, raw...), err
+}
+
+// anyFlagged reports whether any value of field in the points where
+// selects (a Flux predicate over r) in [from, to) is flagged suspect or
+// worse: only then must the values be paired with their flags.
+func (c *Client) anyFlagged(ctx context.Context, where, field string, from, to time.Time) (bool, error) {
+	flux := fmt.Sprintf("from(bucket: %s)\n  |> range(start: %s, stop: %s)\n  |> filter(fn: (r) => %s and r._field == %s)\n  |> filter(fn: (r) => r._value > 2)\n  |> group()\n  |> limit(n: 1)\n",
+		strconv.Quote(c.opts.Bucket), from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano), where, strconv.Quote(kessel.FlagPrefix+field))
+	res, err := c.query.Query(ctx, flux)
+	if err != nil {
+		return false, fmt.Errorf("influx: flags: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	defer res.Close()
+	found := res.Next()
+	if err := res.Err(); err != nil {
+		return false, fmt.Errorf("influx: flags: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
+	}
+	return found, nil
+}
+
+// annotationPrefixes start the annotation fields stored beside a value:
+// its quality flag, the tests behind it and its corrected value.
+var annotationPrefixes = []string{"qc.", "qct.", "cor."}
+
+// passingOnly is Flux that keeps, of rows of field and its flag "qc.field",
+// the values of field whose flag passes (1 or 2) or that have none
+// (stored before quality control), as rows of _field and _value again.
+func passingOnly(field string) string {
+	fq, qq := strconv.Quote(field), strconv.Quote("qc."+field)
+	return "  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n" +
+		fmt.Sprintf("  |> filter(fn: (r) => exists r[%s] and (not exists r[%s] or r[%s] <= 2))\n", fq, qq, qq) +
+		fmt.Sprintf("  |> map(fn: (r) => ({r with _field: %s, _value: float(v: r[%s])}))\n", fq, fq) +
+		fmt.Sprintf("  |> drop(fn: (column) => column == %s or column == %s)\n", fq, qq)
 }
 
 // fluxDuration renders d as a Flux duration literal such as 1h30m or 90s.
@@ -283,7 +345,8 @@ func (c *Client) Recent(ctx context.Context, kind, field string, from, to time.T
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %s and r._field == %s)\n", strconv.Quote(kind), strconv.Quote(field))
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %s and (r._field == %s or r._field == %s))\n", strconv.Quote(kind), strconv.Quote(field), strconv.Quote("qc."+field))
+	f.WriteString(passingOnly(field))
 	f.WriteString("  |> group(columns: [\"device\", \"_field\"])\n")
 	fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: mean, createEmpty: false)\n  |> toFloat()\n", fluxDuration(every))
 	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")

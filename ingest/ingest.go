@@ -68,6 +68,13 @@ type Options struct {
 	// decoded and enriched, before the batch is written (the alert engine:
 	// an alert should not wait for the batching). It must not block.
 	Watch func([]kessel.Reading)
+	// Check, when set, is quality control: it runs on every accepted
+	// reading before Watch sees it and before it is stored, and may add
+	// annotations (flags, corrected values) to its Values and set its
+	// Correction, never changing a measured value. received is when the
+	// message arrived. Calls come from one goroutine at a time or are
+	// made safe by the checker (quality.Checker locks).
+	Check func(r *kessel.Reading, received time.Time)
 	// FlushInterval is how long the loop waits for a batch to fill once it
 	// holds a message; default 100ms. Larger batches cost less per message;
 	// the wait adds to the time before a message is acknowledged.

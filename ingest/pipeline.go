@@ -160,6 +160,11 @@ func (in *Ingester) prepareOne(p *prepared, msg message) {
 		return
 	}
 	p.decoded[dec.Format]++
+	if in.opts.Check != nil {
+		for j := range dec.Readings {
+			in.opts.Check(&dec.Readings[j], msg.received)
+		}
+	}
 	for range dec.Readings {
 		p.owner = append(p.owner, i)
 	}

@@ -31,6 +31,8 @@ type Device struct {
 	// Mobile devices ride a tram line and report where they are.
 	Mobile bool
 	phase  float64
+	// Fault, when set, makes the sensor fail (see SensorFaults).
+	Fault *SensorFault
 
 	rng      *rand.Rand
 	capacity float64 // parking places, or bin litres

@@ -191,6 +191,9 @@ func (r *runner) send(ctx context.Context, d *Device, now time.Time) error {
 	}
 	values := d.Values(now)
 	o.Scenario.Apply(d, now, values)
+	if d.Fault != nil {
+		d.Fault.Apply(values)
+	}
 	fault := ""
 	if o.Faults > 0 && r.faults.Float64() < o.Faults {
 		fault = Faults[r.faults.IntN(len(Faults))]

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -271,6 +272,16 @@ func testKeyboardPanel(t *testing.T, b *browser, s *stack) {
 		if st := status(href); st != http.StatusOK {
 			t.Errorf("download %s: %d", href, st)
 		}
+	}
+	// The device's data quality, as GET /devices/{id}/quality says.
+	b.waitFor(`document.querySelector('#panel-meta .quality')`, "the data quality line")
+	var q struct {
+		Periods map[string]struct{ Passing *float64 }
+	}
+	getJSON(t, s.base+"/api/v1/devices/"+id+"/quality", &q)
+	text := eval[string](b, `document.querySelector('#panel-meta .quality').textContent`)
+	if p := q.Periods["day"].Passing; p == nil || !strings.Contains(text, strconv.Itoa(int(math.Round(*p*100)))+" %") && !strings.Contains(text, strconv.Itoa(int(math.Round(*p*100)))+" %") {
+		t.Errorf("panel quality %q, the API's share of the day %v", text, p)
 	}
 	b.do(keyEscape)
 	b.waitFor(`document.getElementById('panel').hidden`, "Escape to close the panel")

@@ -65,6 +65,8 @@ type config struct {
 	// InfluxURL and InfluxBucket: write straight to InfluxDB instead of
 	// publishing (fast backfills for benchmarks).
 	InfluxURL, InfluxBucket string
+	SensorFaults            string
+	SensorFaultShare        float64
 }
 
 // parse reads the flags, each defaulting from $KESSEL_<FLAG>, and checks
@@ -104,6 +106,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	e.Bool(&c.Quiet, "quiet", false, "no progress lines on stderr")
 	e.Int(&c.Connections, "connections", 1, "MQTT connections to publish over (a device always uses the same one)")
 	e.Float64(&c.Mobile, "mobile", 0, "share (0..1) of air_quality devices that ride the tram line and report their position")
+	e.String(&c.SensorFaults, "sensor-faults", "", "sensor faults some devices have, taken in turn: "+strings.Join(simulators.SensorFaults, ",")+" (well-formed messages with a failing sensor's values)")
+	e.Float64(&c.SensorFaultShare, "sensor-fault-share", 0.1, "share (0..1) of devices with a --sensor-faults fault")
 	e.String(&c.Replay, "replay", "", "replay a real time series from this CSV file as one device instead of simulating a fleet")
 	e.String(&c.ReplayDevice, "replay-device", "replay-1", "device id for --replay")
 	e.String(&c.ReplayKind, "replay-kind", "water_level", "device kind for --replay")
@@ -139,6 +143,14 @@ func (c *config) checkFleet() error {
 	}
 	if c.Connections < 1 || c.Connections > 64 {
 		errs = append(errs, fmt.Errorf("--connections must be 1 to 64, got %d", c.Connections))
+	}
+	if c.SensorFaults != "" {
+		if err := simulators.CheckSensorFaults(strings.Split(c.SensorFaults, ",")); err != nil {
+			errs = append(errs, fmt.Errorf("--sensor-faults: %w", err))
+		}
+	}
+	if c.SensorFaultShare < 0 || c.SensorFaultShare > 1 {
+		errs = append(errs, fmt.Errorf("--sensor-fault-share must be in [0,1], got %g", c.SensorFaultShare))
 	}
 	if c.Scenario != "" && !slices.Contains(simulators.Scenarios, c.Scenario) {
 		errs = append(errs, fmt.Errorf("--scenario %q is unknown (known: %s)", c.Scenario, strings.Join(simulators.Scenarios, ", ")))
@@ -231,6 +243,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fleet, err := simulators.NewFleet(fo)
 	if err != nil {
 		return err
+	}
+	if c.SensorFaults != "" {
+		simulators.AssignSensorFaults(fleet, strings.Split(c.SensorFaults, ","), c.SensorFaultShare)
 	}
 	var pub simulators.Publisher
 	if c.InfluxURL != "" {

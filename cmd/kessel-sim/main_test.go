@@ -47,6 +47,11 @@ func TestParse(t *testing.T) {
 		{name: "no devices", args: []string{"--devices", "0"}, wantErr: "--devices must be a whole number ≥ 1, got 0"},
 		{name: "every bad value named", args: []string{"--faults", "2", "--connections", "99", "--scenario", "meteor"},
 			wantErr: "--faults must be in [0,1], got 2\n--connections must be 1 to 64, got 99\n--scenario \"meteor\" is unknown"},
+		{name: "sensor faults", args: []string{"--sensor-faults", "spike,stuck", "--sensor-fault-share", "0.5"}, check: func(c config) bool {
+			return c.SensorFaults == "spike,stuck" && c.SensorFaultShare == 0.5
+		}},
+		{name: "unknown sensor fault", args: []string{"--sensor-faults", "spike,gremlins"}, wantErr: `--sensor-faults: simulators: unknown sensor fault "gremlins"`},
+		{name: "sensor fault share out of range", args: []string{"--sensor-fault-share", "1.5"}, wantErr: "--sensor-fault-share must be in [0,1], got 1.5"},
 		{name: "airrohr needs push", args: []string{"--formats", "native,airrohr"}, wantErr: "--formats airrohr needs --push"},
 	}
 	for _, tc := range tests {

@@ -75,7 +75,7 @@ func (a *app) rules(ctx context.Context) []alert.Rule {
 		a.log.Info("using the rule set last changed through the API; the config's rules section is the initial set only", "rules", len(saved))
 		return saved
 	}
-	return a.cfg.File.Rules
+	return a.withMaintenanceRule(a.cfg.File.Rules)
 }
 
 // refill fills window conditions (a 24-hour mean) from InfluxDB and

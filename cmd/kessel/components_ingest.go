@@ -33,6 +33,9 @@ func (a *app) startIngest(ctx context.Context) (func(context.Context), error) {
 	if !c.embedded() {
 		opts.Broker = c.Broker // with the embedded broker, messages arrive through its hook
 	}
+	if c.QC {
+		opts.Check = a.qualityCheck()
+	}
 	if a.engine != nil {
 		opts.Watch = a.engine.Observe // alerts evaluate readings as they arrive, not after the batch is written
 	}

@@ -21,11 +21,14 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := alert.New(cfg.Rules, alert.Options{}); err != nil || len(cfg.Rules) != 7 {
+	if _, err := alert.New(cfg.Rules, alert.Options{}); err != nil || len(cfg.Rules) != 8 {
 		t.Errorf("example rules: %d, %v", len(cfg.Rules), err)
 	}
 	if len(devs) != 2 || devs[0].ID != "neckartor-pm" || devs[0].Location == nil || devs[1].Visibility != "internal" || devs[0].MeasurementClass != "reference" {
 		t.Errorf("devices = %+v", devs)
+	}
+	if q := cfg.Quality; len(q.Climate) != 3 || len(q.Corrections) != 1 || q.Corrections[0].ID() != "sds011_rh/v1" || q.Quantities["pm10"].FlatFail != 96 {
+		t.Errorf("quality = %+v", q)
 	}
 }
 
@@ -41,6 +44,10 @@ func TestBadConfig(t *testing.T) {
 		{"bad route id", "routes:\n - {id: 'B 27', devices: [a]}", "routes[0]: route \"B 27\": id must be"},
 		{"route twice", "routes:\n - {id: b27, devices: [a]}\n - {id: b27, devices: [b]}", "routes[1]: id \"b27\" appears twice"},
 		{"bad measurement class", "devices:\n - {id: a, kind: air_quality, measurement_class: gold}", "measurement_class"},
+		{"quality: unknown key", "quality:\n  climat: []", "climat"},
+		{"quality: climate without bounds", "quality:\n  climate:\n    - {kind: air_quality, field: pm10}", "quality.climate[0]"},
+		{"quality: unknown correction", "quality:\n  corrections:\n    - {name: x, version: 1, method: magic, kind: air_quality, fields: [pm10], kappa: 0.4}", "quality.corrections[0]: method"},
+		{"quality rule on an area", "rules:\n - {id: q, condition: quality, area: true, district: x}", "per device"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "k.yaml")

@@ -13,6 +13,7 @@ import (
 	"github.com/kessel-city/kessel/api"
 	"github.com/kessel-city/kessel/broker"
 	"github.com/kessel-city/kessel/evidence"
+	"github.com/kessel-city/kessel/quality"
 )
 
 // fileConfig is the YAML config file (--config). deploy/config/kessel.example.yaml
@@ -26,7 +27,8 @@ type fileConfig struct {
 	Catalog        api.Catalog     `yaml:"catalog"`
 	// Routes are the winter service's routes: named groups of sensors
 	// that get a chain of evidence records each.
-	Routes []evidence.RouteConfig `yaml:"routes"`
+	Routes  []evidence.RouteConfig `yaml:"routes"`
+	Quality quality.Config         `yaml:"quality"`
 	// Districts is the district file, used when --districts is not given;
 	// a relative path is relative to the config file.
 	Districts struct {
@@ -103,6 +105,9 @@ func loadConfig(path string) (fileConfig, []kessel.Device, error) {
 		devs = append(devs, d)
 	}
 	if err := cfg.Catalog.Validate(); err != nil {
+		return cfg, nil, fmt.Errorf("config %s: %s", path, kessel.ErrorMessage(err))
+	}
+	if err := cfg.Quality.Validate(); err != nil {
 		return cfg, nil, fmt.Errorf("config %s: %s", path, kessel.ErrorMessage(err))
 	}
 	for i := range cfg.Rules {

@@ -91,15 +91,16 @@ c1=$(cpu_ticks "$KPID"); m1=$(cpu_ticks "$MQPID"); i1=$(cpu_ticks "$IXPID")
 rss=$(awk '/VmHWM/{print $2}' "/proc/$KPID/status")
 stored=$(count_stored)
 python3 - "$N" "$start" "$end" "$c0" "$c1" "$HZ" "$rss" "$stored" "$first" "$m0" "$m1" "$i0" "$i1" <<'PY'
-import sys
+import os, sys
+label = os.environ.get("BENCH_LABEL", "with QC")
 a = sys.argv
 n, start, end, c0, c1, hz, rss, stored, first = int(a[1]), float(a[2]), float(a[3]), int(a[4]), int(a[5]), int(a[6]), int(a[7]), int(a[8]), float(a[9])
 m0, m1, i0, i1 = map(int, a[10:14])
 secs = end - start
 cpu = (c1 - c0) / hz
-print(f"bench-ingest drain: {n} queued msgs stored in {secs:.2f} s from kessel start = {n/secs:,.0f} msgs/s; {n/(end-first):,.0f} msgs/s from the first write")
-print(f"bench-ingest drain: kessel CPU {cpu:.2f} s = {cpu/n*1e6:.1f} us/msg; peak RSS {rss/1024:.0f} MiB; stored in InfluxDB {stored}; lost {n - stored}")
-print(f"bench-ingest drain: meanwhile mosquitto {(m1-m0)/hz/n*1e6:.1f} us/msg, influxd {(i1-i0)/hz/n*1e6:.1f} us/msg")
+print(f"bench-ingest drain [{label}]: {n} queued msgs stored in {secs:.2f} s from kessel start = {n/secs:,.0f} msgs/s; {n/(end-first):,.0f} msgs/s from the first write")
+print(f"bench-ingest drain [{label}]: kessel CPU {cpu:.2f} s = {cpu/n*1e6:.1f} us/msg; peak RSS {rss/1024:.0f} MiB; stored in InfluxDB {stored}; lost {n - stored}")
+print(f"bench-ingest drain [{label}]: meanwhile mosquitto {(m1-m0)/hz/n*1e6:.1f} us/msg, influxd {(i1-i0)/hz/n*1e6:.1f} us/msg")
 PY
 
 # 2. Fixed rate, Kessel live.
@@ -108,10 +109,11 @@ c0=$(cpu_ticks "$KPID"); w0=$(written)
 for _ in $(seq 1 200); do [ "$(written)" -ge $((w0 + RATE*RATE_SECONDS)) ] && break; sleep 0.05; done
 c1=$(cpu_ticks "$KPID"); w1=$(written)
 python3 - "$c0" "$c1" "$HZ" "$w0" "$w1" "$RATE_SECONDS" "$RATE" "$(cat "$work/sim2.json")" <<'PY'
-import sys, json
+import os, sys, json
+label = os.environ.get("BENCH_LABEL", "with QC")
 c0, c1, hz, w0, w1, secs, rate = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(float(sys.argv[4])), int(float(sys.argv[5])), int(sys.argv[6]), int(sys.argv[7])
 sim = json.loads(sys.argv[8])
 n = w1 - w0
 cpu = (c1 - c0) / hz
-print(f"bench-ingest steady: {n} msgs at {sim['rate_per_s']:,.0f} msgs/s (target {rate}); kessel CPU {cpu:.2f} s = {cpu/max(n,1)*1e6:.1f} us/msg = {cpu/sim['duration_s']*100:.0f}% of a core")
+print(f"bench-ingest steady [{label}]: {n} msgs at {sim['rate_per_s']:,.0f} msgs/s (target {rate}); kessel CPU {cpu:.2f} s = {cpu/max(n,1)*1e6:.1f} us/msg = {cpu/sim['duration_s']*100:.0f}% of a core")
 PY

@@ -61,6 +61,12 @@ export async function history(id, field, span) {
   return (await getJSON(url)).body.items || [];
 }
 
+// quality returns a device's share of values passing quality control
+// over the last day, week and month.
+export async function quality(id) {
+  return (await getJSON(`/api/v1/devices/${encodeURIComponent(id)}/quality`)).body;
+}
+
 export function csvURL(id) {
   return `/api/v1/devices/${encodeURIComponent(id)}/readings?from=-24h&format=csv`;
 }

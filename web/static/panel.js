@@ -3,7 +3,7 @@
 // the marker or table row that opened it on close.
 import { t, raw, fmtNumber, fmtTime, fmtAgo } from './i18n.js';
 import { unitOf } from './quantities.js';
-import { history, csvURL, geojsonURL } from './api.js';
+import { history, quality, csvURL, geojsonURL } from './api.js';
 import { drawChart, para } from './chart.js';
 import { swatch } from './list.js';
 
@@ -27,14 +27,18 @@ export class DevicePanel {
     this.id = r.id;
     this.returnTo = from || null;
     this.el.hidden = false;
+    this.quality = null;
     this.render(r, alert);
     this.loadCharts(r, q);
+    this.loadQuality(r);
     $('panel-h').focus();
   }
 
   // render fills in name, metadata and values; app.js calls it again on
   // every refresh while the panel is open.
   render(r, alert) {
+    this.row = r;
+    this.alert = alert;
     this.el.dataset.device = r.id;
     const h = $('panel-h');
     h.textContent = r.name;
@@ -58,6 +62,12 @@ export class DevicePanel {
     }
     if (r.value !== undefined) add('colBand', swatch(r));
     if (alert) add('metaAlert', alert.summary || alert.rule_id);
+    if (this.quality && this.quality.id === r.id) {
+      const dd = document.createElement('span');
+      dd.className = 'quality';
+      dd.textContent = this.quality.text;
+      add('metaQuality', dd);
+    }
     const tbody = $('panel-values').querySelector('tbody');
     tbody.replaceChildren();
     for (const [f, v] of Object.entries(r.values || {}).sort()) {
@@ -76,6 +86,21 @@ export class DevicePanel {
     }
     $('dl-csv').href = csvURL(r.id);
     $('dl-geojson').href = geojsonURL(r.id);
+  }
+
+  // loadQuality shows the device's share of values passing quality
+  // control (day, week, month); nothing when the server cannot say.
+  loadQuality(r) {
+    const id = r.id;
+    quality(id).then((q) => {
+      if (this.id !== id) return;
+      const pct = (p) => (p && typeof p.passing === 'number' ? `${fmtNumber(p.passing * 100, 0)} %` : '–');
+      const ps = q.periods || {};
+      const text = ps.month && ps.month.values > 0
+        ? t('qualityLine', { day: pct(ps.day), week: pct(ps.week), month: pct(ps.month) }) : t('qualityNone');
+      this.quality = { id, text };
+      this.render(this.row, this.alert);
+    }).catch(() => {});
   }
 
   async loadCharts(r, q) {
