@@ -45,7 +45,7 @@ func newConfig(args []string, getenv func(string) string, stderr io.Writer) (con
 		return config{}, err
 	}
 	c := config{serveFlags: f, RoleSet: map[string]bool{}, RateLimits: map[string]api.RateLimit{}}
-	for _, step := range []func() error{c.checkRoles, c.checkNATS, c.parseRates, c.parseProxies, c.checkLog, c.readTokenFile, c.readFile} {
+	for _, step := range []func() error{c.checkRoles, c.checkNATS, c.checkRetention, c.parseRates, c.parseProxies, c.checkLog, c.readTokenFile, c.readFile} {
 		if err := step(); err != nil {
 			return c, err
 		}
@@ -152,4 +152,18 @@ func newLogger(c config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, o))
 	}
 	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// checkRetention ties --max-age to --raw-retention: InfluxDB drops a point
+// older than its retention while answering the write as a success, so
+// such a reading is refused (a dead letter, reason too_old) instead of
+// being acknowledged and lost. An explicit --max-age may be stricter.
+func (c *config) checkRetention() error {
+	if c.RawRetention < 0 || c.MaxAge < 0 {
+		return errors.New("--raw-retention and --max-age must not be negative")
+	}
+	if c.RawRetention > 0 && (c.MaxAge == 0 || c.MaxAge > c.RawRetention) {
+		c.MaxAge = c.RawRetention
+	}
+	return nil
 }

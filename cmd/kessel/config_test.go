@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -138,6 +139,12 @@ func TestServeConfig(t *testing.T) {
 			check: func(c config) bool {
 				return c.HTTP == "127.0.0.1:9999" && c.InfluxBucket == "city/autogen" && c.MaxPayload == 1024 && !c.DeviceMetrics
 			}},
+		{name: "no retention, readings of any age", check: func(c config) bool { return c.RawRetention == 0 && c.MaxAge == 0 }},
+		{name: "a raw retention refuses older readings", args: []string{"--raw-retention", "2160h"},
+			check: func(c config) bool { return c.MaxAge == 2160*time.Hour }},
+		{name: "a stricter max-age stays", args: []string{"--raw-retention", "2160h", "--max-age", "24h"},
+			check: func(c config) bool { return c.MaxAge == 24*time.Hour }},
+		{name: "negative retention", args: []string{"--raw-retention", "-1h"}, wantErr: "--raw-retention"},
 		{name: "flag beats environment", args: []string{"--http", "127.0.0.1:1", "--max-payload", "2048"}, env: map[string]string{"KESSEL_HTTP": "127.0.0.1:9999", "KESSEL_MAX_PAYLOAD": "1024"},
 			check: func(c config) bool { return c.HTTP == "127.0.0.1:1" && c.MaxPayload == 2048 }},
 		{name: "file fills what no flag set", args: []string{"--config", cfgFile}, check: func(c config) bool {

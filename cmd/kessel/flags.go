@@ -90,7 +90,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.String(&c.InfluxBucket, "influx-bucket", "kessel/autogen", "InfluxDB bucket, or database/retention-policy on 1.8")
 	e.String(&c.InfluxToken, "influx-token", "", "InfluxDB token, or user:password on 1.8 (prefer the environment)")
 	e.String(&c.InfluxTokenFile, "influx-token-file", "", "file holding the InfluxDB token")
-	e.Duration(&c.RawRetention, "raw-retention", 90*24*time.Hour, "how long InfluxDB keeps raw readings (the bucket's retention, set on start); 0 = forever")
+	e.Duration(&c.RawRetention, "raw-retention", 0, "how long InfluxDB keeps raw readings (the bucket's retention, set on start; older readings are refused as dead letters); 0 = forever (make run: 90 days)")
 	e.Duration(&c.RollupRetention, "rollup-retention", 0, "how long the hourly and daily rollups are kept; 0 = forever")
 	e.Bool(&c.Rollups, "rollups", true, "compute the hourly and daily rollups (role ingest)")
 	e.Duration(&c.RollupGrace, "rollup-grace", 15*time.Minute, "how late a reading may arrive and still count in its hour's rollup")

@@ -125,12 +125,14 @@ func storedPerDevice(dbURL string, devices []string, base time.Time) (map[string
 	got := map[string]int{}
 	for _, d := range devices {
 		rs, err := c.History(context.Background(), kessel.HistoryQuery{Device: d, From: base.Add(-time.Hour), To: base.Add(24 * time.Hour),
-			Fields: []string{"seq"}, Every: 24 * time.Hour, Fn: "count"})
+			Fields: []string{"seq"}, Resolution: kessel.ResolutionRaw}) // every stored point, flagged or not
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range rs {
-			got[d] += int(r.Values["seq"])
+			if _, ok := r.Values["seq"]; ok {
+				got[d]++
+			}
 		}
 	}
 	return got, nil

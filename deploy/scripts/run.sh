@@ -84,7 +84,7 @@ fi
 # kessel serve makes the database and its retention policies: raw
 # readings for --raw-retention (KESSEL_RAW_RETENTION, 90 days), hourly and
 # daily rollups for --rollup-retention (forever), and computes the rollups.
-setsid "$root/bin/kessel" serve --http "$HTTP" --mqtt-listen "$MQTT" --mqtt-data "$var/mqtt" --archive "$var/archive" --influx-url "http://$INFLUX" "${districts[@]}" "${config[@]}" \
+setsid "$root/bin/kessel" serve --http "$HTTP" --mqtt-listen "$MQTT" --mqtt-data "$var/mqtt" --archive "$var/archive" --raw-retention "${KESSEL_RAW_RETENTION:-2160h}" --influx-url "http://$INFLUX" "${districts[@]}" "${config[@]}" \
   2>"$var/log/kessel.log" &
 started kessel $! "$var/mqtt"
 for _ in $(seq 1 150); do
