@@ -33,12 +33,15 @@ func BenchmarkSSEFanOut(b *testing.B) {
 	db := influxtest.Start(b)
 	cfg := filepath.Join(b.TempDir(), "kessel.yaml")
 	if err := os.WriteFile(cfg, []byte(`rules:
-  - {id: hot, kind: test, field: v, condition: threshold, op: ">", threshold: 100, visibility: public}
+  - {id: hot, kind: test, field: v, condition: threshold, op: ">", threshold: 100, visibility: public, include_suspect: true}
 `), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	mqttAddr := testenv.FreePort(b)
-	h := startHubB(b, "--influx-url", db.URL, "--mqtt-listen", mqttAddr, "--config", cfg)
+	// 1,000 citizens are 1,000 addresses: the clients come through a
+	// trusted proxy (loopback) that names each one, since one address may
+	// hold only 64 streams.
+	h := startHubB(b, "--influx-url", db.URL, "--mqtt-listen", mqttAddr, "--config", cfg, "--trusted-proxies", "127.0.0.0/8")
 	base := "http://" + h
 	rssIdle := metricB(b, base, "process_resident_memory_bytes")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -53,7 +56,7 @@ func BenchmarkSSEFanOut(b *testing.B) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			countAlerts(ctx, client, base+"/api/v1/alerts/stream", &connected, &counts[i])
+			countAlerts(ctx, client, base+"/api/v1/alerts/stream", fmt.Sprintf("10.0.%d.%d", i/250, i%250+1), &connected, &counts[i])
 		}()
 	}
 	testenv.Eventually(b, 60*time.Second, func() bool { return connected.Load() == clients }, "SSE clients did not all connect")
@@ -116,8 +119,9 @@ func publishFlow(c mqtt.Client, seconds int) {
 
 // countAlerts reads one SSE stream until ctx ends, counting firing events
 // of hot-* devices.
-func countAlerts(ctx context.Context, client *http.Client, url string, connected, n *atomic.Int64) {
+func countAlerts(ctx context.Context, client *http.Client, url, addr string, connected, n *atomic.Int64) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req.Header.Set("X-Forwarded-For", addr)
 	resp, err := client.Do(req)
 	if err != nil {
 		return
@@ -130,7 +134,7 @@ func countAlerts(ctx context.Context, client *http.Client, url string, connected
 	connected.Add(1)
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if line := sc.Text(); strings.HasPrefix(line, "data: ") && strings.Contains(line, `"hot-`) && strings.Contains(line, `"firing"`) {
+		if line := sc.Text(); strings.HasPrefix(line, "data: ") && strings.Contains(line, `"rule_id":"hot"`) && strings.Contains(line, `"firing"`) {
 			n.Add(1)
 		}
 	}
