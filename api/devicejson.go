@@ -165,21 +165,16 @@ func appendReading(b []byte, l *readingJSON) []byte {
 	}
 	b = appendQC(b, l)
 	if len(l.Units) > 0 {
-		b = append(b, `,"units":{`...)
-		for i, k := range sortedKeys(l.Units) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, `:{"symbol":`...)
-			b = appendJSONString(b, l.Units[k].Symbol)
-			if u := l.Units[k].UCUM; u != "" {
+		b = append(b, `,"units":`...)
+		b = appendObject(b, l.Units, func(b []byte, u unitJSON) []byte {
+			b = append(b, `{"symbol":`...)
+			b = appendJSONString(b, u.Symbol)
+			if u.UCUM != "" {
 				b = append(b, `,"ucum":`...)
-				b = appendJSONString(b, u)
+				b = appendJSONString(b, u.UCUM)
 			}
-			b = append(b, '}')
-		}
-		b = append(b, '}')
+			return append(b, '}')
+		})
 	}
 	if len(l.Link) > 0 {
 		b = append(b, `,"link":`...)
@@ -192,8 +187,9 @@ func appendReading(b []byte, l *readingJSON) []byte {
 	return append(b, '}')
 }
 
-// appendStrings appends m as a JSON object, keys sorted.
-func appendStrings(b []byte, m map[string]string) []byte {
+// appendObject appends m as a JSON object, keys sorted, each value
+// written by value.
+func appendObject[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
 	b = append(b, '{')
 	for i, k := range sortedKeys(m) {
 		if i > 0 {
@@ -201,69 +197,40 @@ func appendStrings(b []byte, m map[string]string) []byte {
 		}
 		b = appendJSONString(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, m[k])
+		b = value(b, m[k])
 	}
 	return append(b, '}')
 }
 
+// appendStrings appends m as a JSON object, keys sorted.
+func appendStrings(b []byte, m map[string]string) []byte { return appendObject(b, m, appendJSONString) }
+
 // appendNumbers appends m as a JSON object, keys sorted.
-func appendNumbers(b []byte, m map[string]float64) []byte {
-	b = append(b, '{')
-	for i, k := range sortedKeys(m) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = appendJSONFloat(b, m[k])
-	}
-	return append(b, '}')
-}
+func appendNumbers(b []byte, m map[string]float64) []byte { return appendObject(b, m, appendJSONFloat) }
 
 // appendQC appends a reading's quality flags, the tests behind them and
 // its corrected values, as encoding/json would (see readingJSON).
 func appendQC(b []byte, l *readingJSON) []byte {
 	if len(l.QC) > 0 {
-		b = append(b, `,"qc":{`...)
-		for i, k := range sortedKeys(l.QC) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			b = strconv.AppendInt(b, int64(l.QC[k]), 10)
-		}
-		b = append(b, '}')
+		b = append(b, `,"qc":`...)
+		b = appendObject(b, l.QC, func(b []byte, f int) []byte { return strconv.AppendInt(b, int64(f), 10) })
 	}
 	if len(l.QCTests) > 0 {
-		b = append(b, `,"qc_tests":{`...)
-		for i, k := range sortedKeys(l.QCTests) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':', '[')
-			for j, t := range l.QCTests[k] {
+		b = append(b, `,"qc_tests":`...)
+		b = appendObject(b, l.QCTests, func(b []byte, tests []string) []byte {
+			b = append(b, '[')
+			for j, t := range tests {
 				if j > 0 {
 					b = append(b, ',')
 				}
 				b = appendJSONString(b, t)
 			}
-			b = append(b, ']')
-		}
-		b = append(b, '}')
+			return append(b, ']')
+		})
 	}
 	if len(l.Corrected) > 0 {
-		b = append(b, `,"corrected":{`...)
-		for i, k := range sortedKeys(l.Corrected) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			b = appendJSONFloat(b, l.Corrected[k])
-		}
-		b = append(b, '}')
+		b = append(b, `,"corrected":`...)
+		b = appendNumbers(b, l.Corrected)
 		if l.Correction != "" {
 			b = append(b, `,"correction":`...)
 			b = appendJSONString(b, l.Correction)
