@@ -10,22 +10,13 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/kessel-city/kessel"
-	"github.com/kessel-city/kessel/influx"
-	"github.com/kessel-city/kessel/influx/influxtest"
 )
 
 // TestObservations reads single values across devices, ordered, paged
 // and counted in InfluxDB, as the SensorThings /Observations needs.
 func TestObservations(t *testing.T) {
-	srv := influxtest.Start(t)
-	c, err := influx.New(influx.Options{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := newClient(t)
 	ctx := context.Background()
-	if err := c.Prepare(ctx); err != nil {
-		t.Fatal(err)
-	}
 	base := time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
 	at := func(min int) time.Time { return base.Add(time.Duration(min) * time.Minute) }
 	rs := []kessel.Reading{

@@ -6,22 +6,13 @@ import (
 	"time"
 
 	"github.com/kessel-city/kessel"
-	"github.com/kessel-city/kessel/influx"
-	"github.com/kessel-city/kessel/influx/influxtest"
 )
 
 // TestOldest reads each device's oldest stored reading of a kind, as the
 // catalogue's temporal extent needs, from a real InfluxDB.
 func TestOldest(t *testing.T) {
-	srv := influxtest.Start(t)
-	c, err := influx.New(influx.Options{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := newClient(t)
 	ctx := context.Background()
-	if err := c.Prepare(ctx); err != nil {
-		t.Fatal(err)
-	}
 	base := time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
 	rs := []kessel.Reading{
 		{Device: "air-1", Kind: "air_quality", Time: base.Add(2 * time.Hour), Values: map[string]float64{"pm10": 1}},
