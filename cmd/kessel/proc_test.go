@@ -90,7 +90,9 @@ func (h *hub) start() {
 	}
 	h.done = make(chan error, 1)
 	go func(c *exec.Cmd, done chan error) { done <- c.Wait() }(h.cmd, h.done)
-	testenv.Eventually(h.t, 30*time.Second, func() bool {
+	// 90 s: a replica restarted while a NATS node rebuilds its streams
+	// waits for the cluster before it reports ready
+	testenv.Eventually(h.t, 90*time.Second, func() bool {
 		resp, err := http.Get("http://" + h.HTTP + "/readyz")
 		if err != nil {
 			return false
