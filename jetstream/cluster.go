@@ -167,6 +167,12 @@ func (b *Broker) dial(o ClusterOptions) error {
 	return nil
 }
 
+// setUpAttempt bounds one attempt of setUpStreams: a JetStream API
+// request sent while the cluster has no meta leader (a server just came
+// back and an election runs) is never answered, and must not use up the
+// whole 60 s.
+const setUpAttempt = 10 * time.Second
+
 // setUpStreams creates what does not exist yet; it retries until ctx
 // ends (or 60 s), since a cluster that just started may have no JetStream
 // leader yet.
@@ -174,7 +180,9 @@ func (b *Broker) setUpStreams(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for {
-		err := b.trySetUp(ctx)
+		actx, cancelAttempt := context.WithTimeout(ctx, setUpAttempt)
+		err := b.trySetUp(actx)
+		cancelAttempt()
 		if err == nil {
 			return nil
 		}

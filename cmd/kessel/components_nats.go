@@ -131,26 +131,23 @@ func (a *app) startClusterConsume(ctx context.Context) (func(context.Context), e
 // acquired reloads, when partition k came to this replica, the saved
 // states of the alerts of its devices: the replica that had it may have
 // fired or resolved them since this one started. Window rules keep what
-// this replica has (see the README). It holds up that partition only.
+// this replica has (see the README). It holds up that partition only,
+// until the states could be read (see reloadAlerts).
 func (a *app) acquired(ctx context.Context, k int) {
 	if a.engine == nil {
 		return
 	}
-	// The replica that had the partition may still be storing what it was
-	// given (the pin moves when a server fails over, too): let it finish
-	// and save its transitions before this one goes on.
-	select {
-	case <-ctx.Done():
-		return
-	case <-time.After(acquireGrace):
-	}
-	var states []kessel.Alert
-	var err error
-	timeout(ctx, 10*time.Second, func(ctx context.Context) {
-		states, err = a.store.LoadAlerts(ctx, time.Now().Add(-7*24*time.Hour))
+	states, ok := reloadAlerts(ctx, acquireGrace, func(ctx context.Context) ([]kessel.Alert, error) {
+		var states []kessel.Alert
+		var err error
+		timeout(ctx, 10*time.Second, func(ctx context.Context) {
+			states, err = a.store.LoadAlerts(ctx, time.Now().Add(-7*24*time.Hour))
+		})
+		return states, err
+	}, func(err error) {
+		a.log.Warn("could not reload the alert states of a partition that came to this replica; it waits for InfluxDB", "partition", k, "err", err)
 	})
-	if err != nil {
-		a.log.Warn("could not reload the alert states of a partition that came to this replica", "partition", k, "err", err)
+	if !ok {
 		return
 	}
 	window := map[string]bool{}
@@ -165,6 +162,38 @@ func (a *app) acquired(ctx context.Context, k int) {
 		}
 	}
 	a.engine.Restore(mine)
+}
+
+// reloadAlerts returns the alert states load reads once the replica
+// that had a partition could save its last transitions; false if ctx
+// ended first. That replica may still be storing what it was given (the
+// pin moves when a server fails over, too): it gets grace to finish
+// before the states are read. If they cannot be read (InfluxDB is down),
+// load is tried again every grace until it answers, and then once more
+// after grace, for that replica has been holding its transitions too: a
+// replica going on with its own older states would fire or resolve again
+// what the other one already published. warn is called at the first
+// failure. The partition waits meanwhile, as its readings would for the
+// store anyway.
+func reloadAlerts(ctx context.Context, grace time.Duration, load func(context.Context) ([]kessel.Alert, error), warn func(error)) ([]kessel.Alert, bool) {
+	failed := false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-time.After(grace):
+		}
+		states, err := load(ctx)
+		switch {
+		case err == nil && !failed:
+			return states, true
+		case err == nil:
+			failed = false // the store is back: one more grace, then the read that counts
+		case !failed:
+			failed = true
+			warn(err)
+		}
+	}
 }
 
 // startNATSFollower keeps an API-only replica's live state from the

@@ -121,7 +121,8 @@ func TestNATSClusterFailover(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, func() bool {
 		return a.metricSum("kessel_ingest_written_total") > 0 && b.metricSum("kessel_ingest_written_total") > 0
 	}, "the ingest replicas do not share the work: ingest-a wrote %v, ingest-b %v",
-		a.metricSum("kessel_ingest_written_total"), b.metricSum("kessel_ingest_written_total"))
+		lazy(func() string { return fmt.Sprint(a.metricSum("kessel_ingest_written_total")) }),
+		lazy(func() string { return fmt.Sprint(b.metricSum("kessel_ingest_written_total")) }))
 	t.Logf("before the failures: ingest-a wrote %v, ingest-b %v", a.metricSum("kessel_ingest_written_total"), b.metricSum("kessel_ingest_written_total"))
 	steady := time.Now()
 	nodes[1].kill9()
@@ -174,7 +175,7 @@ func checkStored(t *testing.T, fleet *clusterFleet, dbURL string, devices []stri
 		var err error
 		got, err = storedPerDevice(dbURL, devices, base)
 		return err == nil && maps.Equal(got, acked)
-	}, "stored %v, want exactly the acknowledged %v", got, acked)
+	}, "stored %v, want exactly the acknowledged %v", lazy(func() string { return fmt.Sprint(got) }), acked)
 	lost, dup := 0, 0
 	for d, n := range acked {
 		lost += max(0, n-got[d])
@@ -189,7 +190,7 @@ func checkAlerts(t *testing.T, fleet *clusterFleet, watch *alertWatch) {
 	var seen map[string]int
 	var raw int
 	testenv.Eventually(t, 30*time.Second, func() bool { seen, raw = watch.snapshot(); return maps.Equal(seen, want) },
-		"alert transitions seen %v, want %v", seen, want)
+		"alert transitions seen %v, want %v; the transitions seen:\n%v", lazy(func() string { return fmt.Sprint(seen) }), want, lazy(watch.String))
 	n := 0
 	for _, v := range want {
 		n += v
@@ -227,5 +228,12 @@ func checkFollower(t *testing.T, api *hub, fleet *clusterFleet) {
 		}
 		v = d.Latest.Values["seq"]
 		return v == want
-	}, "API-only replica shows dev-01 seq %v, want %v", v, want)
+	}, "API-only replica shows dev-01 seq %v, want %v", lazy(func() string { return fmt.Sprint(v) }), want)
 }
+
+// lazy prints as what it returns when the message is formatted: a failed
+// Eventually then shows the value its last poll saw, not the one the
+// variable had when Eventually was called.
+type lazy func() string
+
+func (l lazy) String() string { return l() }

@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -218,4 +221,12 @@ func (w *alertWatch) snapshot() (map[string]int, int) {
 		m[k] = v
 	}
 	return m, w.raw
+}
+
+// String lists the distinct transitions seen (subject, state, fired
+// and resolved at), one a line, in order.
+func (w *alertWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(slices.Sorted(maps.Keys(w.distinct)), "\n")
 }
