@@ -230,7 +230,7 @@ func (b *Broker) trySetUp(ctx context.Context) error {
 			// A replica's partitions together hold at most MaxAckPending
 			// messages (what ingest takes in), so none waits unseen in a
 			// pull's buffer until its acknowledgement wait runs out.
-			AckWait: o.AckWait, MaxAckPending: max(fetchBatch, o.MaxAckPending/o.Partitions), DeliverPolicy: njs.DeliverAllPolicy, MaxDeliver: -1,
+			AckWait: o.AckWait, MaxAckPending: partitionMaxAckPending(*o), DeliverPolicy: njs.DeliverAllPolicy, MaxDeliver: -1,
 			PriorityGroups: []string{partitionGroup}, PriorityPolicy: njs.PriorityPolicyPinned,
 			PinnedTTL: o.AckWait + 5*time.Second,
 		}); err != nil {
@@ -238,6 +238,12 @@ func (b *Broker) trySetUp(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// partitionMaxAckPending is how many messages a partition consumer hands
+// out unacknowledged.
+func partitionMaxAckPending(o ClusterOptions) int {
+	return max(fetchBatch, o.MaxAckPending/o.Partitions)
 }
 
 var groupPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)

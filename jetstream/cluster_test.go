@@ -264,3 +264,73 @@ func TestClusterGroups(t *testing.T) {
 		t.Fatalf("default group got %d, second group %d; want %d each", got[""], got["second"], n)
 	}
 }
+
+// TestClusterPinKept: a replica whose acquired takes longer than the
+// pin's TTL (it waits for InfluxDB) keeps asking for messages, so it
+// keeps the partition: the other replica never gets it, and every
+// message is handed over once, in order, after acquired returned.
+func TestClusterPinKept(t *testing.T) {
+	natsURL, mqttURL := natsServer(t)
+	h := &handled{by: map[string]string{}, last: map[string]int{}, acquired: map[string]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	gotPin, release := make(chan struct{}), make(chan struct{})
+	join := func(name string, acquired func(context.Context, int)) {
+		cctx, ccancel := context.WithTimeout(ctx, 30*time.Second)
+		defer ccancel()
+		// AckWait 1 s: the pin goes to another replica after 6 s without a pull.
+		b, err := jetstream.ConnectCluster(cctx, jetstream.ClusterOptions{URLs: []string{natsURL}, Name: name, Replicas: 1, Partitions: 1,
+			Match: match, AckWait: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		wg.Go(func() { _ = b.ConsumeCluster(ctx, h.handler(name), acquired) })
+	}
+	join("replica-a", func(ctx context.Context, _ int) {
+		h.mu.Lock()
+		h.acquired["replica-a"]++
+		h.mu.Unlock()
+		close(gotPin)
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	})
+	c, err := dial(t, mqttURL, "", "", "fleet", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	for i := range n {
+		publish(t, c, kessel.ReadingsTopic(fmt.Sprintf("dev-%02d", i%10)), strconv.Itoa(i))
+	}
+	select {
+	case <-gotPin:
+	case <-time.After(30 * time.Second):
+		t.Fatal("replica-a never got the partition")
+	}
+	join("replica-b", func(context.Context, int) {
+		h.mu.Lock()
+		h.acquired["replica-b"]++
+		h.mu.Unlock()
+	})
+	<-time.After(12 * time.Second) // the store outage itself: twice the pin's TTL
+	close(release)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h.mu.Lock()
+		done := h.n >= n
+		h.mu.Unlock()
+		if done || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n != n || len(h.problems) > 0 || h.acquired["replica-b"] > 0 {
+		t.Fatalf("handed over %d of %d, partitions acquired %v, problems: %v", h.n, n, h.acquired, h.problems)
+	}
+}

@@ -170,14 +170,39 @@ func (b *Broker) route(ctx context.Context) {
 }
 
 // consumePartition hands handle the messages of partition k while this
-// replica holds its pin.
+// replica holds its pin. The pull goes on while acquired or handle take
+// their time (up to the partition's MaxAckPending messages wait, held in
+// progress): a replica that stops asking for PinnedTTL loses the pin, and
+// the partition would then be processed by two replicas at once.
 func (b *Broker) consumePartition(ctx context.Context, k int, handle func(context.Context, Message) error, acquired func(context.Context, int)) {
-	prefix := b.cluster.names.prefix + strconv.Itoa(k) + "."
-	var pin string
+	work := make(chan njs.Msg, partitionMaxAckPending(b.cluster.opts))
+	var wg sync.WaitGroup
+	wg.Go(func() { b.processPartition(ctx, k, work, handle, acquired) })
+	defer wg.Wait()
+	defer close(work)
 	b.iterate(ctx, fixed(b.cluster.parts[k]), func(msg njs.Msg) {
 		md, err := msg.Metadata()
 		if err != nil {
 			return
+		}
+		b.held.add(md.Sequence.Stream, msg, time.Now())
+		select {
+		case work <- msg:
+		case <-ctx.Done():
+		}
+	}, njs.PullPriorityGroup(partitionGroup))
+}
+
+// processPartition hands the messages of partition k over in order,
+// first calling acquired whenever the partition came to this replica (a
+// new pin).
+func (b *Broker) processPartition(ctx context.Context, k int, work <-chan njs.Msg, handle func(context.Context, Message) error, acquired func(context.Context, int)) {
+	prefix := b.cluster.names.prefix + strconv.Itoa(k) + "."
+	var pin string
+	for msg := range work {
+		md, err := msg.Metadata()
+		if err != nil || ctx.Err() != nil {
+			continue // held: given back at Close
 		}
 		if p := msg.Headers().Get("Nats-Pin-Id"); p != pin {
 			pin = p
@@ -195,7 +220,7 @@ func (b *Broker) consumePartition(ctx context.Context, k int, handle func(contex
 		}
 		m := Message{Topic: Topic(strings.TrimPrefix(msg.Subject(), prefix)), Payload: msg.Data(), Stored: stored}
 		_ = b.handOver(ctx, b.held, msg, md.Sequence.Stream, m, handle)
-	}, njs.PullPriorityGroup(partitionGroup))
+	}
 }
 
 // Follow calls fn with each device message stored in $MQTT_msgs from now
