@@ -2,12 +2,16 @@ package api_test
 
 import (
 	"encoding/csv"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/paulmach/orb"
 
 	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/api"
 )
 
 // TestCSVFormulaCells: text a device (or its owner) chose, such as its
@@ -48,5 +52,60 @@ func TestCSVFormulaCells(t *testing.T) {
 				t.Fatalf("far-1 not in %v", rows)
 			}
 		})
+	}
+}
+
+// TestArchiveServesOnlyItsFiles: /archive/ serves the archive folder's
+// own files, never a hidden one (.evidence holds records naming people),
+// nothing outside the folder by a path or a symbolic link, and answers
+// each such request with a 404 problem document.
+func TestArchiveServesOnlyItsFiles(t *testing.T) {
+	a := archiveDay(t, "air_quality")
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("kept-outside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ev := filepath.Join(a.dir, ".evidence", "sensor", "road-1")
+	if err := os.MkdirAll(ev, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ev, "2026-11-29.json"), []byte(`{"by":"someone"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for link, target := range map[string]string{
+		"2026/11/29/secret.txt": filepath.Join(outside, "secret.txt"),
+		"2026/11/leak":          outside,
+		"2026/11/29/ev":         filepath.Join(a.dir, ".evidence"),
+	} {
+		if err := os.Symlink(target, filepath.Join(a.dir, filepath.FromSlash(link))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := newFixtureWith(t, "", func(o *api.Options) { o.Archive = a })
+	for _, path := range []string{
+		"/archive/.evidence/sensor/road-1/2026-11-29.json",
+		"/archive/.evidence/",
+		"/archive/2026/../.evidence/sensor/road-1/2026-11-29.json",
+		"/archive/2026/11/29/ev/sensor/road-1/2026-11-29.json",
+		"/archive/2026/11/29/ev/",
+		"/archive/2026/11/29/secret.txt",
+		"/archive/2026/11/leak/secret.txt",
+		"/archive/2026/11/leak/",
+		"/archive/%2e%2e/%2e%2e/etc/passwd",
+		"/archive/..%2f..%2fetc/passwd",
+		"/archive/2026/11/29/air_quality.csv.gz%00.txt",
+	} {
+		t.Run(path, func(t *testing.T) {
+			resp, body := f.get(t, path)
+			if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/problem+json" || strings.Contains(string(body), "kept-outside") || strings.Contains(string(body), "someone") {
+				t.Errorf("%d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+			}
+		})
+	}
+	if resp, _ := f.get(t, "/archive/2026/11/29/air_quality.csv.gz"); resp.StatusCode != http.StatusOK {
+		t.Errorf("the archive's own file: %d", resp.StatusCode)
+	}
+	if resp, body := f.get(t, "/archive/2026/11/29/"); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "air_quality.csv.gz") {
+		t.Errorf("the day's listing: %d %s", resp.StatusCode, body)
 	}
 }
