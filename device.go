@@ -67,6 +67,9 @@ func (d Device) Validate() error {
 	if err := ValidateTagValue("department", d.Department); err != nil {
 		return Errorf(EINVALID, "device %s: %s", d.ID, ErrorMessage(err))
 	}
+	if len(d.Name) > MaxTagValue || !printable(d.Name) {
+		return Errorf(EINVALID, "device %s: name must be at most %d bytes of printable UTF-8, without control characters", d.ID, MaxTagValue)
+	}
 	if _, err := ParseVisibility(string(d.Visibility)); err != nil {
 		return fmt.Errorf("device %s: %w", d.ID, err)
 	}

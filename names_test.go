@@ -133,3 +133,31 @@ func TestValidateTimeAndValue(t *testing.T) {
 		t.Errorf("ValidateValue(-1.5e300) = %v", err)
 	}
 }
+
+// TestDeviceName: a device's name (from its meta topic, the API or the
+// config) is at most MaxTagValue bytes of printable UTF-8; markup is
+// text like any other (the pages show it as text).
+func TestDeviceName(t *testing.T) {
+	for _, tc := range []struct {
+		name, v string
+		ok      bool
+	}{
+		{"empty", "", true},
+		{"plain", "Station am Tor", true},
+		{"markup", `Pegel <img src=x onerror=alert(1)>`, true},
+		{"longest", strings.Repeat("ä", kessel.MaxTagValue/2), true},
+		{"too long", strings.Repeat("a", kessel.MaxTagValue+1), false},
+		{"megabyte", strings.Repeat("a", 1<<20), false},
+		{"newline", "Station\nam Tor", false},
+		{"nul", "a\x00b", false},
+		{"C1 control", "a\u0085b", false},
+		{"invalid utf8", "a\xffb", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := kessel.Device{ID: "d1", Name: tc.v}
+			if err := d.Validate(); (err == nil) != tc.ok || (err != nil && kessel.ErrorCode(err) != kessel.EINVALID) {
+				t.Fatalf("Device{Name: %.40q}.Validate() = %v, want ok=%v", tc.v, err, tc.ok)
+			}
+		})
+	}
+}
