@@ -2,15 +2,18 @@ package api_test
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 
 	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/alert"
 	"github.com/kessel-city/kessel/api"
 )
 
@@ -107,5 +110,57 @@ func TestArchiveServesOnlyItsFiles(t *testing.T) {
 	}
 	if resp, body := f.get(t, "/archive/2026/11/29/"); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "air_quality.csv.gz") {
 		t.Errorf("the day's listing: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestAckNoteHostile: an acknowledgement's note goes into the evidence
+// records handed to insurers and courts. Too long, control characters and
+// the Unicode controls that reorder how text reads (Trojan Source: a note
+// could show other words than it holds) are refused with a problem
+// document; markup and formulas are text, stored as given.
+func TestAckNoteHostile(t *testing.T) {
+	rule := alert.Rule{ID: "pm", Kind: "air_quality", Field: "pm10", Condition: alert.CondThreshold, Op: ">", Threshold: 30, Visibility: kessel.Public}
+	engine, err := alert.New([]alert.Rule{rule}, alert.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureWith(t, "", func(o *api.Options) { o.Alerts, o.Rules = engine, engine })
+	engine.Restore([]kessel.Alert{{ID: "pm-air-2", RuleID: "pm", Subject: "air-2", Kind: "air_quality", State: kessel.Firing, Value: 40,
+		Visibility: kessel.Public, ActiveAt: f.now.Add(-time.Hour), FiredAt: f.now.Add(-time.Hour)}})
+	hdr := []string{"Authorization", "Bearer " + testKeys["alerts:manage"], "Content-Type", "application/json"}
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		detail     string // of the problem; or the note stored
+	}{
+		{"plain", `{"note":"Streufahrzeug 3 ausgerückt 05:40"}`, 200, "Streufahrzeug 3 ausgerückt 05:40"},
+		{"markup is text", `{"note":"<script>alert(1)</script>"}`, 200, "<script>alert(1)</script>"},
+		{"a formula is text", `{"note":"=HYPERLINK(\"x\")"}`, 200, `=HYPERLINK("x")`},
+		{"line breaks", `{"note":"Zeile 1\nZeile 2"}`, 200, "Zeile 1\nZeile 2"},
+		{"longest", `{"note":"` + strings.Repeat("ä", kessel.AckNoteMax/2) + `"}`, 200, strings.Repeat("ä", kessel.AckNoteMax/2)},
+		{"too long", `{"note":"` + strings.Repeat("x", kessel.AckNoteMax+1) + `"}`, 400, "at most 500 bytes"},
+		{"bell", `{"note":"bad\u0007note"}`, 400, "control characters"},
+		{"escape sequence", `{"note":"\u001b[2Jweg"}`, 400, "control characters"},
+		{"C1 control", `{"note":"a\u0085b"}`, 400, "control characters"},
+		{"right-to-left override", `{"note":"Streuen \u202eabgesagt\u202c"}`, 400, "direction"},
+		{"isolate", `{"note":"a\u2066b\u2069"}`, 400, "direction"},
+		{"note not a string", `{"note":5}`, 400, "note must be a string"},
+		{"unknown field", `{"note":"x","by":"someone else"}`, 400, "by"},
+		{"not JSON", `note=x`, 400, ""},
+		{"body too large", `{"note":"` + strings.Repeat("x", api.DefaultMaxBody) + `"}`, 413, "larger than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := f.serve("POST", "/api/v1/alerts/pm-air-2/ack", tc.body, hdr...)
+			if tc.status != 200 {
+				if _, detail := problemOf(t, rec, tc.status); !strings.Contains(detail, tc.detail) {
+					t.Errorf("detail %q, want it to contain %q", detail, tc.detail)
+				}
+				return
+			}
+			var a kessel.Alert
+			if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &a) != nil || a.AckNote != tc.detail {
+				t.Errorf("%d %s; want note %q", rec.Code, rec.Body, tc.detail)
+			}
+		})
 	}
 }
