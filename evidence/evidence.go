@@ -88,13 +88,19 @@ type Day struct {
 	Start, End time.Time // [Start, End), UTC
 }
 
-// ParseDay returns the day named YYYY-MM-DD; EINVALID otherwise.
+// ParseDay returns the day named YYYY-MM-DD; EINVALID otherwise, and for
+// a day outside what the store can hold (kessel.MinTime to MaxTime).
 func ParseDay(date string) (Day, error) {
 	t, err := time.ParseInLocation(time.DateOnly, date, Location())
 	if err != nil {
 		return Day{}, kessel.Errorf(kessel.EINVALID, "day %q: want YYYY-MM-DD", date)
 	}
-	return dayAt(t), nil
+	d := dayAt(t)
+	if kessel.ValidateTime(d.Start) != nil || kessel.ValidateTime(d.End) != nil {
+		return Day{}, kessel.Errorf(kessel.EINVALID, "day %s is outside what the store can hold (%s to %s)", date,
+			kessel.MinTime.Format(time.DateOnly), kessel.MaxTime.Format(time.DateOnly))
+	}
+	return d, nil
 }
 
 // DayOf returns the day t falls on in Zone.
