@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/alert"
 	"github.com/kessel-city/kessel/api"
+	"github.com/kessel-city/kessel/influx/influxtest"
 )
 
 // TestCSVFormulaCells: text a device (or its owner) chose, such as its
@@ -162,5 +164,37 @@ func TestAckNoteHostile(t *testing.T) {
 				t.Errorf("%d %s; want note %q", rec.Code, rec.Body, tc.detail)
 			}
 		})
+	}
+}
+
+// TestHistoryCSVUnitFormula: a unit a device declares for itself reaches
+// every row of its streamed history CSV; one a spreadsheet would run as a
+// formula starts with an apostrophe there.
+func TestHistoryCSVUnitFormula(t *testing.T) {
+	db := influxtest.Start(t)
+	f := newFixture(t, db.URL)
+	ctx := context.Background()
+	if err := f.store.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.reg.Put(kessel.Device{ID: "air-9", Kind: "air_quality", Visibility: kessel.Public, Units: map[string]string{"pm10": "=1+2", "pm25": "ug/m3"}}); err != nil {
+		t.Fatal(err)
+	}
+	var rs []kessel.Reading
+	for i := range 3 {
+		rs = append(rs, kessel.Reading{Device: "air-9", Kind: "air_quality", Time: f.now.Add(-time.Duration(i+1) * time.Minute), Values: map[string]float64{"pm10": -1.5, "pm25": 2}})
+	}
+	if err := f.store.WriteReadings(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := f.get(t, "/api/v1/devices/air-9/readings?from=-1h&format=csv&fields=pm10,pm25")
+	rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	if err != nil || resp.StatusCode != 200 || len(rows) != 4 {
+		t.Fatalf("%d %s: %v", resp.StatusCode, body, err)
+	}
+	for _, r := range rows[1:] {
+		if r[1] != "-1.5" || r[2] != "'=1+2" || r[4] != "µg/m³" {
+			t.Errorf("row %q, want pm10 -1.5 in '=1+2 and pm25 in µg/m³", r)
+		}
 	}
 }
