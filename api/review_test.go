@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -259,6 +260,43 @@ func TestEvidenceScopes(t *testing.T) {
 						t.Errorf("GET %s: %d, want it readable: %v (else 404)", p, rec.Code, want)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestDeviceLocationIncomplete: a device's location needs both lon and
+// lat; a missing or null one is a 400 (it was stored as 0, putting the
+// device off the coast of Africa), as it is on the meta topic.
+func TestDeviceLocationIncomplete(t *testing.T) {
+	f := newFixture(t, "")
+	hdr := []string{"Authorization", "Bearer " + testKeys["admin"], "Content-Type", "application/json"}
+	for i, tc := range []struct {
+		location string
+		status   int
+	}{
+		{`{}`, 400},
+		{`{"lon":9.18}`, 400},
+		{`{"lat":48.78}`, 400},
+		{`{"lon":null,"lat":48.78}`, 400},
+		{`{"lon":9.18,"lat":null}`, 400},
+		{`{"lon":0,"lat":0}`, 201}, // given: the operator means it
+		{`{"lon":9.18,"lat":48.78}`, 201},
+	} {
+		t.Run(tc.location, func(t *testing.T) {
+			id := "loc-" + strconv.Itoa(i)
+			rec := f.serve("POST", "/api/v1/devices", `{"id":"`+id+`","kind":"noise","location":`+tc.location+`}`, hdr...)
+			if tc.status == 201 {
+				if rec.Code != 201 {
+					t.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+				return
+			}
+			if _, detail := problemOf(t, rec, tc.status); !strings.Contains(detail, "lon and lat") {
+				t.Errorf("detail %q", detail)
+			}
+			if _, _, ok := f.reg.Get(id); ok {
+				t.Errorf("device %s stored", id)
 			}
 		})
 	}
