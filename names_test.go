@@ -161,3 +161,35 @@ func TestDeviceName(t *testing.T) {
 		})
 	}
 }
+
+// TestDeviceLabels: at most MaxLabels labels, keys of 1-64 and values of
+// at most MaxTagValue bytes, printable UTF-8 both.
+func TestDeviceLabels(t *testing.T) {
+	many := map[string]string{}
+	for i := range kessel.MaxLabels + 1 {
+		many[strings.Repeat("k", i+1)] = "v"
+	}
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		ok     bool
+	}{
+		{"none", nil, true},
+		{"river", map[string]string{"river": "Neckar", "floor": ""}, true},
+		{"markup", map[string]string{"note": "<b>x</b>"}, true},
+		{"too many", many, false},
+		{"empty key", map[string]string{"": "x"}, false},
+		{"long key", map[string]string{strings.Repeat("k", 65): "x"}, false},
+		{"long value", map[string]string{"k": strings.Repeat("v", kessel.MaxTagValue+1)}, false},
+		{"nul in key", map[string]string{"a\x00": "x"}, false},
+		{"newline in value", map[string]string{"a": "x\ny"}, false},
+		{"invalid utf8", map[string]string{"a": "\xff"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := kessel.Device{ID: "d1", Labels: tc.labels}
+			if err := d.Validate(); (err == nil) != tc.ok || (err != nil && kessel.ErrorCode(err) != kessel.EINVALID) {
+				t.Fatalf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
