@@ -102,8 +102,12 @@ func TestDir(t *testing.T) {
 	if res := evidence.Verify("sensor:road-1", es); res.OK || res.BrokenAt != "2026-12-02" {
 		t.Errorf("a changed file: %+v, want broken at 2026-12-02", res)
 	}
-	if _, err := dir.ReadDir("sensor:../../etc"); kessel.ErrorCode(err) != kessel.EINVALID && kessel.ErrorCode(err) != kessel.ENOTFOUND {
-		t.Errorf("a path in the subject: %v", err)
+	// A subject that is no sensor's or route's id is refused before any
+	// file is read: a pattern would gather other chains' files.
+	for _, subject := range []string{"sensor:../../etc", "sensor:*", "sensor:road-?", "sensor:[a-z]*", "route:..", "sensor:", "sensor:a/b", "truck:road-1"} {
+		if es, err := dir.ReadDir(subject); kessel.ErrorCode(err) != kessel.EINVALID || len(es) != 0 {
+			t.Errorf("ReadDir(%q): %d entries, %v; want EINVALID", subject, len(es), err)
+		}
 	}
 }
 
