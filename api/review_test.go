@@ -301,3 +301,62 @@ func TestDeviceLocationIncomplete(t *testing.T) {
 		})
 	}
 }
+
+// TestSTAHostileIDsAndTimes: an Observation's id names one instant
+// exactly (another id, such as -1 which InfluxDB read as an open range, is
+// a 404, not some other observation), and phenomenonTime bounds beyond
+// what the store holds mean "from the first" or "to the last" rather than
+// a failed query.
+func TestSTAHostileIDsAndTimes(t *testing.T) {
+	db := influxtest.Start(t)
+	f := newFixture(t, db.URL)
+	ctx := context.Background()
+	if err := f.store.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var rs []kessel.Reading
+	for i := range 10 {
+		rs = append(rs, kessel.Reading{Device: "air-1", Kind: "air_quality", Time: f.now.Add(-time.Duration(i+1) * time.Minute), Values: map[string]float64{"pm10": float64(i)}})
+	}
+	if err := f.store.WriteReadings(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	at := strconv.FormatInt(rs[0].Time.UnixNano(), 10)
+	e := func(filter string) string { return strings.ReplaceAll(filter, " ", "%20") }
+	for _, tc := range []struct {
+		path   string
+		status int
+		count  int // of value, for a collection; -1 for an entity
+	}{
+		{"/sta/v1.1/Observations('air-1:pm10:" + at + "')", 200, -1},
+		{"/sta/v1.1/Observations('air-1:pm10:-1')", 404, 0},
+		{"/sta/v1.1/Observations('air-1:pm10:0')", 404, 0},
+		{"/sta/v1.1/Observations('air-1:pm10:+" + at + "')", 404, 0},
+		{"/sta/v1.1/Observations('air-1:pm10:0" + at + "')", 404, 0},
+		{"/sta/v1.1/Datastreams('air-1:pm10')/Observations?$filter=" + e("phenomenonTime gt 1000-01-01T00:00:00Z and result gt 3"), 200, 6},
+		{"/sta/v1.1/Datastreams('air-1:pm10')/Observations?$filter=" + e("phenomenonTime gt 1000-01-01T00:00:00Z"), 200, 10},
+		{"/sta/v1.1/Datastreams('air-1:pm10')/Observations?$filter=" + e("phenomenonTime lt 9999-01-01T00:00:00Z and phenomenonTime gt 2026-11-23T07:00:00Z"), 200, 10},
+		{"/sta/v1.1/Observations?$count=true&$filter=" + e("phenomenonTime gt 1600-01-01T00:00:00Z and phenomenonTime lt 9000-01-01T00:00:00Z"), 200, 10},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, body := f.get(t, tc.path)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d, want %d: %.300s", resp.StatusCode, tc.status, body)
+			}
+			var doc struct {
+				ID    string `json:"@iot.id"`
+				Value []any  `json:"value"`
+			}
+			if err := json.Unmarshal(body, &doc); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.status != 200:
+			case tc.count < 0 && doc.ID != "air-1:pm10:"+at:
+				t.Errorf("@iot.id %q, want the one asked for", doc.ID)
+			case tc.count >= 0 && len(doc.Value) != tc.count:
+				t.Errorf("%d observations, want %d: %.300s", len(doc.Value), tc.count, body)
+			}
+		})
+	}
+}

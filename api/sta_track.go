@@ -30,6 +30,14 @@ func (m *staModel) window(q *staQuery, prop string) (from, to time.Time) {
 	if from.IsZero() {
 		from = to.Add(-24 * time.Hour)
 	}
+	// bounds beyond the store's range mean its first or last instant (the
+	// store fails a query outside it)
+	if from.Before(kessel.MinTime) {
+		from = kessel.MinTime
+	}
+	if to.After(kessel.MaxTime) {
+		to = kessel.MaxTime
+	}
 	return from, to
 }
 
