@@ -318,25 +318,35 @@ func TestSTAHostileIDsAndTimes(t *testing.T) {
 	for i := range 10 {
 		rs = append(rs, kessel.Reading{Device: "air-1", Kind: "air_quality", Time: f.now.Add(-time.Duration(i+1) * time.Minute), Values: map[string]float64{"pm10": float64(i)}})
 	}
-	if err := f.store.WriteReadings(ctx, rs); err != nil {
+	if err := f.reg.Put(kessel.Device{ID: "bike-1", Kind: "air_quality", Visibility: kessel.Public}); err != nil {
+		t.Fatal(err)
+	}
+	bike := kessel.Reading{Device: "bike-1", Kind: "air_quality", Time: f.now.Add(-5 * time.Minute), Values: map[string]float64{"pm10": 3}, Location: &orb.Point{9.172, 48.771}}
+	f.reg.Observe([]kessel.Reading{bike})
+	if err := f.store.WriteReadings(ctx, append(rs, bike)); err != nil {
 		t.Fatal(err)
 	}
 	at := strconv.FormatInt(rs[0].Time.UnixNano(), 10)
+	bikeAt := strconv.FormatInt(bike.Time.UnixNano(), 10)
 	e := func(filter string) string { return strings.ReplaceAll(filter, " ", "%20") }
 	for _, tc := range []struct {
 		path   string
 		status int
-		count  int // of value, for a collection; -1 for an entity
+		count  int // of value, for a collection; -1 (air-1's) or -2 (bike-1's) for an entity
 	}{
 		{"/sta/v1.1/Observations('air-1:pm10:" + at + "')", 200, -1},
 		{"/sta/v1.1/Observations('air-1:pm10:-1')", 404, 0},
 		{"/sta/v1.1/Observations('air-1:pm10:0')", 404, 0},
 		{"/sta/v1.1/Observations('air-1:pm10:+" + at + "')", 404, 0},
 		{"/sta/v1.1/Observations('air-1:pm10:0" + at + "')", 404, 0},
+		{"/sta/v1.1/HistoricalLocations('bike-1:" + bikeAt + "')", 200, -2},
+		{"/sta/v1.1/HistoricalLocations('bike-1:-1')", 404, 0},
+		{"/sta/v1.1/Locations('bike-1:-1')", 404, 0},
+		{"/sta/v1.1/FeaturesOfInterest('bike-1:+" + bikeAt + "')", 404, 0},
 		{"/sta/v1.1/Datastreams('air-1:pm10')/Observations?$filter=" + e("phenomenonTime gt 1000-01-01T00:00:00Z and result gt 3"), 200, 6},
 		{"/sta/v1.1/Datastreams('air-1:pm10')/Observations?$filter=" + e("phenomenonTime gt 1000-01-01T00:00:00Z"), 200, 10},
 		{"/sta/v1.1/Datastreams('air-1:pm10')/Observations?$filter=" + e("phenomenonTime lt 9999-01-01T00:00:00Z and phenomenonTime gt 2026-11-23T07:00:00Z"), 200, 10},
-		{"/sta/v1.1/Observations?$count=true&$filter=" + e("phenomenonTime gt 1600-01-01T00:00:00Z and phenomenonTime lt 9000-01-01T00:00:00Z"), 200, 10},
+		{"/sta/v1.1/Observations?$count=true&$filter=" + e("phenomenonTime gt 1600-01-01T00:00:00Z and phenomenonTime lt 9000-01-01T00:00:00Z"), 200, 11},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			resp, body := f.get(t, tc.path)
@@ -352,7 +362,9 @@ func TestSTAHostileIDsAndTimes(t *testing.T) {
 			}
 			switch {
 			case tc.status != 200:
-			case tc.count < 0 && doc.ID != "air-1:pm10:"+at:
+			case tc.count == -2 && doc.ID != "bike-1:"+bikeAt:
+				t.Errorf("@iot.id %q, want the one asked for", doc.ID)
+			case tc.count == -1 && doc.ID != "air-1:pm10:"+at:
 				t.Errorf("@iot.id %q, want the one asked for", doc.ID)
 			case tc.count >= 0 && len(doc.Value) != tc.count:
 				t.Errorf("%d observations, want %d: %.300s", len(doc.Value), tc.count, body)

@@ -98,8 +98,8 @@ func (m *staModel) trackByID(set, id string) (*staEntity, error) {
 	}
 	t := time.Unix(0, n)
 	hl, err := m.track(st, t, t.Add(time.Nanosecond))
-	if err != nil || len(hl) == 0 {
-		return nil, err
+	if err != nil || len(hl) == 0 || !hl[0].at.Equal(t) || strconv.FormatInt(n, 10) != ns {
+		return nil, err // the id names its instant exactly, as observationByID's
 	}
 	return m.trackPoint(set, st, hl[0].at, hl[0].loc), nil
 }
