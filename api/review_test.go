@@ -306,7 +306,8 @@ func TestDeviceLocationIncomplete(t *testing.T) {
 // exactly (another id, such as -1 which InfluxDB read as an open range, is
 // a 404, not some other observation), and phenomenonTime bounds beyond
 // what the store holds mean "from the first" or "to the last" rather than
-// a failed query.
+// a failed query; a range before 1970 holds nothing (InfluxDB reads a
+// bound at or before the epoch as none and answered every reading).
 func TestSTAHostileIDsAndTimes(t *testing.T) {
 	db := influxtest.Start(t)
 	f := newFixture(t, db.URL)
@@ -346,6 +347,9 @@ func TestSTAHostileIDsAndTimes(t *testing.T) {
 		{"/sta/v1.1/Datastreams('air-1:pm10')/Observations?$filter=" + e("phenomenonTime gt 1000-01-01T00:00:00Z and result gt 3"), 200, 6},
 		{"/sta/v1.1/Datastreams('air-1:pm10')/Observations?$filter=" + e("phenomenonTime gt 1000-01-01T00:00:00Z"), 200, 10},
 		{"/sta/v1.1/Datastreams('air-1:pm10')/Observations?$filter=" + e("phenomenonTime lt 9999-01-01T00:00:00Z and phenomenonTime gt 2026-11-23T07:00:00Z"), 200, 10},
+		{"/sta/v1.1/Datastreams('air-1:pm10')/Observations?$filter=" + e("phenomenonTime lt 1970-01-01T00:00:00Z"), 200, 0},
+		{"/sta/v1.1/Datastreams('air-1:pm10')/Observations?$filter=" + e("phenomenonTime lt 1970-01-01T00:00:00Z and result gt 1"), 200, 0},
+		{"/sta/v1.1/Observations?$filter=" + e("phenomenonTime gt 1969-12-31T00:00:00Z and phenomenonTime lt 1970-01-01T00:00:00Z"), 200, 0},
 		{"/sta/v1.1/Observations?$count=true&$filter=" + e("phenomenonTime gt 1600-01-01T00:00:00Z and phenomenonTime lt 9000-01-01T00:00:00Z"), 200, 11},
 	} {
 		t.Run(tc.path, func(t *testing.T) {

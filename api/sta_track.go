@@ -30,10 +30,11 @@ func (m *staModel) window(q *staQuery, prop string) (from, to time.Time) {
 	if from.IsZero() {
 		from = to.Add(-24 * time.Hour)
 	}
-	// bounds beyond the store's range mean its first or last instant (the
-	// store fails a query outside it)
-	if from.Before(kessel.MinTime) {
-		from = kessel.MinTime
+	// bounds beyond what the store can be asked for mean its first or
+	// last instant (see minTime: the store fails a query outside it, or
+	// answers every reading)
+	if from.Before(minTime) {
+		from = minTime
 	}
 	if to.After(kessel.MaxTime) {
 		to = kessel.MaxTime
