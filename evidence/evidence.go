@@ -89,16 +89,17 @@ type Day struct {
 }
 
 // ParseDay returns the day named YYYY-MM-DD; EINVALID otherwise, and for
-// a day outside what the store can hold (kessel.MinTime to MaxTime).
+// a day outside what the store can be asked for (from 1970-01-02, whose
+// start in Zone is after the epoch, to kessel.MaxTime).
 func ParseDay(date string) (Day, error) {
 	t, err := time.ParseInLocation(time.DateOnly, date, Location())
 	if err != nil {
 		return Day{}, kessel.Errorf(kessel.EINVALID, "day %q: want YYYY-MM-DD", date)
 	}
 	d := dayAt(t)
-	if kessel.ValidateTime(d.Start) != nil || kessel.ValidateTime(d.End) != nil {
-		return Day{}, kessel.Errorf(kessel.EINVALID, "day %s is outside what the store can hold (%s to %s)", date,
-			kessel.MinTime.Format(time.DateOnly), kessel.MaxTime.Format(time.DateOnly))
+	if !d.Start.After(time.Unix(0, 0)) || kessel.ValidateTime(d.End) != nil { // InfluxDB reads a bound at or before 1970 as none
+		return Day{}, kessel.Errorf(kessel.EINVALID, "day %s is outside what the store can be asked for (1970-01-02 to %s)", date,
+			kessel.MaxTime.Format(time.DateOnly))
 	}
 	return d, nil
 }
