@@ -256,6 +256,7 @@ func TestBuildRefusesAndSerialises(t *testing.T) {
 		{"ten days before the oldest reading", day.AddDate(0, 0, -10), kessel.EGONE},
 		{"year 1", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), kessel.EINVALID},
 		{"1677, before the store's range", time.Date(1677, 9, 20, 0, 0, 0, 0, time.UTC), kessel.EINVALID},
+		{"1969, which InfluxDB reads as no bound", time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), kessel.EINVALID},
 		{"the oldest reading's day", day.Add(-24 * time.Hour), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -99,11 +99,14 @@ func (a *Archive) first(ctx context.Context) time.Time {
 // Build writes (or rewrites) day's folder now. A day before the oldest
 // stored reading's is EGONE (its readings are gone, or never were:
 // rewriting it would replace its archive with empty files), a day the
-// store cannot hold EINVALID.
+// store cannot be asked for (before 1970-01-02) EINVALID.
 func (a *Archive) Build(ctx context.Context, day time.Time) error {
 	day = day.UTC().Truncate(24 * time.Hour)
 	if err := kessel.ValidateTime(day); err != nil {
 		return err
+	}
+	if !day.After(time.Unix(0, 0)) { // InfluxDB reads a range bound at or before the epoch as none: every reading
+		return kessel.Errorf(kessel.EINVALID, "day %s: archive days start on 1970-01-02", day.Format(time.DateOnly))
 	}
 	if o, ok := a.store.(Oldest); ok {
 		t, found, err := o.OldestReading(ctx)
