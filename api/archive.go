@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,7 +55,7 @@ func (s *server) handleArchive() http.Handler {
 			return
 		}
 		fsys := root.FS()
-		files := http.FileServerFS(fsys)
+		files := http.FileServerFS(listed{fsys})
 		st, err := fs.Stat(fsys, name)
 		if err != nil {
 			s.errorResponse(w, r, kessel.Errorf(kessel.ENOTFOUND, "no archive file %s: archive days are folders such as %s2026/11/29/", r.URL.Path, archivePrefix))
@@ -97,6 +98,32 @@ func linked(root *os.Root, name string) bool {
 		}
 	}
 	return false
+}
+
+// listed is the archive's file system as the file server lists it: a
+// folder's listing names neither hidden entries nor symbolic links, which
+// are not served.
+type listed struct{ fs.FS }
+
+func (l listed) Open(name string) (fs.File, error) {
+	f, err := l.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := f.(fs.ReadDirFile) // an *os.File is one even when it is no folder
+	if st, err := f.Stat(); ok && err == nil && st.IsDir() {
+		return listedDir{d}, nil
+	}
+	return f, nil // a file keeps its Seek, for Range requests
+}
+
+type listedDir struct{ fs.ReadDirFile }
+
+func (d listedDir) ReadDir(n int) ([]fs.DirEntry, error) {
+	es, err := d.ReadDirFile.ReadDir(n)
+	return slices.DeleteFunc(es, func(e fs.DirEntry) bool {
+		return strings.HasPrefix(e.Name(), ".") || e.Type()&fs.ModeSymlink != 0
+	}), err
 }
 
 // handleBuildArchive writes one day's archive folder now (POST

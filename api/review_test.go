@@ -88,6 +88,9 @@ func TestArchiveServesOnlyItsFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.WriteFile(filepath.Join(a.dir, "2026", "11", "29", "SHA256SUMS"), []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	f := newFixtureWith(t, "", func(o *api.Options) { o.Archive = a })
 	for _, path := range []string{
 		"/archive/.evidence/sensor/road-1/2026-11-29.json",
@@ -112,8 +115,20 @@ func TestArchiveServesOnlyItsFiles(t *testing.T) {
 	if resp, _ := f.get(t, "/archive/2026/11/29/air_quality.csv.gz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("the archive's own file: %d", resp.StatusCode)
 	}
+	if resp, body := f.get(t, "/archive/2026/11/29/SHA256SUMS", "Range", "bytes=2-4"); resp.StatusCode != http.StatusPartialContent || string(body) != "234" {
+		t.Errorf("a Range request: %d %q", resp.StatusCode, body)
+	}
 	if resp, body := f.get(t, "/archive/2026/11/29/"); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "air_quality.csv.gz") {
 		t.Errorf("the day's listing: %d %s", resp.StatusCode, body)
+	}
+	// Listings name neither hidden entries nor links.
+	for path, hidden := range map[string][]string{"/archive/": {".evidence"}, "/archive/2026/11/": {"leak"}, "/archive/2026/11/29/": {"secret.txt", "ev/"}} {
+		resp, body := f.get(t, path)
+		for _, h := range hidden {
+			if resp.StatusCode != http.StatusOK || strings.Contains(string(body), h) {
+				t.Errorf("listing of %s: %d, names %s: %s", path, resp.StatusCode, h, body)
+			}
+		}
 	}
 }
 
