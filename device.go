@@ -67,6 +67,12 @@ func (d Device) Validate() error {
 	if err := ValidateTagValue("department", d.Department); err != nil {
 		return Errorf(EINVALID, "device %s: %s", d.ID, ErrorMessage(err))
 	}
+	if len(d.Name) > MaxTagValue || !printable(d.Name) {
+		return Errorf(EINVALID, "device %s: name must be at most %d bytes of printable UTF-8, without control characters", d.ID, MaxTagValue)
+	}
+	if err := validateLabels(d.Labels); err != nil {
+		return Errorf(EINVALID, "device %s: %s", d.ID, ErrorMessage(err))
+	}
 	if _, err := ParseVisibility(string(d.Visibility)); err != nil {
 		return fmt.Errorf("device %s: %w", d.ID, err)
 	}
@@ -81,6 +87,23 @@ func (d Device) Validate() error {
 	}
 	if err := ValidateLevels(d.Levels); err != nil {
 		return Errorf(EINVALID, "device %s: %s", d.ID, ErrorMessage(err))
+	}
+	return nil
+}
+
+// MaxLabels is how many labels a device may have.
+const MaxLabels = 64
+
+// validateLabels: at most MaxLabels labels, keys of 1-64 and values of at
+// most MaxTagValue bytes of printable UTF-8.
+func validateLabels(labels map[string]string) error {
+	if len(labels) > MaxLabels {
+		return Errorf(EINVALID, "labels: at most %d, got %d", MaxLabels, len(labels))
+	}
+	for k, v := range labels {
+		if k == "" || len(k) > 64 || !printable(k) || len(v) > MaxTagValue || !printable(v) {
+			return Errorf(EINVALID, "labels: %.64q: keys are 1-64 bytes and values at most %d bytes of printable UTF-8", k, MaxTagValue)
+		}
 	}
 	return nil
 }

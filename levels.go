@@ -19,8 +19,8 @@ type Level struct {
 const MaxLevels = 8
 
 // ValidateLevels returns nil when levels maps field names to at most
-// MaxLevels levels each, with names of 1-64 printable characters and
-// finite values in strictly increasing order; else an EINVALID error
+// MaxLevels levels each, with distinct names of 1-64 printable characters
+// and finite values in strictly increasing order; else an EINVALID error
 // naming the first fault.
 func ValidateLevels(levels map[string][]Level) error {
 	for _, f := range slices.Sorted(maps.Keys(levels)) {
@@ -35,6 +35,8 @@ func ValidateLevels(levels map[string][]Level) error {
 			switch {
 			case l.Name == "" || utf8.RuneCountInString(l.Name) > 64 || !printable(l.Name):
 				return Errorf(EINVALID, "levels of %s: level %d needs a name of 1-64 printable characters", f, i+1)
+			case slices.ContainsFunc(ls[:i], func(o Level) bool { return o.Name == l.Name }):
+				return Errorf(EINVALID, "levels of %s: the name %q appears twice", f, l.Name)
 			case math.IsNaN(l.Value) || math.IsInf(l.Value, 0):
 				return Errorf(EINVALID, "levels of %s: level %q needs a finite value", f, l.Name)
 			case i > 0 && l.Value <= ls[i-1].Value:
@@ -57,9 +59,14 @@ func Reached(levels []Level, v float64) int {
 	return i
 }
 
+// printable reports whether s is valid UTF-8 without control characters
+// (C0, DEL or C1).
 func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || !utf8.ValidRune(r) {
+		if r < 0x20 || r >= 0x7f && r < 0xa0 {
 			return false
 		}
 	}

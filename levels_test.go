@@ -27,6 +27,10 @@ func TestValidateLevels(t *testing.T) {
 		{"long name", map[string][]Level{"level": {{strings.Repeat("x", 65), 1}}}, "name"},
 		{"NaN", map[string][]Level{"level": {{"a", math.NaN()}}}, "finite"},
 		{"not increasing", map[string][]Level{"level": {{"a", 2}, {"b", 2}}}, "increase"},
+		{"a name twice", map[string][]Level{"level": {{"Meldestufe 1", 250}, {"Meldestufe 1", 320}}}, "twice"},
+		{"C1 control character", map[string][]Level{"level": {{"a\u0085b", 1}}}, "name"},
+		{"not UTF-8", map[string][]Level{"level": {{"a\xffb", 1}}}, "name"},
+		{"huge value", map[string][]Level{"level": {{"a", -math.MaxFloat64}, {"b", math.MaxFloat64}}}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -133,3 +133,63 @@ func TestValidateTimeAndValue(t *testing.T) {
 		t.Errorf("ValidateValue(-1.5e300) = %v", err)
 	}
 }
+
+// TestDeviceName: a device's name (from its meta topic, the API or the
+// config) is at most MaxTagValue bytes of printable UTF-8; markup is
+// text like any other (the pages show it as text).
+func TestDeviceName(t *testing.T) {
+	for _, tc := range []struct {
+		name, v string
+		ok      bool
+	}{
+		{"empty", "", true},
+		{"plain", "Station am Tor", true},
+		{"markup", `Pegel <img src=x onerror=alert(1)>`, true},
+		{"longest", strings.Repeat("ä", kessel.MaxTagValue/2), true},
+		{"too long", strings.Repeat("a", kessel.MaxTagValue+1), false},
+		{"megabyte", strings.Repeat("a", 1<<20), false},
+		{"newline", "Station\nam Tor", false},
+		{"nul", "a\x00b", false},
+		{"C1 control", "a\u0085b", false},
+		{"invalid utf8", "a\xffb", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := kessel.Device{ID: "d1", Name: tc.v}
+			if err := d.Validate(); (err == nil) != tc.ok || (err != nil && kessel.ErrorCode(err) != kessel.EINVALID) {
+				t.Fatalf("Device{Name: %.40q}.Validate() = %v, want ok=%v", tc.v, err, tc.ok)
+			}
+		})
+	}
+}
+
+// TestDeviceLabels: at most MaxLabels labels, keys of 1-64 and values of
+// at most MaxTagValue bytes, printable UTF-8 both.
+func TestDeviceLabels(t *testing.T) {
+	many := map[string]string{}
+	for i := range kessel.MaxLabels + 1 {
+		many[strings.Repeat("k", i+1)] = "v"
+	}
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		ok     bool
+	}{
+		{"none", nil, true},
+		{"river", map[string]string{"river": "Neckar", "floor": ""}, true},
+		{"markup", map[string]string{"note": "<b>x</b>"}, true},
+		{"too many", many, false},
+		{"empty key", map[string]string{"": "x"}, false},
+		{"long key", map[string]string{strings.Repeat("k", 65): "x"}, false},
+		{"long value", map[string]string{"k": strings.Repeat("v", kessel.MaxTagValue+1)}, false},
+		{"nul in key", map[string]string{"a\x00": "x"}, false},
+		{"newline in value", map[string]string{"a": "x\ny"}, false},
+		{"invalid utf8", map[string]string{"a": "\xff"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := kessel.Device{ID: "d1", Labels: tc.labels}
+			if err := d.Validate(); (err == nil) != tc.ok || (err != nil && kessel.ErrorCode(err) != kessel.EINVALID) {
+				t.Fatalf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}

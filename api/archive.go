@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,20 +34,28 @@ const archivePrefix = "/archive/"
 // handleArchive serves the archive's folders and files read-only: HTML
 // directory listings, Range requests, and an ETag from each file's size
 // and modification time (files are written once, whole, and never
-// changed). Hidden entries (a day being written) are not served.
+// changed). Hidden entries (a day being written, .evidence) are not
+// served, nor anything reached through a symbolic link (the archive
+// writes none; one would lead out of the folder or to a hidden one).
 func (s *server) handleArchive() http.Handler {
-	fsys := os.DirFS(s.opts.Archive.Dir())
-	files := http.FileServerFS(fsys)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(path.Clean(r.URL.Path), strings.TrimSuffix(archivePrefix, "/"))
 		name = strings.TrimPrefix(name, "/")
 		if name == "" {
 			name = "."
 		}
-		if strings.HasPrefix(name, ".") && name != "." || strings.Contains(name, "/.") {
+		root, err := os.OpenRoot(s.opts.Archive.Dir())
+		if err != nil {
+			s.errorResponse(w, r, fmt.Errorf("%w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "the archive cannot be read"}, err))
+			return
+		}
+		defer root.Close()
+		if strings.HasPrefix(name, ".") && name != "." || strings.Contains(name, "/.") || linked(root, name) {
 			s.errorResponse(w, r, kessel.Errorf(kessel.ENOTFOUND, "no archive file %s", r.URL.Path))
 			return
 		}
+		fsys := root.FS()
+		files := http.FileServerFS(listed{fsys})
 		st, err := fs.Stat(fsys, name)
 		if err != nil {
 			s.errorResponse(w, r, kessel.Errorf(kessel.ENOTFOUND, "no archive file %s: archive days are folders such as %s2026/11/29/", r.URL.Path, archivePrefix))
@@ -67,6 +76,54 @@ func (s *server) handleArchive() http.Handler {
 		}
 		files.ServeHTTP(w, r2)
 	})
+}
+
+// linked reports whether a folder or file on the way to name (a clean
+// slash-separated path inside root) is a symbolic link, or cannot be
+// looked at.
+func linked(root *os.Root, name string) bool {
+	if name == "." {
+		return false
+	}
+	for i := 0; i <= len(name); i++ {
+		if i < len(name) && name[i] != '/' {
+			continue
+		}
+		st, err := root.Lstat(name[:i])
+		if err != nil {
+			return !errors.Is(err, fs.ErrNotExist) // a missing file is answered below
+		}
+		if st.Mode()&fs.ModeSymlink != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// listed is the archive's file system as the file server lists it: a
+// folder's listing names neither hidden entries nor symbolic links, which
+// are not served.
+type listed struct{ fs.FS }
+
+func (l listed) Open(name string) (fs.File, error) {
+	f, err := l.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := f.(fs.ReadDirFile) // an *os.File is one even when it is no folder
+	if st, err := f.Stat(); ok && err == nil && st.IsDir() {
+		return listedDir{d}, nil
+	}
+	return f, nil // a file keeps its Seek, for Range requests
+}
+
+type listedDir struct{ fs.ReadDirFile }
+
+func (d listedDir) ReadDir(n int) ([]fs.DirEntry, error) {
+	es, err := d.ReadDirFile.ReadDir(n)
+	return slices.DeleteFunc(es, func(e fs.DirEntry) bool {
+		return strings.HasPrefix(e.Name(), ".") || e.Type()&fs.ModeSymlink != 0
+	}), err
 }
 
 // handleBuildArchive writes one day's archive folder now (POST

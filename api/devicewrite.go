@@ -21,10 +21,13 @@ type DeviceWriter interface {
 
 // deviceInput is the body of POST /devices and PUT /devices/{id}.
 type deviceInput struct {
-	ID         string            `json:"id"`
-	Kind       string            `json:"kind"`
-	Name       string            `json:"name"`
-	Location   *lonLat           `json:"location"`
+	ID       string `json:"id"`
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	Location *struct {
+		Lon *float64 `json:"lon"`
+		Lat *float64 `json:"lat"`
+	} `json:"location"`
 	Department string            `json:"department"`
 	Visibility string            `json:"visibility"`
 	Labels     map[string]string `json:"labels"`
@@ -49,7 +52,10 @@ func (s *server) decodeDevice(r *http.Request) (kessel.Device, error) {
 	}
 	d := kessel.Device{ID: in.ID, Kind: in.Kind, Name: in.Name, Department: in.Department, Visibility: vis, Labels: in.Labels, Units: in.Units, MeasurementClass: class, Levels: in.Levels}
 	if in.Location != nil {
-		d.Location = &orb.Point{in.Location.Lon, in.Location.Lat}
+		if in.Location.Lon == nil || in.Location.Lat == nil {
+			return d, invalid("location needs lon and lat") // not 0, off the coast of Africa
+		}
+		d.Location = &orb.Point{*in.Location.Lon, *in.Location.Lat}
 	}
 	if d.Kind == "" {
 		return d, invalid("kind is required")

@@ -138,12 +138,36 @@ func mediaOf(format string) string {
 	return mediaJSON
 }
 
-// csvBytes renders rows as RFC 4180 CSV.
+// csvBytes renders rows as RFC 4180 CSV, each cell through csvCell.
 func csvBytes(rows [][]string) []byte {
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
-	_ = cw.WriteAll(rows)
+	for _, row := range rows {
+		_ = cw.Write(csvCells(row))
+	}
+	cw.Flush()
 	return buf.Bytes()
+}
+
+// csvCell keeps a spreadsheet from running a cell as a formula (OWASP's
+// advice on CSV injection): text starting with = + - @, a tab or a
+// carriage return gets an apostrophe in front; a number (-12.5) stays.
+func csvCell(s string) string {
+	if s == "" || strings.IndexByte("=+-@\t\r", s[0]) < 0 {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil && s[0] != '=' && s[0] != '@' {
+		return s
+	}
+	return "'" + s
+}
+
+// csvCells applies csvCell to a row in place and returns it.
+func csvCells(row []string) []string {
+	for i, c := range row {
+		row[i] = csvCell(c)
+	}
+	return row
 }
 
 // bodyETag is a strong ETag of a representation.

@@ -62,13 +62,15 @@ func (s *server) evidenceSubject(r *http.Request) (evidence.Subject, error) {
 }
 
 // mayReadEvidence reports whether the request may see sub's records: an
-// internal sensor's data needs data:internal.
+// internal sensor's data needs data:internal, and so does a sensor the
+// registry does not know (removed, or not announced yet), whose
+// visibility is unknown.
 func (s *server) mayReadEvidence(r *http.Request, sub evidence.Subject) bool {
 	if s.canSeeInternal(r) {
 		return true
 	}
 	for _, id := range sub.Devices {
-		if d, _, ok := s.devices.Get(id); ok && d.Visibility != kessel.Public {
+		if d, _, ok := s.devices.Get(id); !ok || d.Visibility != kessel.Public {
 			return false
 		}
 	}

@@ -37,7 +37,7 @@ func evidencePaths() []*op {
 			describe("Recomputes every record's hash and link; names the first day where the chain breaks. from defaults to four years before to.").
 			with(days...).reply(200, "verification", asJSON("EvidenceVerification")).fails(400, 404, 503),
 		newOp(post, "/api/v1/evidence/{type}/{id}/build", "buildEvidence", tagAlerts, "Winter-service evidence: build now").scope(ScopeAlertsManage).
-			describe("Builds the records up to day (default yesterday), which must be over; records are otherwise built every night. Chains are append-only: days already built are not rebuilt.").
+			describe("Builds the records up to day (default yesterday), which must be over; records are otherwise built every night. Chains are append-only: days already built are not rebuilt, and a new chain starts at most 400 days back (an older day answers 400).").
 			with(append(subject[:2:2], param("day", "query", "Last day to build, YYYY-MM-DD.", "string", false, "2026-11-30"))...).
 			reply(200, "the records built", asJSON("EvidenceRecordList")).fails(400, 404, 503),
 	}

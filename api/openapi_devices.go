@@ -65,7 +65,7 @@ func readingPaths() []*op {
 		newOp(get, "/api/v1/devices/{id}/readings", "listDeviceReadings", tagReadings, "A device's history").
 			describe("From InfluxDB. Without every, raw readings (at most 10,000 in JSON and GeoJSON: a larger range answers 400 naming an every that fits). CSV is streamed without that limit, so a year of data exports in one request. "+historyResolution).
 			with(deviceIDParam(),
-				param("from", "query", "Start: RFC 3339 or relative (-24h, -7d). Default -24h.", "string", false, "-24h"),
+				param("from", "query", "Start: RFC 3339 (after 1970-01-01T00:00:00Z) or relative (-24h, -7d). Default -24h.", "string", false, "-24h"),
 				param("to", "query", "End: RFC 3339, relative or now. Default now.", "string", false, "now"),
 				param("fields", "query", "Comma-separated field names.", "string", false, "pm10,pm25"),
 				param("every", "query", "Aggregation window, 1m to 31d. Each aggregated row is labelled with the START of its window (a daily row dated 26 Nov holds 26 Nov's values); windows are aligned to multiples of every since 1970 UTC, the first one begins at from. Aggregates are of measured values only, never of link data.", "string", false, "1h"),

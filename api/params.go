@@ -165,9 +165,12 @@ func checkKind(kind string) error {
 	return nil
 }
 
-// The instants the store represents: nanoseconds since 1970 in an int64.
+// The instants the store can be asked for: nanoseconds since 1970 in an
+// int64, and none before 1970 (InfluxDB reads a range bound at or before
+// the epoch as none: a range ending in 1969 answered every reading up to
+// now).
 var (
-	minTime = time.Unix(0, math.MinInt64).UTC()
+	minTime = time.Unix(0, 1).UTC()
 	maxTime = time.Unix(0, math.MaxInt64).UTC()
 )
 

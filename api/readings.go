@@ -128,7 +128,7 @@ func (s *server) streamCSV(w http.ResponseWriter, r *http.Request, d kessel.Devi
 			cw.Flush()
 			_ = rc.SetWriteDeadline(time.Now().Add(60 * time.Second))
 		}
-		return cw.Write(row)
+		return cw.Write(csvCells(row)) // a unit is the device's own text
 	})
 	if cw == nil { // nothing streamed yet: a normal answer is still possible
 		if err != nil {

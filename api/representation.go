@@ -199,7 +199,7 @@ func devicesCSV(states []kessel.DeviceState, withLatest bool) []byte {
 			row = append(row, st.Latest.Time.UTC().Format(time.RFC3339Nano))
 			row = appendCSVValues(row, cols, &d, st.Latest)
 		}
-		_ = cw.Write(row)
+		_ = cw.Write(csvCells(row))
 	}
 	cw.Flush()
 	return buf.Bytes()

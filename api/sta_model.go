@@ -251,10 +251,12 @@ func (m *staModel) observationByID(id string) (*staEntity, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(obs) == 0 {
-		return nil, notFound
+	for _, o := range obs {
+		if o.id == id { // the id names its instant exactly: not -1 (InfluxDB reads a stop of 0 as none), +n or 0n
+			return o, nil
+		}
 	}
-	return obs[0], nil
+	return nil, notFound
 }
 
 func staCutLast(s, sep string) (string, string, bool) {

@@ -30,6 +30,15 @@ func (m *staModel) window(q *staQuery, prop string) (from, to time.Time) {
 	if from.IsZero() {
 		from = to.Add(-24 * time.Hour)
 	}
+	// bounds beyond what the store can be asked for mean its first or
+	// last instant (see minTime: the store fails a query outside it, or
+	// answers every reading)
+	if from.Before(minTime) {
+		from = minTime
+	}
+	if to.After(kessel.MaxTime) {
+		to = kessel.MaxTime
+	}
 	return from, to
 }
 
@@ -90,8 +99,8 @@ func (m *staModel) trackByID(set, id string) (*staEntity, error) {
 	}
 	t := time.Unix(0, n)
 	hl, err := m.track(st, t, t.Add(time.Nanosecond))
-	if err != nil || len(hl) == 0 {
-		return nil, err
+	if err != nil || len(hl) == 0 || !hl[0].at.Equal(t) || strconv.FormatInt(n, 10) != ns {
+		return nil, err // the id names its instant exactly, as observationByID's
 	}
 	return m.trackPoint(set, st, hl[0].at, hl[0].loc), nil
 }

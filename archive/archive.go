@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,6 +57,7 @@ type Archive struct {
 	days    prometheus.Counter
 	rows    prometheus.Counter
 	failed  prometheus.Counter
+	writing sync.Mutex // one WriteDay at a time: two writes of a day race to rename their folders
 }
 
 // SumsFile is the name of each day's checksum file, in the format of

@@ -235,3 +235,53 @@ func TestCatchUp(t *testing.T) {
 		t.Errorf("days %v", days)
 	}
 }
+
+// TestBuildRefusesAndSerialises: a day before the oldest stored reading
+// (its readings are gone, or never were) is refused, so that rewriting it
+// cannot replace its archive with empty files, and a day the store cannot
+// hold is invalid; builds of the same day at once all succeed and leave
+// one whole folder.
+func TestBuildRefusesAndSerialises(t *testing.T) {
+	c, reg, _ := city(t)
+	dir := t.TempDir()
+	a, err := archive.New(dir, c, reg, archive.Options{Now: func() time.Time { return day.Add(50 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		day  time.Time
+		code string
+	}{
+		{"ten days before the oldest reading", day.AddDate(0, 0, -10), kessel.EGONE},
+		{"year 1", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), kessel.EINVALID},
+		{"1677, before the store's range", time.Date(1677, 9, 20, 0, 0, 0, 0, time.UTC), kessel.EINVALID},
+		{"1969, which InfluxDB reads as no bound", time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), kessel.EINVALID},
+		{"the oldest reading's day", day.Add(-24 * time.Hour), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := a.Build(context.Background(), tc.day)
+			if kessel.ErrorCode(err) != tc.code && (tc.code != "" || err != nil) {
+				t.Errorf("Build: %v, want code %q", err, tc.code)
+			}
+			if _, statErr := os.Stat(filepath.Join(dir, archive.DayPath(tc.day))); (statErr == nil) != (tc.code == "") {
+				t.Errorf("folder of %s written: %v, want %v", tc.day.Format(time.DateOnly), statErr == nil, tc.code == "")
+			}
+		})
+	}
+	const builds = 4
+	errs := make(chan error, builds)
+	for range builds {
+		go func() { errs <- a.Build(context.Background(), day) }()
+	}
+	for range builds {
+		if err := <-errs; err != nil {
+			t.Errorf("a build at the same time as others: %v", err)
+		}
+	}
+	verifySums(t, filepath.Join(dir, "2026", "11", "29"))
+	left, _ := filepath.Glob(filepath.Join(dir, ".day-*"))
+	if len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}

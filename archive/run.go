@@ -2,7 +2,10 @@ package archive
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"github.com/kessel-city/kessel"
 )
 
 // Oldest finds the time of the oldest stored reading; influx.Client has
@@ -93,8 +96,27 @@ func (a *Archive) first(ctx context.Context) time.Time {
 	return day.UTC().Truncate(24 * time.Hour)
 }
 
-// Build writes (or rewrites) day's folder now.
+// Build writes (or rewrites) day's folder now. A day before the oldest
+// stored reading's is EGONE (its readings are gone, or never were:
+// rewriting it would replace its archive with empty files), a day the
+// store cannot be asked for (before 1970-01-02) EINVALID.
 func (a *Archive) Build(ctx context.Context, day time.Time) error {
+	day = day.UTC().Truncate(24 * time.Hour)
+	if err := kessel.ValidateTime(day); err != nil {
+		return err
+	}
+	if !day.After(time.Unix(0, 0)) { // InfluxDB reads a range bound at or before the epoch as none: every reading
+		return kessel.Errorf(kessel.EINVALID, "day %s: archive days start on 1970-01-02", day.Format(time.DateOnly))
+	}
+	if o, ok := a.store.(Oldest); ok {
+		t, found, err := o.OldestReading(ctx)
+		if err != nil {
+			return fmt.Errorf("archive: oldest stored reading: %w", err)
+		}
+		if oldest := t.UTC().Truncate(24 * time.Hour); found && day.Before(oldest) {
+			return kessel.Errorf(kessel.EGONE, "no readings of %s are stored (the oldest is of %s); an archive of that day stays as it was written", day.Format(time.DateOnly), oldest.Format(time.DateOnly))
+		}
+	}
 	_, err := a.WriteDay(ctx, day)
 	return err
 }

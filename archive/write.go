@@ -30,8 +30,10 @@ type FieldLister interface {
 // WriteDay writes the archive of day (the UTC day holding it) and returns
 // what it wrote. An existing folder of that day is replaced as a whole. It
 // returns an error, and leaves any earlier folder of the day in place,
-// when the store cannot be read.
+// when the store cannot be read. Writes run one at a time.
 func (a *Archive) WriteDay(ctx context.Context, day time.Time) (Day, error) {
+	a.writing.Lock()
+	defer a.writing.Unlock()
 	from := day.UTC().Truncate(24 * time.Hour)
 	out := Day{Day: from}
 	tmp, err := os.MkdirTemp(a.dir, ".day-")

@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -66,6 +67,38 @@ func TestSTAReceive(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Error("a client published on v1.1/ and stayed connected")
 			}
+		})
+	}
+}
+
+// TestSTAReceiveWildcards: whatever filter an anonymous client subscribes
+// with, wildcards included, it receives the public Datastream's
+// observations and never the internal one's, nor an internal alert.
+func TestSTAReceiveWildcards(t *testing.T) {
+	b, _ := startUsers(t, broker.Options{})
+	public, internal := kessel.STAObservationsTopic("air-b", "pm10"), kessel.STAObservationsTopic("air-c", "pm10")
+	internalAlert := kessel.InternalAlertTopicPrefix + "pm-air-c"
+	for i, filter := range []string{"#", "v1.1/#", "+/+/+", "v1.1/+/#", "v1.1/Datastreams('air-c:pm10')/#", "+/Datastreams('air-c:pm10')/+"} {
+		t.Run(filter, func(t *testing.T) {
+			c, msgs, _ := mustDial(t, b.URL(), anonymous, "anon-"+strconv.Itoa(i))
+			tok := c.SubscribeMultiple(map[string]byte{filter: 0, public: 0}, nil).(*mqtt.SubscribeToken)
+			if !tok.WaitTimeout(5 * time.Second) {
+				t.Fatal("no SUBACK")
+			}
+			for _, topic := range []string{internal, internalAlert, public} {
+				if err := b.Publish(topic, []byte("{}"), false, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := b.Publish(public, []byte("end"), false, 0); err != nil {
+				t.Fatal(err)
+			}
+			collect(t, msgs, func(_ []string, m received) bool {
+				if m.topic == internal || m.topic == internalAlert {
+					t.Errorf("an anonymous client subscribed to %s received %s", filter, m.topic)
+				}
+				return m.payload == "end"
+			})
 		})
 	}
 }

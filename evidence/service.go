@@ -134,8 +134,9 @@ func (s *Service) Subject(typ, id string) (Subject, error) {
 
 // Build appends the subject's records up to and including day through,
 // which must be over: from the day after the chain's last record, or from
-// through itself when the chain is new. Chains are append-only, so a day
-// before the last record is never rebuilt. It returns the records built.
+// through itself when the chain is new (EINVALID when through is more
+// than MaxCatchUp days back). Chains are append-only, so a day before the
+// last record is never rebuilt. It returns the records built.
 func (s *Service) Build(ctx context.Context, sub Subject, through Day) ([]Record, error) {
 	if now := s.opts.Now(); through.End.After(now) {
 		return nil, kessel.Errorf(kessel.EINVALID, "day %s is not over yet", through.Date)
@@ -147,6 +148,9 @@ func (s *Service) Build(ctx context.Context, sub Subject, through Day) ([]Record
 		return nil, err
 	}
 	day, prev := through, ""
+	if oldest := DayOf(s.opts.Now()).Start.AddDate(0, 0, -s.opts.MaxCatchUp); !found && through.Start.Before(oldest) {
+		return nil, kessel.Errorf(kessel.EINVALID, "%s: a new chain starts at most %d days back (%s), not on %s: chains are append-only", sub.Key(), s.opts.MaxCatchUp, DayOf(oldest).Date, through.Date)
+	}
 	if found {
 		day, prev = DayOf(last.Start).Next(), last.Hash
 	}

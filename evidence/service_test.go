@@ -132,6 +132,18 @@ func TestServiceBuild(t *testing.T) {
 	if recs[0].Sensors[0].Readings != 24 || recs[0].Sensors[0].Coverage != 1 {
 		t.Errorf("a day of hourly readings: %+v", recs[0].Sensors[0])
 	}
+	// A new chain starts at most MaxCatchUp (400) days back: a mistyped
+	// year would otherwise anchor it there for good (chains are
+	// append-only) and fill it with empty days.
+	road2, _ := svc.Subject(evidence.Sensor, "road-2")
+	for _, through := range []string{"2016-12-03", "0001-01-01", "2025-11-04"} {
+		if recs, err := svc.Build(context.Background(), road2, day(through)); kessel.ErrorCode(err) != kessel.EINVALID || len(recs) != 0 {
+			t.Errorf("a new chain from %s: %d records, %v; want EINVALID and none", through, len(recs), err)
+		}
+	}
+	if recs, err := svc.Build(context.Background(), road2, day("2025-11-06")); err != nil || len(recs) != 1 {
+		t.Errorf("a new chain from 399 days back: %d records, %v", len(recs), err)
+	}
 	if _, err := svc.Subject(evidence.Route, "nope"); kessel.ErrorCode(err) != kessel.ENOTFOUND {
 		t.Errorf("unknown route: %v", err)
 	}

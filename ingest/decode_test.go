@@ -84,6 +84,11 @@ func TestDecodeNative(t *testing.T) {
 		{name: "too large", payload: `{"values":{"x":1},"pad":"` + strings.Repeat("a", 70000) + `"}`, reason: ReasonTooLarge},
 		{name: "bad meta visibility", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","visibility":"secret"}`, reason: ReasonBadMeta},
 		{name: "bad meta measurement class", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","measurement_class":"gold"}`, reason: ReasonBadMeta},
+		{name: "meta name with a control character", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","name":"Neckar\u0000tor"}`, reason: ReasonBadMeta},
+		{name: "meta name of 300 bytes", topic: "kessel/devices/air-1/meta", payload: `{"kind":"air_quality","name":"` + strings.Repeat("x", 300) + `"}`, reason: ReasonBadMeta},
+		{name: "meta level named twice", topic: "kessel/devices/gauge-1/meta", payload: `{"kind":"water_level","levels":{"level":[{"name":"M1","value":1},{"name":"M1","value":2}]}}`, reason: ReasonBadMeta},
+		{name: "meta level of 1e999", topic: "kessel/devices/gauge-1/meta", payload: `{"kind":"water_level","levels":{"level":[{"name":"M1","value":1e999}]}}`, reason: ReasonMalformedJSON},
+		{name: "meta level NaN", topic: "kessel/devices/gauge-1/meta", payload: `{"kind":"water_level","levels":{"level":[{"name":"M1","value":NaN}]}}`, reason: ReasonNonFinite},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -321,6 +321,13 @@ func testLiveAlert(t *testing.T, b *browser, s *stack) {
 	if n := eval[int](b, `document.querySelectorAll('#map path[stroke-dasharray]').length`); n != 1 {
 		t.Errorf("%d districts outlined as alerted on the map, want 1 (Mitte)", n)
 	}
+	// The district's tooltip names the alert; a summary's markup is text.
+	eval[bool](b, `document.querySelector('#map path[stroke-dasharray]').dispatchEvent(new MouseEvent('mouseover', {bubbles: true})) || true`)
+	b.waitFor(`document.querySelector('.leaflet-tooltip')`, "the district's tooltip")
+	if tip := eval[string](b, `document.querySelector('.leaflet-tooltip').textContent`); !strings.Contains(tip, "<img src=x") ||
+		eval[bool](b, `!!document.querySelector('.leaflet-tooltip img') || window.__xss === 1`) {
+		t.Errorf("the district's tooltip ran the alert summary's markup: %q", tip)
+	}
 	b.screenshot("desktop-de-alert")
 }
 

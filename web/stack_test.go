@@ -26,7 +26,8 @@ type stack struct {
 // play, an internal one the page must never show, and public rules, one
 // per device and one for the district Mitte, that fire on one reading of
 // 480 µg/m³ at station-1 (simulated values stay near 30, so Mitte's mean
-// passes 100 however many mobile sensors pass through it).
+// passes 100 however many mobile sensors pass through it). The district
+// rule's summary carries markup, which the page must show as text.
 const stackConfig = `unknown_devices: reject
 devices:
   - {id: station-1, kind: air_quality, name: "Station am Tor", visibility: public, location: {lon: 9.17, lat: 48.775}}
@@ -35,7 +36,7 @@ devices:
      levels: {level: [{name: "Meldestufe 1", value: 250}, {name: "Meldestufe 2", value: 320}]}}
 rules:
   - {id: pm10-high, name: "Feinstaubalarm", kind: air_quality, field: pm10, condition: threshold, op: ">", threshold: 400, clear: 300, severity: warning, visibility: public, summary: "Feinstaub PM10 über 400 µg/m³"}
-  - {id: mitte-high, name: "Feinstaub in Mitte", kind: air_quality, field: pm10, area: true, district: Mitte, condition: threshold, op: ">", threshold: 100, clear: 80, severity: warning, visibility: public, summary: "Mittel in Mitte über 100 µg/m³"}
+  - {id: mitte-high, name: "Feinstaub in Mitte", kind: air_quality, field: pm10, area: true, district: Mitte, condition: threshold, op: ">", threshold: 100, clear: 80, severity: warning, visibility: public, summary: "Mittel in Mitte über 100 µg/m³ <img src=x onerror=window.__xss=1>"}
 `
 
 // startStack runs influxd, kessel serve (built from this checkout) and

@@ -51,7 +51,9 @@ export class DeviceMap {
       layer.setStyle(districtStyle(m ? colourOf(q, m.band) : null, alert));
       let label = m ? `${name}: ${fmt(m.mean)} (${m.bandName})` : `${name}: ${t('noData')}`;
       if (alert) label += `. ${t('metaAlert')}: ${alert.summary || alert.rule_id}`;
-      layer.bindTooltip(label, { sticky: true });
+      const tip = document.createElement('span'); // text: Leaflet would parse a string as HTML
+      tip.textContent = label;
+      layer.bindTooltip(tip, { sticky: true });
     });
   }
 
