@@ -48,7 +48,16 @@ func (a *app) startSTA(ctx context.Context) (func(context.Context), error) {
 	a.sta = f
 	runCtx, stop := detach(ctx)
 	wait := background(func() { f.run(runCtx, a) })
-	return func(context.Context) { close(f.in); wait(); stop() }, nil
+	return func(ctx context.Context) {
+		close(f.in)
+		// What is still queued goes out until the shutdown's deadline;
+		// then publishing ends (a QoS 1 publish to a broker that went
+		// away never completes: shutdown waited for it forever).
+		cancelled := context.AfterFunc(ctx, stop)
+		wait()
+		cancelled()
+		stop()
+	}, nil
 }
 
 func (f *staFeed) run(ctx context.Context, a *app) {

@@ -56,3 +56,34 @@ func TestSTAFeed(t *testing.T) {
 		})
 	}
 }
+
+// TestSTAFeedStopsAtDeadline: the feed's stop returns by the shutdown's
+// deadline even while a publish never completes (a QoS 1 publish to an
+// external broker that went away), and then ends that publish.
+func TestSTAFeedStopsAtDeadline(t *testing.T) {
+	a := &app{log: slog.New(slog.DiscardHandler), prom: prometheus.NewRegistry(), cfg: config{serveFlags: serveFlags{HTTP: "x"}, RoleSet: map[string]bool{"ingest": true}}}
+	publishing := make(chan struct{})
+	a.setSTAPublisher(func(ctx context.Context, _ api.STAMessage) error {
+		close(publishing)
+		<-ctx.Done() // the broker never answers
+		return ctx.Err()
+	})
+	stop, err := a.startSTA(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.sta.observed([]kessel.Reading{{Device: "air-1", Time: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC), Values: map[string]float64{"pm10": 1}}})
+	<-publishing
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() { stop(ctx); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the feed's stop still waits for a publish 10 s after the shutdown's deadline")
+	}
+	if got := testutil.ToFloat64(a.sta.sent.WithLabelValues("failed")); got != 1 {
+		t.Errorf("failed publishes: %v, want 1", got)
+	}
+}
