@@ -20,9 +20,11 @@ type STAMessage struct {
 // STAObservations renders stored readings as the MQTT receive extension
 // publishes them: one message per field, the same JSON as GET
 // /sta/v1.1/Observations('id') answers, with links under base (the
-// server's public URL, such as http://127.0.0.1:8080). It is safe for
-// concurrent use.
-func STAObservations(base string, rs []kessel.Reading) []STAMessage {
+// server's public URL, such as http://127.0.0.1:8080). want, when not
+// nil, says whether a topic has a subscriber: the Observations of topics
+// it refuses are not rendered (rendering is most of the feed's cost, and
+// usually nobody listens). It is safe for concurrent use.
+func STAObservations(base string, rs []kessel.Reading, want func(topic string) bool) []STAMessage {
 	m := &staModel{base: strings.TrimRight(base, "/") + staRoot}
 	var out []STAMessage
 	q := &staQuery{}
@@ -30,6 +32,10 @@ func STAObservations(base string, rs []kessel.Reading) []STAMessage {
 		r := &rs[i]
 		st := &kessel.DeviceState{Device: kessel.Device{ID: r.Device, Kind: r.Kind}}
 		for _, f := range fieldNames(r.Values) {
+			topic := kessel.STAObservationsTopic(r.Device, f)
+			if want != nil && !want(topic) {
+				continue
+			}
 			doc, err := m.render(m.observation(st, f, r.Time, r.Values, r.Location), q)
 			if err != nil {
 				continue // not with an empty query
@@ -38,7 +44,7 @@ func STAObservations(base string, rs []kessel.Reading) []STAMessage {
 			if err != nil {
 				continue // a value JSON cannot hold (validated readings have none)
 			}
-			out = append(out, STAMessage{Topic: kessel.STAObservationsTopic(r.Device, f), Payload: b, Public: !r.Internal})
+			out = append(out, STAMessage{Topic: topic, Payload: b, Public: !r.Internal})
 		}
 	}
 	return out
