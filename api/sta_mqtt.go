@@ -23,17 +23,36 @@ type STAMessage struct {
 // server's public URL, such as http://127.0.0.1:8080). want, when not
 // nil, says whether a topic has a subscriber: the Observations of topics
 // it refuses are not rendered (rendering is most of the feed's cost, and
-// usually nobody listens). It is safe for concurrent use.
+// usually nobody listens); it is asked once per topic and call. It is
+// safe for concurrent use.
 func STAObservations(base string, rs []kessel.Reading, want func(topic string) bool) []STAMessage {
 	m := &staModel{base: strings.TrimRight(base, "/") + staRoot}
 	var out []STAMessage
 	q := &staQuery{}
+	// A batch holds several readings of a device: each topic is asked
+	// about once (a broker's lookup of a topic costs about a microsecond
+	// when its cache is smaller than a city's Datastreams).
+	var wanted map[string]bool
+	if want != nil {
+		wanted = map[string]bool{}
+	}
+	ask := func(topic string) bool {
+		w, asked := wanted[topic]
+		if !asked {
+			w = want(topic)
+			wanted[topic] = w
+		}
+		return w
+	}
 	for i := range rs {
 		r := &rs[i]
+		if want != nil && !anyWanted(r, ask) {
+			continue
+		}
 		st := &kessel.DeviceState{Device: kessel.Device{ID: r.Device, Kind: r.Kind}}
 		for _, f := range fieldNames(r.Values) {
 			topic := kessel.STAObservationsTopic(r.Device, f)
-			if want != nil && !want(topic) {
+			if want != nil && !ask(topic) {
 				continue
 			}
 			doc, err := m.render(m.observation(st, f, r.Time, r.Values, r.Location), q)
@@ -48,4 +67,14 @@ func STAObservations(base string, rs []kessel.Reading, want func(topic string) b
 		}
 	}
 	return out
+}
+
+// anyWanted reports whether a measured field of r has a topic ask wants.
+func anyWanted(r *kessel.Reading, ask func(topic string) bool) bool {
+	for f := range r.Values {
+		if kessel.Measured(f) && ask(kessel.STAObservationsTopic(r.Device, f)) {
+			return true
+		}
+	}
+	return false
 }
