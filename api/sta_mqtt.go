@@ -31,16 +31,17 @@ func STAObservations(base string, rs []kessel.Reading, want func(topic string) b
 	q := &staQuery{}
 	// A batch holds several readings of a device: each topic is asked
 	// about once (a broker's lookup of a topic costs about a microsecond
-	// when its cache is smaller than a city's Datastreams).
-	var wanted map[string]bool
+	// when its cache is smaller than a city's Datastreams), remembered by
+	// device and field, so that a known one costs no topic string.
+	var wanted map[staField]bool
 	if want != nil {
-		wanted = map[string]bool{}
+		wanted = map[staField]bool{}
 	}
-	ask := func(topic string) bool {
-		w, asked := wanted[topic]
+	ask := func(device, field string) bool {
+		w, asked := wanted[staField{device, field}]
 		if !asked {
-			w = want(topic)
-			wanted[topic] = w
+			w = want(kessel.STAObservationsTopic(device, field))
+			wanted[staField{device, field}] = w
 		}
 		return w
 	}
@@ -51,10 +52,10 @@ func STAObservations(base string, rs []kessel.Reading, want func(topic string) b
 		}
 		st := &kessel.DeviceState{Device: kessel.Device{ID: r.Device, Kind: r.Kind}}
 		for _, f := range fieldNames(r.Values) {
-			topic := kessel.STAObservationsTopic(r.Device, f)
-			if want != nil && !ask(topic) {
+			if want != nil && !ask(r.Device, f) {
 				continue
 			}
+			topic := kessel.STAObservationsTopic(r.Device, f)
 			doc, err := m.render(m.observation(st, f, r.Time, r.Values, r.Location), q)
 			if err != nil {
 				continue // not with an empty query
@@ -69,10 +70,13 @@ func STAObservations(base string, rs []kessel.Reading, want func(topic string) b
 	return out
 }
 
+// staField names a Datastream: a device and one of its fields.
+type staField struct{ device, field string }
+
 // anyWanted reports whether a measured field of r has a topic ask wants.
-func anyWanted(r *kessel.Reading, ask func(topic string) bool) bool {
+func anyWanted(r *kessel.Reading, ask func(device, field string) bool) bool {
 	for f := range r.Values {
-		if kessel.Measured(f) && ask(kessel.STAObservationsTopic(r.Device, f)) {
+		if kessel.Measured(f) && ask(r.Device, f) {
 			return true
 		}
 	}
