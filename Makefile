@@ -42,10 +42,20 @@ bench: bench-geo bench-ingest bench-api bench-sim bench-alert
 bench-geo:
 	$(GO) test -run '^$$' -bench . -benchmem ./geo/
 
+# Telegraf drains the same queued burst first (the baseline), then Kessel
+# through mosquitto and on its embedded durable broker, each with and
+# without quality control; the last lines compare each drain with
+# Telegraf's of the same run.
+bench-ingest: export BENCH_RESULTS := $(CURDIR)/bin/bench-ingest.results
 bench-ingest: deps-test build
+	deploy/scripts/install-deps.sh --telegraf
+	rm -f "$$BENCH_RESULTS"; uptime
+	deploy/scripts/bench-ingest-telegraf.sh
 	deploy/scripts/bench-ingest.sh
 	BENCH_LABEL="without QC" BENCH_KESSEL_ARGS="$(BENCH_KESSEL_ARGS) --qc=false" deploy/scripts/bench-ingest.sh
 	deploy/scripts/bench-ingest-embedded.sh
+	BENCH_LABEL="without QC" BENCH_DRAIN_ONLY=1 BENCH_KESSEL_ARGS="$(BENCH_KESSEL_ARGS) --qc=false" deploy/scripts/bench-ingest-embedded.sh
+	deploy/scripts/bench-ingest-summary.sh; uptime
 
 bench-api: deps build
 	deploy/scripts/install-deps.sh --bench --browser

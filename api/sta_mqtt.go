@@ -20,16 +20,42 @@ type STAMessage struct {
 // STAObservations renders stored readings as the MQTT receive extension
 // publishes them: one message per field, the same JSON as GET
 // /sta/v1.1/Observations('id') answers, with links under base (the
-// server's public URL, such as http://127.0.0.1:8080). It is safe for
-// concurrent use.
-func STAObservations(base string, rs []kessel.Reading) []STAMessage {
+// server's public URL, such as http://127.0.0.1:8080). want, when not
+// nil, says whether a topic has a subscriber: the Observations of topics
+// it refuses are not rendered (rendering is most of the feed's cost, and
+// usually nobody listens); it is asked once per topic and call. It is
+// safe for concurrent use.
+func STAObservations(base string, rs []kessel.Reading, want func(topic string) bool) []STAMessage {
 	m := &staModel{base: strings.TrimRight(base, "/") + staRoot}
 	var out []STAMessage
 	q := &staQuery{}
+	// A batch holds several readings of a device: each topic is asked
+	// about once (a broker's lookup of a topic costs about a microsecond
+	// when its cache is smaller than a city's Datastreams), remembered by
+	// device and field, so that a known one costs no topic string.
+	var wanted map[staField]bool
+	if want != nil {
+		wanted = map[staField]bool{}
+	}
+	ask := func(device, field string) bool {
+		w, asked := wanted[staField{device, field}]
+		if !asked {
+			w = want(kessel.STAObservationsTopic(device, field))
+			wanted[staField{device, field}] = w
+		}
+		return w
+	}
 	for i := range rs {
 		r := &rs[i]
+		if want != nil && !anyWanted(r, ask) {
+			continue
+		}
 		st := &kessel.DeviceState{Device: kessel.Device{ID: r.Device, Kind: r.Kind}}
 		for _, f := range fieldNames(r.Values) {
+			if want != nil && !ask(r.Device, f) {
+				continue
+			}
+			topic := kessel.STAObservationsTopic(r.Device, f)
 			doc, err := m.render(m.observation(st, f, r.Time, r.Values, r.Location), q)
 			if err != nil {
 				continue // not with an empty query
@@ -38,8 +64,21 @@ func STAObservations(base string, rs []kessel.Reading) []STAMessage {
 			if err != nil {
 				continue // a value JSON cannot hold (validated readings have none)
 			}
-			out = append(out, STAMessage{Topic: kessel.STAObservationsTopic(r.Device, f), Payload: b, Public: !r.Internal})
+			out = append(out, STAMessage{Topic: topic, Payload: b, Public: !r.Internal})
 		}
 	}
 	return out
+}
+
+// staField names a Datastream: a device and one of its fields.
+type staField struct{ device, field string }
+
+// anyWanted reports whether a measured field of r has a topic ask wants.
+func anyWanted(r *kessel.Reading, ask func(device, field string) bool) bool {
+	for f := range r.Values {
+		if kessel.Measured(f) && ask(r.Device, f) {
+			return true
+		}
+	}
+	return false
 }

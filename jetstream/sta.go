@@ -88,3 +88,16 @@ func (b *Broker) PublishSTA(ctx context.Context, topic string, payload []byte, p
 	}
 	return nil
 }
+
+// STAInterest reports whether a client of the embedded server subscribes
+// to topic (a Datastream's Observations) now, so that an Observation
+// nobody would receive is not rendered (PublishSTA sends to online
+// subscribers only). On an external cluster (ConnectCluster), whose
+// subscribers may be on other servers, it is always true. Safe for
+// concurrent use.
+func (b *Broker) STAInterest(topic string) bool {
+	if b.srv == nil {
+		return true
+	}
+	return b.srv.GlobalAccount().SubscriptionInterest(Subject(topic))
+}

@@ -119,3 +119,43 @@ func TestSTAReceiveCluster(t *testing.T) {
 		t.Fatal("an internal Datastream's observation was published on the cluster")
 	}
 }
+
+// TestSTAInterest: the feed renders an Observation only when an MQTT
+// client of the embedded broker subscribes to its topic, by name or
+// with a wildcard, at QoS 0 or 1.
+func TestSTAInterest(t *testing.T) {
+	pm10, no2 := kessel.STAObservationsTopic("air-1", "pm10"), kessel.STAObservationsTopic("air-1", "no2")
+	for _, tc := range []struct {
+		name     string
+		filter   string
+		qos      byte
+		pm10, no bool // interest in pm10's topic, and in no2's
+	}{
+		{"every Datastream", "v1.1/+/Observations", 0, true, true},
+		{"one Datastream", pm10, 0, true, false},
+		{"one Datastream at QoS 1", pm10, 1, true, false},
+		{"all of v1.1", "v1.1/#", 1, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, _ := start(t, jetstream.Options{Anonymous: true})
+			if b.STAInterest(pm10) || b.STAInterest(no2) {
+				t.Fatal("interest before anybody subscribed")
+			}
+			c, err := dial(t, b.URL(), "", "", "reader", func(mqtt.Client, mqtt.Message) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok := c.Subscribe(tc.filter, tc.qos, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+				t.Fatalf("subscribe %s: %v", tc.filter, tok.Error())
+			}
+			eventually(t, "interest in pm10's topic", func() bool { return b.STAInterest(pm10) == tc.pm10 })
+			if got := b.STAInterest(no2); got != tc.no {
+				t.Fatalf("interest in no2's topic: %v, want %v", got, tc.no)
+			}
+			if tok := c.Unsubscribe(tc.filter); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+				t.Fatalf("unsubscribe: %v", tok.Error())
+			}
+			eventually(t, "no interest once unsubscribed", func() bool { return !b.STAInterest(pm10) })
+		})
+	}
+}

@@ -26,7 +26,9 @@ type staFeed struct {
 	base    string
 	in      chan []kessel.Reading
 	publish *atomic.Pointer[func(ctx context.Context, m api.STAMessage) error]
-	sent    *prometheus.CounterVec
+	// interest, when set, says whether a topic has a subscriber.
+	interest *atomic.Pointer[func(topic string) bool]
+	sent     *prometheus.CounterVec
 }
 
 // startSTA runs the feed (role ingest). It starts before ingest and stops
@@ -39,7 +41,7 @@ func (a *app) startSTA(ctx context.Context) (func(context.Context), error) {
 	if base == "" {
 		base = "http://" + a.cfg.HTTP
 	}
-	f := &staFeed{base: base, in: make(chan []kessel.Reading, staQueue), publish: &a.publishSTA,
+	f := &staFeed{base: base, in: make(chan []kessel.Reading, staQueue), publish: &a.publishSTA, interest: &a.staInterest,
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_sta_mqtt_observations_total",
 			Help: "SensorThings Observations for the MQTT receive extension, by result: published, dropped (the queue was full), failed (the broker refused)."}, []string{"result"})}
 	if err := a.prom.Register(f.sent); err != nil {
@@ -48,7 +50,16 @@ func (a *app) startSTA(ctx context.Context) (func(context.Context), error) {
 	a.sta = f
 	runCtx, stop := detach(ctx)
 	wait := background(func() { f.run(runCtx, a) })
-	return func(context.Context) { close(f.in); wait(); stop() }, nil
+	return func(ctx context.Context) {
+		close(f.in)
+		// What is still queued goes out until the shutdown's deadline;
+		// then publishing ends (a QoS 1 publish to a broker that went
+		// away never completes: shutdown waited for it forever).
+		cancelled := context.AfterFunc(ctx, stop)
+		wait()
+		cancelled()
+		stop()
+	}, nil
 }
 
 func (f *staFeed) run(ctx context.Context, a *app) {
@@ -57,7 +68,11 @@ func (f *staFeed) run(ctx context.Context, a *app) {
 		if pub == nil {
 			continue
 		}
-		for _, m := range api.STAObservations(f.base, rs) {
+		var want func(string) bool
+		if w := f.interest.Load(); w != nil {
+			want = *w
+		}
+		for _, m := range api.STAObservations(f.base, rs, want) {
 			if err := (*pub)(ctx, m); err != nil {
 				f.sent.WithLabelValues("failed").Inc()
 				a.log.Debug("could not publish a SensorThings observation", "topic", m.Topic, "err", err)
@@ -107,4 +122,11 @@ func (a *app) ingestDevices() ingest.Devices {
 		return a.reg
 	}
 	return staDevices{a.reg, a.sta}
+}
+
+// setSTAInterest sets how the feed learns whether an Observation's topic
+// has a subscriber (a broker that knows; otherwise every one is rendered
+// and published).
+func (a *app) setSTAInterest(interest func(topic string) bool) {
+	a.staInterest.Store(&interest)
 }

@@ -72,13 +72,19 @@ c1=$(cpu_ticks "$KPID")
 rss=$(awk '/VmHWM/{print $2}' "/proc/$KPID/status")
 stored=$(count_stored)
 python3 - "$N" "$start" "$end" "$c0" "$c1" "$HZ" "$rss" "$stored" "$first" <<'PY'
-import sys
+import os, sys
+label = os.environ.get("BENCH_LABEL", "with QC")
 a = sys.argv
 n, start, end, c0, c1, hz, rss, stored, first = int(a[1]), float(a[2]), float(a[3]), int(a[4]), int(a[5]), int(a[6]), int(a[7]), int(a[8]), float(a[9])
 cpu = (c1 - c0) / hz
-print(f"bench-ingest embedded drain: {n} stored msgs drained in {end-start:.2f} s from kessel start = {n/(end-start):,.0f} msgs/s; {n/(end-first):,.0f} msgs/s from the first write")
-print(f"bench-ingest embedded drain: kessel CPU {cpu:.2f} s = {cpu/n*1e6:.1f} us/msg (broker included); peak RSS {rss/1024:.0f} MiB; stored in InfluxDB {stored}; lost {n - stored}")
+print(f"bench-ingest embedded drain [{label}]: {n} stored msgs drained in {end-start:.2f} s from kessel start = {n/(end-start):,.0f} msgs/s; {n/(end-first):,.0f} msgs/s from the first write")
+print(f"bench-ingest embedded drain [{label}]: kessel CPU {cpu:.2f} s = {cpu/n*1e6:.1f} us/msg (broker included); peak RSS {rss/1024:.0f} MiB; stored in InfluxDB {stored}; lost {n - stored}")
+if os.environ.get("BENCH_RESULTS"):
+    with open(os.environ["BENCH_RESULTS"], "a") as f:
+        f.write(f"kessel-embedded-{label.replace(' ', '-')} {n/(end-start):.0f}\n")
 PY
+# BENCH_DRAIN_ONLY=1 (the run without quality control) stops here.
+[ "${BENCH_DRAIN_ONLY:-0}" = 1 ] && exit 0
 
 # 3. Publishing while Kessel consumes.
 w0=$(written)

@@ -101,6 +101,9 @@ cpu = (c1 - c0) / hz
 print(f"bench-ingest drain [{label}]: {n} queued msgs stored in {secs:.2f} s from kessel start = {n/secs:,.0f} msgs/s; {n/(end-first):,.0f} msgs/s from the first write")
 print(f"bench-ingest drain [{label}]: kessel CPU {cpu:.2f} s = {cpu/n*1e6:.1f} us/msg; peak RSS {rss/1024:.0f} MiB; stored in InfluxDB {stored}; lost {n - stored}")
 print(f"bench-ingest drain [{label}]: meanwhile mosquitto {(m1-m0)/hz/n*1e6:.1f} us/msg, influxd {(i1-i0)/hz/n*1e6:.1f} us/msg")
+if os.environ.get("BENCH_RESULTS"):
+    with open(os.environ["BENCH_RESULTS"], "a") as f:
+        f.write(f"kessel-mosquitto-{label.replace(' ', '-')} {n/secs:.0f}\n")
 PY
 
 # 2. Fixed rate, Kessel live.

@@ -10,6 +10,9 @@
 #   - chromium + chromium-driver (Debian packages; needs root) with --browser
 #   - gdal-bin (Debian package; needs root) with --gdal, for the test of the
 #     OGC API - Features with GDAL's OAPIF driver (ogrinfo, ogr2ogr)
+#   - with --telegraf (make bench-ingest's baseline): telegraf 1.37.2 with
+#     only its MQTT consumer, JSON parser and InfluxDB output (built from
+#     source with `go install` and Telegraf's custom build tags) into ./bin
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -22,6 +25,7 @@ want_browser=0
 want_node=0
 want_bench=0
 want_gdal=0
+want_telegraf=0
 for arg in "$@"; do
   case "$arg" in
     --mosquitto) want_mosquitto=1 ;;
@@ -30,6 +34,7 @@ for arg in "$@"; do
     --node-tools) want_node=1 ;;
     --bench) want_bench=1 ;;
     --gdal) want_gdal=1 ;;
+    --telegraf) want_telegraf=1 ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -45,6 +50,12 @@ nats_want="$(cd "$root" && go list -m -f '{{.Version}}' github.com/nats-io/nats-
 if [ "$("$bin/nats-server" --version 2>/dev/null)" != "nats-server: $nats_want" ]; then
   echo "install-deps: building nats-server $nats_want into $bin"
   (cd "$root" && GOFLAGS=-buildvcs=false go build -o "$bin/nats-server" github.com/nats-io/nats-server/v2)
+fi
+
+if [ "$want_telegraf" = 1 ] && [ ! -x "$bin/telegraf" ]; then
+  echo "install-deps: building telegraf 1.37.2 (MQTT consumer, JSON, InfluxDB output) into $bin (several minutes, once)"
+  GOBIN="$bin" GOFLAGS=-buildvcs=false go install -tags custom,inputs.mqtt_consumer,outputs.influxdb,parsers.json \
+    github.com/influxdata/telegraf/cmd/telegraf@v1.37.2
 fi
 
 apt_pkgs=()
