@@ -39,3 +39,11 @@ func Routes(h http.Handler) []Route {
 // ValidateOpenAPI runs the OpenAPI validator on a document, for the
 // external tests.
 var ValidateOpenAPI = validateOpenAPI
+
+// WaitSnapshotBuilds waits until the whole-city snapshot's background
+// rebuilds of a handler made by NewServer have ended.
+func WaitSnapshotBuilds(h http.Handler) {
+	if sn := h.(*server).snap; sn != nil {
+		sn.running.Wait()
+	}
+}

@@ -200,7 +200,7 @@ func NewServer(devices Devices, districts Districts, readings ReadingQuerier, op
 		}
 		s.keys[k.Hash] = &Principal{Name: k.Name, Department: k.Department, Device: k.Device, scopes: k.Scopes}
 	}
-	if s.snap, err = newSnapshots(devices, opts.Now, opts.Registerer); err != nil {
+	if s.snap, err = newSnapshots(devices, opts.Now, s.log, opts.Registerer); err != nil {
 		return nil, err
 	}
 	s.routes()

@@ -52,7 +52,8 @@ func BenchmarkAlertLatencySSE(b *testing.B) {
 					dev, v = fmt.Sprintf("hot-%06d", i), 500
 					sent = time.Now()
 				}
-				c.Publish("kessel/devices/"+dev+"/readings", 0, false, fmt.Sprintf(`{"kind":"test","values":{"v":%d}}`, v))
+				// QoS 1: the embedded broker hands ingest only what JetStream stored
+				c.Publish("kessel/devices/"+dev+"/readings", 1, false, fmt.Sprintf(`{"kind":"test","values":{"v":%d}}`, v))
 			}
 		}
 		select {
