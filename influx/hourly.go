@@ -17,10 +17,12 @@ const maxHourlyDevices = 1000
 // HourlyMeans returns the hourly means of the given fields of each of the
 // devices over [from, to): one Reading per device and clock hour that has
 // readings, with Time the start of the hour (UTC) and Values the means of
-// the fields measured in it. It reads the raw readings; an hourly rollup
-// can serve the same answer later. from and to are rounded down to the
-// hour. EINVALID for bad ids, fields or span; EUNAVAILABLE when InfluxDB
-// cannot answer.
+// the fields measured in it. Only values quality control passed count
+// (flag 1, 2 or none, as in the rollups and district means): an hour whose
+// values all failed has no mean. It reads the raw readings; an hourly
+// rollup can serve the same answer later. from and to are rounded down to
+// the hour. EINVALID for bad ids, fields or span; EUNAVAILABLE when
+// InfluxDB cannot answer.
 func (c *Client) HourlyMeans(ctx context.Context, devices, fields []string, from, to time.Time) ([]kessel.Reading, error) {
 	from, to = from.Truncate(time.Hour), to.Truncate(time.Hour)
 	switch {
@@ -45,17 +47,53 @@ func (c *Client) HourlyMeans(ctx context.Context, devices, fields []string, from
 		}
 		fs[i] = "r._field == " + strconv.Quote(f)
 	}
+	where := strings.Join(devs, " or ")
+	flagged, err := c.anyFlagged(ctx, where, from, to, fields...)
+	if err != nil {
+		return nil, fmt.Errorf("influx: hourly means: %w", err)
+	}
 	var f strings.Builder
-	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
-	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => %s)\n", strings.Join(devs, " or "))
-	f.WriteString(readingsFilter)
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => %s)\n", strings.Join(fs, " or "))
+	if flagged {
+		f.WriteString(c.passingFlux(where, fields, from, to))
+	} else {
+		f.WriteString(c.devicesFrom(where, from, to))
+		fmt.Fprintf(&f, "  |> filter(fn: (r) => %s)\n", strings.Join(fs, " or "))
+	}
 	// One series per device and field, whatever tags changed meanwhile.
 	f.WriteString("  |> group(columns: [\"device\", \"_field\"])\n")
 	f.WriteString("  |> aggregateWindow(every: 1h, fn: mean, createEmpty: false, timeSrc: \"_start\")\n")
 	f.WriteString("  |> keep(columns: [\"_time\", \"_value\", \"_field\", \"device\"])\n")
 	return c.hourlyRows(ctx, f.String())
+}
+
+// devicesFrom is Flux reading the readings of the devices where selects in
+// [from, to).
+func (c *Client) devicesFrom(where string, from, to time.Time) string {
+	var f strings.Builder
+	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
+	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => %s)\n", where)
+	f.WriteString(readingsFilter)
+	return f.String()
+}
+
+// passingFlux is Flux reading the values of fields that quality control
+// passed, of the devices where selects in [from, to): per field, the
+// values are paired with their flags (passingOnly), and the fields'
+// streams are joined again by union().
+func (c *Client) passingFlux(where string, fields []string, from, to time.Time) string {
+	parts := make([]string, len(fields))
+	for i, field := range fields {
+		var f strings.Builder
+		f.WriteString(c.devicesFrom(where, from, to))
+		fmt.Fprintf(&f, "  |> filter(fn: (r) => r._field == %s or r._field == %s)\n", strconv.Quote(field), strconv.Quote(kessel.FlagPrefix+field))
+		f.WriteString(passingOnly(field))
+		parts[i] = f.String()
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "union(tables: [\n" + strings.Join(parts, ",\n") + "])\n"
 }
 
 // hourlyRows reads one row per device, field and hour (not pivoted: a
