@@ -80,7 +80,9 @@ func TestHourlyMeans(t *testing.T) {
 // TestHourlyMeansPassingOnly: the hourly means (the EU air-quality
 // statistics' input) take only the values quality control passed; a
 // field without flags in the same hours is unchanged, and an hour whose
-// values all failed has no mean.
+// values all failed has no mean. The same from raw readings and, once
+// rolled up, from the hourly rollups (a reading written after the rollup
+// shows that they, not the raw readings, answered).
 func TestHourlyMeansPassingOnly(t *testing.T) {
 	c, _ := newClient(t)
 	ctx := context.Background()
@@ -99,15 +101,33 @@ func TestHourlyMeansPassingOnly(t *testing.T) {
 	if err := c.WriteReadings(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
+	rollUp := func(t *testing.T) {
+		if _, err := c.ComputeHours(ctx, base, base.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SaveRollupMark(ctx, kessel.RollupMark{Final: base.Add(2 * time.Hour), Done: base.Add(2 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		late := kessel.Reading{Device: "f", Kind: "air_quality", Time: base.Add(50 * time.Minute), Values: map[string]float64{"pm10": 1000}}
+		if err := c.WriteReadings(ctx, []kessel.Reading{late}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name   string
+		before func(t *testing.T)
 		fields []string
 		want   map[time.Time]map[string]float64
 	}{
-		{"one field", []string{"pm10"}, map[time.Time]map[string]float64{base: {"pm10": 20}}}, // (10+20+30)/3
-		{"two fields", []string{"pm10", "no2"}, map[time.Time]map[string]float64{base: {"pm10": 20, "no2": 2}, base.Add(time.Hour): {"no2": 5}}},
+		{"raw: one field", nil, []string{"pm10"}, map[time.Time]map[string]float64{base: {"pm10": 20}}}, // (10+20+30)/3
+		{"raw: two fields", nil, []string{"pm10", "no2"}, map[time.Time]map[string]float64{base: {"pm10": 20, "no2": 2}, base.Add(time.Hour): {"no2": 5}}},
+		{"rollups: one field", rollUp, []string{"pm10"}, map[time.Time]map[string]float64{base: {"pm10": 20}}},
+		{"rollups: two fields", nil, []string{"pm10", "no2"}, map[time.Time]map[string]float64{base: {"pm10": 20, "no2": 2}, base.Add(time.Hour): {"no2": 5}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.before != nil {
+				tc.before(t)
+			}
 			got, err := c.HourlyMeans(ctx, []string{"f"}, tc.fields, base, base.Add(2*time.Hour))
 			if err != nil {
 				t.Fatal(err)

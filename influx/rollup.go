@@ -69,7 +69,7 @@ func (c *Client) hourFlux(from, to time.Time) string {
 // as <field>_excluded. It returns the number of windows written.
 func (c *Client) ComputeHours(ctx context.Context, from, to time.Time) (int, error) {
 	from, to = from.UTC().Truncate(time.Hour), ceil(to.UTC(), time.Hour)
-	failed, err := c.failedValues(ctx, from, to)
+	failed, err := c.failedValues(ctx, "", from, to)
 	if err != nil {
 		return 0, fmt.Errorf("influx: hourly rollup: %w", err)
 	}
