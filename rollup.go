@@ -26,7 +26,11 @@ func ResolutionWindow(res string) time.Duration {
 }
 
 // Rollup is one window of one field of one device: the mean, minimum,
-// maximum and number of the raw values in [Time, Time+window). Windows
+// maximum and number of the raw values in [Time, Time+window) that quality
+// control passed (flag 1, 2 or none: kessel.Flag.Passing), and the number
+// of values it left out (Excluded: flagged suspect, fail or missing), so
+// that Count+Excluded is every stored value. Count is 0 when every value
+// was excluded; Mean, Min and Max are then 0 and mean nothing. Windows
 // are aligned to UTC hours and UTC days; Time is the window's start.
 type Rollup struct {
 	Time       time.Time
@@ -39,6 +43,7 @@ type Rollup struct {
 	Min        float64
 	Max        float64
 	Count      int64
+	Excluded   int64
 }
 
 // Sum returns the sum of the window's values, Mean × Count.

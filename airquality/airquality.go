@@ -6,8 +6,10 @@
 // beside every figure.
 //
 // It is a pure computation over hourly means (Hour): it reads no store and
-// no clock. Where the hourly means come from (raw readings today, hourly
-// rollups later) is the caller's business.
+// no clock. Where the hourly means come from (hourly rollups, raw readings
+// for the newest hours) is the caller's business; Kessel's are means of the
+// values quality control passed (influx.Client.HourlyMeans), so a failed
+// or suspect value never makes an exceedance.
 //
 // The rules applied, with their sources:
 //

@@ -8,7 +8,7 @@ func airQualityPaths() []*op {
 	const rules = " PM10, PM2.5 and NO2 per calendar year after Directive 2008/50/EC: daily means only from at least 18 of 24 hourly values; annual means of the hourly values, assessed only with 90 % of the year's hours; " +
 		"hours and days above each limit value counted (a count above what is allowed is exceeded at any coverage, one within it is met only with 90 % coverage). " +
 		"Each figure is compared with the limits in force (2008/50/EC) and those of (EU) 2024/2881 for 2030, with its coverage. Days run from 00:00 CET (UTC+1, no summer time). " +
-		"Figures of indicative measurements (low-cost sensors, the default class) are labelled indicative. Computed from the hourly means of the stored readings. " +
+		"Figures of indicative measurements (low-cost sensors, the default class) are labelled indicative. Computed from the hourly means of the stored readings, of the values quality control passed (flag 1, 2 or none). " +
 		"CSV: one row per assessment (year, subject, id, measurement_class, indicative, pollutant, standard, period, limit_ugm3, allowed, value, coverage, status, hours, hours_in_year, days, days_in_year, incomplete_days, annual_mean_ugm3)."
 	params := func(id obj) []any {
 		return []any{id, param("year", "path", "Calendar year (days and years in CET, UTC+1).", "integer", true, 2025),

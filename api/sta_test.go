@@ -17,8 +17,9 @@ import (
 )
 
 // staFixture is the API fixture with stored history: air-1 has pm10 = i
-// at now-2h+i minutes (i < 120) and 500 three days before now, secret-1
-// (internal) one reading.
+// at now-2h+i minutes (i < 120), flagged passing by quality control but
+// the last, a suspect spike, and 500 three days before now (no flag),
+// secret-1 (internal) one reading.
 func staFixture(t *testing.T) *fixture {
 	t.Helper()
 	db := influxtest.Start(t)
@@ -28,7 +29,11 @@ func staFixture(t *testing.T) *fixture {
 	}
 	var rs []kessel.Reading
 	for i := range 120 {
-		rs = append(rs, kessel.Reading{Device: "air-1", Kind: "air_quality", Time: f.now.Add(-2*time.Hour + time.Duration(i)*time.Minute), Values: map[string]float64{"pm10": float64(i)}})
+		r := kessel.Reading{Device: "air-1", Kind: "air_quality", Time: f.now.Add(-2*time.Hour + time.Duration(i)*time.Minute), Values: map[string]float64{"pm10": float64(i), "qc.pm10": 1}}
+		if i == 119 {
+			r.Values["qc.pm10"], r.Values["qct.pm10"] = 3, 4 // spike
+		}
+		rs = append(rs, r)
 	}
 	rs = append(rs, kessel.Reading{Device: "air-1", Kind: "air_quality", Time: f.now.Add(-72 * time.Hour), Values: map[string]float64{"pm10": 500}})
 	rs = append(rs, kessel.Reading{Device: "secret-1", Kind: "air_quality", Time: f.now.Add(-time.Minute), Values: map[string]float64{"pm10": 99}})
@@ -160,6 +165,12 @@ func TestSTASensingCore(t *testing.T) {
 			}
 			if _, ok := o["resultTime"]; !ok {
 				t.Errorf("resultTime missing: %v", o)
+			}
+			if q := fmt.Sprint(o["resultQuality"]); q != "map[meaning:suspect nameOfMeasure:QARTOD quality flag tests:[spike] value:3]" {
+				t.Errorf("stored observation's resultQuality: %s", q)
+			}
+			if q := fmt.Sprint(vals[1].(map[string]any)["resultQuality"]); q != "map[meaning:pass nameOfMeasure:QARTOD quality flag value:1]" {
+				t.Errorf("resultQuality of a passing stored observation: %s", q)
 			}
 		}},
 		{"resource-path: an observation by its id, read back from the store", "/sta/v1.1/Observations('air-1:pm10:" + fmt.Sprint(time.Date(2026, 11, 23, 6, 30, 0, 0, time.UTC).UnixNano()) + "')", 200, func(t *testing.T, doc map[string]any) {

@@ -24,10 +24,14 @@ import (
 	"github.com/kessel-city/kessel/registry"
 )
 
-var day = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+var (
+	day  = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	noon = day.Add(12 * time.Hour)
+)
 
 // city stores readings of three days around day in a real InfluxDB: a
-// public station every 10 minutes, a mobile public sensor, an internal
+// public station every 10 minutes (its pm10 flagged by quality control,
+// failed at noon), a mobile public sensor without flags, an internal
 // station whose readings must never reach the archive.
 func city(t *testing.T) (*influx.Client, *registry.Registry, map[string]int) {
 	t.Helper()
@@ -66,7 +70,11 @@ func city(t *testing.T) (*influx.Client, *registry.Registry, map[string]int) {
 				perDay[r.Kind]++
 			}
 		}
-		add(kessel.Reading{Device: "station-1", Kind: "air_quality", Time: ts, District: "Mitte", Values: map[string]float64{"pm10": 20, "no2": 31.5}})
+		station := kessel.Reading{Device: "station-1", Kind: "air_quality", Time: ts, District: "Mitte", Values: map[string]float64{"pm10": 20, "qc.pm10": 1, "no2": 31.5}}
+		if ts.Equal(noon) {
+			station.Values["pm10"], station.Values["qc.pm10"] = 900, 4
+		}
+		add(station)
 		rs = append(rs, kessel.Reading{Device: "secret-1", Kind: "air_quality", Time: ts, Values: map[string]float64{"pm10": 999}})
 		if ts.Minute() == 0 {
 			p := orb.Point{9.1 + float64(ts.Hour())/100, 48.7}
@@ -96,7 +104,7 @@ func TestWriteDayRoundTrip(t *testing.T) {
 	verifySums(t, folder)
 
 	rows := readCSV(t, filepath.Join(folder, "air_quality.csv.gz"))
-	if got, want := rows[0], []string{"time", "device", "district", "lon", "lat", "no2 [µg/m³]", "pm10 [µg/m³]"}; strings.Join(got, ",") != strings.Join(want, ",") {
+	if got, want := rows[0], []string{"time", "device", "district", "lon", "lat", "no2 [µg/m³]", "pm10 [µg/m³]", "pm10_qc"}; strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("header %q, want %q", got, want)
 	}
 	if n := len(rows) - 1; n != perDay["air_quality"] {
@@ -113,6 +121,12 @@ func TestWriteDayRoundTrip(t *testing.T) {
 			t.Errorf("mobile row %v: want its own place lon %s lat 48.7 and pm10 12.25", r, formatLon(ts))
 		case r[1] == "station-1" && (r[2] != "Mitte" || r[3] != "9.17" || r[5] != "31.5"):
 			t.Errorf("station row %v", r)
+		case r[1] == "station-1" && ts.Equal(noon) && (r[6] != "900" || r[7] != "4"):
+			t.Errorf("the failed value and its flag are raw data, kept: %v", r)
+		case r[1] == "station-1" && !ts.Equal(noon) && (r[6] != "20" || r[7] != "1"):
+			t.Errorf("a passing value with its flag: %v", r)
+		case r[1] == "bus-7" && r[7] != "":
+			t.Errorf("a value without a flag has an empty flag column: %v", r)
 		}
 	}
 	if n := len(readCSV(t, filepath.Join(folder, "water_level.csv.gz"))) - 1; n != perDay["water_level"] {

@@ -101,7 +101,8 @@ func (a *Archive) place(tmp string, day time.Time) error {
 }
 
 // writeKind writes kind.csv.gz: a row per stored reading of the kind's
-// devices in [from, from+24h), ordered by device then time.
+// devices in [from, from+24h), ordered by device then time, with every
+// value and its quality flag (column <field>_qc, empty without one).
 func (a *Archive) writeKind(ctx context.Context, dir, kind string, devs []kessel.DeviceState, from time.Time, last map[string]kessel.Reading) (File, error) {
 	var fields []string
 	if fl, ok := a.store.(FieldLister); ok {
@@ -109,7 +110,7 @@ func (a *Archive) writeKind(ctx context.Context, dir, kind string, devs []kessel
 		if err != nil {
 			return File{}, err
 		}
-		fields = measured(keys)
+		fields = archived(keys)
 	}
 	slices.SortFunc(devs, func(x, y kessel.DeviceState) int { return strings.Compare(x.Device.ID, y.Device.ID) })
 	return writeFile(dir, kind+".csv.gz", func(w io.Writer) (int, error) {
@@ -146,25 +147,40 @@ func (a *Archive) writeKind(ctx context.Context, dir, kind string, devs []kessel
 }
 
 // column is a CSV column's name: the field and, where known, its unit in
-// brackets ("pm10 [µg/m³]").
+// brackets ("pm10 [µg/m³]"); a quality flag's is "<field>_qc".
 func (a *Archive) column(kind, field string) string {
+	if f, ok := strings.CutPrefix(field, kessel.FlagPrefix); ok {
+		return f + "_qc"
+	}
 	if u := a.opts.UnitOf(kind, field); u != "" {
 		return field + " [" + u + "]"
 	}
 	return field
 }
 
-// measured keeps the names of measured values: not Kessel's annotations
-// (names with a '.') and not the columns a reading's place is stored in.
-func measured(keys []string) []string {
+// archived keeps the names of measured values, each followed by its
+// quality flag ("qc.<field>") where the kind has flags for it: not the
+// other annotations (names with a '.') nor the columns a reading's place
+// is stored in. The archive is raw data: every value is in it, whatever
+// its flag says.
+func archived(keys []string) []string {
+	flagged := map[string]bool{}
 	var out []string
 	for _, k := range keys {
-		if kessel.ValidFieldName(k) && !kessel.ReservedField(k) {
+		if f, ok := strings.CutPrefix(k, kessel.FlagPrefix); ok {
+			flagged[f] = true
+		} else if kessel.ValidFieldName(k) && !kessel.ReservedField(k) {
 			out = append(out, k)
 		}
 	}
 	slices.Sort(out)
-	return slices.Compact(out)
+	out = slices.Compact(out)
+	for i := len(out) - 1; i >= 0; i-- {
+		if flagged[out[i]] {
+			out = slices.Insert(out, i+1, kessel.FlagPrefix+out[i])
+		}
+	}
+	return out
 }
 
 func row(r kessel.Reading, d kessel.Device, fields []string) []string {

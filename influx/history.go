@@ -163,6 +163,9 @@ func (c *Client) rollupWindows(ctx context.Context, rq kessel.RollupQuery, every
 	}
 	windows := map[int64]map[string]*rollupAcc{}
 	err = c.eachRollup(ctx, flux, func(r kessel.Rollup) error {
+		if r.Count == 0 { // every value of the window excluded by quality control
+			return nil
+		}
 		w := floorTo(r.Time, every).UnixNano()
 		if windows[w] == nil {
 			windows[w] = map[string]*rollupAcc{}

@@ -11,8 +11,9 @@ import (
 )
 
 // Observations returns the values q selects, each as a Reading with one
-// value. It returns EINVALID for a bad query and EUNAVAILABLE when
-// InfluxDB cannot answer.
+// value and, where stored, its quality flag and the tests behind it
+// ("qc.<field>", "qct.<field>"; see kessel.FlagPrefix). It returns
+// EINVALID for a bad query and EUNAVAILABLE when InfluxDB cannot answer.
 func (c *Client) Observations(ctx context.Context, q kessel.ObservationQuery) ([]kessel.Reading, error) {
 	flux, err := c.observationsFlux(q)
 	if err != nil {
@@ -40,7 +41,10 @@ func (c *Client) Observations(ctx context.Context, q kessel.ObservationQuery) ([
 		}
 		return nil
 	})
-	return out, err
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	return out, c.addFlags(ctx, out)
 }
 
 // CountObservations counts the values q selects, ignoring Offset and

@@ -238,7 +238,7 @@ func (c *Client) DistrictSeries(ctx context.Context, district, kind, field strin
 	}
 	from, to = p.rawFrom, p.rawTo
 	where := fmt.Sprintf("r._measurement == %s and r.district == %s", strconv.Quote(kind), strconv.Quote(district))
-	flagged, err := c.anyFlagged(ctx, where, field, from, to)
+	flagged, err := c.anyFlagged(ctx, where, from, to, field)
 	if err != nil {
 		return nil, err
 	}
@@ -258,12 +258,16 @@ func (c *Client) DistrictSeries(ctx context.Context, district, kind, field strin
 	return append(out, raw...), err
 }
 
-// anyFlagged reports whether any value of field in the points where
+// anyFlagged reports whether any value of the fields in the points where
 // selects (a Flux predicate over r) in [from, to) is flagged suspect or
 // worse: only then must the values be paired with their flags.
-func (c *Client) anyFlagged(ctx context.Context, where, field string, from, to time.Time) (bool, error) {
-	flux := fmt.Sprintf("from(bucket: %s)\n  |> range(start: %s, stop: %s)\n  |> filter(fn: (r) => %s and r._field == %s)\n  |> filter(fn: (r) => r._value > 2)\n  |> group()\n  |> limit(n: 1)\n",
-		strconv.Quote(c.opts.Bucket), from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano), where, strconv.Quote(kessel.FlagPrefix+field))
+func (c *Client) anyFlagged(ctx context.Context, where string, from, to time.Time, fields ...string) (bool, error) {
+	fs := make([]string, len(fields))
+	for i, field := range fields {
+		fs[i] = "r._field == " + strconv.Quote(kessel.FlagPrefix+field)
+	}
+	flux := fmt.Sprintf("from(bucket: %s)\n  |> range(start: %s, stop: %s)\n  |> filter(fn: (r) => (%s) and (%s))\n  |> filter(fn: (r) => r._value > 2)\n  |> group()\n  |> limit(n: 1)\n",
+		strconv.Quote(c.opts.Bucket), from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano), where, strings.Join(fs, " or "))
 	res, err := c.query.Query(ctx, flux)
 	if err != nil {
 		return false, fmt.Errorf("influx: flags: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)

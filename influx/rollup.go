@@ -13,8 +13,9 @@ import (
 
 // RollupStats are the columns a rollup keeps per field, stored as fields
 // named <field>_<stat> (a field name holds no other way to end in one
-// of these, so the split at the last '_' is unambiguous).
-var RollupStats = []string{"mean", "min", "max", "count"}
+// of these, so the split at the last '_' is unambiguous). "excluded"
+// counts the values quality control flagged and the others leave out.
+var RollupStats = []string{"mean", "min", "max", "count", "excluded"}
 
 // rollupKey is a rollup's series and window.
 type rollupKey struct {
@@ -22,10 +23,11 @@ type rollupKey struct {
 	start                              int64
 }
 
-// rollupAcc accumulates the values of one field in one window.
+// rollupAcc accumulates the values of one field in one window: n values
+// that passed quality control, excl values that did not.
 type rollupAcc struct {
 	sum, min, max float64
-	n             int64
+	n, excl       int64
 }
 
 func (a *rollupAcc) add(sum, lo, hi float64, n int64) {
@@ -44,7 +46,7 @@ func (a *rollupAcc) add(sum, lo, hi float64, n int64) {
 
 // hourFlux reads every dot-free field of every reading in [from, to).
 // Fields with a dot are Kessel's annotations (link.*, qc.*):
-// valuesFilter leaves them out. The statistics are computed in
+// valuesFilter leaves them out; the flags are read apart (failedValues). The statistics are computed in
 // Go: Flux's window(), reduce() and aggregateWindow() on InfluxDB 1.8 take
 // about 30 times as long as reading the points.
 func (c *Client) hourFlux(from, to time.Time) string {
@@ -62,9 +64,15 @@ func (c *Client) hourFlux(from, to time.Time) string {
 // hour the mean, min, max and count, stamped at the hour's start and
 // tagged with kind (the measurement), device, district and department. A
 // window written again overwrites the earlier one, so running it twice
-// stores the same points. It returns the number of windows written.
+// stores the same points. Values quality control did not pass (flagged
+// suspect, fail or missing) are left out of the statistics and counted
+// as <field>_excluded. It returns the number of windows written.
 func (c *Client) ComputeHours(ctx context.Context, from, to time.Time) (int, error) {
 	from, to = from.UTC().Truncate(time.Hour), ceil(to.UTC(), time.Hour)
+	failed, err := c.failedValues(ctx, "", from, to)
+	if err != nil {
+		return 0, fmt.Errorf("influx: hourly rollup: %w", err)
+	}
 	res, err := c.query.Query(ctx, c.hourFlux(from, to))
 	if err != nil {
 		return 0, fmt.Errorf("influx: hourly rollup: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
@@ -83,7 +91,9 @@ func (c *Client) ComputeHours(ctx context.Context, from, to time.Time) (int, err
 			continue // a point of another type written past Kessel
 		}
 		v := rec.Values()
-		k := keyOf(v, rec.Time().Truncate(time.Hour))
+		k := keyOf(v, rec.Time())
+		_, bad := failed[valueKey{k, rec.Field()}]
+		k.start = rec.Time().Truncate(time.Hour).UnixNano()
 		fields := windows[k]
 		if fields == nil {
 			fields = map[string]*rollupAcc{}
@@ -93,6 +103,10 @@ func (c *Client) ComputeHours(ctx context.Context, from, to time.Time) (int, err
 		if a == nil {
 			a = &rollupAcc{}
 			fields[rec.Field()] = a
+		}
+		if bad {
+			a.excl++
+			continue
 		}
 		a.add(x, x, x, 1)
 	}
@@ -114,7 +128,8 @@ func keyOf(v map[string]any, start time.Time) rollupKey {
 // ComputeDays rolls the hourly rollups of the UTC days in [from, to)
 // (rounded out to whole days) up into DayBucket, overwriting what was
 // there. The mean is weighted by each hour's count, so it is the mean of
-// the raw values. It returns the number of windows written.
+// the raw values that passed quality control; the excluded counts add up.
+// It returns the number of windows written.
 func (c *Client) ComputeDays(ctx context.Context, from, to time.Time) (int, error) {
 	from, to = from.UTC().Truncate(24*time.Hour), ceil(to.UTC(), 24*time.Hour)
 	windows := map[rollupKey]map[string]*rollupAcc{}
@@ -129,6 +144,7 @@ func (c *Client) ComputeDays(ctx context.Context, from, to time.Time) (int, erro
 			windows[k][r.Field] = a
 		}
 		a.add(r.Sum(), r.Min, r.Max, r.Count)
+		a.excl += r.Excluded
 		return nil
 	})
 	if err != nil {
@@ -176,6 +192,13 @@ func appendRollup(b []byte, k rollupKey, fields map[string]*rollupAcc) []byte {
 		b = appendEscaped(b, f)
 		b = append(b, "_count="...)
 		b = strconv.AppendInt(b, a.n, 10) // a float, as the other stats: a Flux table holds one type
+		b = append(b, ',')
+		b = appendEscaped(b, f)
+		b = append(b, "_excluded="...)
+		b = strconv.AppendInt(b, a.excl, 10)
+		if a.n == 0 { // every value excluded: no statistics
+			continue
+		}
 		b = append(b, ',')
 		b = appendEscaped(b, f)
 		b = append(b, "_max="...)

@@ -29,7 +29,8 @@ func (c *Client) rollupBucket(res string) (string, error) {
 // Rollups calls fn for each stored rollup that q selects, series by
 // series, oldest first within a series. It is the read API of the
 // hourly and daily rollups (for statistics and archives as well as the
-// history API). An error from fn stops the query and is returned; it
+// history API). A window whose values quality control all left out comes
+// with Count 0 and its Excluded count. An error from fn stops the query and is returned; it
 // returns EINVALID for a bad query and EUNAVAILABLE when InfluxDB cannot
 // answer.
 func (c *Client) Rollups(ctx context.Context, q kessel.RollupQuery, fn func(kessel.Rollup) error) error {
@@ -59,7 +60,7 @@ func (c *Client) eachRollup(ctx context.Context, flux string, fn func(kessel.Rol
 	flush := func() error {
 		rs := make([]*kessel.Rollup, 0, len(cells))
 		for _, r := range cells {
-			if r.Count > 0 {
+			if r.Count > 0 || r.Excluded > 0 {
 				rs = append(rs, r)
 			}
 		}
@@ -98,6 +99,8 @@ func (c *Client) eachRollup(ctx context.Context, flux string, fn func(kessel.Rol
 			switch rec.Field()[i+1:] {
 			case "count":
 				r.Count = int64(x)
+			case "excluded":
+				r.Excluded = int64(x)
 			case "mean":
 				r.Mean = x
 			case "min":

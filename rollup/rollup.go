@@ -20,7 +20,8 @@ import (
 
 // Store computes and stores rollups and their watermark (influx.Client).
 type Store interface {
-	// ComputeHours rolls up the raw readings of the hours in [from, to).
+	// ComputeHours rolls up the raw readings of the hours in [from, to):
+	// the values quality control passed, with a count of the others.
 	ComputeHours(ctx context.Context, from, to time.Time) (int, error)
 	// ComputeDays rolls up the hourly rollups of the days in [from, to).
 	ComputeDays(ctx context.Context, from, to time.Time) (int, error)
