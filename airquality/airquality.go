@@ -6,8 +6,8 @@
 // beside every figure.
 //
 // It is a pure computation over hourly means (Hour): it reads no store and
-// no clock. Where the hourly means come from (raw readings today, hourly
-// rollups later) is the caller's business.
+// no clock. Where the hourly means come from (Kessel: the hourly rollups,
+// and raw readings for the newest hours) is the caller's business.
 //
 // The rules applied, with their sources:
 //

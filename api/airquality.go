@@ -16,8 +16,8 @@ import (
 
 // HourlyMeans reads the hourly means of stored readings: one Reading per
 // device and clock hour with readings, Time the start of the hour, Values
-// the means of the fields asked for. influx.Client reads them from raw
-// readings; hourly rollups can serve the same answer.
+// the means of the fields asked for. influx.Client reads them from the
+// hourly rollups where they hold the hours, from raw readings otherwise.
 type HourlyMeans interface {
 	HourlyMeans(ctx context.Context, devices, fields []string, from, to time.Time) ([]kessel.Reading, error)
 }

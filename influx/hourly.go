@@ -17,10 +17,11 @@ const maxHourlyDevices = 1000
 // HourlyMeans returns the hourly means of the given fields of each of the
 // devices over [from, to): one Reading per device and clock hour that has
 // readings, with Time the start of the hour (UTC) and Values the means of
-// the fields measured in it. It reads the raw readings; an hourly rollup
-// can serve the same answer later. from and to are rounded down to the
-// hour. EINVALID for bad ids, fields or span; EUNAVAILABLE when InfluxDB
-// cannot answer.
+// the fields measured in it. Hours the hourly rollups hold for good (from
+// the watermark's Since to its Final) are read from them, the others from
+// raw readings, so the answer outlives the raw retention. from and to are
+// rounded down to the hour. EINVALID for bad ids, fields or span;
+// EUNAVAILABLE when InfluxDB cannot answer.
 func (c *Client) HourlyMeans(ctx context.Context, devices, fields []string, from, to time.Time) ([]kessel.Reading, error) {
 	from, to = from.Truncate(time.Hour), to.Truncate(time.Hour)
 	switch {
@@ -44,6 +45,9 @@ func (c *Client) HourlyMeans(ctx context.Context, devices, fields []string, from
 			return nil, kessel.Errorf(kessel.EINVALID, "invalid field name %q", f)
 		}
 		fs[i] = "r._field == " + strconv.Quote(f)
+	}
+	if lo, hi, err := c.finalHours(ctx, from, to); err != nil || lo.Before(hi) {
+		return c.hourlyParts(ctx, devices, fields, from, to, lo, hi, err)
 	}
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
