@@ -28,11 +28,13 @@ var day = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
 
 // city stores readings of three days around day in a real InfluxDB: a
 // public station every 10 minutes, a mobile public sensor, an internal
-// station whose readings must never reach the archive.
-func city(t *testing.T) (*influx.Client, *registry.Registry, map[string]int) {
+// station whose readings must never reach the archive. Raw readings are in
+// a database of their own, so that a test can delete them (InfluxDB 1.8's
+// DELETE reaches every retention policy of a database) and keep the rollups.
+func city(t *testing.T) (*influx.Client, *registry.Registry, map[string]int, *influxtest.Server) {
 	t.Helper()
 	srv := influxtest.Start(t)
-	c, err := influx.New(influx.Options{URL: srv.URL})
+	c, err := influx.New(influx.Options{URL: srv.URL, Bucket: "raw/autogen", HourBucket: "kessel/rollup_1h", DayBucket: "kessel/rollup_1d", RecordBucket: "kessel/records"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +79,11 @@ func city(t *testing.T) (*influx.Client, *registry.Registry, map[string]int) {
 	if err := c.WriteReadings(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
-	return c, reg, perDay
+	return c, reg, perDay, srv
 }
 
 func TestWriteDayRoundTrip(t *testing.T) {
-	c, reg, perDay := city(t)
+	c, reg, perDay, _ := city(t)
 	dir := t.TempDir()
 	a, err := archive.New(dir, c, reg, archive.Options{UnitOf: func(kind, field string) string {
 		return map[string]string{"pm10": "µg/m³", "no2": "µg/m³", "level": "cm"}[field]
@@ -218,7 +220,7 @@ func checkPositions(t *testing.T, path string) {
 // TestCatchUp writes every missing day once, from the oldest stored
 // reading to yesterday, and a second pass writes nothing.
 func TestCatchUp(t *testing.T) {
-	c, reg, _ := city(t)
+	c, reg, _, _ := city(t)
 	now := day.Add(50 * time.Hour) // Dec 1, 02:00: Nov 30 is yesterday
 	a, err := archive.New(t.TempDir(), c, reg, archive.Options{Now: func() time.Time { return now }})
 	if err != nil {

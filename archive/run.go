@@ -3,6 +3,8 @@ package archive
 import (
 	"context"
 	"time"
+
+	"github.com/kessel-city/kessel"
 )
 
 // Oldest finds the time of the oldest stored reading; influx.Client has
@@ -49,8 +51,9 @@ func (a *Archive) yesterday() time.Time {
 	return now.Add(-Delay).Truncate(24 * time.Hour).Add(-24 * time.Hour)
 }
 
-// CatchUp writes each day from the first day (the oldest stored reading's,
-// else Options.Since, else a week back) to yesterday that is not in the
+// CatchUp writes each day from the first day (Options.Since, else the
+// oldest stored reading's or the first rolled-up hour's, whichever is
+// older, else a week back) to yesterday that is not in the
 // archive yet, and returns how many it wrote.
 func (a *Archive) CatchUp(ctx context.Context) int {
 	first := a.first(ctx)
@@ -87,10 +90,22 @@ func (a *Archive) first(ctx context.Context) time.Time {
 			day = a.opts.Now() // nothing stored yet
 		}
 	}
+	if m, ok := a.store.(Marker); ok && a.opts.Since.IsZero() {
+		if mark, err := m.RollupMark(ctx); err == nil && !mark.Since.IsZero() && (day.IsZero() || mark.Since.Before(day)) {
+			day = mark.Since // raw readings have expired since: those days come from the rollups
+		}
+	}
 	if day.IsZero() {
 		day = a.opts.Now().Add(-7 * 24 * time.Hour)
 	}
 	return day.UTC().Truncate(24 * time.Hour)
+}
+
+// Marker says since when hourly rollups exist (kessel.RollupMark.Since);
+// influx.Client has it. A catch-up begins there when that is older than
+// the oldest raw reading.
+type Marker interface {
+	RollupMark(ctx context.Context) (kessel.RollupMark, error)
 }
 
 // Build writes (or rewrites) day's folder now.
