@@ -18,7 +18,7 @@ import (
 // (the planner took it from that daily rollup, and a day that ended
 // before rolling up began came back empty). Each window counts only the
 // readings in [from, to), as raw aggregation does, and is labelled with
-// its start.
+// its start; the district series of the device's district likewise.
 func TestWholeDayHistoryIncludingToday(t *testing.T) {
 	c, _ := newClient(t)
 	ctx := context.Background()
@@ -100,6 +100,17 @@ func TestWholeDayHistoryIncludingToday(t *testing.T) {
 				}
 				if fmt.Sprint(gotm) != fmt.Sprint(want) {
 					t.Errorf("served %s: counts %v, want %v", served, gotm, want)
+				}
+				ds, err := c.DistrictSeries(ctx, "Mitte", "air_quality", "pm10", q) // the district has air-1 alone
+				if err != nil {
+					t.Fatal(err)
+				}
+				clear(gotm)
+				for _, r := range ds {
+					gotm[r.Time.UTC().Format(time.RFC3339)] = int(r.Values["pm10"])
+				}
+				if fmt.Sprint(gotm) != fmt.Sprint(want) {
+					t.Errorf("district series, served %s: counts %v, want %v", served, gotm, want)
 				}
 			})
 		}
