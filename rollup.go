@@ -63,8 +63,11 @@ type RollupQuery struct {
 
 // RollupMark is how far the rollups were computed: every hour before
 // Final was rolled up after its grace period for late readings, every
-// hour before Done at least once (Done ≥ Final). Daily rollups exist for
-// every whole UTC day before Done.
+// hour before Done at least once (Done ≥ Final). Since is the first hour
+// rolled up: readings of earlier hours (stored before rolling up began)
+// have no rollups; zero when unknown (a watermark saved before Kessel kept
+// it), taken as "from the beginning". Daily rollups exist for every whole
+// UTC day in [Since, Done).
 type RollupMark struct {
-	Final, Done time.Time
+	Final, Done, Since time.Time
 }

@@ -140,10 +140,13 @@ type Day struct {
 }
 
 // File is one file of a day with its size, SHA-256 and, for CSV files,
-// how many readings it holds.
+// how many readings it holds. Resolution is "" for raw readings and
+// kessel.ResolutionHour for a file written from the hourly rollups (its
+// rows are hours; see HourColumn).
 type File struct {
-	Name   string
-	Size   int64
-	SHA256 string
-	Rows   int
+	Name       string
+	Size       int64
+	SHA256     string
+	Rows       int
+	Resolution string
 }

@@ -32,11 +32,13 @@ var (
 // city stores readings of three days around day in a real InfluxDB: a
 // public station every 10 minutes (its pm10 flagged by quality control,
 // failed at noon), a mobile public sensor without flags, an internal
-// station whose readings must never reach the archive.
-func city(t *testing.T) (*influx.Client, *registry.Registry, map[string]int) {
+// station whose readings must never reach the archive. Raw readings are in
+// a database of their own, so that a test can delete them (InfluxDB 1.8's
+// DELETE reaches every retention policy of a database) and keep the rollups.
+func city(t *testing.T) (*influx.Client, *registry.Registry, map[string]int, *influxtest.Server) {
 	t.Helper()
 	srv := influxtest.Start(t)
-	c, err := influx.New(influx.Options{URL: srv.URL})
+	c, err := influx.New(influx.Options{URL: srv.URL, Bucket: "raw/autogen", HourBucket: "kessel/rollup_1h", DayBucket: "kessel/rollup_1d", RecordBucket: "kessel/records"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,11 +87,11 @@ func city(t *testing.T) (*influx.Client, *registry.Registry, map[string]int) {
 	if err := c.WriteReadings(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
-	return c, reg, perDay
+	return c, reg, perDay, srv
 }
 
 func TestWriteDayRoundTrip(t *testing.T) {
-	c, reg, perDay := city(t)
+	c, reg, perDay, _ := city(t)
 	dir := t.TempDir()
 	a, err := archive.New(dir, c, reg, archive.Options{UnitOf: func(kind, field string) string {
 		return map[string]string{"pm10": "µg/m³", "no2": "µg/m³", "level": "cm"}[field]
@@ -232,7 +234,7 @@ func checkPositions(t *testing.T, path string) {
 // TestCatchUp writes every missing day once, from the oldest stored
 // reading to yesterday, and a second pass writes nothing.
 func TestCatchUp(t *testing.T) {
-	c, reg, _ := city(t)
+	c, reg, _, _ := city(t)
 	now := day.Add(50 * time.Hour) // Dec 1, 02:00: Nov 30 is yesterday
 	a, err := archive.New(t.TempDir(), c, reg, archive.Options{Now: func() time.Time { return now }})
 	if err != nil {
@@ -256,7 +258,7 @@ func TestCatchUp(t *testing.T) {
 // hold is invalid; builds of the same day at once all succeed and leave
 // one whole folder.
 func TestBuildRefusesAndSerialises(t *testing.T) {
-	c, reg, _ := city(t)
+	c, reg, _, _ := city(t)
 	dir := t.TempDir()
 	a, err := archive.New(dir, c, reg, archive.Options{Now: func() time.Time { return day.Add(50 * time.Hour) }})
 	if err != nil {

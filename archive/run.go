@@ -52,8 +52,9 @@ func (a *Archive) yesterday() time.Time {
 	return now.Add(-Delay).Truncate(24 * time.Hour).Add(-24 * time.Hour)
 }
 
-// CatchUp writes each day from the first day (the oldest stored reading's,
-// else Options.Since, else a week back) to yesterday that is not in the
+// CatchUp writes each day from the first day (Options.Since, else the
+// oldest stored reading's or the first rolled-up hour's, whichever is
+// older, else a week back) to yesterday that is not in the
 // archive yet, and returns how many it wrote.
 func (a *Archive) CatchUp(ctx context.Context) int {
 	first := a.first(ctx)
@@ -90,16 +91,29 @@ func (a *Archive) first(ctx context.Context) time.Time {
 			day = a.opts.Now() // nothing stored yet
 		}
 	}
+	if m, ok := a.store.(Marker); ok && a.opts.Since.IsZero() {
+		if mark, err := m.RollupMark(ctx); err == nil && !mark.Since.IsZero() && (day.IsZero() || mark.Since.Before(day)) {
+			day = mark.Since // raw readings have expired since: those days come from the rollups
+		}
+	}
 	if day.IsZero() {
 		day = a.opts.Now().Add(-7 * 24 * time.Hour)
 	}
 	return day.UTC().Truncate(24 * time.Hour)
 }
 
+// Marker says since when hourly rollups exist (kessel.RollupMark.Since);
+// influx.Client has it. A catch-up begins there when that is older than
+// the oldest raw reading.
+type Marker interface {
+	RollupMark(ctx context.Context) (kessel.RollupMark, error)
+}
+
 // Build writes (or rewrites) day's folder now. A day before the oldest
-// stored reading's is EGONE (its readings are gone, or never were:
-// rewriting it would replace its archive with empty files), a day the
-// store cannot be asked for (before 1970-01-02) EINVALID.
+// stored data (raw readings, or hourly rollups where raw readings have
+// expired) is EGONE: rewriting it would replace its archive with empty
+// files. A day the store cannot be asked for (before 1970-01-02) is
+// EINVALID.
 func (a *Archive) Build(ctx context.Context, day time.Time) error {
 	day = day.UTC().Truncate(24 * time.Hour)
 	if err := kessel.ValidateTime(day); err != nil {
@@ -108,15 +122,42 @@ func (a *Archive) Build(ctx context.Context, day time.Time) error {
 	if !day.After(time.Unix(0, 0)) { // InfluxDB reads a range bound at or before the epoch as none: every reading
 		return kessel.Errorf(kessel.EINVALID, "day %s: archive days start on 1970-01-02", day.Format(time.DateOnly))
 	}
+	oldest, found, err := a.oldestData(ctx)
+	if err != nil {
+		return err
+	}
+	if found && day.Before(oldest) {
+		return kessel.Errorf(kessel.EGONE, "no readings of %s are stored (the oldest are of %s); an archive of that day stays as it was written", day.Format(time.DateOnly), oldest.Format(time.DateOnly))
+	}
+	_, err = a.WriteDay(ctx, day)
+	return err
+}
+
+// oldestData is the day of the oldest stored data: the oldest raw reading,
+// or the first hourly rollup where that is older. found is false when the
+// store cannot tell or holds nothing.
+func (a *Archive) oldestData(ctx context.Context) (time.Time, bool, error) {
+	var oldest time.Time
 	if o, ok := a.store.(Oldest); ok {
 		t, found, err := o.OldestReading(ctx)
 		if err != nil {
-			return fmt.Errorf("archive: oldest stored reading: %w", err)
+			return time.Time{}, false, fmt.Errorf("archive: oldest stored reading: %w", err)
 		}
-		if oldest := t.UTC().Truncate(24 * time.Hour); found && day.Before(oldest) {
-			return kessel.Errorf(kessel.EGONE, "no readings of %s are stored (the oldest is of %s); an archive of that day stays as it was written", day.Format(time.DateOnly), oldest.Format(time.DateOnly))
+		if found {
+			oldest = t
 		}
 	}
-	_, err := a.WriteDay(ctx, day)
-	return err
+	if m, ok := a.store.(Marker); ok {
+		mark, err := m.RollupMark(ctx)
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("archive: rollup mark: %w", err)
+		}
+		if !mark.Since.IsZero() && (oldest.IsZero() || mark.Since.Before(oldest)) {
+			oldest = mark.Since
+		}
+	}
+	if oldest.IsZero() {
+		return time.Time{}, false, nil
+	}
+	return oldest.UTC().Truncate(24 * time.Hour), true, nil
 }

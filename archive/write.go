@@ -102,7 +102,9 @@ func (a *Archive) place(tmp string, day time.Time) error {
 
 // writeKind writes kind.csv.gz: a row per stored reading of the kind's
 // devices in [from, from+24h), ordered by device then time, with every
-// value and its quality flag (column <field>_qc, empty without one).
+// value and its quality flag (column <field>_qc, empty without one); when
+// the day has no raw readings of the kind, a row per device and hour from
+// the hourly rollups (writeKindFromRollups).
 func (a *Archive) writeKind(ctx context.Context, dir, kind string, devs []kessel.DeviceState, from time.Time, last map[string]kessel.Reading) (File, error) {
 	var fields []string
 	if fl, ok := a.store.(FieldLister); ok {
@@ -113,6 +115,17 @@ func (a *Archive) writeKind(ctx context.Context, dir, kind string, devs []kessel
 		fields = archived(keys)
 	}
 	slices.SortFunc(devs, func(x, y kessel.DeviceState) int { return strings.Compare(x.Device.ID, y.Device.ID) })
+	f, err := a.writeRaw(ctx, dir, kind, devs, fields, from, last)
+	if rr, ok := a.store.(RollupReader); ok && err == nil && f.Rows == 0 { // no raw readings (expired?): the hourly rollups
+		if rf, ok, err := a.writeKindFromRollups(ctx, rr, dir, kind, devs, from, last); ok || err != nil {
+			return rf, err
+		}
+	}
+	return f, err
+}
+
+// writeRaw writes kind.csv.gz from the raw readings of devs.
+func (a *Archive) writeRaw(ctx context.Context, dir, kind string, devs []kessel.DeviceState, fields []string, from time.Time, last map[string]kessel.Reading) (File, error) {
 	return writeFile(dir, kind+".csv.gz", func(w io.Writer) (int, error) {
 		zw := gzip.NewWriter(w)
 		cw := csv.NewWriter(zw)

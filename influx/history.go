@@ -15,24 +15,29 @@ import (
 // needs besides count.
 var rollupFns = map[string][]string{"mean": {"mean"}, "min": {"min"}, "max": {"max"}, "count": {}, "sum": {"mean"}}
 
-// plan is how a history request is served: windows in [rollFrom,
-// rollTo) from the rollups of resolution res, then [rawFrom, rawTo) from
-// raw readings; either part may be empty.
+// plan is how a history request is served: windows in [headFrom,
+// headTo) from raw readings, then [rollFrom, rollTo) from the rollups of
+// resolution res, then [rawFrom, rawTo) from raw readings; any part may
+// be empty. The head holds what the rollups do not: readings stored
+// before rolling up began, and a first window that starts before the
+// request's from (a rollup would count the readings before from too).
 type plan struct {
 	res              string
+	headFrom, headTo time.Time
 	rollFrom, rollTo time.Time
 	rawFrom, rawTo   time.Time
 }
 
 func (p plan) rolls() bool { return p.res != "" && p.rollFrom.Before(p.rollTo) }
+func (p plan) heads() bool { return p.headFrom.Before(p.headTo) }
 func (p plan) raws() bool  { return p.rawFrom.Before(p.rawTo) }
 
 // served names the resolutions of p: "raw", "1h", "1d", or "1h+raw".
 func (p plan) served() string {
 	switch {
-	case p.rolls() && p.raws():
+	case p.rolls() && (p.raws() || p.heads()):
 		return p.res + "+" + kessel.ResolutionRaw
-	case p.rolls() || p.res != "" && !p.raws():
+	case p.rolls() || p.res != "" && !p.raws() && !p.heads():
 		return p.res
 	}
 	return kessel.ResolutionRaw
@@ -105,31 +110,58 @@ func (c *Client) plan(ctx context.Context, q kessel.HistoryQuery) (plan, error) 
 	if err != nil {
 		return plan{}, err
 	}
-	covered := mark.Done
-	if res == kessel.ResolutionDay {
-		covered = covered.Truncate(24 * time.Hour)
-	}
-	p := plan{res: res, rollFrom: floorTo(q.From, q.Every), rollTo: floorTo(minTime(q.To, covered), q.Every)}
-	if !p.rollFrom.Before(p.rollTo) {
-		p.rollTo = p.rollFrom
-	}
-	if q.Resolution != "" || !p.rollTo.Before(q.To) {
+	win := kessel.ResolutionWindow(res)
+	covered := mark.Done.Truncate(win) // the daily rollup of the day Done is in is not whole yet
+	if q.Resolution != "" {            // the rollups alone, as far as they go
+		p := plan{res: res, rollFrom: floorTo(q.From, q.Every), rollTo: floorTo(minTime(q.To, covered), q.Every)}
+		if mark.Done.IsZero() || !p.rollFrom.Before(p.rollTo) {
+			p.rollTo = p.rollFrom
+		}
 		return p, nil
 	}
-	tail := maxTime(p.rollTo, q.From)
-	if !p.rolls() {
-		rp, err := c.rawPlan(q, "")
-		return rp, err
+	return c.mixedPlan(q, res, ceilTo(mark.Since, win), covered, !mark.Done.IsZero())
+}
+
+// mixedPlan serves q's windows that lie wholly in [since, covered) from
+// the rollups of res, and the rest from raw readings where they are still
+// kept. A first window that begins before q.From or since comes from raw
+// readings too, unless they have expired (then its rollup serves it
+// whole: the best there is).
+func (c *Client) mixedPlan(q kessel.HistoryQuery, res string, since, covered time.Time, rolled bool) (plan, error) {
+	edge := c.rawEdge()
+	start := maxTime(q.From, since)
+	rollFrom := ceilTo(start, q.Every)
+	if !edge.IsZero() && start.Before(edge) {
+		rollFrom = floorTo(start, q.Every)
 	}
-	if edge := c.rawEdge(); edge.IsZero() || !tail.Before(edge) {
-		p.rawFrom, p.rawTo = tail, q.To
+	rollTo := floorTo(minTime(q.To, covered), q.Every)
+	if !rolled || !rollFrom.Before(rollTo) {
+		return c.rawPlan(q, "")
+	}
+	p := plan{res: res, rollFrom: rollFrom, rollTo: rollTo}
+	if from := maxTime(q.From, edge); from.Before(rollFrom) {
+		p.headFrom, p.headTo = from, rollFrom
+	}
+	if from := maxTime(rollTo, edge); from.Before(q.To) {
+		p.rawFrom, p.rawTo = from, q.To
 	}
 	return p, nil
+}
+
+// ceilTo rounds t up to a multiple of d since the Unix epoch (see floorTo).
+func ceilTo(t time.Time, d time.Duration) time.Time {
+	if f := floorTo(t, d); f.Before(t) {
+		return f.Add(d)
+	}
+	return t
 }
 
 // floorTo rounds t down to a multiple of d since the Unix epoch, as
 // Flux's aggregateWindow aligns its windows.
 func floorTo(t time.Time, d time.Duration) time.Time {
+	if t.IsZero() { // not representable in nanoseconds: "no time"
+		return t
+	}
 	ns := t.UnixNano()
 	m := ns % int64(d)
 	if m < 0 {
@@ -223,6 +255,11 @@ func (c *Client) eachHistory(ctx context.Context, q kessel.HistoryQuery, fn func
 	if err != nil {
 		return err
 	}
+	if p.heads() {
+		if err := c.eachRaw(ctx, q, p.headFrom, p.headTo, fn); err != nil {
+			return err
+		}
+	}
 	if p.rolls() {
 		rs, err := c.rollupWindows(ctx, kessel.RollupQuery{Resolution: p.res, From: p.rollFrom, To: p.rollTo, Device: q.Device, Fields: q.Fields}, q.Every, fnOr(q.Fn))
 		if err != nil {
@@ -237,12 +274,25 @@ func (c *Client) eachHistory(ctx context.Context, q kessel.HistoryQuery, fn func
 	if !p.raws() {
 		return nil
 	}
-	q.From, q.To = p.rawFrom, p.rawTo
+	return c.eachRaw(ctx, q, p.rawFrom, p.rawTo, fn)
+}
+
+// eachRaw streams q's windows or readings in [from, to) from raw
+// readings. A window is labelled with its start, as a rollup's is, also
+// when from cuts into it (InfluxDB labels it with from).
+func (c *Client) eachRaw(ctx context.Context, q kessel.HistoryQuery, from, to time.Time, fn func(kessel.Reading) error) error {
+	q.From, q.To = from, to
 	flux, err := c.historyFlux(q)
 	if err != nil {
 		return err
 	}
-	return c.eachReading(ctx, flux, "history", fn)
+	if q.Every <= 0 {
+		return c.eachReading(ctx, flux, "history", fn)
+	}
+	return c.eachReading(ctx, flux, "history", func(r kessel.Reading) error {
+		r.Time = floorTo(r.Time, q.Every)
+		return fn(r)
+	})
 }
 
 func fnOr(fn string) string {
@@ -252,14 +302,25 @@ func fnOr(fn string) string {
 	return fn
 }
 
-// districtRollups serves a district series' rollup part.
+// districtRollups serves a district series' head (from raw readings)
+// and rollup part.
 func (c *Client) districtRollups(ctx context.Context, p plan, district, kind, field string, q kessel.HistoryQuery) ([]kessel.Reading, error) {
+	var out []kessel.Reading
+	if p.heads() {
+		hq := q
+		hq.From, hq.To, hq.Resolution = p.headFrom, p.headTo, kessel.ResolutionRaw
+		head, err := c.DistrictSeries(ctx, district, kind, field, hq)
+		if err != nil {
+			return nil, err
+		}
+		out = head
+	}
 	if !p.rolls() {
-		return nil, nil
+		return out, nil
 	}
 	rs, err := c.rollupWindows(ctx, kessel.RollupQuery{Resolution: p.res, From: p.rollFrom, To: p.rollTo, Kind: kind, District: district, Fields: []string{field}}, q.Every, fnOr(q.Fn))
 	if err != nil {
 		return nil, fmt.Errorf("influx: district series: %w", err)
 	}
-	return rs, nil
+	return append(out, rs...), nil
 }

@@ -19,8 +19,9 @@ const maxHourlyDevices = 1000
 // readings, with Time the start of the hour (UTC) and Values the means of
 // the fields measured in it. Only values quality control passed count
 // (flag 1, 2 or none, as in the rollups and district means): an hour whose
-// values all failed has no mean. Hours the hourly rollups cover (before
-// RollupMark's Done) are read from them, newer ones from raw readings.
+// values all failed has no mean. Hours the hourly rollups hold for good
+// (from the watermark's Since to its Final) are read from them, the others
+// from raw readings, so the answer outlives the raw retention.
 // from and to are rounded down to the hour. EINVALID for bad ids, fields
 // or span; EUNAVAILABLE when InfluxDB cannot answer.
 func (c *Client) HourlyMeans(ctx context.Context, devices, fields []string, from, to time.Time) ([]kessel.Reading, error) {
@@ -46,22 +47,25 @@ func (c *Client) HourlyMeans(ctx context.Context, devices, fields []string, from
 		}
 	}
 	where := strings.Join(devs, " or ")
-	mark, err := c.cachedMark(ctx)
+	lo, hi, err := c.finalHours(ctx, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("influx: hourly means: %w", err)
 	}
-	split := maxTime(from, minTime(to, mark.Done.Truncate(time.Hour)))
 	var out []kessel.Reading
-	if from.Before(split) {
-		if out, err = c.hourlyRollups(ctx, where, fields, from, split); err != nil {
+	for _, part := range []struct {
+		from, to time.Time
+		read     func(context.Context, string, []string, time.Time, time.Time) ([]kessel.Reading, error)
+	}{{from, lo, c.hourlyPassing}, {lo, hi, c.hourlyRollups}, {hi, to, c.hourlyPassing}} {
+		if !part.from.Before(part.to) {
+			continue
+		}
+		rs, err := part.read(ctx, where, fields, part.from, part.to)
+		if err != nil {
 			return nil, err
 		}
+		out = append(out, rs...)
 	}
-	if !split.Before(to) {
-		return out, nil
-	}
-	raw, err := c.hourlyPassing(ctx, where, fields, split, to)
-	return append(out, raw...), err
+	return out, nil
 }
 
 // devicesFrom is Flux reading the readings of the devices where selects in

@@ -11,6 +11,22 @@ import (
 	"github.com/kessel-city/kessel"
 )
 
+// finalHours returns [lo, hi), the hours of [from, to) that the hourly
+// rollups hold for good: rolled up after their grace period (before the
+// watermark's Final) and not before rolling up began (Since). lo == hi
+// == to when there are none.
+func (c *Client) finalHours(ctx context.Context, from, to time.Time) (lo, hi time.Time, err error) {
+	mark, err := c.cachedMark(ctx)
+	if err != nil || mark.Final.IsZero() {
+		return to, to, err
+	}
+	lo, hi = maxTime(from, ceil(mark.Since.UTC(), time.Hour)), minTime(to, mark.Final.Truncate(time.Hour))
+	if !lo.Before(hi) {
+		return to, to, nil
+	}
+	return lo, hi, nil
+}
+
 // hourlyRollups is HourlyMeans from the hourly rollups of the devices
 // where selects, in [from, to): each rollup's mean is already of the
 // values quality control passed. A device whose tags changed within an

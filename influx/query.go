@@ -255,6 +255,9 @@ func (c *Client) DistrictSeries(ctx context.Context, district, kind, field strin
 	fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: %s, timeSrc: \"_start\", createEmpty: false)\n  |> toFloat()\n", fluxDuration(every), fn)
 	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n  |> group()\n  |> sort(columns: [\"_time\"])\n")
 	raw, err := c.readings(ctx, f.String(), "district series")
+	for i := range raw { // a window from cuts into is labelled with its start too
+		raw[i].Time = floorTo(raw[i].Time, every)
+	}
 	return append(out, raw...), err
 }
 

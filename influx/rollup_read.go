@@ -155,7 +155,8 @@ func (c *Client) rollupsFlux(q kessel.RollupQuery, stats []string) (string, erro
 
 // RollupMark returns the rollup watermark: every hour before Final was
 // rolled up after its grace period (late readings included), every hour
-// before Done at least once; zero times when rollups were never computed.
+// before Done at least once, none before Since; zero times when rollups
+// were never computed (Since zero: not known).
 func (c *Client) RollupMark(ctx context.Context) (kessel.RollupMark, error) {
 	var f strings.Builder
 	f.WriteString(c.recordsFrom("range(start: 1970-01-01T00:00:00Z, stop: 1970-01-01T00:00:02Z)",
@@ -175,6 +176,9 @@ func (c *Client) RollupMark(ctx context.Context) (kessel.RollupMark, error) {
 		if n, ok := v["done"].(int64); ok && n > 0 {
 			m.Done = time.Unix(0, n).UTC()
 		}
+		if n, ok := v["since"].(int64); ok && n > 0 {
+			m.Since = time.Unix(0, n).UTC()
+		}
 	}
 	if err := res.Err(); err != nil {
 		return kessel.RollupMark{}, fmt.Errorf("influx: rollup mark: %w: %w", &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
@@ -184,7 +188,11 @@ func (c *Client) RollupMark(ctx context.Context) (kessel.RollupMark, error) {
 
 // SaveRollupMark stores the rollup watermark (one point, overwritten).
 func (c *Client) SaveRollupMark(ctx context.Context, m kessel.RollupMark) error {
-	line := fmt.Sprintf("%s final=%di,done=%di 1000000000\n", RollupMeasurement, m.Final.UnixNano(), m.Done.UnixNano())
+	since := ""
+	if !m.Since.IsZero() {
+		since = fmt.Sprintf(",since=%di", m.Since.UnixNano())
+	}
+	line := fmt.Sprintf("%s final=%di,done=%di%s 1000000000\n", RollupMeasurement, m.Final.UnixNano(), m.Done.UnixNano(), since)
 	if err := c.writeRecords(ctx, line); err != nil {
 		return err
 	}

@@ -156,7 +156,7 @@ func (r *Roller) Step(ctx context.Context) (more bool, err error) {
 		if err := r.roll(ctx, from, to, "final"); err != nil {
 			return false, err
 		}
-		next := kessel.RollupMark{Final: to, Done: maxTime(r.mark.Done, to)}
+		next := kessel.RollupMark{Final: to, Done: maxTime(r.mark.Done, to), Since: r.mark.Since}
 		return to.Before(finalEnd), r.save(ctx, next)
 	}
 	if r.mark.Done.Before(closedEnd) {
@@ -165,7 +165,7 @@ func (r *Roller) Step(ctx context.Context) (more bool, err error) {
 		if err := r.roll(ctx, from, to, "first"); err != nil {
 			return false, err
 		}
-		return to.Before(closedEnd), r.save(ctx, kessel.RollupMark{Final: r.mark.Final, Done: to})
+		return to.Before(closedEnd), r.save(ctx, kessel.RollupMark{Final: r.mark.Final, Done: to, Since: r.mark.Since})
 	}
 	return false, nil
 }
@@ -183,7 +183,7 @@ func (r *Roller) load(ctx context.Context, now time.Time) error {
 			if m.Final, err = r.firstHour(ctx, now); err != nil {
 				return err
 			}
-			m.Done = m.Final
+			m.Done, m.Since = m.Final, m.Final
 			r.log.Info("rolling up for the first time", "from", m.Final)
 		}
 		r.mark, r.have = m, true

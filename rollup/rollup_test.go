@@ -249,6 +249,9 @@ func TestCatchUpAfterOutage(t *testing.T) {
 	if _, err := r2.Step(ctx); err != nil || !r2.Mark().Final.Equal(end) {
 		t.Fatalf("restarted roller: mark %+v, err %v; want final %s", r2.Mark(), err, end)
 	}
+	if !r2.Mark().Since.Equal(base) { // the first start began at the oldest reading's hour, and kept it
+		t.Errorf("restarted roller: rolled up since %s, want %s", r2.Mark().Since, base)
+	}
 	if _, err := c.ComputeHours(ctx, base, end); err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,9 @@ type hourlyMeans interface {
 }
 
 // Each HourlyMeans call of the counter covers at most this many devices
-// and days, so that a year of raw readings is read in parts InfluxDB
-// answers within its timeout.
+// and days, so that a year of hourly means (from rollups, or raw readings
+// where there are none yet) is read in parts InfluxDB answers within its
+// timeout.
 const (
 	countBatch = 50
 	countSpan  = 31 * 24 * time.Hour
