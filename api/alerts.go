@@ -29,6 +29,17 @@ func (s *server) canSeeInternalAlerts(r *http.Request) bool {
 	return principalOf(r).Has(ScopeAlertsManage)
 }
 
+// alertAs is an alert as a client sees it: whole for a key with
+// alerts:manage (manager), else without who acknowledged it and their
+// note (kessel.Alert.Redacted). Every handler that answers alerts passes
+// them through here.
+func alertAs(a kessel.Alert, manager bool) kessel.Alert {
+	if manager {
+		return a
+	}
+	return a.Redacted()
+}
+
 func (s *server) handleAlerts() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := r.URL.Query()
@@ -73,6 +84,9 @@ func (s *server) handleAlerts() http.Handler {
 		if items == nil {
 			items = []kessel.Alert{}
 		}
+		for i := range items {
+			items[i] = alertAs(items[i], q.IncludeInternal)
+		}
 		s.encode(w, r, listJSON{Items: items, Count: len(items), Total: len(items)}, reply{cache: "public, max-age=5"})
 	})
 }
@@ -93,7 +107,7 @@ func (s *server) handleAlert() http.Handler {
 			s.errorResponse(w, r, err)
 			return
 		}
-		s.encode(w, r, alertWithTransitions(a, s.opts.Alerts.Transitions(a.ID)), reply{cache: "public, max-age=5"})
+		s.encode(w, r, alertWithTransitions(alertAs(a, s.canSeeInternalAlerts(r)), s.opts.Alerts.Transitions(a.ID)), reply{cache: "public, max-age=5"})
 	})
 }
 
@@ -211,7 +225,7 @@ func lastEventID(r *http.Request) (int64, error) {
 type sseWriter struct {
 	w        http.ResponseWriter
 	rc       *http.ResponseController
-	internal bool // the client may see internal alerts
+	internal bool // the client may see internal alerts and who acknowledged one
 }
 
 func (st *sseWriter) start() error {
@@ -228,7 +242,7 @@ func (st *sseWriter) send(ev kessel.AlertEvent) error {
 	if ev.Alert.Visibility != kessel.Public && !st.internal {
 		return nil
 	}
-	data, err := json.Marshal(ev.Alert)
+	data, err := json.Marshal(alertAs(ev.Alert, st.internal))
 	if err != nil {
 		return err
 	}

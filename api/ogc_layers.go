@@ -298,7 +298,8 @@ var alertProps = []ogcProp{
 	{"kind", "string", "", "Device kind"}, {"district", "string", "", "District"}, {"visibility", "string", "", "public, or internal (only with the alerts:manage scope)"},
 	{"value", "number", "", "Value that fired the rule"}, {"summary", "string", "", "What the rule says"},
 	{"active_at", "string", "date-time", "When the condition began to hold"}, {"fired_at", "string", "date-time", "When the alert fired"},
-	{"acked_by", "string", "", "Who acknowledged it"}, {"acked_at", "string", "date-time", "When it was acknowledged"},
+	{"acked_by", "string", "", "Who acknowledged it (only with the alerts:manage scope)"}, {"acked_at", "string", "date-time", "When it was acknowledged"},
+	{"ack_note", "string", "", "The acknowledger's note (only with the alerts:manage scope)"},
 }
 
 // alertLayer is the active (firing or pending) alerts the request may see,
@@ -307,12 +308,14 @@ func (s *server) alertLayer(r *http.Request) *ogcLayer {
 	l := &ogcLayer{id: ogcAlerts, title: "Active alerts", description: "Alerts that are firing or pending, at their device's place (or their district's polygon for an area rule).",
 		schema: alertProps, required: []string{"rule_id", "subject", "state", "severity"}, temporal: true,
 		geometries: []string{"Point", "Polygon", "MultiPolygon", "null"}}
-	for _, a := range s.opts.Alerts.List(kessel.AlertQuery{IncludeInternal: s.canSeeInternalAlerts(r)}) {
+	manager := s.canSeeInternalAlerts(r)
+	for _, a := range s.opts.Alerts.List(kessel.AlertQuery{IncludeInternal: manager}) {
+		a = alertAs(a, manager)
 		if a.State != kessel.Firing && a.State != kessel.Pending {
 			continue
 		}
 		v := map[string]any{"rule_id": a.RuleID, "subject": a.Subject, "state": a.State.String(), "severity": a.Severity, "visibility": string(a.Visibility)}
-		for k, str := range map[string]string{"kind": a.Kind, "district": a.District, "summary": a.Summary, "acked_by": a.AckedBy} {
+		for k, str := range map[string]string{"kind": a.Kind, "district": a.District, "summary": a.Summary, "acked_by": a.AckedBy, "ack_note": a.AckNote} {
 			if str != "" {
 				v[k] = str
 			}

@@ -181,7 +181,8 @@ func alertSchema() obj {
 		"kind": tString, "district": tString, "department": tString, "value": tNumber, "severity": tString, "visibility": tVisibles,
 		"state": obj{"type": "string", "enum": []string{"pending", "firing", "resolved", "inactive"}}, "summary": tString, "labels": tLabels,
 		"active_at": tTime, "fired_at": tTime, "resolved_at": tTime, "last_true": tTime, "keep_firing_since": tTime,
-		"acked_by": tString, "acked_at": tTime}, "id", "rule_id", "subject", "value", "severity", "visibility", "state")
+		"acked_by": obj{"type": "string", "description": "Who acknowledged it; only with the alerts:manage scope."}, "acked_at": tTime,
+		"ack_note": obj{"type": "string", "description": "The acknowledger's note; only with the alerts:manage scope."}}, "id", "rule_id", "subject", "value", "severity", "visibility", "state")
 }
 
 // ruleInputSchema is a rule as sent: PUT takes the id from the path.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kessel-city/kessel"
@@ -92,16 +93,29 @@ func (a *app) refill(ctx context.Context, engine *alert.Engine) int {
 }
 
 // publish sends an alert transition to kessel.AlertTopic(al), once a
-// broker connection exists.
+// broker connection exists. Every broker mode (embedded, external MQTT,
+// NATS) publishes through here: on the public topic, which anyone may
+// read, the alert goes without who acknowledged it and their note.
 func (a *app) publish(ctx context.Context, al kessel.Alert) {
 	pub := a.publishAlert.Load()
 	if pub == nil {
 		return
 	}
-	body, _ := json.Marshal(al) // the wire form, as in the API
-	if err := (*pub)(ctx, kessel.AlertTopic(al), body); err != nil {
+	topic, body := alertMessage(al)
+	if err := (*pub)(ctx, topic, body); err != nil {
 		a.log.Warn("could not publish an alert transition", "alert", al.ID, "err", err)
 	}
+}
+
+// alertMessage is the topic and payload of an alert transition: the wire
+// form, as in the API, redacted on the public topic.
+func alertMessage(al kessel.Alert) (topic string, payload []byte) {
+	topic = kessel.AlertTopic(al)
+	if strings.HasPrefix(topic, kessel.PublicAlertTopicPrefix) {
+		al = al.Redacted()
+	}
+	payload, _ = json.Marshal(al)
+	return topic, payload
 }
 
 // setPublisher sets how alert transitions go out over MQTT.
