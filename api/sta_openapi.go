@@ -18,7 +18,7 @@ func staPaths() []*op {
 		"Observations come from the store, in the window that phenomenonTime comparisons (and year() or date() of it) joined by and at the top of $filter give " +
 		"(default the last 24 hours under a Datastream, the last hour for the top-level /Observations of every device). With no other $filter and $orderby phenomenonTime or none, " +
 		"$top, $skip and $count run in the store and @iot.nextLink pages through any length of history; otherwise more than the history limit in the window answers 400. " +
-		"MQTT receive: v1.1/Datastreams('air-1:pm10')/Observations on Kessel's broker carries each new Observation (public Datastreams; internal ones to service logins, see the README). " +
+		"MQTT receive: v1.1/Datastreams('air-1:pm10')/Observations on Kessel's broker carries each new Observation (public Datastreams; internal ones to service logins, see docs/standards.md). " +
 		"A mobile device's HistoricalLocations are its stored places (@iot.id 'device:unix-nanoseconds', each with a Location), in the window time comparisons in $filter give (default 24 hours). " +
 		"Public devices only without a key; internal ones with scope data:internal. Errors are problem documents."
 	return []*op{

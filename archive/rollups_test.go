@@ -60,8 +60,8 @@ func TestWriteDayFromRollups(t *testing.T) {
 		switch {
 		case r[1] == "secret-1":
 			t.Fatalf("an internal device's hour is in the archive: %v", r)
-		case r[1] == "station-1" && strings.Join(r[2:], ",") != "Mitte,9.17,48.77,31.5,31.5,31.5,6,20,20,20,6":
-			t.Errorf("station row %v", r)
+		case r[1] == "station-1" && strings.Join(r[2:], ",") != stationRow(r[0]):
+			t.Errorf("station row %v, want %s", r, stationRow(r[0]))
 		case r[1] == "bus-7" && strings.Join(r[5:], ",") != ",,,,12.25,12.25,12.25,1":
 			t.Errorf("mobile sensor row %v", r)
 		}
@@ -100,4 +100,13 @@ func gzipComment(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return zr.Comment
+}
+
+// stationRow is station-1's archived hour starting at start: at noon
+// quality control failed one pm10 value (900), which the rollup leaves out.
+func stationRow(start string) string {
+	if start == noon.Format(time.RFC3339) {
+		return "Mitte,9.17,48.77,31.5,31.5,31.5,6,20,20,20,5"
+	}
+	return "Mitte,9.17,48.77,31.5,31.5,31.5,6,20,20,20,6"
 }

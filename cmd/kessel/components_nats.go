@@ -131,7 +131,7 @@ func (a *app) startClusterConsume(ctx context.Context) (func(context.Context), e
 // acquired reloads, when partition k came to this replica, the saved
 // states of the alerts of its devices: the replica that had it may have
 // fired or resolved them since this one started. Window rules keep what
-// this replica has (see the README). It holds up that partition only,
+// this replica has (see docs/cluster.md). It holds up that partition only,
 // until the states could be read (see reloadAlerts).
 func (a *app) acquired(ctx context.Context, k int) {
 	if a.engine == nil {
