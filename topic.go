@@ -21,6 +21,15 @@ const (
 	InternalAlertTopicPrefix = AlertTopicPrefix + "internal/"
 )
 
+// OwnTopic says whether topic is one only Kessel publishes on: the alert
+// transitions and the SensorThings Observations. A broker refuses an
+// anonymous client's publish there (a spoofed alert would reach every
+// subscriber); the device and service logins' permissions say the rest.
+func OwnTopic(topic string) bool {
+	return strings.HasPrefix(topic, AlertTopicPrefix) || topic == strings.TrimSuffix(AlertTopicPrefix, "/") ||
+		strings.HasPrefix(topic, STATopicPrefix)
+}
+
 // ReadingsTopic is where device publishes its readings.
 func ReadingsTopic(device string) string { return DeviceTopicPrefix + device + "/readings" }
 

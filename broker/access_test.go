@@ -390,3 +390,37 @@ func TestRestartKeepsMetaVisibility(t *testing.T) {
 		t.Errorf("SUBACK %v; want %s granted, %s refused", got, publicMeta, internalMeta)
 	}
 }
+
+// TestAnonymousCannotSpoofAlerts: an anonymous client may publish readings
+// but not on Kessel's own topics (alerts, SensorThings): a service login
+// subscribed to everything receives a reading published after the
+// spoofed alerts, and none of the alerts.
+func TestAnonymousCannotSpoofAlerts(t *testing.T) {
+	b, _ := startUsers(t, broker.Options{})
+	gw, msgs, _ := mustDial(t, b.URL(), service, "gw")
+	if tok := gw.Subscribe("#", 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	spoofs := []string{publicAlert, internalAlert, "kessel/alerts", kessel.STAObservationsTopic("air-b", "pm10")}
+	for i, topic := range spoofs { // mochi closes a 3.1.1 client's connection on a refused publish
+		spoofer, _, _ := mustDial(t, b.URL(), anonymous, fmt.Sprint("spoofer-", i))
+		spoofer.Publish(topic, 1, false, `{"state":"firing"}`).WaitTimeout(5 * time.Second)
+	}
+	anon, _, _ := mustDial(t, b.URL(), anonymous, "anon")
+	if tok := anon.Publish(kessel.ReadingsTopic("air-x"), 1, false, `{"pm10":1}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("an anonymous reading: %v", tok.Error())
+	}
+	for {
+		select {
+		case m := <-msgs:
+			if slices.Contains(spoofs, m.topic) {
+				t.Fatalf("the service login received the spoofed %s", m.topic)
+			}
+			if m.topic == kessel.ReadingsTopic("air-x") {
+				return
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the anonymous reading never arrived")
+		}
+	}
+}

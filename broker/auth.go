@@ -177,7 +177,7 @@ func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 			return false
 		}
 		if write {
-			return !strings.HasPrefix(topic, kessel.STATopicPrefix) // Kessel's own
+			return !kessel.OwnTopic(topic)
 		}
 		return h.read.all(cl.Net.Remote) || h.read.public(topic)
 	}

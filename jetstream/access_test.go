@@ -156,3 +156,43 @@ func TestSubjectRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestAnonymousCannotSpoofAlerts: where anonymous clients are let in
+// beside logins, or from another host in development, they may publish
+// readings but never on Kessel's own topics: a subscriber to the alerts
+// gets no spoofed alert, and each attempt is counted as denied.
+func TestAnonymousCannotSpoofAlerts(t *testing.T) {
+	b, reg := start(t, jetstream.Options{Anonymous: true, Users: []jetstream.User{
+		{Username: "ops", PasswordHash: hash(t, "service-secret"), Role: jetstream.RoleService},
+	}})
+	var opsIn inbox
+	ops, err := dial(t, b.URL(), "ops", "service-secret", "ops", opsIn.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok := ops.Subscribe("#", 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	anon, err := dial(t, b.URL(), "", "", "anon-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, topic := range []string{
+		kessel.PublicAlertTopicPrefix + "feinstaub/city",
+		kessel.InternalAlertTopicPrefix + "leak/pump-1",
+		"kessel/alerts",
+		kessel.STAObservationsTopic("air-1", "pm10"),
+	} {
+		t.Run(topic, func(t *testing.T) {
+			publish(t, anon, topic, `{"status":"firing"}`)
+			eventually(t, "the spoofed publish counted", func() bool { return counter(t, reg, "kessel_broker_publishes_denied_total") == float64(i+1) })
+		})
+	}
+	publish(t, anon, kessel.ReadingsTopic("air-1"), `{"pm25":1}`) // readings stay open to anonymous devices
+	eventually(t, "the anonymous reading delivered", func() bool { return opsIn.has(kessel.ReadingsTopic("air-1")) })
+	for _, topic := range []string{kessel.PublicAlertTopicPrefix + "feinstaub/city", kessel.InternalAlertTopicPrefix + "leak/pump-1", "kessel/alerts"} {
+		if opsIn.has(topic) {
+			t.Errorf("a subscriber got the spoofed %s", topic)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package jetstream
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -49,9 +50,16 @@ func newSTAGate(publicOnly bool, reg prometheus.Registerer) (*staGate, error) {
 var staRead = []string{Subject(kessel.STATopicPrefix + "+/Observations")}
 
 // noSTAPublish keeps a client from publishing under kessel.STATopicPrefix.
-var noSTAPublish = []string{Subject(kessel.STATopicPrefix + "#")}
+// noSTAPublish are Kessel's own topics, which no anonymous client may
+// publish on: the SensorThings Observations and the alert transitions
+// (a spoofed Feinstaubalarm on kessel/alerts/public/… would reach every
+// citizen's app).
+var noSTAPublish = []string{
+	Subject(kessel.STATopicPrefix + "#"),
+	Subject(kessel.AlertTopicPrefix + "#"), Subject(strings.TrimSuffix(kessel.AlertTopicPrefix, "/")),
+}
 
-// withoutSTAPublish adds the deny of SensorThings topics to p's publish
+// withoutSTAPublish adds the deny of Kessel's own topics to p's publish
 // permissions (nil p: everything else allowed).
 func withoutSTAPublish(p *server.Permissions) *server.Permissions {
 	if p == nil {
