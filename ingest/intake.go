@@ -53,6 +53,27 @@ func (in *Ingester) Enqueue(ctx context.Context, topic string, payload []byte) e
 	}
 }
 
+// Offer hands the store loop a message that nothing will deliver again
+// (an MQTT QoS 0 message from the embedded broker or a NATS cluster)
+// without waiting: it returns false, and the message is not taken, while
+// MaxInflight messages are queued (the store is down or a backlog
+// drains) or when the ingester is shutting down; the caller drops and
+// counts it. A reading without its own time takes the time of the offer.
+// Safe for concurrent use; it never blocks.
+func (in *Ingester) Offer(topic string, payload []byte) bool {
+	if in.closing.Load() {
+		return false
+	}
+	in.m.inflight.Inc()
+	select {
+	case in.in <- message{topic: topic, payload: payload, received: in.opts.Now()}:
+		return true
+	default:
+		in.m.inflight.Dec()
+		return false
+	}
+}
+
 // Match reports whether topic is one the ingester reads, for a broker
 // that delivers through Enqueue.
 func Match(topic string) bool {

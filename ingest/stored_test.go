@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -89,5 +90,40 @@ func TestEnqueueStored(t *testing.T) {
 	defer store.mu.Unlock()
 	if len(store.dead) != 2 || !store.dead[0].Time.Equal(store.dead[1].Time) {
 		t.Fatalf("dead letters %+v: want the bad message's twice at one time (the same point in the store)", store.dead)
+	}
+}
+
+// TestOffer: a message nothing delivers again (QoS 0) is taken without
+// waiting while there is room, refused at once when MaxInflight messages
+// are queued (the store is down), and what was taken is stored once the
+// store is back; a shut-down ingester refuses.
+func TestOffer(t *testing.T) {
+	store := &flakyStore{}
+	store.down.Store(true)
+	reg, _ := registry.New(registry.Options{})
+	in, err := ingest.New(store, reg, ingest.Options{FlushInterval: time.Millisecond, MaxInflight: 4, BatchSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	base := time.Now().Add(-time.Minute).Truncate(time.Second)
+	taken := 0
+	for i := range 100 {
+		p := fmt.Sprintf(`{"ts":%q,"values":{"pm25":%d}}`, base.Add(time.Duration(i)*time.Second).Format(time.RFC3339), i)
+		if in.Offer(kessel.ReadingsTopic("air-1"), []byte(p)) {
+			taken++
+		}
+	}
+	if taken == 0 || taken >= 100 {
+		t.Fatalf("took %d of 100 offers while the store was down; want some, bounded by MaxInflight and the batches held", taken)
+	}
+	store.down.Store(false)
+	testenv.Eventually(t, 20*time.Second, func() bool { return len(store.readings()) == taken }, "the %d messages taken were not stored", taken)
+	cancel()
+	<-done
+	if in.Offer(kessel.ReadingsTopic("air-1"), []byte(`{"values":{"pm25":1}}`)) {
+		t.Fatal("a shut-down ingester took an offer")
 	}
 }

@@ -142,7 +142,7 @@ type clusterState struct {
 
 func (b *Broker) dial(o ClusterOptions) error {
 	nopts := []nats.Option{nats.Name(o.Name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
-		nats.RetryOnFailedConnect(true),
+		nats.RetryOnFailedConnect(true), nats.ErrorHandler(b.asyncError),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { b.log.Warn("disconnected from NATS; reconnecting", "err", err) }),
 		nats.ReconnectHandler(func(nc *nats.Conn) { b.log.Info("reconnected to NATS", "server", nc.ConnectedUrlRedacted()) }),
 	}

@@ -22,6 +22,7 @@ type metrics struct {
 	denied     prometheus.Counter
 	subRefused prometheus.Counter
 	redeliver  prometheus.Counter
+	qos0       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -29,16 +30,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_broker_connections_refused_total",
 			Help: "Connections the embedded broker refused, by reason: credentials (wrong or unknown login), client_id (another device login's client id), mqtt5 (MQTT 5 clients: the listener speaks MQTT 3.1.1), starting (before Kessel's consumer existed)."}, []string{"reason"}),
 		denied: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_broker_publishes_denied_total",
-			Help: "Publishes the embedded broker dropped because the login may not publish on the topic; QoS 1 ones were still acknowledged to the client (MQTT 3.1.1 has no way to refuse them)."}),
+			Help: "Publishes the embedded broker dropped because the login may not publish on the topic, at any QoS (the server does not say which); QoS 1 ones were still acknowledged to the client (MQTT 3.1.1 has no way to refuse them)."}),
 		subRefused: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_broker_subscriptions_refused_total",
 			Help: "Topic filters the embedded broker refused to subscribe a client to (SUBACK 0x80): topics the login may not read."}),
 		redeliver: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_broker_redelivered_total",
 			Help: "Messages the durable ingest consumer received again during this run (an acknowledgement timed out, or ingest could not take them); writes are idempotent, so they are stored once. What a crashed run held is delivered again at start and logged, not counted here."}),
+		qos0: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kessel_broker_qos0_total",
+			Help: "Device messages published at QoS 0 (at most once: no store, no redelivery), by result: ingested (handed to ingest; in a NATS cluster, stored in its device's partition), or dropped, by reason: queue_full (ingest holds as many messages as it may, or, in a cluster, the routing queue is full), not_consuming (ingest was not running yet or any more), slow_consumer (the client library's buffer overflowed), route_failed (a cluster did not store it in its partition). Publishes refused for the login's permissions are in kessel_broker_publishes_denied_total."},
+			[]string{"result", "reason"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.refused, m.denied, m.subRefused, m.redeliver} {
+	for _, c := range []prometheus.Collector{m.refused, m.denied, m.subRefused, m.redeliver, m.qos0} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("jetstream: metrics: %w", err)
 		}

@@ -27,7 +27,8 @@ const pullExpiry = 4 * time.Second
 // device's messages are processed by one replica at a time. acquired,
 // when set, is called before the first message of a partition that came
 // to this replica (a new pin: at start, or when the replica holding it
-// stopped asking for PinnedTTL).
+// stopped asking for PinnedTTL). QoS 0 device messages take the same way
+// from this replica's share of them on (see routeQoS0).
 func (b *Broker) ConsumeCluster(ctx context.Context, handle func(context.Context, Message) error, acquired func(ctx context.Context, partition int)) error {
 	if b.cluster == nil {
 		return errors.New("jetstream: ConsumeCluster needs ConnectCluster")
@@ -38,6 +39,7 @@ func (b *Broker) ConsumeCluster(ctx context.Context, handle func(context.Context
 	defer cancel()
 	wg.Go(func() { b.keepHeld(ctx) })
 	wg.Go(func() { b.route(ctx) })
+	wg.Go(func() { b.routeQoS0(ctx) })
 	for k := range b.cluster.parts {
 		wg.Go(func() {
 			// Replicas that start together ask for each partition after
@@ -224,12 +226,32 @@ func (b *Broker) processPartition(ctx context.Context, k int, work <-chan njs.Ms
 }
 
 // Follow calls fn with each device message stored in $MQTT_msgs from now
-// on, in order, until ctx ends (an API-only replica's live state). It
-// reads through a consumer of its own named after name, without acks,
-// which the server removes a minute after the replica stopped asking
-// (an interest stream's consumers must be replicated like the stream, so
-// an ordered consumer, kept on one server, cannot be used).
+// on, in order, and with each QoS 0 device message (which no stream
+// holds) as it comes, one call at a time, until ctx ends (an API-only
+// replica's live state). It reads the stream through a consumer of its
+// own named after name, without acks, which the server removes a minute
+// after the replica stopped asking (an interest stream's consumers must
+// be replicated like the stream, so an ordered consumer, kept on one
+// server, cannot be used).
 func (b *Broker) Follow(ctx context.Context, name string, fn func(topic string, payload []byte)) error {
+	var mu sync.Mutex
+	subs, err := b.subscribeQoS0("", func(topic string, msg *nats.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ctx.Err() == nil {
+			fn(topic, msg.Data)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("jetstream: follow QoS 0 messages: %w", err)
+	}
+	defer func() {
+		for _, s := range subs {
+			_ = s.Unsubscribe()
+		}
+		mu.Lock() // a call under way ends before Follow returns
+		mu.Unlock()
+	}()
 	get := func(ctx context.Context) (njs.Consumer, error) {
 		return b.js.CreateOrUpdateConsumer(ctx, mqttMsgsStream, njs.ConsumerConfig{
 			Durable: "kessel-follow-" + name, Description: "Kessel API-only replica: live state",
@@ -238,7 +260,9 @@ func (b *Broker) Follow(ctx context.Context, name string, fn func(topic string, 
 	}
 	b.iterate(ctx, get, func(msg njs.Msg) {
 		if topic := Topic(strings.TrimPrefix(msg.Subject(), mqttMsgsPrefix)); b.opts.Match(topic) {
+			mu.Lock()
 			fn(topic, msg.Data())
+			mu.Unlock()
 		}
 	})
 	return nil

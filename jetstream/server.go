@@ -4,8 +4,9 @@
 // after JetStream stored it in the stream $MQTT_msgs; Kessel reads the
 // device topics from there through a durable consumer that exists before
 // any device may connect, and acknowledges each message to JetStream only
-// once it has been stored (see Consume). It is the only importer of
-// nats-server and nats.go.
+// once it has been stored (see Consume). A QoS 0 PUBLISH is stored
+// nowhere: Kessel takes it as it passes (see ConsumeQoS0), at most once.
+// It is the only importer of nats-server and nats.go.
 package jetstream
 
 import (
@@ -20,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -113,6 +115,9 @@ type Broker struct {
 	addr     string
 	// cluster is set when Kessel joined an external cluster (ConnectCluster).
 	cluster *clusterState
+	// qos0 takes the QoS 0 device messages (qos0.go): from Start on in the
+	// embedded broker, while ConsumeCluster runs in a cluster.
+	qos0 atomic.Pointer[qos0Intake]
 
 	closeOnce sync.Once
 	closeErr  error
@@ -218,7 +223,7 @@ func (b *Broker) mqttClientID(id uint64) string {
 // MQTT listener would create.
 func (b *Broker) connect(auth *authenticator) error {
 	nc, err := nats.Connect("", nats.InProcessServer(b.srv), nats.UserInfo(auth.internal.user, auth.internal.password),
-		nats.Name("kessel"), nats.MaxReconnects(-1))
+		nats.Name("kessel"), nats.MaxReconnects(-1), nats.ErrorHandler(b.asyncError))
 	if err != nil {
 		return fmt.Errorf("jetstream: connect: %w", err)
 	}
@@ -242,6 +247,13 @@ func (b *Broker) connect(auth *authenticator) error {
 	})
 	if err != nil {
 		return fmt.Errorf("jetstream: consumer %s: %w", ConsumerName, err)
+	}
+	// Listening for QoS 0 messages before devices may connect, so that
+	// those that come before ingest runs are counted.
+	q := newQoS0Intake(b.m, b.log, b.opts.Now)
+	b.qos0.Store(q)
+	if err := q.subscribe(b, ""); err != nil {
+		return fmt.Errorf("jetstream: QoS 0 subscription: %w", err)
 	}
 	return b.redeliverPending(ctx)
 }

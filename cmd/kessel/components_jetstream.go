@@ -69,7 +69,8 @@ func (a *app) startJetStream(context.Context) (func(context.Context), error) {
 }
 
 // startConsume hands the stream's messages to ingest; each is
-// acknowledged to the stream once stored. Its stop (before ingest's) waits
+// acknowledged to the stream once stored. QoS 0 messages go to ingest
+// without a stream. Its stop (before ingest's) waits
 // until nothing more is pulled.
 func (a *app) startConsume(ctx context.Context) (func(context.Context), error) {
 	if a.js == nil || a.ingester == nil {
@@ -88,5 +89,12 @@ func (a *app) startConsume(ctx context.Context) (func(context.Context), error) {
 			a.log.Error("consuming from the embedded broker's stream stopped", "err", err)
 		}
 	})
-	return func(context.Context) { stop(); wait() }, nil
+	// QoS 0 readings, which no stream holds: at most once, dropped and
+	// counted when ingest's queue is full.
+	waitQoS0 := background(func() {
+		if err := b.ConsumeQoS0(runCtx, in.Offer); err != nil {
+			a.log.Error("taking QoS 0 messages from the embedded broker stopped", "err", err)
+		}
+	})
+	return func(context.Context) { stop(); wait(); waitQoS0() }, nil
 }
