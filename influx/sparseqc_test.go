@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -219,5 +220,50 @@ func TestSparseFlagsReadAsDense(t *testing.T) {
 		if _, ok := got[i].Values["qc.pm10"]; i == 4 && ok {
 			t.Errorf("reading stored without quality control has a flag: %v", got[i].Values)
 		}
+	}
+}
+
+// TestSparseFlagRefusal writes, past Kessel, a flag of another type, then
+// readings whose flags are partly left out: only the readings that carry
+// the flag are refused, the passing ones (flag not written) are stored.
+func TestSparseFlagRefusal(t *testing.T) {
+	srv := influxtest.Start(t)
+	ctx := context.Background()
+	base := time.Now().Add(-time.Hour).Truncate(time.Second)
+	c := clientFor(t, srv, "refused")
+	srv.WriteLines(t, "refused", fmt.Sprintf("weird,device=other qc.pm10=\"text\" %d\n", base.UnixNano()))
+	var rs []kessel.Reading
+	for j, tc := range []struct {
+		flag float64
+		bad  bool
+	}{{1, false}, {3, true}, {1, false}, {4, true}, {2, true}} {
+		rs = append(rs, kessel.Reading{Device: fmt.Sprintf("d%d", j), Kind: "weird", Time: base.Add(time.Second),
+			Values: map[string]float64{"pm10": float64(j), "qc.pm10": tc.flag}})
+	}
+	err := c.WriteReadings(ctx, rs)
+	var pw *kessel.PartialWriteError
+	if !errors.As(err, &pw) {
+		t.Fatalf("got %v, want a PartialWriteError", err)
+	}
+	var got []int
+	for j := range pw.Rejected {
+		got = append(got, j)
+	}
+	slices.Sort(got)
+	if fmt.Sprint(got) != "[1 3 4]" {
+		t.Errorf("refused %v, want [1 3 4] (%v)", got, pw)
+	}
+	latest, err := c.Latest(ctx, base.Add(-time.Hour), base.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []string
+	for _, r := range latest {
+		if r.Device != "other" {
+			stored = append(stored, fmt.Sprintf("%s:%v", r.Device, r.Values["qc.pm10"]))
+		}
+	}
+	if fmt.Sprint(stored) != "[d0:1 d2:1]" {
+		t.Errorf("stored %v, want the passing readings with their flags", stored)
 	}
 }
