@@ -25,8 +25,9 @@ import (
 
 // sparseReadings are readings with mixed quality flags: all passing, one
 // suspect, one failed (and a missing value flagged 9), none at all
-// (stored without quality control), a reading with one field only, and a
-// field seen only without quality control (o3).
+// (stored without quality control), a reading with one field only, a
+// field seen only without quality control (o3), and a value whose last
+// passing flag is hours older than the value.
 func sparseReadings(base time.Time) []kessel.Reading {
 	at := func(dev string, min int, v map[string]float64) kessel.Reading {
 		return kessel.Reading{Device: dev, Kind: "air_quality", District: "Mitte", Department: "umwelt",
@@ -44,6 +45,9 @@ func sparseReadings(base time.Time) []kessel.Reading {
 		at("aq3", 1, map[string]float64{"humidity": 41, "qc.humidity": 1}),
 		at("aq4", 0, map[string]float64{"o3": 60, "pm10": 5}),
 		at("aq4", 1, map[string]float64{"pm10": 6, "qc.pm10": 1}),
+		at("aq5", -150, map[string]float64{"pm10": 7, "qc.pm10": 1}),
+		at("aq5", -60, map[string]float64{"pm10": 8}),
+		at("aq5", 0, map[string]float64{"humidity": 42, "qc.humidity": 1}),
 	}
 }
 
@@ -135,7 +139,7 @@ func TestSparseFlagsReadAsDense(t *testing.T) {
 	for _, p := range dp {
 		nDense += len(p)
 	}
-	if len(sp) != len(rs) || marked != len(rs)-2 { // all but the two readings without quality control
+	if len(sp) != len(rs) || marked != len(rs)-3 { // all but the three readings without quality control
 		t.Errorf("%d points stored, %d with the marker: %v", len(sp), marked, sp)
 	}
 	t.Logf("fields per point: %.2f with every flag stored, %.2f sparse", float64(nDense)/float64(len(dp)), float64(nSparse)/float64(len(sp)))
@@ -180,7 +184,7 @@ func TestSparseFlagsReadAsDense(t *testing.T) {
 		{"observations of a field, a page", func(c *influx.Client) (any, error) {
 			return c.Observations(ctx, kessel.ObservationQuery{Field: "pm25", From: base, To: to, Offset: 1, Limit: 3})
 		}},
-		{"latest", func(c *influx.Client) (any, error) { return c.Latest(ctx, base, to) }},
+		{"latest", func(c *influx.Client) (any, error) { return c.Latest(ctx, base.Add(-3*time.Hour), to) }},
 		{"field keys", func(c *influx.Client) (any, error) { return c.FieldKeys(ctx, "air_quality", base, to) }},
 		{"district means", func(c *influx.Client) (any, error) {
 			return c.DistrictSeries(ctx, "Mitte", "air_quality", "pm25", kessel.HistoryQuery{From: base, To: to, Every: time.Hour, Resolution: "raw"})
