@@ -19,7 +19,7 @@ import (
 // a device whose data cannot be read is left out (and logged), never the
 // others.
 func (c *Client) Latest(ctx context.Context, from, to time.Time) ([]kessel.Reading, error) {
-	rows, err := c.readings(ctx, c.latestFlux(from, to, ""), "latest")
+	rows, err := c.latestRows(ctx, from, to, "")
 	if err != nil {
 		c.opts.Logger.Warn("latest readings: the query over all devices failed; asking kind by kind", "err", err)
 		rows, err = c.latestByKind(ctx, from, to, err)
@@ -60,7 +60,7 @@ func (c *Client) latestByKind(ctx context.Context, from, to time.Time, first err
 		if kessel.ReservedKind(kind) {
 			continue
 		}
-		rs, err := c.readings(ctx, c.latestFlux(from, to, "r._measurement == "+strconv.Quote(kind)), "latest")
+		rs, err := c.latestRows(ctx, from, to, "r._measurement == "+strconv.Quote(kind))
 		if err == nil {
 			rows = append(rows, rs...)
 			continue
@@ -71,7 +71,7 @@ func (c *Client) latestByKind(ctx context.Context, from, to time.Time, first err
 			continue
 		}
 		for _, d := range devices {
-			rs, err := c.readings(ctx, c.latestFlux(from, to, "r._measurement == "+strconv.Quote(kind)+" and r.device == "+strconv.Quote(d)), "latest")
+			rs, err := c.latestRows(ctx, from, to, "r._measurement == "+strconv.Quote(kind)+" and r.device == "+strconv.Quote(d))
 			if err != nil {
 				skipped = append(skipped, kind+"/"+d)
 				continue

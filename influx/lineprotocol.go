@@ -1,7 +1,6 @@
 package influx
 
 import (
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,7 +27,7 @@ func appendReading(b []byte, r *kessel.Reading) []byte {
 	b = appendTag(b, "source", r.Source)
 	b = append(b, ' ')
 	first := true
-	b = appendFields(b, "", r.Values, &first)
+	b = appendValues(b, r.Values, &first)
 	if len(r.Link) > 0 {
 		b = appendFields(b, kessel.LinkNamespace+".", r.Link, &first) // link.rssi, …: see kessel.SplitAnnotation
 	}
@@ -53,10 +52,16 @@ func appendReading(b []byte, r *kessel.Reading) []byte {
 // appendFields appends the finite values of m as fields named prefix+key,
 // in key order; first says whether no field was written yet.
 func appendFields(b []byte, prefix string, m map[string]float64, first *bool) []byte {
+	return appendSome(b, prefix, m, first, false)
+}
+
+// appendSome is appendFields; with sparse, without the flags 1 of the
+// values stored beside them (see appendValues).
+func appendSome(b []byte, prefix string, m map[string]float64, first *bool, sparse bool) []byte {
 	var stack [32]string
 	keys := stack[:0]
 	for k, v := range m {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+		if !finite(v) || sparse && v == float64(kessel.FlagPass) && impliedPass(m, k) {
 			continue
 		}
 		keys = append(keys, k)

@@ -47,11 +47,20 @@ func (c *Client) addFlags(ctx context.Context, rs []kessel.Reading) error {
 	var f strings.Builder
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(c.opts.Bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), to.Add(time.Nanosecond).UTC().Format(time.RFC3339Nano))
-	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._field =~ /^(qc|qct)\\.(%s)$/)\n  |> filter(fn: (r) => %s)\n", strings.Join(names, "|"), devCond)
+	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._field =~ /^(qc|qct)\\.(%s)$/ or r._field == %s)\n  |> filter(fn: (r) => %s)\n", strings.Join(names, "|"), strconv.Quote(qcMarker), devCond)
 	f.WriteString("  |> keep(columns: [\"_time\", \"_value\", \"_field\", \"device\"])\n")
-	return c.eachRecord(ctx, f.String(), "observation flags", func(rec map[string]any, t time.Time) error {
+	type point struct {
+		device string
+		t      int64
+	}
+	marked := map[point]bool{} // points with sparse flags (qcMarker)
+	err := c.eachRecord(ctx, f.String(), "observation flags", func(rec map[string]any, t time.Time) error {
 		dev, _ := rec["device"].(string)
 		field, _ := rec["_field"].(string)
+		if field == qcMarker {
+			marked[point{dev, t.UnixNano()}] = true
+			return nil
+		}
 		v, ok := floatOf(rec["_value"])
 		_, name, _ := kessel.SplitAnnotation(field)
 		if r := byKey[at{dev, name, t.UnixNano()}]; ok && r != nil {
@@ -59,4 +68,10 @@ func (c *Client) addFlags(ctx context.Context, rs []kessel.Reading) error {
 		}
 		return nil
 	})
+	for i := range rs {
+		if marked[point{rs[i].Device, rs[i].Time.UnixNano()}] {
+			expandFlags(rs[i].Values)
+		}
+	}
+	return err
 }

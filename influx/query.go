@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/paulmach/orb"
-
 	"github.com/kessel-city/kessel"
 )
 
@@ -23,11 +21,12 @@ var reservedColumns = map[string]bool{
 // Kessel's own records (kessel.ReservedPrefix), with a device tag, and
 // only fields a reading may have: measured values, the link data
 // ("link.<name>"; see kessel.SplitAnnotation) and the quality annotations
-// of values (qc., qct., cor.; see kessel.FlagPrefix). A point written past Kessel
+// of values (qc., qct., cor.; see kessel.FlagPrefix) with the marker of
+// sparse flags (qcMarker). A point written past Kessel
 // with a field named like a column of the pivoted table (_value, result,
 // device, …) would otherwise make every query that pivots it fail: one
 // device's bad data must never empty another's history or live state.
-var readingsFilter = fieldsFilter(`^([a-z0-9][a-z0-9_]{0,63}|` + kessel.LinkNamespace + `\.[a-z0-9_]{1,64}|(qc|qct|cor)\.[a-z0-9][a-z0-9_]{0,63})$`)
+var readingsFilter = fieldsFilter(`^([a-z0-9][a-z0-9_]{0,63}|` + kessel.LinkNamespace + `\.[a-z0-9_]{1,64}|(qc|qct|cor)\.[a-z0-9][a-z0-9_]{0,63}|` + qcMarkerNS + `\.rest)$`)
 
 // valuesFilter is readingsFilter for the measured values alone, without
 // any annotation: what aggregates (means, sums, …) are taken of.
@@ -88,6 +87,7 @@ func (c *Client) historyFlux(q kessel.HistoryQuery) (string, error) {
 	} else { // (one field's aggregate: the field and its flag, below)
 		f.WriteString(readingsFilter)
 	}
+	var rowConds []string // of a raw row: holds one of the fields asked for
 	if len(q.Fields) > 0 {
 		conds := make([]string, 0, len(q.Fields))
 		for _, name := range q.Fields {
@@ -97,12 +97,17 @@ func (c *Client) historyFlux(q kessel.HistoryQuery) (string, error) {
 			conds = append(conds, "r._field == "+strconv.Quote(name))
 			switch {
 			case q.Every == 0: // a raw value comes with its quality flag and corrected value
+				rowConds = append(rowConds, "exists r["+strconv.Quote(name)+"]")
 				for _, p := range annotationPrefixes {
 					conds = append(conds, "r._field == "+strconv.Quote(p+name))
+					rowConds = append(rowConds, "exists r["+strconv.Quote(p+name)+"]")
 				}
 			case len(q.Fields) == 1: // one field's aggregates: of its passing values
 				conds = append(conds, "r._field == "+strconv.Quote(kessel.FlagPrefix+name))
 			}
+		}
+		if q.Every == 0 { // and the marker of sparse flags, to put the passing flags back
+			conds = append(conds, "r._field == "+strconv.Quote(qcMarker))
 		}
 		fmt.Fprintf(&f, "  |> filter(fn: (r) => %s)\n", strings.Join(conds, " or "))
 	}
@@ -127,6 +132,9 @@ func (c *Client) historyFlux(q kessel.HistoryQuery) (string, error) {
 		fmt.Fprintf(&f, "  |> toFloat()\n")
 	}
 	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
+	if len(rowConds) > 0 { // not the marker of a point without the fields asked for
+		fmt.Fprintf(&f, "  |> filter(fn: (r) => %s)\n", strings.Join(rowConds, " or "))
+	}
 	f.WriteString("  |> group()\n  |> sort(columns: [\"_time\"])\n")
 	if q.Limit > 0 {
 		fmt.Fprintf(&f, "  |> limit(n: %d)\n", q.Limit)
@@ -144,72 +152,15 @@ func (c *Client) readings(ctx context.Context, flux, what string) ([]kessel.Read
 }
 
 func (c *Client) eachReading(ctx context.Context, flux, what string, fn func(kessel.Reading) error) error {
-	res, err := c.query.Query(ctx, flux)
-	if err != nil {
-		return fmt.Errorf("influx: %s: %w: %w", what, &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
-	}
-	defer res.Close()
-	for res.Next() {
-		rec := res.Record()
-		vals := rec.Values()
-		r := kessel.Reading{Time: rec.Time(), Values: map[string]float64{}}
-		r.Kind, _ = vals["_measurement"].(string)
-		r.Device, _ = vals["device"].(string)
-		r.District, _ = vals["district"].(string)
-		r.Department, _ = vals["department"].(string)
-		r.Source, _ = vals["source"].(string)
-		r.Correction, _ = vals["correction"].(string)
-		var lat, lon *float64
-		for k, v := range vals {
-			if reservedColumns[k] {
-				continue
-			}
-			var x float64
-			switch v := v.(type) {
-			case float64:
-				x = v
-			case int64:
-				x = float64(v)
-			case bool:
-				if v {
-					x = 1
-				}
-			default:
-				continue // nil (field absent in this row) or text
-			}
-			if ns, name, ok := kessel.SplitAnnotation(k); ok {
-				switch ns {
-				case kessel.LinkNamespace:
-					if r.Link == nil {
-						r.Link = map[string]float64{}
-					}
-					r.Link[name] = x
-				case "qc", "qct", "cor": // a value's quality annotations stay beside it
-					r.Values[k] = x
-				} // other namespaces: not asked for
-				continue
-			}
-			switch k {
-			case "lat":
-				lat = &x
-			case "lon":
-				lon = &x
-			case "empty":
-			default:
-				r.Values[k] = x
-			}
+	return c.eachRow(ctx, flux, what, func(r kessel.Reading, marked, alone bool) error {
+		if alone {
+			return nil // the marker of a point whose fields were not asked for
 		}
-		if lat != nil && lon != nil {
-			r.Location = &orb.Point{*lon, *lat}
+		if marked {
+			expandFlags(r.Values)
 		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	if err := res.Err(); err != nil {
-		return fmt.Errorf("influx: %s: %w: %w", what, &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "InfluxDB query failed"}, err)
-	}
-	return nil
+		return fn(r)
+	})
 }
 
 // DistrictSeries aggregates one field of one kind over every device in a

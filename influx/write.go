@@ -135,8 +135,11 @@ func measurement(r *kessel.Reading) string {
 }
 
 func hasField(r *kessel.Reading, f string) bool {
-	if _, ok := r.Values[f]; ok {
-		return true
+	if f == qcMarker {
+		return sparseFlags(r.Values)
+	}
+	if v, ok := r.Values[f]; ok { // a passing flag is written only where flags are not sparse
+		return !(v == float64(kessel.FlagPass) && impliedPass(r.Values, f) && sparseFlags(r.Values))
 	}
 	if ns, name, ok := kessel.SplitAnnotation(f); ok && ns == kessel.LinkNamespace {
 		_, ok := r.Link[name]
