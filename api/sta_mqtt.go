@@ -1,7 +1,7 @@
 package api
 
 import (
-	"encoding/json"
+	"bytes"
 	"strings"
 
 	"github.com/kessel-city/kessel"
@@ -26,9 +26,9 @@ type STAMessage struct {
 // usually nobody listens); it is asked once per topic and call. It is
 // safe for concurrent use.
 func STAObservations(base string, rs []kessel.Reading, want func(topic string) bool) []STAMessage {
-	m := &staModel{base: strings.TrimRight(base, "/") + staRoot}
+	base = strings.TrimRight(base, "/") + staRoot
 	var out []STAMessage
-	q := &staQuery{}
+	scratch := make([]byte, 0, 512)
 	// A batch holds several readings of a device: each topic is asked
 	// about once (a broker's lookup of a topic costs about a microsecond
 	// when its cache is smaller than a city's Datastreams), remembered by
@@ -50,21 +50,15 @@ func STAObservations(base string, rs []kessel.Reading, want func(topic string) b
 		if want != nil && !anyWanted(r, ask) {
 			continue
 		}
-		st := &kessel.DeviceState{Device: kessel.Device{ID: r.Device, Kind: r.Kind}}
 		for _, f := range fieldNames(r.Values) {
 			if want != nil && !ask(r.Device, f) {
 				continue
 			}
-			topic := kessel.STAObservationsTopic(r.Device, f)
-			doc, err := m.render(m.observation(st, f, r.Time, r.Values, r.Location), q)
-			if err != nil {
-				continue // not with an empty query
-			}
-			b, err := json.Marshal(doc)
-			if err != nil {
+			var ok bool
+			if scratch, ok = appendSTAObservation(scratch[:0], base, r.Device, f, r.Time, r.Values); !ok {
 				continue // a value JSON cannot hold (validated readings have none)
 			}
-			out = append(out, STAMessage{Topic: topic, Payload: b, Public: !r.Internal})
+			out = append(out, STAMessage{Topic: kessel.STAObservationsTopic(r.Device, f), Payload: bytes.Clone(scratch), Public: !r.Internal})
 		}
 	}
 	return out
