@@ -53,8 +53,16 @@ for c in 4 64; do
   run "GET /latest whole city geojson gzip, snapshot ($c connections)" "$city" "$c" "${gz[@]}"
   run "GET /latest whole city geojson gzip asked, normal path ($c connections)" "$city&ab=normal" "$c" "${gz[@]}"
 done
+written() { curl -fs "http://127.0.0.1:$HPORT/metrics" | awk '/^kessel_ingest_written_total/ {s += $NF} END {printf "%d\n", s}'; }
+before=$(written)
 "$root/bin/kessel-sim" --broker "tcp://127.0.0.1:$MPORT" --devices "$DEVICES" --interval 0 --rate "$FLOW_RATE" --quiet >/dev/null 2>&1 & sim=$!
 pids+=($sim)
+# Measure the flow, not the fleet's start (its devices connecting and
+# announcing themselves): wait until two seconds' worth of readings are
+# stored, at most 60 s.
+started=$(date +%s.%N)
+for _ in $(seq 1 600); do [ "$(written)" -ge $(( before + 2 * FLOW_RATE )) ] && break; sleep 0.1; done
+echo "bench-api: the flow of $FLOW_RATE readings/s reached the store $(python3 -c "import time; print(f'{time.time() - $started:.1f}')") s after the simulator started"
 for c in 4 64; do
   run "GET /latest whole city geojson gzip, snapshot, $FLOW_RATE readings/s flowing ($c connections)" "$city" "$c" "${gz[@]}"
 done
