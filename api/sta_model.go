@@ -84,8 +84,16 @@ func (s *server) staModel(r *http.Request) *staModel {
 	return &staModel{s: s, r: r, base: scheme + "://" + r.Host + staRoot, states: states, lists: map[string][]*staEntity{}}
 }
 
-func (m *staModel) self(e *staEntity) string {
-	return m.base + "/" + e.set + "('" + strings.ReplaceAll(e.id, "'", "''") + "')"
+func (m *staModel) self(e *staEntity) string { return staSelf(m.base, e.set, e.id) }
+
+// staSelf is the selfLink of entity id of set under base.
+func staSelf(base, set, id string) string {
+	return base + "/" + set + "('" + strings.ReplaceAll(id, "'", "''") + "')"
+}
+
+// staObservationID is the @iot.id of the Observation of device's field at t.
+func staObservationID(device, field string, t time.Time) string {
+	return device + ":" + field + ":" + strconv.FormatInt(t.UnixNano(), 10)
 }
 
 func staFields(st *kessel.DeviceState) []string {
@@ -154,7 +162,7 @@ func (m *staModel) observedProperty(field string) *staEntity {
 // observation is one value; where is set for a mobile device's reading,
 // whose FeatureOfInterest is then the place of that reading.
 func (m *staModel) observation(st *kessel.DeviceState, field string, t time.Time, values map[string]float64, where *orb.Point) *staEntity {
-	e := &staEntity{set: "Observations", id: st.Device.ID + ":" + field + ":" + strconv.FormatInt(t.UnixNano(), 10), st: st, field: field,
+	e := &staEntity{set: "Observations", id: staObservationID(st.Device.ID, field, t), st: st, field: field,
 		props: map[string]any{"phenomenonTime": t.UTC(), "resultTime": nil, "result": values[field]}, at: t}
 	if q := staResultQuality(values, field); q != nil {
 		e.props["resultQuality"] = q

@@ -3,7 +3,6 @@ package api
 import (
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kessel-city/kessel"
@@ -21,8 +20,8 @@ func appendSTAObservation(b []byte, base, device, field string, t time.Time, val
 	if math.IsNaN(v) || math.IsInf(v, 0) || t.Year() < 0 || t.Year() > 9999 {
 		return b, false
 	}
-	id := device + ":" + field + ":" + strconv.FormatInt(t.UnixNano(), 10)
-	self := base + "/Observations('" + strings.ReplaceAll(id, "'", "''") + "')"
+	id := staObservationID(device, field, t)
+	self := staSelf(base, "Observations", id)
 	b = append(b, `{"@iot.id":`...)
 	b = appendJSONString(b, id)
 	b = append(b, `,"@iot.selfLink":`...)

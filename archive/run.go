@@ -79,24 +79,18 @@ func (a *Archive) CatchUp(ctx context.Context) int {
 }
 
 func (a *Archive) first(ctx context.Context) time.Time {
-	day := a.opts.Since
-	if o, ok := a.store.(Oldest); ok && day.IsZero() {
-		t, found, err := o.OldestReading(ctx)
-		switch {
-		case err != nil:
-			a.opts.Logger.Warn("archive: oldest stored reading unknown; catching up a week", "err", err)
-		case found:
-			day = t
-		default:
-			day = a.opts.Now() // nothing stored yet
-		}
+	if !a.opts.Since.IsZero() {
+		return a.opts.Since.UTC().Truncate(24 * time.Hour)
 	}
-	if m, ok := a.store.(Marker); ok && a.opts.Since.IsZero() {
-		if mark, err := m.RollupMark(ctx); err == nil && !mark.Since.IsZero() && (day.IsZero() || mark.Since.Before(day)) {
-			day = mark.Since // raw readings have expired since: those days come from the rollups
-		}
-	}
-	if day.IsZero() {
+	day, found, err := a.oldestData(ctx)
+	_, tells := a.store.(Oldest)
+	switch {
+	case err != nil:
+		a.opts.Logger.Warn("archive: oldest stored data unknown; catching up a week", "err", err)
+		day = a.opts.Now().Add(-7 * 24 * time.Hour)
+	case !found && tells:
+		day = a.opts.Now() // nothing stored yet
+	case !found:
 		day = a.opts.Now().Add(-7 * 24 * time.Hour)
 	}
 	return day.UTC().Truncate(24 * time.Hour)
