@@ -49,6 +49,7 @@ func newSnapHarness(t *testing.T) *snapHarness {
 		w.Header().Set("ETag", fmt.Sprintf(`"v%d"`, g))
 		_, _ = w.Write([]byte(fmt.Sprintf("v%d", g))) // a fresh slice: the copy keeps it
 	})
+	sn.warmFor = 0 // the clock is the test's: TestSnapshotKeptWarm runs it
 	h.sn = sn
 	t.Cleanup(sn.running.Wait)
 	return h
@@ -186,5 +187,38 @@ func TestSnapshotFreshness(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSnapshotKeptWarm: on the real clock, a copy asked for is rebuilt
+// when the registry changes without a further request, so that the next
+// request after a pause finds it up to date; once nobody asked for
+// warmFor, keeping it so stops.
+func TestSnapshotKeptWarm(t *testing.T) {
+	h := newSnapHarness(t)
+	h.sn.now = time.Now
+	h.sn.warmFor = 3 * SnapshotInterval
+	if got := h.get(); got != "v1" {
+		t.Fatalf("first answer %q, want v1", got)
+	}
+	slot := h.sn.slot(snapshotKey{format: formatGeoJSON})
+	h.gen.Store(2)
+	waitFor(t, 5*SnapshotInterval, "a rebuild without a request", func() bool {
+		c := slot.cur.Load()
+		return c != nil && c.gen == 2
+	})
+	waitFor(t, 10*SnapshotInterval, "keeping the copy up to date to stop after warmFor", func() bool { return !slot.warm.Load() })
+	if n := testutil.ToFloat64(h.sn.builds); n != 2 {
+		t.Errorf("%v builds, want 2", n)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(d); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("no %s within %v", what, d)
+		}
 	}
 }
