@@ -53,6 +53,7 @@ bench-ingest: deps-test build
 	deploy/scripts/bench-ingest-telegraf.sh
 	deploy/scripts/bench-ingest.sh
 	BENCH_LABEL="without QC" BENCH_KESSEL_ARGS="$(BENCH_KESSEL_ARGS) --qc=false" deploy/scripts/bench-ingest.sh
+	BENCH_LABEL="with QC and SensorThings feed" BENCH_KESSEL_ARGS="$(BENCH_KESSEL_ARGS) --sta-mqtt=all" deploy/scripts/bench-ingest.sh
 	deploy/scripts/bench-ingest-embedded.sh
 	BENCH_LABEL="without QC" BENCH_DRAIN_ONLY=1 BENCH_KESSEL_ARGS="$(BENCH_KESSEL_ARGS) --qc=false" deploy/scripts/bench-ingest-embedded.sh
 	deploy/scripts/bench-ingest-summary.sh; uptime

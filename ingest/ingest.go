@@ -274,13 +274,15 @@ func (in *Ingester) Run(ctx context.Context) error {
 	return nil
 }
 
-// Publish sends a message at QoS 1 over the ingester's own connection to
-// the external broker (alerts use it). EUNAVAILABLE when not connected.
-func (in *Ingester) Publish(ctx context.Context, topic string, payload []byte, retain bool) error {
+// Publish sends a message over the ingester's own connection to the
+// external broker: alerts at QoS 1, which returns once the broker
+// acknowledged it; the SensorThings feed at QoS 0, which returns once it
+// is written. EUNAVAILABLE when not connected.
+func (in *Ingester) Publish(ctx context.Context, topic string, payload []byte, retain bool, qos byte) error {
 	if in.broker == nil || !in.broker.connected.Load() {
 		return &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "not connected to the MQTT broker"}
 	}
-	t := in.broker.client.Publish(topic, 1, retain, payload)
+	t := in.broker.client.Publish(topic, min(qos, 1), retain, payload)
 	select {
 	case <-t.Done():
 		return t.Error()

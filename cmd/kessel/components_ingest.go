@@ -57,13 +57,13 @@ func (a *app) startIngest(ctx context.Context) (func(context.Context), error) {
 	}
 	if !c.embedded() {
 		a.setPublisher(func(ctx context.Context, topic string, payload []byte) error {
-			return ing.Publish(ctx, topic, payload, false)
+			return ing.Publish(ctx, topic, payload, false, 1)
 		})
 		a.setSTAPublisher(func(ctx context.Context, m api.STAMessage) error {
 			if !m.Public {
 				return nil // an external broker's readers are not Kessel's to authorise
 			}
-			return ing.Publish(ctx, m.Topic, m.Payload, false)
+			return ing.Publish(ctx, m.Topic, m.Payload, false, 0) // QoS 0, as documented: each waited for its PUBACK, and the feed fell ever further behind
 		})
 	}
 	return func(context.Context) { stop(); wait() }, nil

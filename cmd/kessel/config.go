@@ -45,7 +45,7 @@ func newConfig(args []string, getenv func(string) string, stderr io.Writer) (con
 		return config{}, err
 	}
 	c := config{serveFlags: f, RoleSet: map[string]bool{}, RateLimits: map[string]api.RateLimit{}}
-	for _, step := range []func() error{c.checkRoles, c.checkNATS, c.checkRetention, c.parseRates, c.parseProxies, c.checkLog, c.readTokenFile, c.readFile} {
+	for _, step := range []func() error{c.checkRoles, c.checkNATS, c.checkRetention, c.parseRates, c.parseProxies, c.checkLog, c.checkSTA, c.readTokenFile, c.readFile} {
 		if err := step(); err != nil {
 			return c, err
 		}
@@ -109,6 +109,14 @@ func (c *config) checkLog() error {
 		return fmt.Errorf("--log-format %q: use text or json", c.LogFormat)
 	}
 	return nil
+}
+
+func (c *config) checkSTA() error {
+	switch c.STAMQTT {
+	case staAuto, staAll, staOff:
+		return nil
+	}
+	return fmt.Errorf("--sta-mqtt %q: use auto, all or off", c.STAMQTT)
 }
 
 func (c *config) readTokenFile() error {

@@ -182,6 +182,7 @@ func TestServeConfig(t *testing.T) {
 		{name: "nats and an MQTT broker", args: []string{"--nats", "nats://a:4222", "--mqtt-broker", "tcp://b:1883"}, wantErr: "--nats and --mqtt-broker tcp://b:1883: give one of them"},
 		{name: "nats without partitions", args: []string{"--nats", "nats://a:4222", "--nats-partitions", "0"}, wantErr: "--nats-partitions must be at least 1"},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: `--log-format "xml": use text or json`},
+		{name: "bad sta-mqtt", args: []string{"--sta-mqtt", "some"}, wantErr: `--sta-mqtt "some": use auto, all or off`},
 		{name: "missing token file", args: []string{"--influx-token-file", filepath.Join(dir, "none")}, wantErr: "--influx-token-file: open"},
 		{name: "bad config file", args: []string{"--config", file("bad.yaml", "devicez: []")}, wantErr: "devicez"},
 	}

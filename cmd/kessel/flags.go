@@ -54,6 +54,7 @@ type serveFlags struct {
 	TTSClientID     string
 	DeviceMetrics   bool
 	QC              bool
+	STAMQTT         string // auto, all or off (startSTA)
 	natsFlags
 	EvidenceDir     string
 	EvidenceBucket  string
@@ -104,6 +105,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (se
 	e.Int(&c.MaxPayload, "max-payload", 64<<10, "largest accepted message payload in bytes")
 	e.Duration(&c.MaxAge, "max-age", 0, "refuse readings older than this (the retention window); 0 = any age")
 	e.Duration(&c.RestoreWindow, "restore-window", 30*24*time.Hour, "how far back to look for each device's latest reading on start")
+	e.String(&c.STAMQTT, "sta-mqtt", staAuto, "SensorThings MQTT receive feed: auto (on the embedded brokers, which render an Observation only for a subscriber, and on a NATS cluster; off on an external MQTT broker, which cannot tell who subscribes), all (on an external broker too: every public Observation, QoS 0), off")
 	e.Bool(&c.QC, "qc", true, "quality control on every reading (flags qc.<field>, corrections cor.<field>; config file section quality)")
 	e.Int(&c.BatchSize, "batch-size", 5000, "most readings per InfluxDB write")
 	e.Duration(&c.FlushInterval, "flush-interval", 100*time.Millisecond, "how long ingest waits to fill a batch before writing it")

@@ -64,7 +64,7 @@ func TestSTAFeed(t *testing.T) {
 // deadline even while a publish never completes (a QoS 1 publish to an
 // external broker that went away), and then ends that publish.
 func TestSTAFeedStopsAtDeadline(t *testing.T) {
-	a := &app{log: slog.New(slog.DiscardHandler), prom: prometheus.NewRegistry(), cfg: config{serveFlags: serveFlags{HTTP: "x"}, RoleSet: map[string]bool{"ingest": true}}}
+	a := &app{log: slog.New(slog.DiscardHandler), prom: prometheus.NewRegistry(), cfg: config{serveFlags: serveFlags{HTTP: "x", Broker: brokerEmbedded}, RoleSet: map[string]bool{"ingest": true}}}
 	publishing := make(chan struct{})
 	a.setSTAPublisher(func(ctx context.Context, _ api.STAMessage) error {
 		close(publishing)

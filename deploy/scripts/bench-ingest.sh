@@ -105,12 +105,16 @@ if os.environ.get("BENCH_RESULTS"):
     with open(os.environ["BENCH_RESULTS"], "a") as f:
         f.write(f"kessel-mosquitto-{label.replace(' ', '-')} {n/secs:.0f}\n")
 PY
+# The SensorThings feed (on an external broker only with --sta-mqtt all).
+sta() { curl -fs "http://127.0.0.1:$HPORT/metrics" | awk -F'[{}" ]+' '/^kessel_sta_mqtt_observations_total/ {s = s sep $3 " " $NF; sep = ", "} END {print (s == "" ? "none (the feed is off)" : s)}'; }
+echo "bench-ingest drain [${BENCH_LABEL:-with QC}]: SensorThings MQTT observations: $(sta)"
 
 # 2. Fixed rate, Kessel live.
 c0=$(cpu_ticks "$KPID"); w0=$(written)
 "$root/bin/kessel-sim" --broker "tcp://127.0.0.1:$MPORT" --devices "$DEVICES" --kinds air_quality --interval 0 --rate "$RATE" --count $((RATE*RATE_SECONDS)) --seed 2 --quiet >"$work/sim2.json"
 for _ in $(seq 1 200); do [ "$(written)" -ge $((w0 + RATE*RATE_SECONDS)) ] && break; sleep 0.05; done
 c1=$(cpu_ticks "$KPID"); w1=$(written)
+echo "bench-ingest steady [${BENCH_LABEL:-with QC}]: SensorThings MQTT observations, drain and steady: $(sta)"
 python3 - "$c0" "$c1" "$HZ" "$w0" "$w1" "$RATE_SECONDS" "$RATE" "$(cat "$work/sim2.json")" <<'PY'
 import os, sys, json
 label = os.environ.get("BENCH_LABEL", "with QC")
