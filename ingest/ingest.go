@@ -174,6 +174,16 @@ func (o *Options) validate() error {
 	return nil
 }
 
+// Held is the most messages an Ingester with these options holds
+// unacknowledged: its queue and the batches being decoded, waiting and
+// written. A broker that stops delivering at a limit of unacknowledged
+// messages must allow more than this: JetStream's pull consumer, held at
+// its MaxAckPending, stopped for 30 s ("no heartbeat received").
+func (o Options) Held() int {
+	o.ensureDefaults()
+	return o.MaxInflight + (writers+2)*o.BatchSize
+}
+
 func (o *Options) ensureDefaults() {
 	if o.MaxInflight <= 0 {
 		o.MaxInflight = 20000

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,35 +10,36 @@ import (
 	"github.com/kessel-city/kessel"
 )
 
+// writers is how many batches are written to the store at once. Their
+// acknowledgements keep the batches' order (see prepared.after).
+const writers = 2
+
 // loop batches whatever messages are waiting (up to BatchSize, waiting up
-// to FlushInterval to fill), decodes them, and hands them to a writer
-// goroutine, so that the next batch is decoded while the last is written.
-// It returns once ctx is done, the queue is empty and the writer finished.
+// to FlushInterval to fill), decodes them, and hands them to the writer
+// goroutines, so that the next batch is decoded while the last ones are
+// written. It returns once ctx is done, the queue is empty and the
+// writers finished.
 func (in *Ingester) loop(ctx, processCtx context.Context) {
 	writes := make(chan *prepared, 1)
 	writerDone := make(chan struct{})
 	// Batches are reused once written: at BatchSize capacity from the
 	// start, they never regrow (growing them was 7 % of ingest's CPU).
-	free := make(chan *prepared, 3)
-	go func() {
-		defer close(writerDone)
-		for p := range writes {
-			if !in.commit(processCtx, p) {
-				for range writes { // drain; those messages stay unacknowledged
-				}
-				return
-			}
-			p.reset()
-			select {
-			case free <- p:
-			default:
-			}
-		}
-	}()
+	free := make(chan *prepared, writers+2)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in.writeLoop(processCtx, writes, free)
+		}()
+	}
+	go func() { wg.Wait(); close(writerDone) }()
 	defer func() {
 		close(writes)
 		<-writerDone
 	}()
+	last := make(chan struct{})
+	close(last)
 	for {
 		var p *prepared
 		select {
@@ -45,6 +47,8 @@ func (in *Ingester) loop(ctx, processCtx context.Context) {
 		default:
 			p = newPrepared(in.opts.BatchSize)
 		}
+		p.after, p.done = last, make(chan struct{})
+		last = p.done
 		select {
 		case msg := <-in.in:
 			in.prepareOne(p, msg)
@@ -64,6 +68,25 @@ func (in *Ingester) loop(ctx, processCtx context.Context) {
 		case writes <- p:
 		case <-writerDone:
 			return
+		}
+	}
+}
+
+// writeLoop commits the batches of writes and offers them to free for
+// reuse. Once a commit fails (ctx ended) it only drains writes: those
+// messages stay unacknowledged.
+func (in *Ingester) writeLoop(ctx context.Context, writes <-chan *prepared, free chan<- *prepared) {
+	for p := range writes {
+		if !in.commit(ctx, p) {
+			for p := range writes {
+				close(p.done) // nothing waits for an unwritten batch
+			}
+			return
+		}
+		p.reset()
+		select {
+		case free <- p:
+		default:
 		}
 	}
 }
@@ -116,6 +139,11 @@ type prepared struct {
 	deadFormat        []string // wire format of each dead letter
 	rejects           []error
 	received, decoded map[string]int // by wire format
+	// after is closed once the batch before this one was acknowledged,
+	// and done once this one was (or will never be): MQTT wants PUBACKs
+	// in the order of the PUBLISHes, and batches are written side by side.
+	// Both are nil outside loop.
+	after, done chan struct{}
 }
 
 func newPrepared(n int) *prepared {
@@ -133,6 +161,7 @@ func (p *prepared) reset() {
 	p.owner, p.format, p.deadFormat = p.owner[:0], p.format[:0], p.deadFormat[:0]
 	clear(p.received)
 	clear(p.decoded)
+	p.after, p.done = nil, nil
 }
 
 // prepareOne decodes, validates and enriches one message into p (a bad
@@ -208,11 +237,17 @@ func (in *Ingester) finish(p *prepared) {
 // then acknowledges its messages. It returns false when ctx ended first;
 // nothing was acknowledged then.
 func (in *Ingester) commit(ctx context.Context, p *prepared) bool {
+	if p.done != nil {
+		defer close(p.done)
+	}
 	if len(p.readings) > 0 && !in.writeReadings(ctx, p) {
 		return false
 	}
 	if len(p.dead) > 0 && !in.writeDeadLetters(ctx, p) {
 		return false
+	}
+	if p.after != nil {
+		<-p.after
 	}
 	acked := 0
 	for i, msg := range p.batch {

@@ -42,8 +42,9 @@ func (a *app) startJetStream(context.Context) (func(context.Context), error) {
 		// Larger than the ingest limit, so an oversized payload reaches
 		// ingest and becomes a counted dead letter, not a disconnect.
 		MaxPayload: int32(max(1<<20, 2*a.cfg.MaxPayload)),
-		// As many unacknowledged as ingest may hold.
-		MaxAckPending: 20000,
+		// More unacknowledged than ingest may hold, with the pull's
+		// buffer of up to 1,000 on its way.
+		MaxAckPending: ingest.Options{BatchSize: a.cfg.BatchSize}.Held() + 2000,
 		Logger:        a.log, Registerer: a.prom,
 	})
 	if err != nil {
