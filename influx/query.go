@@ -128,8 +128,9 @@ func (c *Client) historyFlux(q kessel.HistoryQuery) (string, error) {
 		// Merge series that differ only in tags (a device that changed district) before aggregating.
 		fmt.Fprintf(&f, "  |> group(columns: [\"_field\"])\n")
 		// Each row is labelled with its window's start (a day's row with that day's date).
+		// No toFloat(): the rows are read as numbers of either type, and
+		// on 1.8 its map() took 70 of a 1-hour head's 85 ms.
 		fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: %s, timeSrc: \"_start\", createEmpty: false)\n", fluxDuration(q.Every), fn)
-		fmt.Fprintf(&f, "  |> toFloat()\n")
 	}
 	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
 	if len(rowConds) > 0 { // not the marker of a point without the fields asked for
@@ -203,7 +204,7 @@ func (c *Client) DistrictSeries(ctx context.Context, district, kind, field strin
 		fmt.Fprintf(&f, "  |> filter(fn: (r) => %s and r._field == %s)\n", where, strconv.Quote(field))
 	}
 	f.WriteString("  |> group(columns: [\"_field\"])\n")
-	fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: %s, timeSrc: \"_start\", createEmpty: false)\n  |> toFloat()\n", fluxDuration(every), fn)
+	fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: %s, timeSrc: \"_start\", createEmpty: false)\n", fluxDuration(every), fn) // no toFloat(), as in historyFlux
 	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n  |> group()\n  |> sort(columns: [\"_time\"])\n")
 	raw, err := c.readings(ctx, f.String(), "district series")
 	for i := range raw { // a window from cuts into is labelled with its start too
@@ -306,7 +307,7 @@ func (c *Client) Recent(ctx context.Context, kind, field string, from, to time.T
 	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement == %s and (r._field == %s or r._field == %s))\n", strconv.Quote(kind), strconv.Quote(field), strconv.Quote("qc."+field))
 	f.WriteString(passingOnly(field))
 	f.WriteString("  |> group(columns: [\"device\", \"_field\"])\n")
-	fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: mean, createEmpty: false)\n  |> toFloat()\n", fluxDuration(every))
+	fmt.Fprintf(&f, "  |> aggregateWindow(every: %s, fn: mean, createEmpty: false)\n", fluxDuration(every)) // no toFloat(), as in historyFlux
 	f.WriteString("  |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], valueColumn: \"_value\")\n")
 	rs, err := c.readings(ctx, f.String(), "recent")
 	for i := range rs {
