@@ -69,7 +69,7 @@ bench-api: deps build
 bench-sim: deps-test build
 	deploy/scripts/bench-sim.sh
 
-# a year of 1-minute data of 100 devices: hours on 2 cores; scale with
+# a year of 1-minute data of 100 devices: about half an hour on 2 cores; scale with
 # BENCH_DEVICES, BENCH_DAYS, BENCH_INTERVAL (see the script)
 bench-history: deps build
 	deploy/scripts/bench-history.sh
