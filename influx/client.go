@@ -115,6 +115,7 @@ func New(opts Options) (*Client, error) {
 	o := influxdb2.DefaultOptions().
 		SetHTTPRequestTimeout(uint(opts.Timeout / time.Second)).
 		SetPrecision(time.Nanosecond)
+	plainQueries(o.HTTPClient())
 	c := influxdb2.NewClientWithOptions(strings.TrimRight(opts.URL, "/"), opts.Token, o)
 	writers := map[string]api.WriteAPIBlocking{}
 	for _, b := range []string{opts.HourBucket, opts.DayBucket, opts.RecordBucket} {
@@ -228,4 +229,25 @@ func (c *Client) WriteDeadLetters(ctx context.Context, dls []kessel.DeadLetter) 
 func isV1(version string) bool {
 	v := strings.TrimPrefix(version, "v")
 	return !(len(v) > 0 && v[0] >= '2' && v[0] <= '9')
+}
+
+// plainQueries makes hc ask InfluxDB for query answers uncompressed (the
+// client library always asks for gzip). Kessel and InfluxDB run side by
+// side: a year of a device's hourly rollups is 7 MB of CSV, and gzip
+// added 40 ms to InfluxDB's 90 ms for it, and its reading more again.
+func plainQueries(hc *http.Client) {
+	if t, ok := hc.Transport.(*http.Transport); ok {
+		t.DisableCompression = true // or Go's transport asks for gzip itself
+		hc.Transport = noGzipQueries{t}
+	}
+}
+
+type noGzipQueries struct{ next http.RoundTripper }
+
+func (t noGzipQueries) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/api/v2/query") && req.Header.Get("Accept-Encoding") != "" {
+		req = req.Clone(req.Context())
+		req.Header.Del("Accept-Encoding")
+	}
+	return t.next.RoundTrip(req)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -184,65 +183,6 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-// rollupWindows aggregates the rollups rq selects into windows of every
-// with fn, over every series it selects (all of a device's, or all
-// devices of a district), oldest first, each labelled with its start, as
-// windows aggregated from raw readings are.
-func (c *Client) rollupWindows(ctx context.Context, rq kessel.RollupQuery, every time.Duration, fn string) ([]kessel.Reading, error) {
-	flux, err := c.rollupsFlux(rq, rollupFns[fn])
-	if err != nil {
-		return nil, err
-	}
-	windows := map[int64]map[string]*rollupAcc{}
-	err = c.eachRollup(ctx, flux, func(r kessel.Rollup) error {
-		if r.Count == 0 { // every value of the window excluded by quality control
-			return nil
-		}
-		w := floorTo(r.Time, every).UnixNano()
-		if windows[w] == nil {
-			windows[w] = map[string]*rollupAcc{}
-		}
-		a := windows[w][r.Field]
-		if a == nil {
-			a = &rollupAcc{}
-			windows[w][r.Field] = a
-		}
-		a.add(r.Sum(), r.Min, r.Max, r.Count)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	starts := make([]int64, 0, len(windows))
-	for w := range windows {
-		starts = append(starts, w)
-	}
-	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
-	out := make([]kessel.Reading, 0, len(starts))
-	for _, w := range starts {
-		r := kessel.Reading{Time: time.Unix(0, w).UTC(), Values: make(map[string]float64, len(windows[w]))}
-		for f, a := range windows[w] {
-			r.Values[f] = a.value(fn)
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-func (a *rollupAcc) value(fn string) float64 {
-	switch fn {
-	case "min":
-		return a.min
-	case "max":
-		return a.max
-	case "count":
-		return float64(a.n)
-	case "sum":
-		return a.sum
-	}
-	return a.sum / float64(a.n)
 }
 
 // errLimit stops a history stream at its limit.

@@ -37,8 +37,7 @@ func (c *Client) hourlyRollups(ctx context.Context, where string, fields []strin
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", from.UTC().Format(time.RFC3339Nano), rangeStop(to))
 	fmt.Fprintf(&f, "  |> filter(fn: (r) => r._measurement !~ /^(%s|_)/ and r._field =~ /^(%s)_(count|mean)$/)\n", kessel.ReservedPrefix, strings.Join(fields, "|"))
 	fmt.Fprintf(&f, "  |> filter(fn: (r) => %s)\n", where)
-	f.WriteString("  |> keep(columns: [\"_time\", \"_value\", \"_field\", \"_measurement\", \"device\", \"district\", \"department\"])\n")
-	f.WriteString("  |> group(columns: [\"_measurement\", \"device\", \"district\", \"department\"])\n")
+	f.WriteString(bySeries)
 	accs := map[hour]map[string]*rollupAcc{}
 	err := c.eachRollup(ctx, f.String(), func(r kessel.Rollup) error {
 		if r.Count == 0 {

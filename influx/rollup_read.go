@@ -38,7 +38,7 @@ func (c *Client) Rollups(ctx context.Context, q kessel.RollupQuery, fn func(kess
 	if err != nil {
 		return err
 	}
-	return c.eachRollup(ctx, flux, fn)
+	return c.eachRollup(ctx, flux+bySeries, fn)
 }
 
 // eachRollup runs a query of rollupsFlux and calls fn per field and
@@ -116,7 +116,8 @@ func (c *Client) eachRollup(ctx context.Context, flux string, fn func(kessel.Rol
 	return flush()
 }
 
-// rollupsFlux selects the stats fields of q's rollups.
+// rollupsFlux selects the stats fields of q's rollups, with count, a
+// table per stored series and field.
 func (c *Client) rollupsFlux(q kessel.RollupQuery, stats []string) (string, error) {
 	bucket, err := c.rollupBucket(q.Resolution)
 	if err != nil {
@@ -146,12 +147,15 @@ func (c *Client) rollupsFlux(q kessel.RollupQuery, stats []string) (string, erro
 	fmt.Fprintf(&f, "from(bucket: %s)\n", strconv.Quote(bucket))
 	fmt.Fprintf(&f, "  |> range(start: %s, stop: %s)\n", q.From.UTC().Format(time.RFC3339Nano), rangeStop(q.To))
 	fmt.Fprintf(&f, "  |> filter(fn: (r) => %s)\n", strings.Join(conds, " and "))
-	f.WriteString("  |> keep(columns: [\"_time\", \"_value\", \"_field\", \"_measurement\", \"device\", \"district\", \"department\"])\n")
-	// One table per series, all its stats fields in it (InfluxDB orders
-	// tables by field first).
-	f.WriteString("  |> group(columns: [\"_measurement\", \"device\", \"district\", \"department\"])\n")
 	return f.String(), nil
 }
+
+// bySeries makes a query of rollupsFlux answer a table per series (every
+// stats field of a device together), as eachRollup reads it (InfluxDB
+// orders tables by field first).
+const bySeries = `  |> keep(columns: ["_time", "_value", "_field", "_measurement", "device", "district", "department"])
+  |> group(columns: ["_measurement", "device", "district", "department"])
+`
 
 // RollupMark returns the rollup watermark: every hour before Final was
 // rolled up after its grace period (late readings included), every hour
