@@ -44,7 +44,8 @@ bench-geo:
 
 # Telegraf drains the same queued burst first (the baseline), then Kessel
 # through mosquitto and on its embedded durable broker, each with and
-# without quality control; the last lines compare each drain with
+# without quality control, and through mosquitto while the archive of a
+# 10,000-device day is written; the last lines compare each drain with
 # Telegraf's of the same run.
 bench-ingest: export BENCH_RESULTS := $(CURDIR)/bin/bench-ingest.results
 bench-ingest: deps-test build
@@ -54,6 +55,7 @@ bench-ingest: deps-test build
 	deploy/scripts/bench-ingest.sh
 	BENCH_LABEL="without QC" BENCH_KESSEL_ARGS="$(BENCH_KESSEL_ARGS) --qc=false" deploy/scripts/bench-ingest.sh
 	BENCH_LABEL="with QC and SensorThings feed" BENCH_KESSEL_ARGS="$(BENCH_KESSEL_ARGS) --sta-mqtt=all" deploy/scripts/bench-ingest.sh
+	BENCH_LABEL="while archiving" BENCH_ARCHIVE_DEVICES=10000 deploy/scripts/bench-ingest.sh
 	deploy/scripts/bench-ingest-embedded.sh
 	BENCH_LABEL="without QC" BENCH_DRAIN_ONLY=1 BENCH_KESSEL_ARGS="$(BENCH_KESSEL_ARGS) --qc=false" deploy/scripts/bench-ingest-embedded.sh
 	deploy/scripts/bench-ingest-summary.sh; uptime

@@ -46,6 +46,14 @@ type Options struct {
 	// Since is the first day a catch-up writes; zero means seven days
 	// before the first run.
 	Since time.Time
+	// Busy reports whether ingest is behind (ingest.Ingester.Behind). A
+	// day being written then waits before each device's readings until
+	// it is not, up to MaxYield each time, so that writing an archive
+	// does not slow draining a backlog. Nil: never busy.
+	Busy func() bool
+	// MaxYield bounds each wait for Busy; default 10 s, so that an
+	// archive progresses, slowly, under any load.
+	MaxYield time.Duration
 }
 
 // Archive writes and lists archive days under one directory.
@@ -57,6 +65,7 @@ type Archive struct {
 	days    prometheus.Counter
 	rows    prometheus.Counter
 	failed  prometheus.Counter
+	yielded prometheus.Counter
 	writing sync.Mutex // one WriteDay at a time: two writes of a day race to rename their folders
 }
 
@@ -78,16 +87,23 @@ func New(dir string, store Store, devices Devices, opts Options) (*Archive, erro
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Busy == nil {
+		opts.Busy = func() bool { return false }
+	}
+	if opts.MaxYield <= 0 {
+		opts.MaxYield = 10 * time.Second
+	}
 	if opts.UnitOf == nil {
 		opts.UnitOf = func(string, string) string { return "" }
 	}
 	a := &Archive{dir: dir, store: store, devices: devices, opts: opts,
-		days:   prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_archive_days_written_total", Help: "Archive days written."}),
-		rows:   prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_archive_rows_written_total", Help: "Readings written to archive CSV files."}),
-		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_archive_failures_total", Help: "Archive days that could not be written."}),
+		days:    prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_archive_days_written_total", Help: "Archive days written."}),
+		rows:    prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_archive_rows_written_total", Help: "Readings written to archive CSV files."}),
+		failed:  prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_archive_failures_total", Help: "Archive days that could not be written."}),
+		yielded: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_archive_yield_seconds_total", Help: "Time archive writing waited for ingest to catch up."}),
 	}
 	if opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{a.days, a.rows, a.failed} {
+		for _, c := range []prometheus.Collector{a.days, a.rows, a.failed, a.yielded} {
 			if err := opts.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("archive: %w", err)
 			}
@@ -149,4 +165,25 @@ type File struct {
 	SHA256     string
 	Rows       int
 	Resolution string
+}
+
+// yieldStep is how often a waiting archive asks Busy again.
+const yieldStep = 50 * time.Millisecond
+
+// yield waits while ingest is busy, up to MaxYield, or until ctx ends.
+func (a *Archive) yield(ctx context.Context) {
+	if !a.opts.Busy() {
+		return
+	}
+	start := time.Now()
+	defer func() { a.yielded.Add(time.Since(start).Seconds()) }()
+	t := time.NewTicker(yieldStep)
+	defer t.Stop()
+	for time.Since(start) < a.opts.MaxYield && a.opts.Busy() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

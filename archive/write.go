@@ -106,6 +106,7 @@ func (a *Archive) place(tmp string, day time.Time) error {
 // the day has no raw readings of the kind, a row per device and hour from
 // the hourly rollups (writeKindFromRollups).
 func (a *Archive) writeKind(ctx context.Context, dir, kind string, devs []kessel.DeviceState, from time.Time, last map[string]kessel.Reading) (File, error) {
+	a.yield(ctx)
 	var fields []string
 	if fl, ok := a.store.(FieldLister); ok {
 		keys, err := fl.FieldKeys(ctx, kind, from, from.Add(24*time.Hour))
@@ -138,6 +139,7 @@ func (a *Archive) writeRaw(ctx context.Context, dir, kind string, devs []kessel.
 		}
 		rows := 0
 		for _, st := range devs {
+			a.yield(ctx)
 			q := kessel.HistoryQuery{Device: st.Device.ID, From: from, To: from.Add(24 * time.Hour)}
 			err := a.store.StreamHistory(ctx, q, func(r kessel.Reading) error {
 				if !r.Time.Before(q.To) {

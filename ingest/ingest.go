@@ -203,6 +203,14 @@ func (o *Options) ensureDefaults() {
 	o.Limits.ensureDefaults()
 }
 
+// Behind reports whether messages are arriving faster than they are
+// stored: at least a batch (Options.BatchSize) received and not yet
+// acknowledged. At the steady rate of a city (10,000 readings/s) a
+// hundred milliseconds' worth is held; draining a queue that built up
+// while Kessel or InfluxDB was down holds the broker's whole window.
+// Background work (the bulk archive) waits while it is true.
+func (in *Ingester) Behind() bool { return in.m.inflight.value() >= int64(in.opts.BatchSize) }
+
 // Ready reports an EUNAVAILABLE error while the ingester is not connected to
 // its broker or cannot write to the store. The TTS connection is not part of
 // readiness (a third party's outage must not take Kessel out of a load

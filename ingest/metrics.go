@@ -1,11 +1,15 @@
 package ingest
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 type metrics struct {
 	received, decoded, rejected, written, acked, deadLettered *prometheus.CounterVec
 	writeErrors, fcntGaps                                     prometheus.Counter
-	inflight                                                  prometheus.Gauge
+	inflight                                                  *count
 	connected                                                 *prometheus.GaugeVec
 	batchSize, writeSeconds                                   prometheus.Histogram
 }
@@ -21,7 +25,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		writeErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_write_errors_total", Help: "Store writes that failed and were retried."}),
 		fcntGaps:     prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_ingest_tts_fcnt_gaps_total", Help: "LoRaWAN frames missing between consecutive The Things Stack uplinks of a device."}),
 		connected:    newConnectedGauge(),
-		inflight:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "kessel_ingest_inflight", Help: "Messages received and not yet acknowledged."}),
+		inflight:     &count{Gauge: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kessel_ingest_inflight", Help: "Messages received and not yet acknowledged."})},
 		batchSize:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kessel_ingest_batch_size", Help: "Readings per store write.", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}),
 		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kessel_ingest_write_seconds", Help: "Store write latency.", Buckets: prometheus.DefBuckets}),
 	}
@@ -41,3 +45,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 func newConnectedGauge() *prometheus.GaugeVec {
 	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kessel_ingest_connected", Help: "1 while an MQTT source (broker, tts) is connected and subscribed."}, []string{"source"})
 }
+
+// count is a gauge whose value the process reads too (Behind).
+type count struct {
+	prometheus.Gauge
+	n atomic.Int64
+}
+
+func (c *count) Inc()          { c.n.Add(1); c.Gauge.Inc() }
+func (c *count) Dec()          { c.n.Add(-1); c.Gauge.Dec() }
+func (c *count) Sub(v float64) { c.n.Add(-int64(v)); c.Gauge.Sub(v) }
+func (c *count) value() int64  { return c.n.Load() }

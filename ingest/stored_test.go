@@ -95,8 +95,9 @@ func TestEnqueueStored(t *testing.T) {
 
 // TestOffer: a message nothing delivers again (QoS 0) is taken without
 // waiting while there is room, refused at once when MaxInflight messages
-// are queued (the store is down), and what was taken is stored once the
-// store is back; a shut-down ingester refuses.
+// are queued (the store is down; the ingester is Behind), and what was
+// taken is stored once the store is back (no longer Behind); a shut-down
+// ingester refuses.
 func TestOffer(t *testing.T) {
 	store := &flakyStore{}
 	store.down.Store(true)
@@ -119,8 +120,12 @@ func TestOffer(t *testing.T) {
 	if taken == 0 || taken >= 100 {
 		t.Fatalf("took %d of 100 offers while the store was down; want some, bounded by MaxInflight and the batches held", taken)
 	}
+	if !in.Behind() {
+		t.Errorf("not Behind with %d messages held (batches of 2)", taken)
+	}
 	store.down.Store(false)
 	testenv.Eventually(t, 20*time.Second, func() bool { return len(store.readings()) == taken }, "the %d messages taken were not stored", taken)
+	testenv.Eventually(t, 20*time.Second, func() bool { return !in.Behind() }, "still Behind once everything was stored")
 	cancel()
 	<-done
 	if in.Offer(kessel.ReadingsTopic("air-1"), []byte(`{"values":{"pm25":1}}`)) {

@@ -15,7 +15,8 @@ func (a *app) startArchive(ctx context.Context) (func(context.Context), error) {
 		return nil, nil
 	}
 	arch, err := archive.New(a.cfg.Archive, a.store, a.reg, archive.Options{Logger: a.log.With("component", "archive"), Registerer: a.prom,
-		UnitOf: func(kind, field string) string { u, _ := kessel.DefaultUnit(kind, field); return u.Symbol }}) // the one unit table
+		UnitOf: func(kind, field string) string { u, _ := kessel.DefaultUnit(kind, field); return u.Symbol }, // the one unit table
+		Busy:   a.ingestBehind()})
 
 	if err != nil {
 		return nil, fmt.Errorf("--archive: %w", err)
@@ -32,4 +33,13 @@ func (a *app) startArchive(ctx context.Context) (func(context.Context), error) {
 	})
 	a.log.Info("bulk archive", "dir", a.cfg.Archive)
 	return func(context.Context) { stop(); wait() }, nil
+}
+
+// ingestBehind is the ingester's Behind where this process ingests
+// (started before the archive), else nil.
+func (a *app) ingestBehind() func() bool {
+	if a.ingester == nil {
+		return nil
+	}
+	return a.ingester.Behind
 }

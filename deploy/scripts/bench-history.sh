@@ -51,6 +51,10 @@ lag() { curl -fs "http://127.0.0.1:$HPORT/metrics" | awk '/^kessel_rollup_final_
 for _ in $(seq 1 36000); do l=$(lag); [ -n "$l" ] && [ "$l" -lt 7200 ] && break; sleep 1; done
 t1=$(date +%s.%N)
 echo "bench-history: rollups built in $(python3 -c "print(f'{$t1 - $t0:.0f}')") s ($(curl -fs "http://127.0.0.1:$HPORT/metrics" | awk '/^kessel_rollup_windows_total/{s+=$2} END{printf "%d", s}') windows)"
+# Queries meet data at rest, as a year-old city's are: InfluxDB compacts
+# the bulk load for a while after writes stop (the disk figures below
+# need that too).
+sleep 60
 base="http://127.0.0.1:$HPORT/api/v1"
 district="$(curl -fs "$base/devices/air-0001" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("district",""))')"
 timeit() { # timeit NAME N URL: p50 and p90 of N sequential requests
@@ -84,7 +88,6 @@ if [ -n "$district" ]; then
 else
   echo "bench-history: no districts file ($geo): district series skipped"
 fi
-sleep 45 # writes stopped: let InfluxDB snapshot its cache and compact
 du_rp() { du -sb "$work/data/kessel/$1" "$work/wal/kessel/$1" 2>/dev/null | awk '{s+=$1} END{print s+0}'; }
 raw=$(du_rp autogen); hour=$(du_rp rollup_1h); day=$(du_rp rollup_1d)
 python3 - "$raw" "$hour" "$day" "$DEVICES" "$DAYS" <<'PY'

@@ -7,12 +7,18 @@
 #     peak RSS, and lost (counted in InfluxDB).
 #  2. Kessel live while kessel-sim publishes at a fixed 10,000 msgs/s:
 #     Kessel's CPU µs per message and share of a core.
+# With BENCH_ARCHIVE_DEVICES=N, yesterday's readings of N noise sensors
+# (one a minute) are stored first and the drain starts Kessel with an
+# empty --archive, so that it writes that day's archive while draining,
+# as after a restart at night, and on during the steady run; how far it
+# got is printed after each.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 N="${BENCH_MESSAGES:-200000}"
 DEVICES="${BENCH_DEVICES:-1000}"
 RATE="${BENCH_RATE:-10000}"
 RATE_SECONDS="${BENCH_RATE_SECONDS:-20}"
+ARCHIVE_DEVICES="${BENCH_ARCHIVE_DEVICES:-0}"
 . "$root/deploy/scripts/lib.sh"
 bench_work
 IPORT=$(free_port); MPORT=$(free_port); HPORT=$(free_port)
@@ -47,7 +53,22 @@ count_stored() {
 HZ=$(getconf CLK_TCK)
 
 # 1. Register the persistent session, stop Kessel, queue the burst in mosquitto.
-start_kessel; kill -TERM "$KPID"; wait "$KPID" 2>/dev/null || true
+start_kessel
+if [ "$ARCHIVE_DEVICES" -gt 0 ]; then
+  # A day for the archive: stored straight into InfluxDB, the devices
+  # made known to the hub over MQTT (one reading each).
+  t0=$(date +%s.%N)
+  "$root/bin/kessel-sim" --influx-url "http://127.0.0.1:$IPORT" --devices "$ARCHIVE_DEVICES" --kinds noise --interval 1m \
+    --start "$(date -u -d yesterday +%Y-%m-%dT00:00:00Z)" --count $((ARCHIVE_DEVICES * 1440)) --speedup 1e12 --seed 3 --quiet >"$work/archive-day.json"
+  w0=$(written)
+  "$root/bin/kessel-sim" --broker "tcp://127.0.0.1:$MPORT" --devices "$ARCHIVE_DEVICES" --kinds noise --interval 0 --count "$ARCHIVE_DEVICES" --seed 3 --quiet >/dev/null
+  for _ in $(seq 1 1200); do [ "$(written)" -ge $((w0 + ARCHIVE_DEVICES)) ] && break; sleep 0.1; done
+  echo "bench-ingest archive: stored yesterday's $(python3 -c 'import json,sys; print(format(json.load(open(sys.argv[1]))["sent"], ","))' "$work/archive-day.json") readings of $ARCHIVE_DEVICES noise sensors in $(python3 -c "print(f'{$(date +%s.%N) - $t0:.0f}')") s"
+  # Rollups off: that day's were computed as it happened; the drain
+  # shares the machine with the archive alone.
+  kessel_args+=(--archive "$work/archive" --rollups=false)
+fi
+kill -TERM "$KPID"; wait "$KPID" 2>/dev/null || true
 "$root/bin/kessel-sim" --broker "tcp://127.0.0.1:$MPORT" --devices "$DEVICES" --kinds air_quality --interval 0 --count "$N" --seed 1 --quiet >"$work/sim1.json"
 m0=$(cpu_ticks "$MQPID"); i0=$(cpu_ticks "$IXPID")
 # Watch kessel_ingest_written_total from one process over one keep-alive
@@ -109,12 +130,20 @@ PY
 sta() { curl -fs "http://127.0.0.1:$HPORT/metrics" | awk -F'[{}" ]+' '/^kessel_sta_mqtt_observations_total/ {s = s sep $3 " " $NF; sep = ", "} END {print (s == "" ? "none (the feed is off)" : s)}'; }
 echo "bench-ingest drain [${BENCH_LABEL:-with QC}]: SensorThings MQTT observations: $(sta)"
 
+metric() { curl -fs "http://127.0.0.1:$HPORT/metrics" | awk -v m="$1" '$1 == m {s += $2} END {printf "%.1f", s}'; }
+archived() { # what the archive has written so far
+  [ "$ARCHIVE_DEVICES" -gt 0 ] || return 0
+  echo "bench-ingest archive, $1 ($(python3 -c "print(f'{$(date +%s.%N) - $start:.0f}')") s after Kessel started): $(metric kessel_archive_days_written_total) days written ($(metric kessel_archive_rows_written_total) readings); it waited $(metric kessel_archive_yield_seconds_total) s for ingest to catch up"
+}
+archived "when the drain was done"
+
 # 2. Fixed rate, Kessel live.
 c0=$(cpu_ticks "$KPID"); w0=$(written)
 "$root/bin/kessel-sim" --broker "tcp://127.0.0.1:$MPORT" --devices "$DEVICES" --kinds air_quality --interval 0 --rate "$RATE" --count $((RATE*RATE_SECONDS)) --seed 2 --quiet >"$work/sim2.json"
 for _ in $(seq 1 200); do [ "$(written)" -ge $((w0 + RATE*RATE_SECONDS)) ] && break; sleep 0.05; done
 c1=$(cpu_ticks "$KPID"); w1=$(written)
 echo "bench-ingest steady [${BENCH_LABEL:-with QC}]: SensorThings MQTT observations, drain and steady: $(sta)"
+archived "after the steady run"
 python3 - "$c0" "$c1" "$HZ" "$w0" "$w1" "$RATE_SECONDS" "$RATE" "$(cat "$work/sim2.json")" <<'PY'
 import os, sys, json
 label = os.environ.get("BENCH_LABEL", "with QC")
