@@ -12,6 +12,7 @@ type metrics struct {
 	passes   *prometheus.CounterVec
 	lag      prometheus.Gauge
 	finalLag prometheus.Gauge
+	yielded  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -26,11 +27,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Time since the end of the newest hour rolled up (about one hour when current)."}),
 		finalLag: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kessel_rollup_final_lag_seconds",
 			Help: "Time since the end of the newest hour rolled up after its grace period."}),
+		yielded: prometheus.NewCounter(prometheus.CounterOpts{Name: "kessel_rollup_yield_seconds_total",
+			Help: "Time rolling up waited for ingest to catch up."}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.windows, m.hours, m.passes, m.lag, m.finalLag} {
+	for _, c := range []prometheus.Collector{m.windows, m.hours, m.passes, m.lag, m.finalLag, m.yielded} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("rollup: metrics: %w", err)
 		}

@@ -54,6 +54,13 @@ type Options struct {
 	// its rollup must stay as it is). On a first start, rolling up
 	// begins there, or at the oldest reading when raw is kept forever.
 	RawRetention time.Duration
+	// Busy reports whether ingest is behind (ingest.Ingester.Behind):
+	// before each pass the Roller waits until it is not, up to MaxYield,
+	// so that catching up after an outage does not slow draining the
+	// backlog the outage left. Nil: never busy.
+	Busy func() bool
+	// MaxYield bounds each wait for Busy; default 10 s.
+	MaxYield time.Duration
 }
 
 func (o *Options) ensureDefaults() {
@@ -68,6 +75,12 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.Interval <= 0 {
 		o.Interval = time.Minute
+	}
+	if o.Busy == nil {
+		o.Busy = func() bool { return false }
+	}
+	if o.MaxYield <= 0 {
+		o.MaxYield = 10 * time.Second
 	}
 	if o.Chunk < time.Hour {
 		o.Chunk = 24 * time.Hour
@@ -103,13 +116,14 @@ func New(store Store, opts Options) (*Roller, error) {
 }
 
 // Run rolls up until ctx ends: at once, then every Interval, without
-// pause while catching up. A pass that fails (InfluxDB down) is logged,
+// pause while catching up, each pass after ingest caught up (Busy). A pass that fails (InfluxDB down) is logged,
 // counted and retried at the next interval; Run returns nil when ctx
 // ends.
 func (r *Roller) Run(ctx context.Context) error {
 	t := time.NewTicker(r.opts.Interval)
 	defer t.Stop()
 	for {
+		r.yield(ctx)
 		more, err := r.Step(ctx)
 		switch {
 		case ctx.Err() != nil:
@@ -122,6 +136,27 @@ func (r *Roller) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// yieldStep is how often a waiting Roller asks Busy again.
+const yieldStep = 50 * time.Millisecond
+
+// yield waits while ingest is busy, up to MaxYield, or until ctx ends.
+func (r *Roller) yield(ctx context.Context) {
+	if !r.opts.Busy() {
+		return
+	}
+	start := time.Now()
+	defer func() { r.m.yielded.Add(time.Since(start).Seconds()) }()
+	t := time.NewTicker(yieldStep)
+	defer t.Stop()
+	for time.Since(start) < r.opts.MaxYield && r.opts.Busy() {
+		select {
+		case <-ctx.Done():
+			return
 		case <-t.C:
 		}
 	}

@@ -14,7 +14,8 @@ func (a *app) startRollup(ctx context.Context) (func(context.Context), error) {
 	if !a.cfg.has("ingest") || !a.cfg.Rollups {
 		return nil, nil
 	}
-	r, err := rollup.New(a.store, rollup.Options{Logger: a.log, Registerer: a.prom, Grace: a.cfg.RollupGrace, RawRetention: a.cfg.RawRetention})
+	r, err := rollup.New(a.store, rollup.Options{Logger: a.log, Registerer: a.prom, Grace: a.cfg.RollupGrace, RawRetention: a.cfg.RawRetention,
+		Busy: a.ingestBehind()})
 	if err != nil {
 		return nil, fmt.Errorf("rollup: %w", err)
 	}
