@@ -13,7 +13,7 @@ import (
 	"github.com/kessel-city/kessel"
 )
 
-// TestDeviceJSONMatchesEncodingJSON holds the hand-written device encoders
+// TestDeviceJSONMatchesEncodingJSON holds the hand-written device (and history) encoders
 // to encoding/json's output (SetEscapeHTML(false), as the answers are
 // encoded elsewhere) over random devices with awkward strings, floats,
 // times and missing parts.
@@ -104,6 +104,18 @@ func TestDeviceJSONMatchesEncodingJSON(t *testing.T) {
 		want = encode(fc)
 		if got := string(appendFeatureCollection(nil, items, next)); got != want {
 			t.Fatalf("GeoJSON differs at byte %d:\ngot  …%s\nwant …%s", diffAt(got, want), around(got, diffAt(got, want)), around(want, diffAt(got, want)))
+		}
+	}
+	var latest []readingJSON
+	for _, d := range items {
+		if d.Latest != nil {
+			latest = append(latest, *d.Latest)
+		}
+	}
+	for _, h := range []historyJSON{{pick(), pick(), "1h+raw", latest, len(latest)}, {"a", "b", "raw", []readingJSON{}, 0}, {}} {
+		want := encode(h)
+		if got := string(appendHistory(nil, h)); got != want {
+			t.Fatalf("history differs at byte %d:\ngot  …%s\nwant …%s", diffAt(got, want), around(got, diffAt(got, want)), around(want, diffAt(got, want)))
 		}
 	}
 	if got, want := string(appendDeviceList(nil, nil, 0, pageLinks{})), encode(listJSON{Items: []deviceJSON{}}); got != want {

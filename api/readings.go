@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -204,12 +205,43 @@ func (s *server) respondReadings(w http.ResponseWriter, r *http.Request, format 
 		for i := range rs {
 			items[i] = *toReadingJSON(&d, &rs[i])
 		}
-		s.encode(w, r, struct {
-			Device     string        `json:"device"`
-			Kind       string        `json:"kind"`
-			Resolution string        `json:"resolution"`
-			Items      []readingJSON `json:"items"`
-			Count      int           `json:"count"`
-		}{d.ID, d.Kind, served, items, len(items)}, reply{cache: cacheHistory})
+		s.encode(w, r, appendHistory(nil, historyJSON{d.ID, d.Kind, served, items, len(items)}), reply{cache: cacheHistory})
 	}
+}
+
+// historyJSON is a device history answer (JSON).
+type historyJSON struct {
+	Device     string        `json:"device"`
+	Kind       string        `json:"kind"`
+	Resolution string        `json:"resolution"`
+	Items      []readingJSON `json:"items"`
+	Count      int           `json:"count"`
+}
+
+// appendHistory appends h as encoding/json would, with its trailing
+// newline: a year of hourly windows is 8,760 items, and reflecting over
+// them was a quarter of such a request's time.
+func appendHistory(b []byte, h historyJSON) []byte {
+	b = append(b, `{"device":`...)
+	b = appendJSONString(b, h.Device)
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, h.Kind)
+	b = append(b, `,"resolution":`...)
+	b = appendJSONString(b, h.Resolution)
+	b = append(b, `,"items":`...)
+	if h.Items == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range h.Items {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendReading(b, &h.Items[i])
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, int64(h.Count), 10)
+	return append(b, "}\n"...)
 }
