@@ -54,6 +54,9 @@ type Options struct {
 	// MaxYield bounds each wait for Busy; default 10 s, so that an
 	// archive progresses, slowly, under any load.
 	MaxYield time.Duration
+	// StartDelay is how long Run waits before its first pass, so that a
+	// backlog the start left has begun to arrive (Busy); default 2 s.
+	StartDelay time.Duration
 }
 
 // Archive writes and lists archive days under one directory.
@@ -92,6 +95,9 @@ func New(dir string, store Store, devices Devices, opts Options) (*Archive, erro
 	}
 	if opts.MaxYield <= 0 {
 		opts.MaxYield = 10 * time.Second
+	}
+	if opts.StartDelay <= 0 {
+		opts.StartDelay = 2 * time.Second
 	}
 	if opts.UnitOf == nil {
 		opts.UnitOf = func(string, string) string { return "" }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -232,11 +233,14 @@ func checkPositions(t *testing.T, path string) {
 }
 
 // TestCatchUp writes every missing day once, from the oldest stored
-// reading to yesterday, and a second pass writes nothing.
+// reading to yesterday, and a second pass writes nothing; only the first
+// pass asks the store for its oldest reading (a scan of all of it), the
+// next ones begin at the archive's oldest day, also the next night's.
 func TestCatchUp(t *testing.T) {
 	c, reg, _, _ := city(t)
 	now := day.Add(50 * time.Hour) // Dec 1, 02:00: Nov 30 is yesterday
-	a, err := archive.New(t.TempDir(), c, reg, archive.Options{Now: func() time.Time { return now }})
+	store := &oldestCounted{Client: c}
+	a, err := archive.New(t.TempDir(), store, reg, archive.Options{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,10 +250,28 @@ func TestCatchUp(t *testing.T) {
 	if n := a.CatchUp(context.Background()); n != 0 {
 		t.Errorf("second catch-up wrote %d days, want none", n)
 	}
+	now = now.Add(24 * time.Hour)
+	if n := a.CatchUp(context.Background()); n != 1 {
+		t.Errorf("the next night's catch-up wrote %d days, want 1 (Dec 1)", n)
+	}
+	if n := store.asked.Load(); n != 1 {
+		t.Errorf("the oldest stored reading was asked for %d times, want once", n)
+	}
 	days, _ := a.Days()
-	if len(days) != 3 || !days[0].Equal(day.Add(-24*time.Hour)) {
+	if len(days) != 4 || !days[0].Equal(day.Add(-24*time.Hour)) {
 		t.Errorf("days %v", days)
 	}
+}
+
+// oldestCounted is the store, counting the questions for its oldest reading.
+type oldestCounted struct {
+	*influx.Client
+	asked atomic.Int64
+}
+
+func (o *oldestCounted) OldestReading(ctx context.Context) (time.Time, bool, error) {
+	o.asked.Add(1)
+	return o.Client.OldestReading(ctx)
 }
 
 // TestBuildRefusesAndSerialises: a day before the oldest stored reading

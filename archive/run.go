@@ -18,12 +18,20 @@ type Oldest interface {
 // that readings a device sent late are in it.
 const Delay = 15 * time.Minute
 
-// Run writes every missing day up to yesterday, oldest first, then each
+// Run writes every missing day up to yesterday, oldest first (after
+// Options.StartDelay), then each
 // day at Delay past the following midnight, until ctx ends. A day that
 // cannot be written (InfluxDB away) is tried again at the next pass, an
 // hour later at the latest; it never stops Run. It returns nil when ctx
 // ends.
 func (a *Archive) Run(ctx context.Context) error {
+	// A backlog left by the restart shows as ingest being behind only
+	// once the broker delivers it: the first pass waits a moment for it.
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(a.opts.StartDelay):
+	}
 	for {
 		a.CatchUp(ctx)
 		now := a.opts.Now()
@@ -53,10 +61,12 @@ func (a *Archive) yesterday() time.Time {
 }
 
 // CatchUp writes each day from the first day (Options.Since, else the
-// oldest stored reading's or the first rolled-up hour's, whichever is
-// older, else a week back) to yesterday that is not in the
-// archive yet, and returns how many it wrote.
+// archive's oldest day, else the oldest stored reading's or the first
+// rolled-up hour's, whichever is older, else a week back) to yesterday
+// that is not in the archive yet, and returns how many it wrote. It
+// begins once ingest is not behind (Options.Busy).
 func (a *Archive) CatchUp(ctx context.Context) int {
+	a.yield(ctx) // finding the first day may read the whole store
 	first := a.first(ctx)
 	n := 0
 	for day := first; !day.After(a.yesterday()) && ctx.Err() == nil; day = day.Add(24 * time.Hour) {
@@ -81,6 +91,14 @@ func (a *Archive) CatchUp(ctx context.Context) int {
 func (a *Archive) first(ctx context.Context) time.Time {
 	if !a.opts.Since.IsZero() {
 		return a.opts.Since.UTC().Truncate(24 * time.Hour)
+	}
+	// The first pass wrote every day from the oldest data on: asking the
+	// store again reads all of it (InfluxDB 1.8 does not push first()
+	// down), at every start and every night. A day older than the
+	// archive that is stored later (an import) is written on demand
+	// (Build).
+	if days, err := a.Days(); err == nil && len(days) > 0 {
+		return days[0]
 	}
 	day, found, err := a.oldestData(ctx)
 	_, tells := a.store.(Oldest)
