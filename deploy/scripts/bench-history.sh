@@ -5,7 +5,7 @@
 # rollups built by the hub, then p50/p90 of one device's year at every=1h
 # and of a district's year at every=1d, from the rollups and from raw
 # readings (resolution=raw), and disk use per device-year, raw vs rollups.
-# On a shared 2-core machine the full size took 32 minutes (1 December 2026): BENCH_DEVICES,
+# On a shared 2-core machine the full size took 21 to 32 minutes (1 December 2026): BENCH_DEVICES,
 # BENCH_DAYS and BENCH_INTERVAL scale it down (e.g. 5 devices, 30 days).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"

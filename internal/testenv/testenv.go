@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -70,17 +71,37 @@ func Program(t testing.TB, name, envVar string) string {
 	return ""
 }
 
-// FreePort returns a loopback TCP address that was free a moment ago.
+// FreePort returns a loopback TCP address that was free a moment ago,
+// never one it returned before in this process: the kernel may hand out
+// a port it just freed again, and a server given one address for two
+// listeners (influxd's HTTP and RPC) answered its own health check on the
+// wrong one.
 func FreePort(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		handedOut.Lock()
+		seen := handedOut.addrs[addr]
+		handedOut.addrs[addr] = true
+		handedOut.Unlock()
+		if !seen {
+			return addr
+		}
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	t.Fatal("free port: the kernel offered only ports handed out before")
+	return ""
 }
+
+// handedOut are the addresses FreePort returned.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
 
 // Eventually polls cond every 50ms until it returns true or timeout passes,
 // then fails t with msg.
