@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/internal/yield"
 )
 
 // Store streams stored readings; influx.Client has it.
@@ -173,23 +174,9 @@ type File struct {
 	Resolution string
 }
 
-// yieldStep is how often a waiting archive asks Busy again.
-const yieldStep = 50 * time.Millisecond
-
 // yield waits while ingest is busy, up to MaxYield, or until ctx ends.
 func (a *Archive) yield(ctx context.Context) {
-	if !a.opts.Busy() {
-		return
-	}
-	start := time.Now()
-	defer func() { a.yielded.Add(time.Since(start).Seconds()) }()
-	t := time.NewTicker(yieldStep)
-	defer t.Stop()
-	for time.Since(start) < a.opts.MaxYield && a.opts.Busy() {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	if w := yield.Wait(ctx, a.opts.Busy, a.opts.MaxYield); w > 0 {
+		a.yielded.Add(w.Seconds())
 	}
 }

@@ -76,7 +76,7 @@ func TestRollupPairer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ws := windowSet{every: 1 << 62, accs: map[int64]map[string]*rollupAcc{}}
-			p := rollupPairer{fn: tt.fn, add: ws.add, counts: map[seriesField]map[int64]int64{}}
+			p := newRollupPairer(tt.fn, ws.add)
 			err := readCSV(strings.NewReader(tt.csv), p.row)
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("err = %v, want %v", err, tt.err)

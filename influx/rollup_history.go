@@ -58,10 +58,10 @@ var errUnpaired = errors.New("influx: rollup stats before their count")
 // key order, so a series' <field>_count table comes before its other
 // stats tables (count < max < mean < min). It calls add per series,
 // field and window with its sum, min, max and count, holding only the
-// counts of each series' field. It returns errUnpaired when a stats row
+// counts of the series being read. It returns errUnpaired when a stats row
 // has no count before it.
 func (c *Client) pairedRollups(ctx context.Context, flux, fn string, add func(t int64, field string, sum, lo, hi float64, n int64)) error {
-	p := rollupPairer{fn: fn, add: add, counts: map[seriesField]map[int64]int64{}}
+	p := newRollupPairer(fn, add)
 	err := c.eachCSVRow(ctx, flux, p.row)
 	if err != nil && !errors.Is(err, errUnpaired) {
 		return fmt.Errorf("influx: rollups: %w", err)
@@ -69,21 +69,24 @@ func (c *Client) pairedRollups(ctx context.Context, flux, fn string, add func(t 
 	return err
 }
 
-type seriesField struct{ tags, field string }
-
 // rollupPairer pairs each stats row with the count of its series, field
 // and window (see pairedRollups).
 type rollupPairer struct {
-	fn     string
-	add    func(t int64, field string, sum, lo, hi float64, n int64)
-	counts map[seriesField]map[int64]int64
+	fn  string
+	add func(t int64, field string, sum, lo, hi float64, n int64)
 
-	cur             seriesField
-	stat            string
+	series      string                     // the current table's tags
+	counts      map[string]map[int64]int64 // of series, by field: the series before are done
+	field, stat string
+
 	wanted          bool // stat is what fn needs besides count
 	n               map[int64]int64
 	timeCol, valCol int
 	tags            []int
+}
+
+func newRollupPairer(fn string, add func(t int64, field string, sum, lo, hi float64, n int64)) *rollupPairer {
+	return &rollupPairer{fn: fn, add: add, counts: map[string]map[int64]int64{}}
 }
 
 func (p *rollupPairer) row(r *csvRow) error {
@@ -101,7 +104,7 @@ func (p *rollupPairer) row(r *csvRow) error {
 	case "count":
 		p.n[t] = int64(v)
 		if p.fn == "count" {
-			p.add(t, p.cur.field, 0, 0, 0, int64(v))
+			p.add(t, p.field, 0, 0, 0, int64(v))
 		}
 	case "mean", "min", "max":
 		if !p.wanted {
@@ -111,7 +114,7 @@ func (p *rollupPairer) row(r *csvRow) error {
 		if !ok {
 			return errUnpaired
 		}
-		p.add(t, p.cur.field, v*float64(k), v, v, k)
+		p.add(t, p.field, v*float64(k), v, v, k)
 	}
 	return nil
 }
@@ -127,12 +130,15 @@ func (p *rollupPairer) table(r *csvRow) error {
 		p.stat = ""
 		return nil
 	}
-	p.cur, p.stat = seriesField{tableTags(r, p.tags), name[:i]}, name[i+1:]
+	if series := tableTags(r, p.tags); series != p.series {
+		p.series, p.counts = series, map[string]map[int64]int64{}
+	}
+	p.field, p.stat = name[:i], name[i+1:]
 	p.wanted = slices.Contains(rollupFns[p.fn], p.stat)
 	if p.stat == "count" {
 		p.n = map[int64]int64{}
-		p.counts[p.cur] = p.n
-	} else if p.n = p.counts[p.cur]; p.n == nil {
+		p.counts[p.field] = p.n
+	} else if p.n = p.counts[p.field]; p.n == nil {
 		return errUnpaired
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kessel-city/kessel"
+	"github.com/kessel-city/kessel/internal/yield"
 )
 
 // Store computes and stores rollups and their watermark (influx.Client).
@@ -141,24 +142,10 @@ func (r *Roller) Run(ctx context.Context) error {
 	}
 }
 
-// yieldStep is how often a waiting Roller asks Busy again.
-const yieldStep = 50 * time.Millisecond
-
 // yield waits while ingest is busy, up to MaxYield, or until ctx ends.
 func (r *Roller) yield(ctx context.Context) {
-	if !r.opts.Busy() {
-		return
-	}
-	start := time.Now()
-	defer func() { r.m.yielded.Add(time.Since(start).Seconds()) }()
-	t := time.NewTicker(yieldStep)
-	defer t.Stop()
-	for time.Since(start) < r.opts.MaxYield && r.opts.Busy() {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	if w := yield.Wait(ctx, r.opts.Busy, r.opts.MaxYield); w > 0 {
+		r.m.yielded.Add(w.Seconds())
 	}
 }
 
