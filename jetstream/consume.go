@@ -76,7 +76,7 @@ func (b *Broker) Consume(ctx context.Context, handle func(context.Context, Messa
 	}()
 	defer func() { close(quit); <-stopped }()
 	for {
-		msg, err := it.Next()
+		msg, err := next(it)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, njs.ErrMsgIteratorClosed) {
 				return nil

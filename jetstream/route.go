@@ -99,7 +99,7 @@ func (b *Broker) iterateOnce(ctx context.Context, c njs.Consumer, fn func(njs.Ms
 	defer it.Stop()
 	defer context.AfterFunc(ctx, it.Stop)()
 	for {
-		msg, err := it.Next()
+		msg, err := next(it)
 		switch {
 		case err == nil:
 			fn(msg)
