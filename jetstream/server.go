@@ -118,6 +118,8 @@ type Broker struct {
 	// qos0 takes the QoS 0 device messages (qos0.go): from Start on in the
 	// embedded broker, while ConsumeCluster runs in a cluster.
 	qos0 atomic.Pointer[qos0Intake]
+	// staListened caches STAListened.
+	staListened atomic.Pointer[staListened]
 
 	closeOnce sync.Once
 	closeErr  error

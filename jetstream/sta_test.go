@@ -2,6 +2,7 @@ package jetstream_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,6 +157,44 @@ func TestSTAInterest(t *testing.T) {
 				t.Fatalf("unsubscribe: %v", tok.Error())
 			}
 			eventually(t, "no interest once unsubscribed", func() bool { return !b.STAInterest(pm10) })
+		})
+	}
+}
+
+// TestSTAListened: whether anyone subscribes to some Datastream's
+// Observations: a new subscriber is seen at once, one gone within a
+// second; other subscriptions do not count.
+func TestSTAListened(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	later := func() { mu.Lock(); now = now.Add(time.Second); mu.Unlock() }
+	b, _ := start(t, jetstream.Options{Anonymous: true, Now: clock})
+	if b.STAListened() {
+		t.Fatal("listened with no client")
+	}
+	c, err := dial(t, b.URL(), "", "", "reader", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staSuback(t, c, "kessel/alerts/#", 0)
+	later()
+	if b.STAListened() {
+		t.Fatal("an alert subscription counted as listening to Observations")
+	}
+	for _, filter := range []string{kessel.STAObservationsTopic("air-1", "pm10"), "v1.1/+/Observations", "#"} {
+		t.Run(filter, func(t *testing.T) {
+			staSuback(t, c, filter, 0)
+			if !b.STAListened() {
+				t.Fatalf("a new subscriber to %s not seen at once", filter)
+			}
+			if tok := c.Unsubscribe(filter); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+				t.Fatal(tok.Error())
+			}
+			later()
+			if b.STAListened() {
+				t.Fatalf("still listened after %s was unsubscribed", filter)
+			}
 		})
 	}
 }

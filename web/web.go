@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -42,7 +43,8 @@ type Options struct {
 }
 
 // Handler serves the page at "/" and its assets under "/static/". It is
-// safe for concurrent use; everything is rendered once in New.
+// safe for concurrent use; everything is rendered once in New (and
+// gzipped once when first served).
 type Handler struct {
 	index   asset
 	csp     string
@@ -51,21 +53,28 @@ type Handler struct {
 }
 
 type asset struct {
-	body  []byte
-	gz    []byte // body gzipped once at start; nil when that saves little
+	body []byte
+	// gz is body gzipped, once, when the asset is first served (at start
+	// it cost 50 ms of CPU while a restart's backlog drained); nil when
+	// that saves little.
+	gz    func() []byte
 	etag  string
 	ctype string
 }
 
 func newAsset(body []byte, ctype string) asset {
-	a := asset{body: body, etag: etag(body), ctype: ctype}
+	return asset{body: body, etag: etag(body), ctype: ctype, gz: sync.OnceValue(func() []byte { return gzipped(body) })}
+}
+
+// gzipped returns body gzipped, or nil when that saves less than a tenth.
+func gzipped(body []byte) []byte {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level: no error
 	_, _ = zw.Write(body)                                    // a bytes.Buffer does not fail
-	if zw.Close() == nil && buf.Len() < len(body)*9/10 {
-		a.gz = buf.Bytes()
+	if zw.Close() != nil || buf.Len() >= len(body)*9/10 {
+		return nil
 	}
-	return a
+	return buf.Bytes()
 }
 
 // serve answers with the asset, gzipped for clients that accept it, with
@@ -75,10 +84,10 @@ func (a asset) serve(w http.ResponseWriter, r *http.Request, cacheControl string
 	hd.Set("Content-Type", a.ctype)
 	hd.Set("Cache-Control", cacheControl)
 	body, tag := a.body, a.etag
-	if a.gz != nil {
+	if gz := a.gz(); gz != nil {
 		hd.Add("Vary", "Accept-Encoding")
 		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-			body, tag = a.gz, strings.TrimSuffix(a.etag, `"`)+`-gz"`
+			body, tag = gz, strings.TrimSuffix(a.etag, `"`)+`-gz"`
 			hd.Set("Content-Encoding", "gzip")
 		}
 	}

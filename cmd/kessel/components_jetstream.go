@@ -62,7 +62,7 @@ func (a *app) startJetStream(context.Context) (func(context.Context), error) {
 	a.setSTAPublisher(func(ctx context.Context, m api.STAMessage) error {
 		return b.PublishSTA(ctx, m.Topic, m.Payload, m.Public)
 	})
-	a.setSTAInterest(b.STAInterest)
+	a.setSTAInterest(b.STAListened, b.STAInterest)
 	return func(context.Context) {
 		// After ingest drained: what it stored is acknowledged, the rest
 		// given back to the stream.

@@ -26,8 +26,9 @@ type staFeed struct {
 	base    string
 	in      chan []kessel.Reading
 	publish *atomic.Pointer[func(ctx context.Context, m api.STAMessage) error]
-	// interest, when set, says whether a topic has a subscriber.
-	interest *atomic.Pointer[func(topic string) bool]
+	// interest, when set, says whether a topic has a subscriber, and
+	// listened whether any Datastream has one.
+	interest *atomic.Pointer[staInterest]
 	sent     *prometheus.CounterVec
 }
 
@@ -93,7 +94,10 @@ func (f *staFeed) run(ctx context.Context, a *app) {
 		}
 		var want func(string) bool
 		if w := f.interest.Load(); w != nil {
-			want = *w
+			if !w.listened() {
+				continue // nobody would receive one: none is rendered
+			}
+			want = w.topic
 		}
 		for _, m := range api.STAObservations(f.base, rs, want) {
 			if err := (*pub)(ctx, m); err != nil {
@@ -147,9 +151,16 @@ func (a *app) ingestDevices() ingest.Devices {
 	return staDevices{a.reg, a.sta}
 }
 
-// setSTAInterest sets how the feed learns whether an Observation's topic
-// has a subscriber (a broker that knows; otherwise every one is rendered
-// and published).
-func (a *app) setSTAInterest(interest func(topic string) bool) {
-	a.staInterest.Store(&interest)
+// staInterest is how the feed learns from a broker that knows whether
+// anyone subscribes to some Datastream's Observations (listened, asked
+// once per batch) and to a given Datastream's (topic).
+type staInterest struct {
+	listened func() bool
+	topic    func(topic string) bool
+}
+
+// setSTAInterest sets how the feed learns whether an Observation would
+// reach a subscriber (without it every one is rendered and published).
+func (a *app) setSTAInterest(listened func() bool, topic func(topic string) bool) {
+	a.staInterest.Store(&staInterest{listened, topic})
 }

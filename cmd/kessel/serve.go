@@ -89,8 +89,8 @@ type app struct {
 	// with publishSTA, once a broker connection exists.
 	sta        *staFeed
 	publishSTA atomic.Pointer[func(ctx context.Context, m api.STAMessage) error]
-	// staInterest says whether an Observation's topic has a subscriber.
-	staInterest atomic.Pointer[func(topic string) bool]
+	// staInterest says whether an Observation would have a subscriber.
+	staInterest atomic.Pointer[staInterest]
 	// ready lists what /readyz checks.
 	ready []api.Check
 }

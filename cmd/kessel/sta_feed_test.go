@@ -23,15 +23,17 @@ func TestSTAFeed(t *testing.T) {
 		name                       string
 		publisher                  bool
 		fail                       bool
-		nobody                     bool // the broker says nobody subscribes
+		nobody                     bool // the broker says nobody subscribes to the topic
+		unheard                    bool // the broker says nobody subscribes to any Datastream
 		batches                    int
 		published, failed, dropped float64
 	}{
-		{"no broker yet: nothing queued", false, false, false, 3, 0, 0, 0},
-		{"published, one message per field", true, false, false, 3, 6, 0, 0},
-		{"nobody subscribes: nothing rendered or sent", true, false, true, 3, 0, 0, 0},
-		{"the broker refuses: counted", true, true, false, 1, 0, 2, 0},
-		{"a full queue drops, counted per value", true, false, false, staQueue + 5, 2 * staQueue, 0, 10},
+		{"no broker yet: nothing queued", false, false, false, false, 3, 0, 0, 0},
+		{"published, one message per field", true, false, false, false, 3, 6, 0, 0},
+		{"nobody subscribes: nothing rendered or sent", true, false, true, false, 3, 0, 0, 0},
+		{"nobody subscribes to any Datastream: nothing rendered or sent", true, false, false, true, 3, 0, 0, 0},
+		{"the broker refuses: counted", true, true, false, false, 1, 0, 2, 0},
+		{"a full queue drops, counted per value", true, false, false, false, staQueue + 5, 2 * staQueue, 0, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &app{log: slog.New(slog.DiscardHandler)}
@@ -43,7 +45,7 @@ func TestSTAFeed(t *testing.T) {
 					return nil
 				})
 			}
-			a.setSTAInterest(func(string) bool { return !tc.nobody })
+			a.setSTAInterest(func() bool { return !tc.unheard }, func(string) bool { return !tc.nobody })
 			f := &staFeed{base: "http://x", in: make(chan []kessel.Reading, staQueue), publish: &a.publishSTA, interest: &a.staInterest,
 				sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "t"}, []string{"result"})}
 			for range tc.batches { // the feed does not run yet: the queue fills
