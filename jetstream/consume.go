@@ -37,30 +37,20 @@ const fetchBatch = 1000
 // is told they are in progress), however long the store is down; when
 // ctx ends Consume stops pulling and returns nil; messages handed over
 // may still be acknowledged until Close, which gives those still held
-// back (NAK) so that the next run gets them at once. One Consume at a time.
+// back (NAK) so that the next run gets them at once. Acknowledgements
+// reach JetStream by floor, every ackEvery (see floor): a message stored
+// above one not yet stored comes again after a crash, and is stored once.
+// One Consume at a time.
 func (b *Broker) Consume(ctx context.Context, handle func(context.Context, Message) error) error {
 	h := b.held
-	tick := time.NewTicker(b.opts.AckWait / 3)
-	defer tick.Stop()
 	done := make(chan struct{})
 	defer close(done)
-	go func() {
-		for {
-			select {
-			case <-done:
-				return
-			case now := <-tick.C:
-				h.inProgress(now.Add(-b.opts.AckWait / 3))
-			}
-		}
-	}()
+	go b.keepFloor(h, done)
 	// A pull that keeps up to fetchBatch messages on their way, asking
 	// for more as they are taken (one Fetch after another waited for each
 	// batch to complete: a drain ran at half the rate). Each pull request
-	// expires after pullExpiry: in about one drain of five (200,000
-	// messages) the server stopped answering a pull mid-drain, and with
-	// the default expiry (30 s) the client noticed only after 30 s
-	// without heartbeats ("no heartbeat received"; nats.go issue 1622).
+	// expires after pullExpiry, and next works around the iterator's
+	// failing to ask again (drains stalled for 30 s, then for 4 s).
 	it, err := b.consumer.Messages(njs.PullMaxMessages(fetchBatch), njs.PullExpiry(pullExpiry))
 	if err != nil {
 		return fmt.Errorf("jetstream: consume: %w", err)
@@ -95,7 +85,7 @@ func (b *Broker) Consume(ctx context.Context, handle func(context.Context, Messa
 }
 
 // deliver hands one message over; an error means ctx ended.
-func (b *Broker) deliver(ctx context.Context, h *held, msg njs.Msg, handle func(context.Context, Message) error) error {
+func (b *Broker) deliver(ctx context.Context, h tracker, msg njs.Msg, handle func(context.Context, Message) error) error {
 	md, err := msg.Metadata()
 	if err != nil {
 		b.log.Error("message without JetStream metadata; skipped", "subject", msg.Subject(), "err", err)
@@ -105,8 +95,9 @@ func (b *Broker) deliver(ctx context.Context, h *held, msg njs.Msg, handle func(
 		b.m.redeliver.Inc()
 	}
 	topic := Topic(strings.TrimPrefix(msg.Subject(), mqttMsgsPrefix))
-	if !b.opts.Match(topic) {
-		_ = msg.Ack() // not Kessel's to read (an alert, another application's topic)
+	if !b.opts.Match(topic) { // not Kessel's to read (an alert, another application's topic)
+		h.add(md.Sequence.Stream, msg, time.Now())
+		h.ack(md.Sequence.Stream)
 		return nil
 	}
 	return b.handOver(ctx, h, msg, md.Sequence.Stream, Message{Topic: topic, Payload: msg.Data(), Stored: md.Timestamp}, handle)
@@ -114,15 +105,11 @@ func (b *Broker) deliver(ctx context.Context, h *held, msg njs.Msg, handle func(
 
 // handOver hands m (the message msg, seq in its stream) to handle, held
 // until its Ack; an error means ctx ended.
-func (b *Broker) handOver(ctx context.Context, h *held, msg njs.Msg, seq uint64, m Message, handle func(context.Context, Message) error) error {
+func (b *Broker) handOver(ctx context.Context, h tracker, msg njs.Msg, seq uint64, m Message, handle func(context.Context, Message) error) error {
 	h.add(seq, msg, time.Now())
-	m.Ack = func() {
-		if h.remove(seq) {
-			_ = msg.Ack() // a lost ack means one redelivery, which stores nothing twice
-		}
-	}
+	m.Ack = func() { h.ack(seq) }
 	if err := handle(ctx, m); err != nil {
-		if h.remove(seq) {
+		if msg, ok := h.giveBack(seq); ok {
 			_ = msg.NakWithDelay(time.Second)
 		}
 		if ctx.Err() != nil {
@@ -133,8 +120,52 @@ func (b *Broker) handOver(ctx context.Context, h *held, msg njs.Msg, seq uint64,
 	return nil
 }
 
+// tracker keeps the messages handed over until they are acknowledged.
+type tracker interface {
+	// add records seq, delivered as m, as handed over at now.
+	add(seq uint64, m njs.Msg, now time.Time)
+	// ack acknowledges seq (now or with others); false when not held.
+	ack(seq uint64) bool
+	// giveBack stops holding seq, which is then given back (NAK).
+	giveBack(seq uint64) (njs.Msg, bool)
+	// inProgress resets the ack timer of those held since before cutoff.
+	inProgress(cutoff time.Time)
+	// nakAll gives back what was not acknowledged.
+	nakAll()
+}
+
+// ackEvery is how often the embedded consumer's floor is acknowledged.
+const ackEvery = 5 * time.Millisecond
+
+// keepFloor acknowledges h's floor every ackEvery (if h is one) and keeps
+// the messages held for longer than AckWait/3 from timing out (the store
+// is down), until done.
+func (b *Broker) keepFloor(h tracker, done <-chan struct{}) {
+	f, _ := h.(*floor)
+	hold := time.NewTicker(b.opts.AckWait / 3)
+	defer hold.Stop()
+	flush := time.NewTicker(ackEvery)
+	defer flush.Stop()
+	for {
+		select {
+		case <-done:
+			if f != nil {
+				f.flush()
+			}
+			return
+		case <-flush.C:
+			if f != nil {
+				f.flush()
+			}
+		case now := <-hold.C:
+			h.inProgress(now.Add(-b.opts.AckWait / 3))
+		}
+	}
+}
+
 // held are the messages handed over and not yet acknowledged, with when
-// JetStream last heard of each.
+// JetStream last heard of each: each is acknowledged on its own (the
+// partitions of a cluster, several consumers of one stream).
 type held struct {
 	mu   sync.Mutex
 	msgs map[uint64]heldMsg
@@ -151,12 +182,20 @@ func (h *held) add(seq uint64, m njs.Msg, now time.Time) {
 	h.mu.Unlock()
 }
 
-func (h *held) remove(seq uint64) bool {
+func (h *held) ack(seq uint64) bool {
+	m, ok := h.giveBack(seq)
+	if ok {
+		_ = m.Ack() // a lost ack means one redelivery, which stores nothing twice
+	}
+	return ok
+}
+
+func (h *held) giveBack(seq uint64) (njs.Msg, bool) {
 	h.mu.Lock()
-	_, ok := h.msgs[seq]
+	m, ok := h.msgs[seq]
 	delete(h.msgs, seq)
 	h.mu.Unlock()
-	return ok
+	return m.msg, ok
 }
 
 // inProgress resets the ack timer of the messages held since before

@@ -106,7 +106,7 @@ type Broker struct {
 	nc       *nats.Conn
 	js       njs.JetStream
 	consumer njs.Consumer
-	held     *held
+	held     tracker
 	sta      *staGate
 	opts     Options
 	m        *metrics
@@ -146,7 +146,7 @@ func Start(opts Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Broker{opts: opts, m: m, log: log, sta: sta, held: &held{msgs: map[uint64]heldMsg{}}}
+	b := &Broker{opts: opts, m: m, log: log, sta: sta, held: newFloor()}
 	dir := opts.DataDir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "kessel-jetstream-"); err != nil {
@@ -242,13 +242,8 @@ func (b *Broker) connect(auth *authenticator) error {
 	if err != nil && !errors.Is(err, njs.ErrStreamNameAlreadyInUse) {
 		return fmt.Errorf("jetstream: stream %s: %w", mqttMsgsStream, err)
 	}
-	b.consumer, err = b.js.CreateOrUpdateConsumer(ctx, mqttMsgsStream, njs.ConsumerConfig{
-		Durable: ConsumerName, Description: "Kessel ingest: device messages, acknowledged once stored in InfluxDB",
-		AckPolicy: njs.AckExplicitPolicy, AckWait: b.opts.AckWait,
-		MaxAckPending: b.opts.MaxAckPending, DeliverPolicy: njs.DeliverAllPolicy, MaxDeliver: -1,
-	})
-	if err != nil {
-		return fmt.Errorf("jetstream: consumer %s: %w", ConsumerName, err)
+	if err := b.ensureConsumer(ctx); err != nil {
+		return err
 	}
 	// Listening for QoS 0 messages before devices may connect, so that
 	// those that come before ingest runs are counted.
@@ -258,6 +253,42 @@ func (b *Broker) connect(auth *authenticator) error {
 		return fmt.Errorf("jetstream: QoS 0 subscription: %w", err)
 	}
 	return b.redeliverPending(ctx)
+}
+
+// ensureConsumer creates Kessel's durable consumer, or updates it. It
+// acknowledges by floor (AckAll, see floor). JetStream cannot change a
+// consumer's ack policy, and a stream with interest retention drops what
+// no consumer wants: one made by an earlier Kessel (AckExplicit) is
+// replaced while a second consumer holds the stream's messages, so the new
+// one gets every message still stored (those the old one had acknowledged
+// and others still wanted come again, and are stored once).
+func (b *Broker) ensureConsumer(ctx context.Context) error {
+	hold := ConsumerName + "-hold"
+	old, err := b.js.Consumer(ctx, mqttMsgsStream, ConsumerName)
+	if err == nil && old.CachedInfo().Config.AckPolicy != njs.AckAllPolicy {
+		if _, err := b.js.CreateOrUpdateConsumer(ctx, mqttMsgsStream, njs.ConsumerConfig{Durable: hold,
+			Description: "Kessel: holds the stream while its ingest consumer is replaced", AckPolicy: njs.AckExplicitPolicy,
+			DeliverPolicy: njs.DeliverAllPolicy}); err != nil {
+			return fmt.Errorf("jetstream: consumer %s: %w", hold, err)
+		}
+		if err := b.js.DeleteConsumer(ctx, mqttMsgsStream, ConsumerName); err != nil {
+			return fmt.Errorf("jetstream: replace consumer %s: %w", ConsumerName, err)
+		}
+		b.log.Info("ingest consumer replaced by one that acknowledges by floor", "consumer", ConsumerName)
+	}
+	b.consumer, err = b.js.CreateOrUpdateConsumer(ctx, mqttMsgsStream, njs.ConsumerConfig{
+		Durable: ConsumerName, Description: "Kessel ingest: device messages, acknowledged once stored in InfluxDB",
+		AckPolicy: njs.AckAllPolicy, AckWait: b.opts.AckWait,
+		MaxAckPending: b.opts.MaxAckPending, DeliverPolicy: njs.DeliverAllPolicy, MaxDeliver: -1,
+	})
+	if err != nil {
+		return fmt.Errorf("jetstream: consumer %s: %w", ConsumerName, err)
+	}
+	// A replacement cut short leaves the holder: the new consumer exists now.
+	if err := b.js.DeleteConsumer(ctx, mqttMsgsStream, hold); err != nil && !errors.Is(err, njs.ErrConsumerNotFound) {
+		return fmt.Errorf("jetstream: consumer %s: %w", hold, err)
+	}
+	return nil
 }
 
 // redeliverPending hands out again, at once, what the previous run had
