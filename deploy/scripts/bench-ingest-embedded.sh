@@ -20,9 +20,12 @@ start_influxd "$IPORT" "$work"
 
 kessel_args=(serve --device-metrics=false ${BENCH_KESSEL_ARGS:-} --mqtt-listen "127.0.0.1:$MPORT" --mqtt-data "$work/mqtt"
   --influx-url "http://127.0.0.1:$IPORT" --http "127.0.0.1:$HPORT" --log-level error)
-start_kessel() { # extra args...
+start_kessel() { # [--no-wait] extra args...
+  local wait=1
+  [ "${1:-}" = --no-wait ] && { wait=0; shift; }
   "$root/bin/kessel" "${kessel_args[@]}" "$@" >"$work/kessel.out" 2>>"$work/kessel.log" &
   KPID=$!; pids+=($KPID)
+  [ "$wait" = 1 ] || return 0
   # Ready when an MQTT CONNECT is accepted (devices are let in once the
   # durable consumer exists).
   for _ in $(seq 1 600); do mqtt_accepts "$MPORT" && return; sleep 0.05; done
@@ -56,18 +59,15 @@ sim 1 "$work/sim1.json"
 echo "bench-ingest embedded: publish with no consumer running: $N msgs at $(rate_of "$work/sim1.json") PUBACKs/s (each after JetStream stored the message)"
 kill -TERM "$KPID"; wait "$KPID" 2>/dev/null || true
 
-# 2. Drain.
+# 2. Drain, watched as the drain through mosquitto is (watch_written):
+# the clock runs from Kessel's start to the last reading stored.
+watch_written "$HPORT" "$N" "$work/watch.out"
+sleep 0.5 # the watcher's interpreter is up before the clock starts
 start=$(date +%s.%N)
-start_kessel
+start_kessel --no-wait
 c0=$(cpu_ticks "$KPID")
-first=""
-for _ in $(seq 1 12000); do
-  w=$(written)
-  [ -z "$first" ] && [ "$w" -gt 0 ] && first=$(date +%s.%N)
-  [ "$w" -ge "$N" ] && break
-  sleep 0.05
-done
-end=$(date +%s.%N)
+wait "$WATCH"
+read -r first end <"$work/watch.out"
 c1=$(cpu_ticks "$KPID")
 rss=$(awk '/VmHWM/{print $2}' "/proc/$KPID/status")
 stored=$(count_stored)

@@ -78,37 +78,7 @@ fi
 kill -TERM "$KPID"; wait "$KPID" 2>/dev/null || true
 "$root/bin/kessel-sim" --broker "tcp://127.0.0.1:$MPORT" --devices "$DEVICES" --kinds air_quality --interval 0 --count "$N" --seed 1 --quiet >"$work/sim1.json"
 m0=$(cpu_ticks "$MQPID"); i0=$(cpu_ticks "$IXPID")
-# Watch kessel_ingest_written_total from one process over one keep-alive
-# connection every 50 ms, started before Kessel so that it sees the first
-# write: a curl started every 20 ms would itself take a tenth of this 2-core
-# machine away from the processes being measured, and each scrape costs
-# Kessel CPU too. The end is seen up to 50 ms late (about 1 % of a run).
-python3 - "$HPORT" "$N" >"$work/watch.out" <<'PY' &
-import http.client, sys, time
-port, n = int(sys.argv[1]), int(sys.argv[2])
-conn, first = None, None
-while True:
-    try:
-        conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", "/metrics")
-        body = conn.getresponse().read().decode()
-    except OSError:
-        conn = None  # not listening yet
-        time.sleep(0.05)
-        continue
-    w = 0
-    for line in body.splitlines():
-        if line.startswith("kessel_ingest_written_total"):
-            w += float(line.split()[-1])
-    now = time.time()
-    if first is None and w > 0:
-        first = now
-    if w >= n:
-        print(f"{first:.6f} {now:.6f}")
-        break
-    time.sleep(0.05)
-PY
-WATCH=$!; pids+=($WATCH)
+watch_written "$HPORT" "$N" "$work/watch.out"
 sleep 0.5 # the watcher's interpreter is up before the clock starts
 start=$(date +%s.%N)
 start_kessel

@@ -33,3 +33,40 @@ start_influxd() {
   echo "influxd did not start; see $dir/influxd.log" >&2
   return 1
 }
+
+# watch_written PORT N OUT watches kessel_ingest_written_total of the hub
+# on PORT from one process over one keep-alive connection every 50 ms,
+# started before the hub so that it sees the first write, and writes
+# "FIRST END" (the times of the first write and of N written) to OUT; its
+# pid is $WATCH. A curl started every 20 ms would itself take a tenth of
+# this 2-core machine away from the processes being measured, and each
+# scrape costs Kessel CPU too. The end is seen up to 50 ms late (about 1 %
+# of a run).
+watch_written() {
+python3 - "$1" "$2" >"$3" <<'PY' &
+import http.client, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+conn, first = None, None
+while True:
+    try:
+        conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/metrics")
+        body = conn.getresponse().read().decode()
+    except OSError:
+        conn = None  # not listening yet
+        time.sleep(0.05)
+        continue
+    w = 0
+    for line in body.splitlines():
+        if line.startswith("kessel_ingest_written_total"):
+            w += float(line.split()[-1])
+    now = time.time()
+    if first is None and w > 0:
+        first = now
+    if w >= n:
+        print(f"{first:.6f} {now:.6f}")
+        break
+    time.sleep(0.05)
+PY
+  WATCH=$!; pids+=($WATCH)
+}
