@@ -43,10 +43,10 @@ func (a *app) startJetStream(context.Context) (func(context.Context), error) {
 		// ingest and becomes a counted dead letter, not a disconnect.
 		MaxPayload: int32(max(1<<20, 2*a.cfg.MaxPayload)),
 		// More unacknowledged than ingest may hold, with the pull's
-		// buffer of up to 1,000 on its way and the acknowledgements of
-		// whole batches JetStream has not processed yet: with a margin
-		// of 2,000 the consumer still reached it in drains, and a pull
-		// then went unanswered (see jetstream.Consume).
+		// buffer of up to 1,000 on its way and the acknowledgements
+		// JetStream has not processed yet (with a margin of 2,000 the
+		// consumer reached it in drains and stopped delivering until
+		// they were).
 		MaxAckPending: 2 * ingest.Options{BatchSize: a.cfg.BatchSize}.Held(),
 		Logger:        a.log, Registerer: a.prom,
 	})
