@@ -20,14 +20,47 @@ const (
 	brokerMochi = "mochi"
 )
 
-// startJetStream runs the default embedded broker (--mqtt-broker
-// embedded). Kessel's durable consumer on the device topics exists before
-// it lets any device in. It starts before ingest and stops after it, so
-// that what ingest drains at shutdown is still acknowledged to the stream.
+// startJetStream starts the default embedded broker (--mqtt-broker
+// embedded) beside the components after it (restoring its stream takes as
+// long as they do; awaitJetStream takes the broker where the others
+// expect it). Kessel's durable consumer on the device topics exists before
+// it lets any device in: what devices publish before ingest runs waits in
+// the stream. It stops after ingest, so that what ingest drains at
+// shutdown is still acknowledged to the stream.
 func (a *app) startJetStream(context.Context) (func(context.Context), error) {
 	if a.cfg.Broker != brokerEmbedded {
 		return nil, nil
 	}
+	type started struct {
+		b   *jetstream.Broker
+		err error
+	}
+	done := make(chan started, 1)
+	go func() {
+		b, err := a.newJetStream()
+		done <- started{b, err}
+	}()
+	var got *started
+	a.awaitJS = func() (*jetstream.Broker, error) {
+		if got == nil {
+			r := <-done
+			got = &r
+		}
+		return got.b, got.err
+	}
+	return func(context.Context) {
+		// After ingest drained: what it stored is acknowledged, the rest
+		// given back to the stream.
+		if b, err := a.awaitJS(); err == nil {
+			if err := b.Close(); err != nil {
+				a.log.Warn("broker shutdown", "err", err)
+			}
+		}
+	}, nil
+}
+
+// newJetStream starts the embedded broker.
+func (a *app) newJetStream() (*jetstream.Broker, error) {
 	auth := a.cfg.File.brokerAuth()
 	if auth.Anonymous {
 		a.log.Warn("embedded broker accepts anonymous clients (development mode); list mqtt.users in the config for production")
@@ -53,9 +86,22 @@ func (a *app) startJetStream(context.Context) (func(context.Context), error) {
 	if err != nil {
 		return nil, err
 	}
+	a.log.Info("embedded MQTT broker (NATS JetStream) listening", "addr", b.Addr(), "data", a.cfg.MQTTData)
+	return b, nil
+}
+
+// awaitJetStream waits for the embedded broker startJetStream started and
+// hands it to the components after it (startJetStream's stop closes it).
+func (a *app) awaitJetStream(context.Context) (func(context.Context), error) {
+	if a.awaitJS == nil {
+		return nil, nil
+	}
+	b, err := a.awaitJS()
+	if err != nil {
+		return nil, err
+	}
 	a.js = b
 	a.brokerURL = b.URL()
-	a.log.Info("embedded MQTT broker (NATS JetStream) listening", "addr", b.Addr(), "data", a.cfg.MQTTData)
 	a.setPublisher(func(ctx context.Context, topic string, payload []byte) error {
 		return b.Publish(ctx, topic, payload, false, 1)
 	})
@@ -63,13 +109,7 @@ func (a *app) startJetStream(context.Context) (func(context.Context), error) {
 		return b.PublishSTA(ctx, m.Topic, m.Payload, m.Public)
 	})
 	a.setSTAInterest(b.STAListened, b.STAInterest)
-	return func(context.Context) {
-		// After ingest drained: what it stored is acknowledged, the rest
-		// given back to the stream.
-		if err := b.Close(); err != nil {
-			a.log.Warn("broker shutdown", "err", err)
-		}
-	}, nil
+	return nil, nil
 }
 
 // startConsume hands the stream's messages to ingest; each is

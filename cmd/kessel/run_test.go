@@ -43,17 +43,23 @@ func TestRunServe(t *testing.T) {
 		env       map[string]string
 		wantErr   string
 		wantStops []string
+		// cancelWhen: the context ends once the log says this.
+		cancelWhen string
 	}{
 		{name: "every role, embedded broker",
 			env:       map[string]string{"KESSEL_ROLES": "ingest,alerts,api"},
-			wantStops: []string{"http", "usage", "rollup", "consume", "ingest", "sta", "jetstream", "evidence", "alerts", "restore", "registry", "influxdb"}},
+			wantStops: []string{"http", "usage", "rollup", "consume", "ingest", "sta", "evidence", "alerts", "restore", "registry", "influxdb", "jetstream"}},
 		{name: "every role, in-memory embedded broker", args: []string{"--mqtt-broker", "mochi"},
 			wantStops: []string{"http", "usage", "broker", "rollup", "ingest", "sta", "evidence", "alerts", "restore", "registry", "influxdb"}},
 		{name: "api only, following the embedded broker", args: []string{"--roles", "api", "--mqtt-broker", "embedded"},
-			wantStops: []string{"http", "usage", "follower", "jetstream", "restore", "registry", "influxdb"}},
+			wantStops: []string{"http", "usage", "follower", "restore", "registry", "influxdb", "jetstream"}},
 		{name: "HTTP port taken", args: []string{"--http", taken.Addr().String()},
 			wantErr:   "http: listen tcp " + taken.Addr().String(),
-			wantStops: []string{"usage", "rollup", "consume", "ingest", "sta", "jetstream", "evidence", "alerts", "restore", "registry", "influxdb"}},
+			wantStops: []string{"usage", "rollup", "consume", "ingest", "sta", "evidence", "alerts", "restore", "registry", "influxdb", "jetstream"}},
+		// The embedded broker starts beside the components before it is
+		// needed: one of them failing closes it too.
+		{name: "stopped while waiting for InfluxDB", env: map[string]string{"KESSEL_INFLUX_URL": "http://" + closedPort(t)},
+			cancelWhen: "waiting for InfluxDB", wantErr: "InfluxDB is not reachable", wantStops: []string{"jetstream"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,6 +86,11 @@ func TestRunServe(t *testing.T) {
 				}
 				cancel()
 			}
+			if tc.cancelWhen != "" {
+				testenv.Eventually(t, 30*time.Second, func() bool { return strings.Contains(stderr.String(), tc.cancelWhen) },
+					"the log does not say %q:\n%s", tc.cancelWhen, stderr.String())
+				cancel()
+			}
 			var err error
 			select {
 			case err = <-done:
@@ -92,11 +103,28 @@ func TestRunServe(t *testing.T) {
 			if got := stoppedOrder(stderr.String()); !slices.Equal(got, tc.wantStops) {
 				t.Errorf("stopped %v, want %v", got, tc.wantStops)
 			}
+			if ln, err := net.Listen("tcp", env["KESSEL_MQTT_LISTEN"]); err != nil {
+				t.Errorf("the MQTT listener was left open: %v", err)
+			} else {
+				ln.Close()
+			}
 			if tc.wantErr == "" && strings.Contains(stderr.String(), "level=ERROR") {
 				t.Errorf("errors logged during a clean run:\n%s", stderr.String())
 			}
 		})
 	}
+}
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }
 
 // TestRunCommands runs the other commands with injected streams.

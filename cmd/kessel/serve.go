@@ -35,15 +35,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	a.prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return a.run(ctx, []component{
 		{"pprof", a.startProfile},
+		{"jetstream", a.startJetStream}, // beside the next ones; closed after ingest drained
 		{"districts", a.loadDistricts},
 		{"influxdb", a.startStore},
 		{"registry", a.startRegistry},
 		{"restore", a.startRestore},
 		{"alerts", a.startAlerts},
-		{"evidence", a.startEvidence},   // after the alerts, whose journal it reads
-		{"jetstream", a.startJetStream}, // before ingest, closed after it drained
-		{"nats", a.startNATS},           // the same, in an external NATS cluster (--nats)
-		{"sta", a.startSTA},             // SensorThings over MQTT: stopped after ingest, before the broker
+		{"evidence", a.startEvidence},         // after the alerts, whose journal it reads
+		{"jetstream-ready", a.awaitJetStream}, // before ingest
+		{"nats", a.startNATS},                 // the same, in an external NATS cluster (--nats)
+		{"sta", a.startSTA},                   // SensorThings over MQTT: stopped after ingest, before the broker
 		{"ingest", a.startIngest},
 		{"consume", a.startConsume}, // stops pulling before ingest drains
 		{"rollup", a.startRollup},
@@ -77,6 +78,8 @@ type app struct {
 	broker    *broker.Broker
 	// js is the default embedded broker (NATS JetStream).
 	js *jetstream.Broker
+	// awaitJS returns the embedded broker startJetStream started.
+	awaitJS func() (*jetstream.Broker, error)
 	// brokerURL is where the hub's MQTT broker is (the embedded one's URL,
 	// or --mqtt-broker).
 	brokerURL string
