@@ -19,8 +19,8 @@ type Oldest interface {
 const Delay = 15 * time.Minute
 
 // Run writes every missing day up to yesterday, oldest first (after
-// Options.StartDelay), then each
-// day at Delay past the following midnight, until ctx ends. A day that
+// Options.StartDelay), then each day at Delay past the following
+// midnight, until ctx ends. A day that
 // cannot be written (InfluxDB away) is tried again at the next pass, an
 // hour later at the latest; it never stops Run. It returns nil when ctx
 // ends.

@@ -45,7 +45,7 @@ func (b *Broker) Consume(ctx context.Context, handle func(context.Context, Messa
 	h := b.held
 	done := make(chan struct{})
 	defer close(done)
-	go b.keepFloor(h, done)
+	go b.keepHeld(h, done)
 	// A pull that keeps up to fetchBatch messages on their way, asking
 	// for more as they are taken (one Fetch after another waited for each
 	// batch to complete: a drain ran at half the rate). Each pull request
@@ -130,18 +130,20 @@ type tracker interface {
 	giveBack(seq uint64) (njs.Msg, bool)
 	// inProgress resets the ack timer of those held since before cutoff.
 	inProgress(cutoff time.Time)
+	// flush sends the acknowledgements ack left for later, if any.
+	flush()
 	// nakAll gives back what was not acknowledged.
 	nakAll()
 }
 
-// ackEvery is how often the embedded consumer's floor is acknowledged.
+// ackEvery is how often acknowledgements left for later are sent (see
+// floor).
 const ackEvery = 5 * time.Millisecond
 
-// keepFloor acknowledges h's floor every ackEvery (if h is one) and keeps
-// the messages held for longer than AckWait/3 from timing out (the store
-// is down), until done.
-func (b *Broker) keepFloor(h tracker, done <-chan struct{}) {
-	f, _ := h.(*floor)
+// keepHeld sends h's acknowledgements left for later every ackEvery and
+// keeps the messages held for longer than AckWait/3 from timing out (the
+// store is down), until done; then it sends what is left.
+func (b *Broker) keepHeld(h tracker, done <-chan struct{}) {
 	hold := time.NewTicker(b.opts.AckWait / 3)
 	defer hold.Stop()
 	flush := time.NewTicker(ackEvery)
@@ -149,14 +151,10 @@ func (b *Broker) keepFloor(h tracker, done <-chan struct{}) {
 	for {
 		select {
 		case <-done:
-			if f != nil {
-				f.flush()
-			}
+			h.flush()
 			return
 		case <-flush.C:
-			if f != nil {
-				f.flush()
-			}
+			h.flush()
 		case now := <-hold.C:
 			h.inProgress(now.Add(-b.opts.AckWait / 3))
 		}
@@ -189,6 +187,9 @@ func (h *held) ack(seq uint64) bool {
 	}
 	return ok
 }
+
+// flush: held acknowledges each message in ack.
+func (h *held) flush() {}
 
 func (h *held) giveBack(seq uint64) (njs.Msg, bool) {
 	h.mu.Lock()

@@ -37,7 +37,7 @@ func (b *Broker) ConsumeCluster(ctx context.Context, handle func(context.Context
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wg.Go(func() { b.keepHeld(ctx) })
+	wg.Go(func() { b.keepHeld(b.held, ctx.Done()) })
 	wg.Go(func() { b.route(ctx) })
 	wg.Go(func() { b.routeQoS0(ctx) })
 	for k := range b.cluster.parts {
@@ -55,21 +55,6 @@ func (b *Broker) ConsumeCluster(ctx context.Context, handle func(context.Context
 	}
 	<-ctx.Done()
 	return nil
-}
-
-// keepHeld tells JetStream, every AckWait/3, that the messages held for
-// longer are still being worked on (the store is down).
-func (b *Broker) keepHeld(ctx context.Context) {
-	tick := time.NewTicker(b.opts.AckWait / 3)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-tick.C:
-			b.held.inProgress(now.Add(-b.opts.AckWait / 3))
-		}
-	}
 }
 
 // iterate calls fn for each message of the consumer that get returns,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync"
 
 	"github.com/kessel-city/kessel/api"
 	"github.com/kessel-city/kessel/ingest"
@@ -40,14 +41,7 @@ func (a *app) startJetStream(context.Context) (func(context.Context), error) {
 		b, err := a.newJetStream()
 		done <- started{b, err}
 	}()
-	var got *started
-	a.awaitJS = func() (*jetstream.Broker, error) {
-		if got == nil {
-			r := <-done
-			got = &r
-		}
-		return got.b, got.err
-	}
+	a.awaitJS = sync.OnceValues(func() (*jetstream.Broker, error) { r := <-done; return r.b, r.err })
 	return func(context.Context) {
 		// After ingest drained: what it stored is acknowledged, the rest
 		// given back to the stream.
