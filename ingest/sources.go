@@ -188,12 +188,14 @@ func (s *source) subscribe(c mqtt.Client) {
 		return
 	}
 	s.set(false)
-	s.log.Error("subscription failed; retrying", "broker", s.cfg.url, "refused", refused, "err", t.Error(), "in", s.retry)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.closed {
-		s.resub = time.AfterFunc(s.retry, s.resubscribe)
+	if s.closed { // the source's own Disconnect cut the subscription short
+		s.log.Debug("subscription ended by closing", "broker", s.cfg.url, "err", t.Error())
+		return
 	}
+	s.log.Error("subscription failed; retrying", "broker", s.cfg.url, "refused", refused, "err", t.Error(), "in", s.retry)
+	s.resub = time.AfterFunc(s.retry, s.resubscribe)
 }
 
 // resubscribe runs on the resubscription timer, as a goroutine close waits for.

@@ -99,3 +99,55 @@ func TestSourceCloseWaits(t *testing.T) {
 		})
 	}
 }
+
+// TestSubscriptionCutByClose: a subscription still waiting for its SUBACK
+// when the source closes is not reported as a failure (a shutdown logged
+// an error for it), nor tried again.
+func TestSubscriptionCutByClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	subscribed := make(chan struct{})
+	go func() { // a broker that accepts the connection and never answers its SUBSCRIBE
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 512)
+		if _, err := c.Read(buf); err != nil { // CONNECT
+			return
+		}
+		if _, err := c.Write([]byte{0x20, 2, 0, 0}); err != nil { // CONNACK, accepted
+			return
+		}
+		if _, err := c.Read(buf); err != nil { // SUBSCRIBE
+			return
+		}
+		close(subscribed)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	var logs testenv.Buffer
+	s := testSource(t, "tcp://"+ln.Addr().String(), "", "")
+	s.log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	s.start(ctx)
+	select {
+	case <-subscribed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the source never subscribed")
+	}
+	cancel()
+	s.close()
+	testenv.Eventually(t, 20*time.Second, func() bool { return strings.Contains(logs.String(), "subscription ended by closing") },
+		"the cut subscription was not seen; log:\n%s", logs.String())
+	if strings.Contains(logs.String(), "level=ERROR") || s.pendingResubscription() {
+		t.Fatalf("a subscription cut by close reported as failed or tried again; log:\n%s", logs.String())
+	}
+}

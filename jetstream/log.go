@@ -60,6 +60,9 @@ type serverLog struct {
 	denied  *loglimit.Limiter
 	verbose bool // pass the server's notices on at info (else debug)
 	fatal   atomic.Pointer[string]
+	// closing is set once Kessel shuts the server down: work it cuts
+	// short (a subscription being set up) is then no failure.
+	closing atomic.Bool
 }
 
 func (l *serverLog) Noticef(format string, v ...any) {
@@ -103,6 +106,8 @@ func (l *serverLog) Errorf(format string, v ...any) {
 		l.log.Debug(msg)
 	case strings.Contains(msg, "Authorization Error"):
 		l.log.Debug(msg) // counted where they are decided
+	case l.closing.Load():
+		l.log.Warn("while shutting down: " + msg)
 	default:
 		l.log.Error(msg)
 	}

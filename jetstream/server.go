@@ -103,6 +103,7 @@ func (o *Options) ensureDefaults() {
 // Broker is the embedded NATS server with its MQTT listener.
 type Broker struct {
 	srv      *server.Server
+	srvLog   *serverLog
 	nc       *nats.Conn
 	js       njs.JetStream
 	consumer njs.Consumer
@@ -195,6 +196,7 @@ func (b *Broker) startServer(dir string, auth *authenticator) error {
 	b.srv = srv
 	auth.clientID = b.mqttClientID
 	sl := &serverLog{log: b.log, m: b.m, mqtt5: loglimit.New(logEvery, b.opts.Now), denied: loglimit.New(logEvery, b.opts.Now)}
+	b.srvLog = sl
 	srv.SetLoggerV2(sl, false, false, false)
 	srv.Start()
 	for deadline := time.Now().Add(30 * time.Second); !srv.ReadyForConnections(100 * time.Millisecond); {
@@ -363,6 +365,7 @@ func (b *Broker) Close() error {
 			b.nc.Close()
 		}
 		if b.srv != nil {
+			b.srvLog.closing.Store(true)
 			b.srv.Shutdown()
 			b.srv.WaitForShutdown()
 		}
