@@ -49,7 +49,7 @@ func TestAcksInOrder(t *testing.T) {
 	var acks []int
 	enqueue := func(n int) {
 		ack := func() { mu.Lock(); acks = append(acks, n); mu.Unlock() }
-		if err := in.EnqueueStored(ctx, kessel.ReadingsTopic("air-1"), []byte(`{"values":{"pm25":7}}`), time.Now().Add(time.Duration(n)*time.Second), ack); err != nil {
+		if err := in.EnqueueStored(ctx, ingest.StoredMessage{Topic: kessel.ReadingsTopic("air-1"), Payload: []byte(`{"values":{"pm25":7}}`), At: time.Now().Add(time.Duration(n) * time.Second), Ack: ack}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -64,7 +64,7 @@ func TestOutageBacksOff(t *testing.T) {
 			t.Cleanup(func() { cancel(); <-done })
 			var acks atomic.Int32
 			at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-			if err := in.EnqueueStored(ctx, kessel.ReadingsTopic("air-1"), []byte(`{"values":{"pm25":7}}`), at, func() { acks.Add(1) }); err != nil {
+			if err := in.EnqueueStored(ctx, ingest.StoredMessage{Topic: kessel.ReadingsTopic("air-1"), Payload: []byte(`{"values":{"pm25":7}}`), At: at, Ack: func() { acks.Add(1) }}); err != nil {
 				t.Fatal(err)
 			}
 			testenv.Eventually(t, 20*time.Second, func() bool { return acks.Load() == 1 }, "message not acknowledged after the store came back")

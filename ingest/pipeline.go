@@ -40,6 +40,7 @@ func (in *Ingester) loop(ctx, processCtx context.Context) {
 	}()
 	last := make(chan struct{})
 	close(last)
+	var bl backlog
 	for {
 		var p *prepared
 		select {
@@ -49,20 +50,21 @@ func (in *Ingester) loop(ctx, processCtx context.Context) {
 		}
 		p.after, p.done = last, make(chan struct{})
 		last = p.done
+		var ended bool
 		select {
 		case msg := <-in.in:
-			in.prepareOne(p, msg)
+			ended = in.take(p, msg, &bl)
 		case <-ctx.Done():
 			select {
 			case msg := <-in.in:
-				in.prepareOne(p, msg)
+				ended = in.take(p, msg, &bl)
 			default:
 				return
 			}
 		case <-writerDone:
 			return
 		}
-		in.fill(ctx, p)
+		in.fill(ctx, p, &bl, ended)
 		in.finish(p)
 		select {
 		case writes <- p:
@@ -92,30 +94,37 @@ func (in *Ingester) writeLoop(ctx context.Context, writes <-chan *prepared, free
 }
 
 // fill takes what is waiting into p; then waits up to FlushInterval for
-// more, unless shutting down. Each message is decoded as it comes, so
-// alerts (Watch) see it without waiting for the batch.
-func (in *Ingester) fill(ctx context.Context, p *prepared) {
+// more, unless shutting down or a backlog ended (bl; ended says the
+// batch's first message ended one). Each message is decoded as it comes,
+// so alerts (Watch) see it without waiting for the batch.
+func (in *Ingester) fill(ctx context.Context, p *prepared, bl *backlog, ended bool) {
 	deadline := time.NewTimer(in.opts.FlushInterval)
 	defer deadline.Stop()
 	for len(p.batch) < in.opts.BatchSize {
 		select {
 		case msg := <-in.in:
-			in.prepareOne(p, msg)
+			ended = in.take(p, msg, bl) || ended
 			continue
 		default:
 		}
-		if ctx.Err() != nil {
+		if ended || ctx.Err() != nil {
 			return
 		}
 		select {
 		case msg := <-in.in:
-			in.prepareOne(p, msg)
+			ended = in.take(p, msg, bl)
 		case <-deadline.C:
 			return
 		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// take prepares msg into p and reports whether it ended a backlog.
+func (in *Ingester) take(p *prepared, msg message, bl *backlog) bool {
+	in.prepareOne(p, msg)
+	return bl.ended(msg)
 }
 
 // process decodes, stores and acknowledges a batch. It returns false when

@@ -8,26 +8,61 @@ import (
 	"github.com/kessel-city/kessel"
 )
 
-// EnqueueStored hands the store loop a message that a durable stream
-// already holds (the embedded broker's JetStream), waiting while
-// MaxInflight messages are queued (back-pressure) or until ctx ends.
-// stored is when the stream took it: a reading without its own time gets
-// that one, so a redelivered message yields the same readings and the
-// write is idempotent (same device and timestamp); a bad message's dead
-// letter takes that time too, so it is kept once. ack is called once the
-// message's readings, or its dead letter, are stored; never if the
-// ingester stops first (the stream then delivers the message again). It
-// returns an EUNAVAILABLE error when the ingester is shutting down.
-func (in *Ingester) EnqueueStored(ctx context.Context, topic string, payload []byte, stored time.Time, ack func()) error {
+// StoredMessage is a message a durable stream (the embedded broker's
+// JetStream, a NATS cluster) already holds, as EnqueueStored takes it.
+type StoredMessage struct {
+	Topic   string
+	Payload []byte
+	// At is when the stream took it: a reading without its own time gets
+	// that one, so a redelivered message yields the same readings and the
+	// write is idempotent (same device and timestamp); a bad message's
+	// dead letter takes that time too, so it is kept once.
+	At time.Time
+	// Ack is called once the message's readings, or its dead letter, are
+	// stored; never if the ingester stops first (the stream then delivers
+	// the message again).
+	Ack func()
+	// CaughtUp says the stream held nothing more for this consumer when
+	// it delivered the message. The message that ends a backlog (one
+	// before it said there was more) has its batch written as soon as
+	// nothing else waits, not FlushInterval later. A source that cannot
+	// tell leaves it false: its batches wait as usual.
+	CaughtUp bool
+}
+
+// EnqueueStored hands the store loop m, waiting while MaxInflight
+// messages are queued (back-pressure) or until ctx ends. It returns an
+// EUNAVAILABLE error when the ingester is shutting down.
+func (in *Ingester) EnqueueStored(ctx context.Context, m StoredMessage) error {
 	if in.closing.Load() {
 		return &kessel.Error{Code: kessel.EUNAVAILABLE, Message: "ingest is shutting down"}
 	}
 	in.m.inflight.Inc()
 	select {
-	case in.in <- message{topic: topic, payload: payload, received: stored, ack: ack, stored: true}:
+	case in.in <- message{topic: m.Topic, payload: m.Payload, received: m.At, ack: m.Ack, stored: true, caughtUp: m.CaughtUp}:
 		return nil
 	case <-ctx.Done():
 		in.m.inflight.Dec()
 		return fmt.Errorf("ingest: enqueue: %w", ctx.Err())
 	}
+}
+
+// backlog follows, on the loop's goroutine, whether a durable stream is
+// handing over a backlog.
+type backlog struct{ draining bool }
+
+// ended notes msg and reports whether it was the last message of a
+// backlog: a stream's message that says it caught up after one that
+// said more was waiting.
+func (b *backlog) ended(msg message) bool {
+	if !msg.stored {
+		return false
+	}
+	if !msg.caughtUp {
+		b.draining = true
+		return false
+	}
+	was := b.draining
+	b.draining = false
+	return was
 }

@@ -69,10 +69,10 @@ func TestEnqueueStored(t *testing.T) {
 	stored := time.Date(2026, 3, 1, 12, 0, 0, 123_000_000, time.UTC)
 	var acks atomic.Int32
 	for range 2 { // the same messages twice, as after a redelivery
-		if err := in.EnqueueStored(ctx, kessel.ReadingsTopic("air-1"), []byte(`{"values":{"pm25":7}}`), stored, func() { acks.Add(1) }); err != nil {
+		if err := in.EnqueueStored(ctx, ingest.StoredMessage{Topic: kessel.ReadingsTopic("air-1"), Payload: []byte(`{"values":{"pm25":7}}`), At: stored, Ack: func() { acks.Add(1) }}); err != nil {
 			t.Fatal(err)
 		}
-		if err := in.EnqueueStored(ctx, kessel.ReadingsTopic("air-1"), []byte(`{"values":`), stored.Add(time.Millisecond), func() { acks.Add(1) }); err != nil {
+		if err := in.EnqueueStored(ctx, ingest.StoredMessage{Topic: kessel.ReadingsTopic("air-1"), Payload: []byte(`{"values":`), At: stored.Add(time.Millisecond), Ack: func() { acks.Add(1) }}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -130,5 +130,70 @@ func TestOffer(t *testing.T) {
 	<-done
 	if in.Offer(kessel.ReadingsTopic("air-1"), []byte(`{"values":{"pm25":1}}`)) {
 		t.Fatal("a shut-down ingester took an offer")
+	}
+}
+
+// TestBacklogEnd: the batch holding a stream's backlog's last message
+// (one that caught up after one that said more was waiting) is written
+// at once; a batch of a calm flow (each message caught up), of a source
+// that cannot tell (never caught up) or of an MQTT delivery (Enqueue)
+// waits for FlushInterval.
+func TestBacklogEnd(t *testing.T) {
+	stored := func(caughtUp ...bool) func(context.Context, *ingest.Ingester) error {
+		return func(ctx context.Context, in *ingest.Ingester) error {
+			for i, c := range caughtUp {
+				m := ingest.StoredMessage{Topic: kessel.ReadingsTopic("air-1"), Payload: []byte(`{"values":{"pm25":7}}`),
+					At: time.Date(2026, 3, 1, 12, 0, i, 0, time.UTC), Ack: func() {}, CaughtUp: c}
+				if err := in.EnqueueStored(ctx, m); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		send     func(context.Context, *ingest.Ingester) error
+		batch    int
+		atOnce   bool
+		readings int
+	}{
+		{"a backlog's end", stored(false, false, true), 10, true, 3},
+		{"a backlog's end alone in its batch", stored(false, false, true), 2, true, 3},
+		{"a calm flow", stored(true, true), 10, false, 2},
+		{"a source that cannot tell", stored(false, false), 10, false, 2},
+		{"an MQTT delivery", func(ctx context.Context, in *ingest.Ingester) error {
+			return in.Enqueue(ctx, kessel.ReadingsTopic("air-1"), []byte(`{"values":{"pm25":7}}`))
+		}, 10, false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := &flakyStore{}
+			reg, _ := registry.New(registry.Options{})
+			in, err := ingest.New(store, reg, ingest.Options{FlushInterval: time.Hour, BatchSize: tc.batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- in.Run(ctx) }()
+			var once sync.Once
+			stop := func() { once.Do(func() { cancel(); <-done }) }
+			t.Cleanup(stop)
+			if err := tc.send(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+			if tc.atOnce {
+				testenv.Eventually(t, 10*time.Second, func() bool { return len(store.readings()) == tc.readings }, "the backlog's last batch waited")
+				return
+			}
+			time.Sleep(300 * time.Millisecond)
+			if n := len(store.readings()); n != 0 {
+				t.Fatalf("%d readings written long before FlushInterval", n)
+			}
+			stop() // writes what is queued
+			if n := len(store.readings()); n != tc.readings {
+				t.Fatalf("%d readings written at shutdown, want %d", n, tc.readings)
+			}
+		})
 	}
 }

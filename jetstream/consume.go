@@ -23,6 +23,12 @@ type Message struct {
 	// is stored (or kept as a dead letter), never before. Safe to call
 	// from any goroutine, once.
 	Ack func()
+	// CaughtUp says the stream held nothing more for Kessel's consumer
+	// when it delivered the message (its NumPending was 0): the last
+	// message of a backlog, or any message of a calm flow. Always false
+	// from a cluster's partitions, where one partition's end is not the
+	// others'.
+	CaughtUp bool
 }
 
 // fetchBatch is the most messages one pull asks for.
@@ -100,7 +106,7 @@ func (b *Broker) deliver(ctx context.Context, h tracker, msg njs.Msg, handle fun
 		h.ack(md.Sequence.Stream)
 		return nil
 	}
-	return b.handOver(ctx, h, msg, md.Sequence.Stream, Message{Topic: topic, Payload: msg.Data(), Stored: md.Timestamp}, handle)
+	return b.handOver(ctx, h, msg, md.Sequence.Stream, Message{Topic: topic, Payload: msg.Data(), Stored: md.Timestamp, CaughtUp: md.NumPending == 0}, handle)
 }
 
 // handOver hands m (the message msg, seq in its stream) to handle, held

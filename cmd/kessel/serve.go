@@ -127,7 +127,9 @@ func (a *app) run(ctx context.Context, components []component) error {
 		}
 	}
 	for _, c := range components {
+		t0 := time.Now()
 		stop, err := c.start(ctx)
+		a.log.Debug("started", "component", c.name, "took", time.Since(t0))
 		if err != nil {
 			shutdown()
 			return err
