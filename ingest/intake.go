@@ -18,7 +18,7 @@ type message struct {
 	received time.Time
 	ack      func()
 	stored   bool       // received is a durable stream's store time (EnqueueStored)
-	caughtUp bool       // the stream held nothing more (StoredMessage.CaughtUp)
+	behind   uint64     // what the stream held behind it (StoredMessage.Behind)
 	result   chan error // for synchronous submissions
 }
 

@@ -40,7 +40,7 @@ func (in *Ingester) loop(ctx, processCtx context.Context) {
 	}()
 	last := make(chan struct{})
 	close(last)
-	var bl backlog
+	bl := backlog{min: uint64(in.opts.BatchSize)}
 	for {
 		var p *prepared
 		select {

@@ -22,12 +22,12 @@ type StoredMessage struct {
 	// stored; never if the ingester stops first (the stream then delivers
 	// the message again).
 	Ack func()
-	// CaughtUp says the stream held nothing more for this consumer when
-	// it delivered the message. The message that ends a backlog (one
-	// before it said there was more) has its batch written as soon as
-	// nothing else waits, not FlushInterval later. A source that cannot
-	// tell leaves it false: its batches wait as usual.
-	CaughtUp bool
+	// Behind is how many more messages the stream held for this consumer
+	// when it delivered this one (JetStream's NumPending); 0 when it had
+	// caught up, or when the source cannot tell. A backlog of at least a
+	// batch (BatchSize) that then ends (Behind 0) has its last batch
+	// written as soon as nothing else waits, not FlushInterval later.
+	Behind uint64
 }
 
 // EnqueueStored hands the store loop m, waiting while MaxInflight
@@ -39,7 +39,7 @@ func (in *Ingester) EnqueueStored(ctx context.Context, m StoredMessage) error {
 	}
 	in.m.inflight.Inc()
 	select {
-	case in.in <- message{topic: m.Topic, payload: m.Payload, received: m.At, ack: m.Ack, stored: true, caughtUp: m.CaughtUp}:
+	case in.in <- message{topic: m.Topic, payload: m.Payload, received: m.At, ack: m.Ack, stored: true, behind: m.Behind}:
 		return nil
 	case <-ctx.Done():
 		in.m.inflight.Dec()
@@ -48,18 +48,24 @@ func (in *Ingester) EnqueueStored(ctx context.Context, m StoredMessage) error {
 }
 
 // backlog follows, on the loop's goroutine, whether a durable stream is
-// handing over a backlog.
-type backlog struct{ draining bool }
+// handing over a backlog of at least min messages.
+type backlog struct {
+	min      uint64
+	draining bool
+}
 
 // ended notes msg and reports whether it was the last message of a
-// backlog: a stream's message that says it caught up after one that
-// said more was waiting.
+// backlog: a stream's message with nothing behind it after one with at
+// least min behind it. Smaller backlogs come and go in a steady flow;
+// writing at the end of each would cut its batches to a few readings.
 func (b *backlog) ended(msg message) bool {
-	if !msg.stored {
+	switch {
+	case !msg.stored:
 		return false
-	}
-	if !msg.caughtUp {
+	case msg.behind >= b.min:
 		b.draining = true
+		return false
+	case msg.behind > 0:
 		return false
 	}
 	was := b.draining

@@ -133,17 +133,17 @@ func TestOffer(t *testing.T) {
 	}
 }
 
-// TestBacklogEnd: the batch holding a stream's backlog's last message
-// (one that caught up after one that said more was waiting) is written
-// at once; a batch of a calm flow (each message caught up), of a source
-// that cannot tell (never caught up) or of an MQTT delivery (Enqueue)
-// waits for FlushInterval.
+// TestBacklogEnd: the batch holding the last message of a stream's
+// backlog of at least a batch (nothing behind it, after one with BatchSize
+// or more behind it) is written at once; a batch after smaller backlogs
+// (a steady flow's), of a calm flow, of a source that cannot tell (0
+// behind each) or of an MQTT delivery (Enqueue) waits for FlushInterval.
 func TestBacklogEnd(t *testing.T) {
-	stored := func(caughtUp ...bool) func(context.Context, *ingest.Ingester) error {
+	stored := func(behind ...uint64) func(context.Context, *ingest.Ingester) error {
 		return func(ctx context.Context, in *ingest.Ingester) error {
-			for i, c := range caughtUp {
+			for i, n := range behind {
 				m := ingest.StoredMessage{Topic: kessel.ReadingsTopic("air-1"), Payload: []byte(`{"values":{"pm25":7}}`),
-					At: time.Date(2026, 3, 1, 12, 0, i, 0, time.UTC), Ack: func() {}, CaughtUp: c}
+					At: time.Date(2026, 3, 1, 12, 0, i, 0, time.UTC), Ack: func() {}, Behind: n}
 				if err := in.EnqueueStored(ctx, m); err != nil {
 					return err
 				}
@@ -158,10 +158,10 @@ func TestBacklogEnd(t *testing.T) {
 		atOnce   bool
 		readings int
 	}{
-		{"a backlog's end", stored(false, false, true), 10, true, 3},
-		{"a backlog's end alone in its batch", stored(false, false, true), 2, true, 3},
-		{"a calm flow", stored(true, true), 10, false, 2},
-		{"a source that cannot tell", stored(false, false), 10, false, 2},
+		{"a backlog's end, after a full batch", stored(5, 4, 3, 2, 1, 0), 4, true, 6},
+		{"a backlog's end in its first batch", stored(10, 0), 10, true, 2},
+		{"a steady flow's small backlogs", stored(3, 2, 1, 0, 2, 1, 0), 10, false, 7},
+		{"a calm flow, or a source that cannot tell", stored(0, 0), 10, false, 2},
 		{"an MQTT delivery", func(ctx context.Context, in *ingest.Ingester) error {
 			return in.Enqueue(ctx, kessel.ReadingsTopic("air-1"), []byte(`{"values":{"pm25":7}}`))
 		}, 10, false, 1},

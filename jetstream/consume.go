@@ -23,12 +23,11 @@ type Message struct {
 	// is stored (or kept as a dead letter), never before. Safe to call
 	// from any goroutine, once.
 	Ack func()
-	// CaughtUp says the stream held nothing more for Kessel's consumer
-	// when it delivered the message (its NumPending was 0): the last
-	// message of a backlog, or any message of a calm flow. Always false
-	// from a cluster's partitions, where one partition's end is not the
+	// Behind is how many more messages the stream held for Kessel's
+	// consumer when it delivered this one (its NumPending). Always 0 from
+	// a cluster's partitions, where one partition's end is not the
 	// others'.
-	CaughtUp bool
+	Behind uint64
 }
 
 // fetchBatch is the most messages one pull asks for.
@@ -106,7 +105,7 @@ func (b *Broker) deliver(ctx context.Context, h tracker, msg njs.Msg, handle fun
 		h.ack(md.Sequence.Stream)
 		return nil
 	}
-	return b.handOver(ctx, h, msg, md.Sequence.Stream, Message{Topic: topic, Payload: msg.Data(), Stored: md.Timestamp, CaughtUp: md.NumPending == 0}, handle)
+	return b.handOver(ctx, h, msg, md.Sequence.Stream, Message{Topic: topic, Payload: msg.Data(), Stored: md.Timestamp, Behind: md.NumPending}, handle)
 }
 
 // handOver hands m (the message msg, seq in its stream) to handle, held

@@ -121,7 +121,7 @@ func (a *app) startConsume(ctx context.Context) (func(context.Context), error) {
 	b, in := a.js, a.ingester
 	wait := background(func() {
 		err := b.Consume(runCtx, func(ctx context.Context, m jetstream.Message) error {
-			return in.EnqueueStored(ctx, ingest.StoredMessage{Topic: m.Topic, Payload: m.Payload, At: m.Stored, Ack: m.Ack, CaughtUp: m.CaughtUp})
+			return in.EnqueueStored(ctx, ingest.StoredMessage{Topic: m.Topic, Payload: m.Payload, At: m.Stored, Ack: m.Ack, Behind: m.Behind})
 		})
 		if err != nil {
 			a.log.Error("consuming from the embedded broker's stream stopped", "err", err)

@@ -119,7 +119,7 @@ func (a *app) startClusterConsume(ctx context.Context) (func(context.Context), e
 	b, in := a.js, a.ingester
 	wait := background(func() {
 		err := b.ConsumeCluster(runCtx, func(ctx context.Context, m jetstream.Message) error {
-			return in.EnqueueStored(ctx, ingest.StoredMessage{Topic: m.Topic, Payload: m.Payload, At: m.Stored, Ack: m.Ack, CaughtUp: m.CaughtUp})
+			return in.EnqueueStored(ctx, ingest.StoredMessage{Topic: m.Topic, Payload: m.Payload, At: m.Stored, Ack: m.Ack, Behind: m.Behind})
 		}, a.acquired)
 		if err != nil {
 			a.fail(fmt.Errorf("consume: %w", err))
