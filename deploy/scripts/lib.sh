@@ -2,8 +2,11 @@
 
 # bench_work makes a scratch folder $work and a list of child pids $pids;
 # when the script exits, each child is stopped (and waited for) and the
-# folder removed.
+# folder removed. It first writes out what earlier runs left unwritten (the
+# archive run leaves hundreds of megabytes), so that no run's disk is busy
+# with another's data.
 bench_work() {
+  sync
   work="$(mktemp -d)"
   pids=()
   trap bench_cleanup EXIT
