@@ -9,7 +9,6 @@ import (
 	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/ingest"
 	"github.com/kessel-city/kessel/internal/testenv"
-	"github.com/kessel-city/kessel/registry"
 )
 
 // gatedStore holds its first write until released; later writes pass.
@@ -34,17 +33,10 @@ func (s *gatedStore) WriteReadings(ctx context.Context, rs []kessel.Reading) err
 // they came: the second waits for the first.
 func TestAcksInOrder(t *testing.T) {
 	store := &gatedStore{started: make(chan struct{}), release: make(chan struct{})}
-	reg, _ := registry.New(registry.Options{})
-	in, err := ingest.New(store, reg, ingest.Options{FlushInterval: time.Millisecond, BatchSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
+	in, ctx, _ := runIngester(t, store, ingest.Options{FlushInterval: time.Millisecond, BatchSize: 1})
 	var releaseOnce sync.Once
 	release := func() { releaseOnce.Do(func() { close(store.release) }) }
-	t.Cleanup(func() { release(); cancel(); <-done })
+	t.Cleanup(release) // before the ingester stops (cleanups run last first)
 	var mu sync.Mutex
 	var acks []int
 	enqueue := func(n int) {

@@ -13,7 +13,6 @@ import (
 	"github.com/kessel-city/kessel"
 	"github.com/kessel-city/kessel/ingest"
 	"github.com/kessel-city/kessel/internal/testenv"
-	"github.com/kessel-city/kessel/registry"
 )
 
 // failingStore refuses the first fail writes of readings, noting when
@@ -52,16 +51,8 @@ func TestOutageBacksOff(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := &failingStore{fail: tc.fail}
-			reg, _ := registry.New(registry.Options{})
 			prom := prometheus.NewRegistry()
-			in, err := ingest.New(store, reg, ingest.Options{FlushInterval: time.Millisecond, Registerer: prom})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- in.Run(ctx) }()
-			t.Cleanup(func() { cancel(); <-done })
+			in, ctx, _ := runIngester(t, store, ingest.Options{FlushInterval: time.Millisecond, Registerer: prom})
 			var acks atomic.Int32
 			at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 			if err := in.EnqueueStored(ctx, ingest.StoredMessage{Topic: kessel.ReadingsTopic("air-1"), Payload: []byte(`{"values":{"pm25":7}}`), At: at, Ack: func() { acks.Add(1) }}); err != nil {

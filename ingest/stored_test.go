@@ -43,6 +43,25 @@ func (s *flakyStore) WriteDeadLetters(_ context.Context, dls []kessel.DeadLetter
 	return nil
 }
 
+// runIngester runs an ingester on store with opts until the test ends;
+// stop ends it earlier (it writes what is queued first), and may be
+// called again.
+func runIngester(t *testing.T, store ingest.Store, opts ingest.Options) (in *ingest.Ingester, ctx context.Context, stop func()) {
+	t.Helper()
+	reg, _ := registry.New(registry.Options{})
+	in, err := ingest.New(store, reg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return in, ctx, stop
+}
+
 func (s *flakyStore) readings() []kessel.Reading {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -56,15 +75,7 @@ func (s *flakyStore) readings() []kessel.Reading {
 func TestEnqueueStored(t *testing.T) {
 	store := &flakyStore{}
 	store.down.Store(true)
-	reg, _ := registry.New(registry.Options{})
-	in, err := ingest.New(store, reg, ingest.Options{FlushInterval: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	in, ctx, _ := runIngester(t, store, ingest.Options{FlushInterval: time.Millisecond})
 
 	stored := time.Date(2026, 3, 1, 12, 0, 0, 123_000_000, time.UTC)
 	var acks atomic.Int32
@@ -101,14 +112,7 @@ func TestEnqueueStored(t *testing.T) {
 func TestOffer(t *testing.T) {
 	store := &flakyStore{}
 	store.down.Store(true)
-	reg, _ := registry.New(registry.Options{})
-	in, err := ingest.New(store, reg, ingest.Options{FlushInterval: time.Millisecond, MaxInflight: 4, BatchSize: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
+	in, _, stop := runIngester(t, store, ingest.Options{FlushInterval: time.Millisecond, MaxInflight: 4, BatchSize: 2})
 	base := time.Now().Add(-time.Minute).Truncate(time.Second)
 	taken := 0
 	for i := range 100 {
@@ -126,8 +130,7 @@ func TestOffer(t *testing.T) {
 	store.down.Store(false)
 	testenv.Eventually(t, 20*time.Second, func() bool { return len(store.readings()) == taken }, "the %d messages taken were not stored", taken)
 	testenv.Eventually(t, 20*time.Second, func() bool { return !in.Behind() }, "still Behind once everything was stored")
-	cancel()
-	<-done
+	stop()
 	if in.Offer(kessel.ReadingsTopic("air-1"), []byte(`{"values":{"pm25":1}}`)) {
 		t.Fatal("a shut-down ingester took an offer")
 	}
@@ -168,17 +171,7 @@ func TestBacklogEnd(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := &flakyStore{}
-			reg, _ := registry.New(registry.Options{})
-			in, err := ingest.New(store, reg, ingest.Options{FlushInterval: time.Hour, BatchSize: tc.batch})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- in.Run(ctx) }()
-			var once sync.Once
-			stop := func() { once.Do(func() { cancel(); <-done }) }
-			t.Cleanup(stop)
+			in, ctx, stop := runIngester(t, store, ingest.Options{FlushInterval: time.Hour, BatchSize: tc.batch})
 			if err := tc.send(ctx, in); err != nil {
 				t.Fatal(err)
 			}
